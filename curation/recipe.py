@@ -1,0 +1,127 @@
+"""A recipe: which signals to compute, and the rules that decide what is kept.
+
+YAML loads into `Recipe` (extra="forbid": a typo is an error that names the field). Rules run in recipe
+order; a document is removed by the first rule it fails (`rule`), and every rule it fails is listed
+(`rules`). A rule whose column is null for a document does not fire on it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from curation.errors import WinnowError
+
+
+class Rule(BaseModel):
+    """One keep/drop rule over one signal column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="rule name reported in removed.parquet")
+    signal: str = Field(description="signal step whose output holds the column")
+    column: str = Field(description="column of signals/<signal>/ the rule reads")
+    min: float | None = Field(None, description="drop when value < min")
+    max: float | None = Field(None, description="drop when value > max")
+    drop_if: bool | None = Field(None, description="boolean column: drop when it equals this")
+    keep_values: list[str] | None = Field(None, description="categorical column: drop when not among these")
+    drop_values: list[str] | None = Field(None, description="categorical column: drop when among these")
+    value_column: str | None = Field(None, description="number reported as `value` (default: column)")
+    detail_column: str | None = Field(None, description="text reported as `detail`")
+    kept_id_column: str | None = Field(None, description="id of the copy kept instead (duplicates)")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Rule:
+        conds = [self.min is not None or self.max is not None, self.drop_if is not None,
+                 self.keep_values is not None, self.drop_values is not None]
+        if sum(conds) != 1:
+            raise ValueError(f"rule {self.name!r} needs exactly one condition: min/max, drop_if, "
+                             "keep_values or drop_values")
+        return self
+
+
+class Recipe(BaseModel):
+    """Signals to compute and rules to apply; the default ships as `curation/default_recipe.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "custom"
+    batch_size: int = Field(2000, ge=1, description="documents scored per batch")
+    signals: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                               description="step name -> its parameters")
+    optional: list[str] = Field(default_factory=list,
+                                description="signals skipped with a note (not an error) when they cannot run")
+    rules: list[Rule] = Field(default_factory=list)
+    transforms: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                                  description="applied to kept text in mix (e.g. pii_scrub)")
+    tokenizer: str | None = Field(None, description="local tokenizer.json for token counts in the manifest")
+
+    @model_validator(mode="after")
+    def _check_refs(self) -> Recipe:
+        from curation.steps import get_step
+
+        for name, params in self.signals.items():
+            cls = get_step(name)
+            try:
+                cls.Config(**(params or {}))
+            except ValidationError as e:
+                raise ValueError(f"signals.{name}: {_pretty(e)}") from None
+        for opt in self.optional:
+            if opt not in self.signals:
+                raise ValueError(f"optional lists {opt!r}, which is not in signals")
+        seen: set[str] = set()
+        for r in self.rules:
+            if r.signal not in self.signals:
+                raise ValueError(f"rule {r.name!r} reads signal {r.signal!r}, which the recipe does not compute")
+            if r.name in seen:
+                raise ValueError(f"two rules are named {r.name!r}")
+            seen.add(r.name)
+        return self
+
+    def step_config(self, name: str) -> Any:
+        from curation.steps import get_step
+
+        return get_step(name).Config(**(self.signals.get(name) or {}))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+def _pretty(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    try:
+        return Recipe(**data)
+    except ValidationError as e:
+        raise WinnowError(f"{source}: {_pretty(e)}") from None
+
+
+def load_recipe(path: str | Path | None = None) -> Recipe:
+    """Load a recipe file, or the default recipe that ships with the package when `path` is None."""
+    if path is None:
+        text = resources.files("curation").joinpath("default_recipe.yaml").read_text(encoding="utf-8")
+        source = "default recipe"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise WinnowError(f"recipe file not found: {p}")
+        text = p.read_text(encoding="utf-8")
+        source = str(p)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise WinnowError(f"{source}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise WinnowError(f"{source}: a recipe is a mapping of fields, got {type(data).__name__}")
+    return parse_recipe(data, source)
