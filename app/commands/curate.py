@@ -1,9 +1,89 @@
-"""Placeholder until this area's commands land."""
+"""`winnow curate` and `winnow mix`: score a corpus once, then apply (and re-apply) a recipe."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+from app.options import DEFAULT_WORKSPACE, WorkspaceOpt
+from app.registry import registered_run
+from app.workspace import open_workspace
+
+
+def _summary(m: dict, out: Path) -> None:
+    typer.echo(f"input {m['input']}: kept {m['kept']}, removed {m['removed']}, quarantined {m['quarantined']}")
+    for rule, n in list(m["by_rule"].items())[:12]:
+        typer.echo(f"  {n:>8}  {rule}")
+    for name, why in m.get("skipped_signals", {}).items():
+        typer.echo(f"  skipped {name}: {why}")
+    typer.echo(f"curated corpus: {out / 'kept'}   removal log: {out / 'removed.parquet'}   "
+               f"manifest: {out / 'manifest.json'}")
+
+
+def _headline(m: dict) -> dict:
+    return {"input": m["input"], "kept": m["kept"], "removed": m["removed"], "quarantined": m["quarantined"],
+            "kept_share": round(m["kept"] / m["input"], 4) if m["input"] else 0.0}
+
+
+def curate_cmd(
+    inputs: list[Path] = typer.Argument(..., help="Corpus files or folders (JSONL, JSONL.gz, Parquet, WARC)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder of the run (signals, kept, removed...)."),
+    recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the one that ships)."),
+    executor: str = typer.Option("local", help="datatrove executor: local or ray."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel tasks (input is spread over them)."),
+    against: list[Path] = typer.Option([], "--against", help="Earlier run folder(s) to deduplicate against."),
+    decontaminate: Path = typer.Option(None, "--decontaminate", help="Benchmark folder to decontaminate against."),
+    text_field: str = typer.Option("text", help="Field holding the document text."),
+    id_field: str = typer.Option("id", help="Field holding the document id (made when absent)."),
+    overwrite: bool = typer.Option(False, help="Start again in an output folder that holds another run."),
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
+    from curation.pipeline import curate
+    from curation.recipe import load_recipe
+
+    ws = open_workspace(workspace)
+    rec = load_recipe(recipe)
+    if decontaminate is not None:
+        from curation.steps.decontamination import add_decontamination
+
+        rec = add_decontamination(rec, decontaminate)
+    config = {"inputs": [str(p) for p in inputs], "out": str(out), "recipe": str(recipe) if recipe else "default",
+              "executor": executor, "workers": workers, "against": [str(a) for a in against],
+              "decontaminate": str(decontaminate) if decontaminate else None}
+    with registered_run(ws, "curate", config, out.absolute()) as (reg, run_id):
+        m = curate(inputs, out, rec, executor=executor, workers=workers, against=against, workspace=ws,
+                   text_field=text_field, id_field=id_field, overwrite=overwrite)
+        reg.set_metrics(run_id, _headline(m))
+    _summary(m, out)
+
+
+def mix_cmd(
+    run_dir: Path = typer.Argument(..., help="Output folder of an earlier `winnow curate`."),
+    recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML with new rules (default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json."""
+    from curation.mix import mix
+    from curation.recipe import load_recipe
+
+    ws = open_workspace(workspace)
+    rec = load_recipe(recipe) if recipe else None
+    with registered_run(ws, "mix", {"run_dir": str(run_dir), "recipe": str(recipe) if recipe else None},
+                        run_dir.absolute()) as (reg, run_id):
+        m = mix(run_dir, rec)
+        if rec is not None:
+            (run_dir / "recipe.yaml").write_text(rec.to_yaml(), encoding="utf-8")
+        reg.set_metrics(run_id, _headline(m))
+    if as_json:
+        typer.echo(json.dumps(m, indent=2, default=str))
+    else:
+        _summary(m, run_dir)
 
 
 def register(root: typer.Typer) -> None:
-    pass
+    root.command("curate")(curate_cmd)
+    root.command("mix")(mix_cmd)

@@ -1,0 +1,215 @@
+"""Read corpus files into documents, one task's share at a time, quarantining what cannot be read.
+
+Inputs: JSONL (`.jsonl`, `.json`, `.ndjson`, optionally `.gz`), Parquet, and WARC (`.warc`, `.warc.gz`)
+through datatrove's WARC record handling and its Trafilatura extractor. A task (rank r of w) takes every
+record whose position p in its file has p % w == r, so even a single file spreads over all workers.
+
+Every record becomes either a document or a quarantine entry `{file, line, reason}` (line is 1-based for
+JSONL, the row index for Parquet, the record index for WARC; 0 for a whole-file problem).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+import xxhash
+
+from curation.errors import WinnowError
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
+PARQUET_SUFFIXES = (".parquet",)
+WARC_SUFFIXES = (".warc", ".warc.gz")
+ALL_SUFFIXES = JSONL_SUFFIXES + PARQUET_SUFFIXES + WARC_SUFFIXES
+
+# position p of file i gets order i * ORDER_STRIDE + p: a global, stable, sortable position
+ORDER_STRIDE = 1 << 40
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    rel: str  # path relative to the input argument it came from: part of stable ids
+    index: int  # position in the sorted input list
+
+    @property
+    def kind(self) -> str:
+        name = self.path.name.lower()
+        if name.endswith(PARQUET_SUFFIXES):
+            return "parquet"
+        if name.endswith(WARC_SUFFIXES):
+            return "warc"
+        return "jsonl"
+
+
+@dataclass
+class Doc:
+    id: str
+    text: str
+    order: int
+    source: str
+    metadata: str  # JSON text of the remaining fields
+
+
+@dataclass
+class Quarantined:
+    file: str
+    line: int
+    reason: str
+
+
+def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
+    """Expand files and folders (recursively) into a sorted list of readable corpus files."""
+    found: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(ALL_SUFFIXES))
+            if not files:
+                raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {p}")
+            found += [(f, f"{p.name}/{f.relative_to(p)}") for f in files]
+        elif p.is_file():
+            if not p.name.lower().endswith(ALL_SUFFIXES):
+                raise WinnowError(f"{p}: unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})")
+            found.append((p, p.name))
+        else:
+            raise WinnowError(f"input not found: {p}")
+    seen: set[str] = set()
+    out = []
+    for i, (path, rel) in enumerate(found):
+        if rel in seen:
+            rel = f"{rel}#{i}"
+        seen.add(rel)
+        out.append(InputFile(path=path.absolute(), rel=rel, index=i))
+    return out
+
+
+def stable_id(rel: str, position: int) -> str:
+    """An id made from the source file and position: the same input gives the same id on every run."""
+    return xxhash.xxh64_hexdigest(f"{rel}:{position}")
+
+
+def _make_doc(rec: Any, f: InputFile, pos: int, text_field: str, id_field: str) -> Doc | Quarantined:
+    if not isinstance(rec, dict):
+        return Quarantined(f.rel, pos, f"record is a JSON {type(rec).__name__}, not an object")
+    text = rec.get(text_field)
+    if text is None:
+        return Quarantined(f.rel, pos, f"no '{text_field}' field")
+    if not isinstance(text, str):
+        return Quarantined(f.rel, pos, f"'{text_field}' is {type(text).__name__}, not a string")
+    if not text.strip():
+        return Quarantined(f.rel, pos, f"'{text_field}' is empty")
+    rid = rec.get(id_field)
+    doc_id = str(rid) if rid is not None and str(rid) != "" else stable_id(f.rel, pos)
+    meta = {k: v for k, v in rec.items() if k not in (text_field, id_field, "source")}
+    source = rec.get("source")
+    try:
+        meta_json = orjson.dumps(meta, default=str).decode() if meta else "{}"
+    except TypeError:
+        meta_json = "{}"
+    return Doc(doc_id, text, f.index * ORDER_STRIDE + pos, str(source) if source else f.rel, meta_json)
+
+
+def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: str
+                ) -> Iterator[Doc | Quarantined]:
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    any_line = False
+    lineno = 0
+    try:
+        with opener(f.path, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                any_line = True
+                if lineno % world != rank:
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    yield Quarantined(f.rel, lineno, f"not valid UTF-8 (byte {e.start}: {raw[e.start:e.start + 4]!r})")
+                    continue
+                try:
+                    rec = orjson.loads(line)
+                except orjson.JSONDecodeError as e:
+                    yield Quarantined(f.rel, lineno, f"not valid JSON: {e}")
+                    continue
+                yield _make_doc(rec, f, lineno, text_field, id_field)
+    except (OSError, EOFError, zlib.error) as e:
+        if rank == 0:
+            yield Quarantined(f.rel, lineno + 1, f"file unreadable after line {lineno}: {e}")
+        return
+    if not any_line and rank == 0:
+        yield Quarantined(f.rel, 0, "empty file")
+
+
+def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field: str
+                  ) -> Iterator[Doc | Quarantined]:
+    try:
+        pf = pq.ParquetFile(f.path)
+    except Exception as e:  # noqa: BLE001 - any arrow error means the file cannot be read
+        if rank == 0:
+            yield Quarantined(f.rel, 0, f"not a readable Parquet file: {e}")
+        return
+    if text_field not in pf.schema_arrow.names:
+        if rank == 0:
+            yield Quarantined(f.rel, 0, f"no '{text_field}' column (columns: {', '.join(pf.schema_arrow.names)})")
+        return
+    if pf.metadata.num_rows == 0 and rank == 0:
+        yield Quarantined(f.rel, 0, "empty file")
+        return
+    row = 0
+    for batch in pf.iter_batches(batch_size=4096):
+        for rec in batch.to_pylist():
+            if row % world == rank:
+                yield _make_doc(rec, f, row, text_field, id_field)
+            row += 1
+
+
+def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantined]:
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers.warc import process_record
+    from warcio.archiveiterator import ArchiveIterator
+
+    extractor = Trafilatura(favour_precision=True)
+    pos = -1
+    try:
+        with open(f.path, "rb") as fh:
+            for pos, record in enumerate(ArchiveIterator(fh)):
+                if pos % world != rank:
+                    continue
+                data = process_record(record)
+                if not data:  # request/metadata records and non-HTML payloads are not documents
+                    continue
+                url = data.get("metadata", {}).get("url")
+                try:
+                    text = extractor.extract(data["text"]) or ""
+                except Exception as e:  # noqa: BLE001 - trafilatura raises many kinds
+                    yield Quarantined(f.rel, pos, f"HTML extraction failed: {e}")
+                    continue
+                if not text.strip():
+                    yield Quarantined(f.rel, pos, f"no text extracted from HTML ({url})")
+                    continue
+                meta = orjson.dumps({k: v for k, v in data.get("metadata", {}).items()}, default=str).decode()
+                yield Doc(str(data.get("id") or stable_id(f.rel, pos)), text, f.index * ORDER_STRIDE + pos,
+                          f.rel, meta)
+    except Exception as e:  # noqa: BLE001 - a corrupt archive stops this file, not the run
+        if rank == 0:
+            yield Quarantined(f.rel, pos + 1, f"WARC unreadable after record {pos}: {e}")
+
+
+def iter_records(files: list[InputFile], rank: int = 0, world: int = 1, text_field: str = "text",
+                 id_field: str = "id") -> Iterator[Doc | Quarantined]:
+    """Documents and quarantine entries of task `rank` of `world`, in input order."""
+    for f in files:
+        if f.kind == "jsonl":
+            yield from _iter_jsonl(f, rank, world, text_field, id_field)
+        elif f.kind == "parquet":
+            yield from _iter_parquet(f, rank, world, text_field, id_field)
+        else:
+            yield from _iter_warc(f, rank, world)

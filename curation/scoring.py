@@ -1,0 +1,115 @@
+"""The per-task scoring step that datatrove's executors run: read a share of the input, score it in
+batches with every signal step of the recipe, and store documents, signals and quarantine entries.
+
+A batch is complete when its marker `state/batches/<rank>_<batch>` exists; markers are written last, so a
+rerun after a kill skips finished batches and redoes only the one in flight (its partial files are
+overwritten atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from datatrove.pipeline.base import PipelineStep
+
+import curation.datatrove_logs  # noqa: F401 - keeps datatrove logs in files, also in workers
+from curation.reader import Doc, InputFile, Quarantined, iter_records
+from curation.recipe import Recipe
+from curation.steps import CorpusStep, SignalStep, get_step
+from curation.store import batch_name, write_parquet_atomic, write_text_atomic
+
+
+def build_steps(recipe: Recipe, names: list[str], context: dict[str, Any]) -> list[SignalStep]:
+    steps = []
+    for name in names:
+        cls = get_step(name)
+        steps.append(cls(recipe.step_config(name), context=context))
+    return steps
+
+
+def _batches(records: Iterator[Doc | Quarantined], size: int) -> Iterator[tuple[list[Doc], list[Quarantined]]]:
+    docs: list[Doc] = []
+    quar: list[Quarantined] = []
+    for rec in records:
+        if isinstance(rec, Doc):
+            docs.append(rec)
+            if len(docs) >= size:
+                yield docs, quar
+                docs, quar = [], []
+        else:
+            quar.append(rec)
+    if docs or quar:
+        yield docs, quar
+
+
+DOC_SCHEMA = {"id": pl.Utf8, "text": pl.Utf8, "order": pl.Int64, "source": pl.Utf8, "metadata": pl.Utf8}
+
+
+class ScoreShard(PipelineStep):
+    """datatrove step: everything one task does in the scoring stage."""
+
+    name = "winnow score"
+    type = "scorer"
+
+    def __init__(self, run_dir: str, files: list[InputFile], recipe_json: str, step_names: list[str],
+                 context: dict[str, Any], text_field: str = "text", id_field: str = "id") -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.files = files
+        self.recipe_json = recipe_json
+        self.step_names = step_names
+        self.context = context
+        self.text_field = text_field
+        self.id_field = id_field
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+        run = Path(self.run_dir)
+        recipe = Recipe.model_validate_json(self.recipe_json)
+        steps = build_steps(recipe, self.step_names, self.context)
+        for s in steps:
+            s.setup()
+        state = run / "state"
+        timings: dict[str, float] = {s.name: 0.0 for s in steps}
+        counts = {"docs": 0, "quarantined": 0, "batches": 0, "skipped_batches": 0}
+        records = iter_records(self.files, rank, world_size, self.text_field, self.id_field)
+        for b, (docs, quar) in enumerate(_batches(records, recipe.batch_size)):
+            name = batch_name(rank, b)
+            counts["docs"] += len(docs)
+            counts["quarantined"] += len(quar)
+            marker = state / "batches" / name
+            if marker.exists():
+                counts["skipped_batches"] += 1
+            else:
+                self._score_batch(run, name, docs, quar, steps, timings)
+                write_text_atomic("", marker)
+            counts["batches"] += 1
+            self.stat_update("documents", value=len(docs))
+            self.stat_update("quarantined", value=len(quar))
+            write_text_atomic(json.dumps({**counts, "done": False}), state / "tasks" / f"{rank:05d}.json")
+        write_text_atomic(json.dumps({**counts, "done": True, "timings": timings}),
+                          state / "tasks" / f"{rank:05d}.json")
+        return iter(())
+
+    def _score_batch(self, run: Path, name: str, docs: list[Doc], quar: list[Quarantined],
+                     steps: list[SignalStep], timings: dict[str, float]) -> None:
+        df = pl.DataFrame({"id": [d.id for d in docs], "text": [d.text for d in docs],
+                           "order": [d.order for d in docs], "source": [d.source for d in docs],
+                           "metadata": [d.metadata for d in docs]}, schema=DOC_SCHEMA)
+        write_parquet_atomic(df, run / "docs" / f"{name}.parquet")
+        batch = df.select("id", "text", "order")
+        for step in steps:
+            t0 = time.perf_counter()
+            out = step.score(batch)
+            timings[step.name] += time.perf_counter() - t0
+            if out.height != batch.height or (out.height and not out["id"].equals(batch["id"])):
+                raise RuntimeError(f"signal step {step.name!r} returned {out.height} rows for {batch.height} "
+                                   "documents (or changed their order)")
+            folder = f"{step.name}.parts" if isinstance(step, CorpusStep) else step.name
+            write_parquet_atomic(out, run / "signals" / folder / f"{name}.parquet")
+        lines = "".join(json.dumps({"file": q.file, "line": q.line, "reason": q.reason}) + "\n" for q in quar)
+        write_text_atomic(lines, run / "quarantine" / f"{name}.jsonl")

@@ -1,0 +1,49 @@
+"""Where a curation run keeps its files, and how they are written safely.
+
+    <run>/run.json                      what the run was started with (inputs, world size, recipe hash)
+    <run>/recipe.yaml                   the recipe used
+    <run>/docs/<rank>_<batch>.parquet   the documents as read (id, text, order, source, metadata)
+    <run>/signals/<step>/...parquet     per-document signals keyed by id
+    <run>/signals/<step>.parts/...      per-batch parts of corpus-wide steps (e.g. MinHash signatures)
+    <run>/state/                        batch and stage completion markers (resume), per-task counters
+    <run>/quarantine/<rank>_<batch>.jsonl  unreadable input, merged into <run>/quarantine.jsonl
+    <run>/kept/, removed.parquet, manifest.json, quarantine.jsonl   written by mix
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+
+def batch_name(rank: int, batch: int) -> str:
+    return f"{rank:05d}_{batch:06d}"
+
+
+def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
+    """Write to a temporary name, then rename: a killed run never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    df.write_parquet(tmp, compression="zstd", compression_level=1)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def signal_files(run_dir: Path, step: str) -> list[Path]:
+    return sorted((run_dir / "signals" / step).glob("*.parquet"))
+
+
+def part_files(run_dir: Path, step: str) -> list[Path]:
+    return sorted((run_dir / "signals" / f"{step}.parts").glob("*.parquet"))
+
+
+def doc_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "docs").glob("*.parquet"))
