@@ -1,0 +1,312 @@
+"""Training data: detect each file's format, validate every record, normalise to TRL's formats.
+
+SFT records become `{"messages": [...]}` (chat, Alpaca, ShareGPT) or `{"text": ...}` (plain text and
+curated Winnow output folders, for continued pretraining). DPO records become `prompt`/`chosen`/`rejected`,
+plain strings when every source is plain, conversational (lists of messages) otherwise. HH-RLHF's
+"\\n\\nHuman: ... \\n\\nAssistant: ..." text is parsed into messages. A bad record is a WinnowError naming
+the file and line, raised before any training step.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.errors import WinnowError
+
+SFT_FORMATS = ("chat", "alpaca", "sharegpt", "text")
+DPO_FORMATS = ("preference", "preference-chat", "preference-implicit", "hh-rlhf")
+ROLES = ("system", "user", "assistant")
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "chatgpt": "assistant", "bard": "assistant", "model": "assistant", "system": "system"}
+_HH_SPLIT = re.compile(r"\n\n(Human|Assistant):[ ]?")
+
+
+@dataclass
+class SourceInfo:
+    """What was read from one input: recorded in the run manifest."""
+
+    path: str
+    format: str
+    records: int
+    sha256: str
+
+
+class _Bad(Exception):
+    """A record-level problem; turned into a WinnowError with file and line by the caller."""
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _data_files(path: Path) -> list[Path]:
+    """A file, or a curated Winnow output folder (`kept/*.parquet`, else `*.parquet`, else `*.jsonl`)."""
+    if not path.exists():
+        raise WinnowError(f"data not found: {path}")
+    if path.is_file():
+        return [path]
+    for pattern in ("kept/*.parquet", "*.parquet", "*.jsonl", "*.jsonl.gz"):
+        files = sorted(path.glob(pattern))
+        if files:
+            return files
+    raise WinnowError(f"{path}: folder has no kept/*.parquet, *.parquet or *.jsonl files")
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for JSONL(.gz), JSON (a list) or Parquet (row number, 1-based)."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        import polars as pl
+
+        try:
+            df = pl.read_parquet(path)
+        except Exception as e:  # noqa: BLE001 - any reader failure is a user-facing file problem
+            raise WinnowError(f"{path}: cannot read parquet: {e}") from None
+        for i, rec in enumerate(df.iter_rows(named=True), start=1):
+            yield i, rec
+        return
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            if name.endswith(".json"):
+                try:
+                    data = json.load(fh)
+                except json.JSONDecodeError as e:
+                    raise WinnowError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+                if not isinstance(data, list):
+                    raise WinnowError(f"{path}: a .json dataset must be a list of records")
+                for i, rec in enumerate(data, start=1):
+                    if not isinstance(rec, dict):
+                        raise WinnowError(f"{path}: record {i} is not an object")
+                    yield i, rec
+                return
+            for i, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise WinnowError(f"{path}:{i}: not valid JSON: {e.msg}") from None
+                if not isinstance(rec, dict):
+                    raise WinnowError(f"{path}:{i}: a record must be a JSON object, got {type(rec).__name__}")
+                yield i, rec
+    except UnicodeDecodeError:
+        raise WinnowError(f"{path}: not UTF-8 text (expected JSONL, JSON or Parquet)") from None
+    except (OSError, EOFError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise WinnowError(f"data not found: {path}") from None
+        raise WinnowError(f"{path}: cannot read: {e}") from None
+
+
+def detect_format(rec: dict[str, Any]) -> str | None:
+    """The format a record looks like, from its keys; None when it is no known format."""
+    keys = set(rec)
+    if {"chosen", "rejected"} <= keys:
+        if "prompt" in keys:
+            return "preference-chat" if isinstance(rec["prompt"], list) else "preference"
+        if isinstance(rec["chosen"], list):
+            return "preference-implicit"
+        return "hh-rlhf"
+    if "messages" in keys:
+        return "chat"
+    if "conversations" in keys:
+        return "sharegpt"
+    if {"instruction", "output"} <= keys:
+        return "alpaca"
+    if "text" in keys:
+        return "text"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ validation
+def _str(rec: dict[str, Any], key: str, allow_empty: bool = False) -> str:
+    if key not in rec or rec[key] is None:
+        raise _Bad(f"missing column '{key}'")
+    val = rec[key]
+    if not isinstance(val, str):
+        raise _Bad(f"column '{key}' must be a string, got {type(val).__name__}")
+    if not allow_empty and not val.strip():
+        raise _Bad(f"column '{key}' is empty")
+    return val
+
+
+def _messages(val: Any, key: str, need_assistant: bool = True) -> list[dict[str, str]]:
+    if not isinstance(val, list) or not val:
+        raise _Bad(f"column '{key}' must be a non-empty list of messages")
+    out = []
+    for j, m in enumerate(val):
+        if not isinstance(m, dict) or "role" not in m or "content" not in m:
+            raise _Bad(f"{key}[{j}] must be an object with 'role' and 'content'")
+        if m["role"] not in ROLES:
+            raise _Bad(f"{key}[{j}] has unknown role {m['role']!r} (expected one of {', '.join(ROLES)})")
+        if not isinstance(m["content"], str):
+            raise _Bad(f"{key}[{j}].content must be a string")
+        out.append({"role": m["role"], "content": m["content"]})
+    if need_assistant and not any(m["role"] == "assistant" for m in out):
+        raise _Bad(f"column '{key}' has no assistant message")
+    return out
+
+
+def parse_hh(text: str, key: str) -> list[dict[str, str]]:
+    """HH-RLHF text ("\\n\\nHuman: ...\\n\\nAssistant: ...") into chat messages."""
+    parts = _HH_SPLIT.split(text)
+    if len(parts) < 3 or parts[0].strip():
+        raise _Bad(f"column '{key}' is not in the '\\n\\nHuman: ... \\n\\nAssistant: ...' form")
+    msgs = []
+    for speaker, content in zip(parts[1::2], parts[2::2], strict=True):
+        msgs.append({"role": "user" if speaker == "Human" else "assistant", "content": content.strip()})
+    return msgs
+
+
+def _split_implicit(chosen: list[dict[str, str]], rejected: list[dict[str, str]]) -> dict[str, Any]:
+    """Shared leading turns are the prompt; what follows is each side's completion (starts with assistant)."""
+    k = 0
+    while k < min(len(chosen), len(rejected)) and chosen[k] == rejected[k]:
+        k += 1
+    while k > 0 and (k >= len(chosen) or chosen[k]["role"] != "assistant"):
+        k -= 1
+    if k == 0:
+        raise _Bad("chosen and rejected share no prompt (no common leading user turn)")
+    c, r = chosen[k:], rejected[k:]
+    if not r or r[0]["role"] != "assistant":
+        raise _Bad("rejected does not continue the shared prompt with an assistant turn")
+    return {"prompt": chosen[:k], "chosen": c, "rejected": r}
+
+
+def _sft_record(fmt: str, rec: dict[str, Any]) -> dict[str, Any]:
+    if fmt == "chat":
+        return {"messages": _messages(rec.get("messages"), "messages")}
+    if fmt == "sharegpt":
+        conv = rec.get("conversations")
+        if not isinstance(conv, list) or not conv:
+            raise _Bad("column 'conversations' must be a non-empty list")
+        msgs = []
+        for j, m in enumerate(conv):
+            if not isinstance(m, dict) or "from" not in m or "value" not in m:
+                raise _Bad(f"conversations[{j}] must be an object with 'from' and 'value'")
+            role = _SHAREGPT_ROLES.get(str(m["from"]).lower())
+            if role is None:
+                raise _Bad(f"conversations[{j}] has unknown speaker {m['from']!r}")
+            if not isinstance(m["value"], str):
+                raise _Bad(f"conversations[{j}].value must be a string")
+            msgs.append({"role": role, "content": m["value"]})
+        return {"messages": _messages(msgs, "conversations")}
+    if fmt == "alpaca":
+        instr = _str(rec, "instruction")
+        inp = _str(rec, "input", allow_empty=True) if rec.get("input") is not None else ""
+        user = f"{instr}\n\n{inp}" if inp.strip() else instr
+        msgs = []
+        if isinstance(rec.get("system"), str) and rec["system"].strip():
+            msgs.append({"role": "system", "content": rec["system"]})
+        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": _str(rec, "output")}]
+        return {"messages": msgs}
+    if fmt == "text":
+        return {"text": _str(rec, "text")}
+    raise _Bad(f"format '{fmt}' is preference data, not SFT data (use `winnow train dpo`)")
+
+
+def _dpo_record(fmt: str, rec: dict[str, Any]) -> dict[str, Any]:
+    if fmt == "preference":
+        prompt = _str(rec, "prompt")
+        # an empty answer is a legitimate (if poor) completion: HH-RLHF has some
+        chosen, rejected = _str(rec, "chosen", allow_empty=True), _str(rec, "rejected", allow_empty=True)
+        if _HH_SPLIT.search(prompt):  # HH-RLHF with an explicit prompt ending in "\n\nAssistant:"
+            msgs = parse_hh(prompt, "prompt")
+            if msgs and msgs[-1]["role"] == "assistant" and not msgs[-1]["content"]:
+                msgs = msgs[:-1]
+            if not msgs or msgs[-1]["role"] != "user":
+                raise _Bad("HH-RLHF prompt must end with a Human turn followed by 'Assistant:'")
+            return {"prompt": msgs, "chosen": [{"role": "assistant", "content": chosen.strip()}],
+                    "rejected": [{"role": "assistant", "content": rejected.strip()}]}
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    if fmt == "preference-chat":
+        return {"prompt": _messages(rec.get("prompt"), "prompt", need_assistant=False),
+                "chosen": _messages(rec.get("chosen"), "chosen"),
+                "rejected": _messages(rec.get("rejected"), "rejected")}
+    if fmt == "preference-implicit":
+        return _split_implicit(_messages(rec.get("chosen"), "chosen"), _messages(rec.get("rejected"), "rejected"))
+    if fmt == "hh-rlhf":
+        return _split_implicit(parse_hh(_str(rec, "chosen"), "chosen"), parse_hh(_str(rec, "rejected"), "rejected"))
+    raise _Bad(f"format '{fmt}' is SFT data, not preference pairs (need prompt/chosen/rejected)")
+
+
+# ------------------------------------------------------------------------------------------ loading
+def _load(paths: list[str | Path], kind: str) -> tuple[list[dict[str, Any]], list[SourceInfo]]:
+    if not paths:
+        raise WinnowError("no data given (--data FILE)")
+    convert = _sft_record if kind == "sft" else _dpo_record
+    records: list[dict[str, Any]] = []
+    infos: list[SourceInfo] = []
+    for given in paths:
+        for f in _data_files(Path(given)):
+            fmt: str | None = None
+            n = 0
+            for line, rec in iter_records(f):
+                if fmt is None:
+                    fmt = detect_format(rec)
+                    if fmt is None:
+                        raise WinnowError(
+                            f"{f}:{line}: unknown data format (columns: {', '.join(sorted(rec)) or 'none'}); "
+                            "expected messages, instruction/input/output, conversations, text, "
+                            "or prompt/chosen/rejected")
+                try:
+                    records.append(convert(fmt, rec))
+                except _Bad as e:
+                    raise WinnowError(f"{f}:{line}: {e} (format {fmt})") from None
+                n += 1
+            if n == 0:
+                raise WinnowError(f"{f}: empty file (no records)")
+            infos.append(SourceInfo(str(f.absolute()), fmt or "?", n, file_sha256(f)))
+    return records, infos
+
+
+def load_sft(paths: list[str | Path]) -> tuple[list[dict[str, Any]], list[SourceInfo]]:
+    """SFT records (`messages` or `text`) and per-source info; all records share one of the two shapes."""
+    records, infos = _load(paths, "sft")
+    shapes = {"messages" if "messages" in r else "text" for r in records}
+    if len(shapes) > 1:
+        raise WinnowError("cannot mix chat/instruction data with plain text in one SFT run: "
+                          + ", ".join(f"{i.path} ({i.format})" for i in infos))
+    return records, infos
+
+
+def load_dpo(paths: list[str | Path]) -> tuple[list[dict[str, Any]], list[SourceInfo]]:
+    """DPO pairs; plain strings only when every pair is plain, otherwise all conversational."""
+    records, infos = _load(paths, "dpo")
+    if any(isinstance(r["prompt"], list) for r in records):
+        for r in records:
+            if isinstance(r["prompt"], str):
+                r["prompt"] = [{"role": "user", "content": r["prompt"]}]
+                r["chosen"] = [{"role": "assistant", "content": r["chosen"]}]
+                r["rejected"] = [{"role": "assistant", "content": r["rejected"]}]
+    return records, infos
+
+
+def is_conversational(records: list[dict[str, Any]]) -> bool:
+    r = records[0]
+    return "messages" in r or isinstance(r.get("prompt"), list)
+
+
+def write_jsonl(records: list[dict[str, Any]], out: str | Path) -> Path:
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return p
+
+
+def infos_dicts(infos: list[SourceInfo]) -> list[dict[str, Any]]:
+    return [asdict(i) for i in infos]

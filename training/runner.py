@@ -1,0 +1,247 @@
+"""The shared shape of an SFT or DPO job: validate everything, train with TRL, write the output folder.
+
+Output folder: the model (or LoRA adapter + base reference), tokenizer, `config.yaml` (resolved),
+`metrics.jsonl`, `progress.jsonl`, `loss.png`, `manifest.json`, and `checkpoints/` for `--resume`.
+The engine knows nothing of the run registry: `app/commands/train.py` wraps it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.errors import WinnowError
+from training.callbacks import MetricsCallback, ProgressCallback, read_metrics, truncate_metrics
+from training.config import TrainConfig, dump_config
+from training.data import SourceInfo, infos_dicts
+from training.device import resolve_device
+from training.model import is_adapter_dir
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) job produced; `metrics` are the headline numbers."""
+
+    out_dir: Path
+    steps: int
+    max_steps: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return self.steps >= self.max_steps
+
+
+def split_dataset(records: list[dict[str, Any]], cfg: TrainConfig) -> tuple[Any, Any | None]:
+    """A `datasets.Dataset` for training and an optional held-out one (val_split share or count)."""
+    from datasets import Dataset
+
+    ds = Dataset.from_list(records)
+    if cfg.val_split <= 0:
+        return ds, None
+    n_val = int(cfg.val_split) if cfg.val_split >= 1 else max(1, round(len(records) * cfg.val_split))
+    if n_val >= len(records):
+        raise WinnowError(f"val_split {cfg.val_split} leaves no training records (only {len(records)} records)")
+    parts = ds.train_test_split(test_size=n_val, seed=cfg.seed, shuffle=True)
+    return parts["train"], parts["test"]
+
+
+def common_args(kind: str, cfg: TrainConfig, out: Path, has_eval: bool) -> dict[str, Any]:
+    """TrainingArguments shared by SFTConfig and DPOConfig."""
+    _, dev_kw = resolve_device(cfg.device)
+    save_steps = cfg.save_steps
+    kw: dict[str, Any] = dict(
+        output_dir=str(out / "checkpoints"), learning_rate=cfg.default_lr(kind), num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        max_length=cfg.max_length, warmup_steps=cfg.warmup_ratio, lr_scheduler_type=cfg.lr_scheduler,
+        weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps, logging_first_step=True,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed,
+        data_seed=cfg.seed, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **dev_kw,
+    )
+    if has_eval and cfg.eval_steps:
+        kw.update(eval_strategy="steps", eval_steps=cfg.eval_steps)
+        if cfg.early_stopping_patience:
+            if save_steps % cfg.eval_steps:
+                kw["save_steps"] = cfg.eval_steps
+            kw.update(load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False)
+    elif cfg.early_stopping_patience:
+        raise WinnowError("early_stopping_patience needs a validation split and eval_steps "
+                          "(set val_split and eval_steps)")
+    return kw
+
+
+def lora_config(cfg: TrainConfig) -> Any | None:
+    if not cfg.lora.enabled:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+                      target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
+
+
+def prepare_out(out: Path, resume: bool) -> str | None:
+    """Return the checkpoint to resume from; a fresh run clears a previous run's checkpoints and logs."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt_dir = out / "checkpoints"
+    if resume and ckpt_dir.is_dir():
+        last = get_last_checkpoint(str(ckpt_dir))
+        if last is not None:
+            step = int(Path(last).name.split("-")[-1])
+            truncate_metrics(out, step)
+            return last
+    if ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    for name in ("metrics.jsonl", "progress.jsonl"):
+        (out / name).unlink(missing_ok=True)
+    return None
+
+
+def quiet_libraries() -> None:
+    """Keep the terminal to our one progress bar: no per-map bars from datasets, no deprecation noise."""
+    import warnings
+
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("winnow", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def headline(kind: str, metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Final train loss, eval loss, reward accuracy/margin and throughput from metrics.jsonl."""
+    head: dict[str, Any] = {}
+    train = [r for r in metrics if "loss" in r]
+    evals = [r for r in metrics if "eval_loss" in r]
+    if train:
+        head["final_loss"] = train[-1]["loss"]
+        if kind == "dpo" and "reward_accuracy" in train[-1]:
+            head["reward_accuracy"] = train[-1]["reward_accuracy"]
+    if evals:
+        last = evals[-1]
+        head["eval_loss"] = last["eval_loss"]
+        for k in ("eval_reward_accuracy", "eval_reward_margin", "eval_token_accuracy"):
+            if k in last:
+                head[k] = last[k]
+    summary = [r for r in metrics if "train_runtime" in r]
+    tps = [r["tokens_per_s"] for r in train if "tokens_per_s" in r]
+    if tps:
+        head["tokens_per_s"] = round(sorted(tps)[len(tps) // 2], 1)
+    if summary:
+        head["train_runtime_s"] = summary[-1]["train_runtime"]
+    return head
+
+
+def plot_curves(out: Path, kind: str, metrics: list[dict[str, Any]]) -> Path | None:
+    """Draw loss (and for DPO reward accuracy) against step into `<out>/loss.png`."""
+    train = [r for r in metrics if "loss" in r]
+    evals = [r for r in metrics if "eval_loss" in r]
+    if not train and not evals:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 2 if kind == "dpo" else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), squeeze=False)
+    ax = axes[0][0]
+    ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
+    if evals:
+        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], "o-", label="eval loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{kind.upper()} loss")
+    ax.legend()
+    if kind == "dpo":
+        ax = axes[0][1]
+        acc = [r for r in train if "reward_accuracy" in r]
+        ax.plot([r["step"] for r in acc], [r["reward_accuracy"] for r in acc], label="train reward accuracy")
+        eacc = [r for r in metrics if "eval_reward_accuracy" in r]
+        if eacc:
+            ax.plot([r["step"] for r in eacc], [r["eval_reward_accuracy"] for r in eacc], "o-",
+                    label="eval reward accuracy")
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("step")
+        ax.set_title("DPO reward accuracy")
+        ax.legend()
+    fig.tight_layout()
+    path = out / "loss.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def run_training(
+    kind: str,
+    cfg: TrainConfig,
+    build_trainer: Callable[..., tuple[Any, dict[str, Any]]],
+    load_data: Callable[[TrainConfig], tuple[list[dict[str, Any]], list[SourceInfo]]],
+    callbacks: Sequence[Any] = (),
+) -> TrainResult:
+    """Validate data and model, train, save. `build_trainer` makes the TRL trainer for `kind`."""
+    from training.model import load_base
+
+    quiet_libraries()
+    # Everything that can be wrong with the input is checked before the first training step.
+    records, infos = load_data(cfg)
+    model, tok, base_info = load_base(cfg.model, cfg.allow_download)
+    resolve_device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    resume_from = prepare_out(out, cfg.resume)
+    dump_config(cfg, out / "config.yaml")
+
+    cbs = [MetricsCallback(out), ProgressCallback(out, f"train-{kind}"), *callbacks]
+    trainer, data_info = build_trainer(cfg, model, tok, out, cbs, records)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl replace its dict printing
+    started = time.time()
+    trainer.train(resume_from_checkpoint=resume_from)
+    state = trainer.state
+    if trainer.eval_dataset is not None:
+        trainer.evaluate()
+
+    base_is_adapter = is_adapter_dir(cfg.model) if Path(cfg.model).is_dir() else False
+    if cfg.lora.enabled and base_is_adapter:
+        # the base was itself merged in memory: an adapter on it could not be reloaded, so save merged weights
+        trainer.model.merge_and_unload().save_pretrained(out)
+    else:
+        trainer.save_model(str(out))
+    tok.save_pretrained(out)
+
+    metrics = read_metrics(out)
+    head = headline(kind, metrics)
+    plot_curves(out, kind, metrics)
+    manifest = {
+        "kind": f"train-{kind}", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "base_model": base_info, "output": "lora-adapter" if cfg.lora.enabled and not base_is_adapter else "model",
+        "data": infos_dicts(infos), "records": len(records), **data_info,
+        "seed": cfg.seed, "device": resolve_device(cfg.device)[0], "versions": versions(),
+        "steps": state.global_step, "max_steps": state.max_steps, "resumed_from": resume_from,
+        "wall_s": round(time.time() - started, 2), "metrics": head, "config": cfg.model_dump(mode="json"),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    return TrainResult(out, state.global_step, state.max_steps, head)
