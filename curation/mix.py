@@ -200,17 +200,15 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
 
         transforms = [(get_transform(n), cfg) for n, cfg in recipe.transforms.items()]
     count_tokens = _token_counter(recipe.tokenizer)
-    keep_orders = kept_mask["order"]
     tok_counts = {"kept": 0, "removed": 0}
 
     def write_kept(path: Path) -> tuple[int, int]:
         d = pl.read_parquet(path)
-        mask = d["order"].is_in(keep_orders)
-        k = d.filter(mask)
+        k = d.join(kept_mask, on="order", how="semi", maintain_order="left")
         kt = rt = 0
         if count_tokens is not None:
             kt = sum(count_tokens(k["text"].to_list()))
-            rt = sum(count_tokens(d.filter(~mask)["text"].to_list()))
+            rt = sum(count_tokens(d.join(kept_mask, on="order", how="anti")["text"].to_list()))
         for fn, cfg in transforms:
             k = k.with_columns(text=fn(k.select("id", "text"), cfg, run))
         write_parquet_atomic(k.select("id", "text", "source", "metadata"), kept_dir / path.name)

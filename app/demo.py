@@ -1,0 +1,168 @@
+"""The demo: the main job end to end on data the project makes itself.
+
+sample data -> curate (dedup, quality, PII, decontamination) -> tiny base model -> SFT -> DPO -> evaluate
+base and tuned models -> compare. Each step runs the CLI as a subprocess and is a registered run; a step
+whose area is not installed or not built yet is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from app.registry import RunRegistry
+
+
+@dataclass
+class Step:
+    kind: str
+    title: str
+    args: list[str]
+    needs: list[str] = field(default_factory=list)  # files that must exist (made by earlier steps)
+    optional: bool = False
+
+
+def _command_exists(path: list[str]) -> bool:
+    import typer as _t
+
+    from app.cli import root
+
+    cmd = _t.main.get_command(root)
+    for name in path:
+        sub = getattr(cmd, "commands", {}).get(name)
+        if sub is None:
+            return False
+        cmd = sub
+    return True
+
+
+def _real_benchmarks(ws: Path, data_dir: Path | None) -> Path | None:
+    for d in (data_dir, ws / "benchmarks"):
+        if d is not None and (d / "arc_easy" / "test.jsonl").is_file() and not (d / "SYNTHETIC.txt").exists():
+            return d
+    return None
+
+
+def plan(ws: Path, data_dir: Path | None, docs: int) -> tuple[list[Step], dict[str, Path]]:
+    d = ws / "demo"
+    p = {
+        "corpus": d / "data" / "corpus.jsonl", "sft": d / "data" / "sft.jsonl", "dpo": d / "data" / "dpo.jsonl",
+        "bench": d / "data" / "synthetic_bench", "curated": d / "curated", "base": ws / "models" / "demo-tiny",
+        "sft_model": d / "sft", "dpo_model": d / "dpo", "eval_base": d / "eval-base", "eval_dpo": d / "eval-dpo",
+    }
+    real = _real_benchmarks(ws, data_dir)
+    bench_dir = real if real is not None else p["bench"]
+    eval_args = ["--benchmarks", "arc_easy", "--data-dir", str(bench_dir), "--limit", "100", "--batch-size", "16"]
+    steps = [
+        Step("data-sample", f"sample corpus ({docs} web-like documents with planted problems)",
+             ["data", "sample", "--docs", str(docs), "--out", str(p["corpus"]), "--seed", "0"]),
+        Step("data-sample", "synthetic multiple-choice benchmark (ARC schema)",
+             ["data", "sample", "--kind", "bench", "--docs", "300", "--out", str(p["bench"]), "--seed", "0"]),
+        Step("data-sample", "instruction pairs for SFT",
+             ["data", "sample", "--kind", "sft", "--docs", "2000", "--out", str(p["sft"]), "--seed", "0"]),
+        Step("data-sample", "preference pairs for DPO",
+             ["data", "sample", "--kind", "dpo", "--docs", "1200", "--out", str(p["dpo"]), "--seed", "0"]),
+        Step("curate", "curate the corpus (signals, rules, removal log)",
+             ["curate", str(p["corpus"]), "--out", str(p["curated"]), "--workers", "2",
+              "--decontaminate", str(bench_dir)], needs=[p["corpus"]]),
+        Step("model-tiny", "tiny local base model (BPE tokenizer + 2-layer Llama)",
+             ["model", "tiny", "--corpus", str(p["sft"]), "--corpus", str(p["dpo"]), "--out", str(p["base"])],
+             needs=[p["sft"]]),
+        Step("train-sft", "SFT on the instruction pairs",
+             ["train", "sft", "--model", str(p["base"]), "--data", str(p["sft"]), "--out", str(p["sft_model"]),
+              "--max-steps", "300"], needs=[p["base"]]),
+        Step("train-dpo", "DPO on the preference pairs",
+             ["train", "dpo", "--model", str(p["sft_model"]), "--data", str(p["dpo"]), "--out", str(p["dpo_model"]),
+              "--max-steps", "300"], needs=[p["sft_model"]]),
+        Step("eval", "evaluate the base model", ["eval", "run", "--model", str(p["base"]), *eval_args,
+                                                 "--out", str(p["eval_base"])], needs=[p["base"]]),
+        Step("eval", "evaluate the tuned model", ["eval", "run", "--model", str(p["dpo_model"]), *eval_args,
+                                                  "--out", str(p["eval_dpo"])], needs=[p["dpo_model"]]),
+        Step("eval-compare", "compare base and tuned, sample by sample",
+             ["eval", "compare", str(p["eval_base"]), str(p["eval_dpo"]), "--format", "markdown"],
+             needs=[p["eval_base"], p["eval_dpo"]]),
+    ]
+    return steps, p
+
+
+def _cli_path(args: list[str]) -> list[str]:
+    path = []
+    for a in args:
+        if a.startswith("-") or "/" in a:
+            break
+        path.append(a)
+    return path[:2]
+
+
+def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
+    steps, paths = plan(ws, data_dir, docs)
+    results: list[tuple[Step, str, float, str]] = []
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    t_all = time.time()
+    for i, step in enumerate(steps, 1):
+        head = f"[{i}/{len(steps)}] {step.title}"
+        cli = _cli_path(step.args)
+        if not _command_exists(cli):
+            typer.echo(f"{head}: skipped (`winnow {' '.join(cli)}` is not built yet)")
+            results.append((step, "skipped", 0.0, "not built yet"))
+            continue
+        missing = [str(n) for n in step.needs if not Path(n).exists()]
+        if missing:
+            typer.echo(f"{head}: skipped (needs {', '.join(missing)} from an earlier step)")
+            results.append((step, "skipped", 0.0, "earlier step missing"))
+            continue
+        typer.echo(f"{head}\n    $ winnow {' '.join(step.args)} --workspace {ws}" if cli[0] != "data"
+                   or cli[1] != "sample" else f"{head}\n    $ winnow {' '.join(step.args)}")
+        with RunRegistry(ws) as reg:
+            rid = reg.create(step.kind, {"argv": step.args, "demo": True})
+        t0 = time.time()
+        argv = [sys.executable, "-m", "app.cli", *step.args]
+        if "--workspace" not in step.args and not (cli == ["data", "sample"]):
+            argv += ["--workspace", str(ws)]
+        proc = subprocess.run(argv, env={**env, "WINNOW_RUN_ID": str(rid)}, text=True, capture_output=True)
+        dt = time.time() - t0
+        out = (proc.stdout or "").strip()
+        for line in out.splitlines()[-12:]:
+            typer.echo(f"    {line}")
+        with RunRegistry(ws) as reg:
+            run = reg.get(rid)
+            if run is not None and run.status == "queued":  # the command does not register itself
+                reg.start(rid)
+                if proc.returncode == 0:
+                    reg.finish(rid)
+                else:
+                    reg.fail(rid, (proc.stderr or "").strip().splitlines()[-1:] and
+                             proc.stderr.strip().splitlines()[-1] or f"exit {proc.returncode}")
+        if proc.returncode != 0:
+            err = (proc.stderr or "").strip().splitlines()
+            typer.echo(f"    FAILED (exit {proc.returncode}): {err[-1] if err else ''}", err=True)
+            results.append((step, "failed", dt, err[-1] if err else ""))
+            if not step.optional:
+                break
+        else:
+            results.append((step, "done", dt, ""))
+    total = time.time() - t_all
+    typer.echo("\nWinnow demo summary")
+    for step, status, dt, why in results:
+        typer.echo(f"  {status:<8} {dt:6.1f}s  {step.title}{'  (' + why + ')' if why else ''}")
+    man = paths["curated"] / "manifest.json"
+    if man.exists():
+        m = json.loads(man.read_text())
+        typer.echo(f"\n  curated corpus: {m['kept']} kept, {m['removed']} removed, {m['quarantined']} quarantined "
+                   f"of {m['input']}  ->  {paths['curated'] / 'kept'}")
+        typer.echo("  removals by rule: " + ", ".join(f"{k} {v}" for k, v in list(m["by_rule"].items())[:8]))
+    for key in ("dpo_model", "eval_dpo"):
+        if paths[key].exists():
+            typer.echo(f"  {key.replace('_', ' ')}: {paths[key]}")
+    typer.echo(f"\n  all runs: winnow runs --workspace {ws}")
+    typer.echo(f"  open the app: winnow app --workspace {ws}")
+    typer.echo(f"  total {total:.0f}s")
+    failed = [r for r in results if r[1] == "failed" and not r[0].optional]
+    return 1 if failed else 0

@@ -1,0 +1,77 @@
+"""The reader: formats, stable ids, quarantine of everything unreadable, sharding without loss."""
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.errors import WinnowError
+from curation.reader import Doc, Quarantined, discover_inputs, iter_records
+
+
+def _write_jsonl(path: Path, recs: list) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    return path
+
+
+def test_jsonl_gz_parquet_read_alike(tmp_path: Path) -> None:
+    recs = [{"id": f"d{i}", "text": f"document number {i}", "url": f"u{i}"} for i in range(7)]
+    _write_jsonl(tmp_path / "a.jsonl", recs)
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in recs))
+    pl.DataFrame(recs).write_parquet(tmp_path / "c.parquet")
+    for name in ("a.jsonl", "b.jsonl.gz", "c.parquet"):
+        docs = list(iter_records(discover_inputs([tmp_path / name])))
+        assert [d.id for d in docs] == [r["id"] for r in recs]
+        assert [d.text for d in docs] == [r["text"] for r in recs]
+        assert json.loads(docs[0].metadata) == {"url": "u0"}
+
+
+def test_stable_ids_when_absent(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path / "a.jsonl", [{"text": "one"}, {"text": "two"}])
+    ids1 = [d.id for d in iter_records(discover_inputs([tmp_path]))]
+    ids2 = [d.id for d in iter_records(discover_inputs([tmp_path]))]
+    assert ids1 == ids2 and len(set(ids1)) == 2
+
+
+def test_malformed_input_is_quarantined_with_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.jsonl"
+    p.write_bytes(b'{"text": "fine"}\nnot json\n{"id": 3}\n{"text": ""}\n{"text": "bad \xff byte"}\n[1, 2]\n'
+                  b'{"text": 5}\n')
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    gz = tmp_path / "trunc.jsonl.gz"
+    gz.write_bytes(gzip.compress(b'{"text": "a"}\n' * 50)[:-20])
+    out = list(iter_records(discover_inputs([tmp_path])))
+    q = [(r.file, r.line, r.reason) for r in out if isinstance(r, Quarantined)]
+    reasons = {(f, line): reason for f, line, reason in q}
+    f = f"{tmp_path.name}/bad.jsonl"
+    assert "not valid JSON" in reasons[(f, 2)]
+    assert "no 'text' field" in reasons[(f, 3)]
+    assert "empty" in reasons[(f, 4)]
+    assert "UTF-8" in reasons[(f, 5)]
+    assert "not an object" in reasons[(f, 6)]
+    assert "not a string" in reasons[(f, 7)]
+    assert reasons[(f"{tmp_path.name}/empty.jsonl", 0)] == "empty file"
+    assert any("unreadable" in r for (fn, _), r in reasons.items() if fn.endswith("trunc.jsonl.gz"))
+    assert [r.text for r in out if isinstance(r, Doc) and r.source.endswith("bad.jsonl")] == ["fine"]
+
+
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_sharding_covers_every_record_once(tmp_path: Path, world: int) -> None:
+    _write_jsonl(tmp_path / "a.jsonl", [{"text": f"t{i}"} for i in range(10)] + ["x"])
+    pl.DataFrame({"text": [f"p{i}" for i in range(8)]}).write_parquet(tmp_path / "b.parquet")
+    files = discover_inputs([tmp_path])
+    seen = []
+    for rank in range(world):
+        seen += [(r.order if isinstance(r, Doc) else (r.file, r.line)) for r in iter_records(files, rank, world)]
+    assert len(seen) == len(set(seen)) == 19
+
+
+def test_missing_and_unsupported_inputs(tmp_path: Path) -> None:
+    with pytest.raises(WinnowError, match="not found"):
+        discover_inputs([tmp_path / "nope.jsonl"])
+    (tmp_path / "x.csv").write_text("a,b\n")
+    with pytest.raises(WinnowError, match="unsupported"):
+        discover_inputs([tmp_path / "x.csv"])

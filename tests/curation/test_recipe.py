@@ -1,0 +1,33 @@
+"""Recipes: the shipped default loads; typos are errors that name the field."""
+
+from pathlib import Path
+
+import pytest
+
+from curation.errors import WinnowError
+from curation.recipe import load_recipe
+
+
+def test_default_recipe_loads() -> None:
+    r = load_recipe()
+    assert r.signals and r.rules
+
+
+@pytest.mark.parametrize("text,match", [
+    ("signals: {length: {}}\nrulez: []\n", "rulez: unknown field"),
+    ("signals: {lenght: {}}\n", "unknown signal step 'lenght'"),
+    ("signals: {length: {}}\nrules: [{name: a, signal: length, column: n_words, minn: 3}]\n", "minn"),
+    ("signals: {length: {}}\nrules: [{name: a, signal: other, column: n_words, min: 3}]\n", "does not compute"),
+    ("signals: {length: {}}\nrules: [{name: a, signal: length, column: n_words}]\n", "exactly one condition"),
+    ("[1, 2]\n", "mapping"),
+])
+def test_recipe_errors_name_the_problem(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    with pytest.raises(WinnowError, match=match):
+        load_recipe(p)
+
+
+def test_missing_recipe_file(tmp_path: Path) -> None:
+    with pytest.raises(WinnowError, match="not found"):
+        load_recipe(tmp_path / "none.yaml")
