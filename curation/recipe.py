@@ -125,3 +125,37 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     if not isinstance(data, dict):
         raise WinnowError(f"{source}: a recipe is a mapping of fields, got {type(data).__name__}")
     return parse_recipe(data, source)
+
+
+def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """Apply `--set KEY=VALUE` flags, then validate again.
+
+    KEY is a dotted path into the recipe (`batch_size`, `signals.minhash.num_perm`) or `rules.NAME.FIELD`
+    to change one rule by name (`rules.length.min_words.min=20`); VALUE is parsed as YAML (`20`, `true`,
+    `[en, fr]`).
+    """
+    if not overrides:
+        return recipe
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    rule_names = [r["name"] for r in data.get("rules", [])]
+    for item in overrides:
+        if "=" not in item:
+            raise WinnowError(f"--set {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw)
+        if key.startswith("rules."):
+            rest = key[len("rules."):]
+            name = next((n for n in sorted(rule_names, key=len, reverse=True) if rest.startswith(n + ".")), None)
+            if name is None:
+                raise WinnowError(f"--set {key}: no rule of that name (rules: {', '.join(rule_names)})")
+            field = rest[len(name) + 1:]
+            data["rules"][rule_names.index(name)][field] = value
+            continue
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise WinnowError(f"--set {key}: {part!r} is not a mapping")
+        node[parts[-1]] = value
+    return parse_recipe(data, "--set")

@@ -31,6 +31,7 @@ def curate_cmd(
     inputs: list[Path] = typer.Argument(..., help="Corpus files or folders (JSONL, JSONL.gz, Parquet, WARC)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder of the run (signals, kept, removed...)."),
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the one that ships)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     executor: str = typer.Option("local", help="datatrove executor: local or ray."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel tasks (input is spread over them)."),
     against: list[Path] = typer.Option([], "--against", help="Earlier run folder(s) to deduplicate against."),
@@ -42,10 +43,10 @@ def curate_cmd(
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
     from curation.pipeline import curate
-    from curation.recipe import load_recipe
+    from curation.recipe import apply_overrides, load_recipe
 
     ws = open_workspace(workspace)
-    rec = load_recipe(recipe)
+    rec = apply_overrides(load_recipe(recipe), set_)
     if decontaminate is not None:
         from curation.steps.decontamination import add_decontamination
 
@@ -63,15 +64,18 @@ def curate_cmd(
 def mix_cmd(
     run_dir: Path = typer.Argument(..., help="Output folder of an earlier `winnow curate`."),
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML with new rules (default: the run's)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json."""
     from curation.mix import mix
-    from curation.recipe import load_recipe
+    from curation.recipe import apply_overrides, load_recipe
 
     ws = open_workspace(workspace)
     rec = load_recipe(recipe) if recipe else None
+    if set_:
+        rec = apply_overrides(rec or load_recipe(run_dir / "recipe.yaml"), set_)
     with registered_run(ws, "mix", {"run_dir": str(run_dir), "recipe": str(recipe) if recipe else None},
                         run_dir.absolute()) as (reg, run_id):
         m = mix(run_dir, rec)

@@ -31,3 +31,16 @@ def test_recipe_errors_name_the_problem(tmp_path: Path, text: str, match: str) -
 def test_missing_recipe_file(tmp_path: Path) -> None:
     with pytest.raises(WinnowError, match="not found"):
         load_recipe(tmp_path / "none.yaml")
+
+
+def test_set_overrides_fields_and_rules_by_name() -> None:
+    from curation.recipe import apply_overrides, parse_recipe
+
+    r = parse_recipe({"signals": {"length": {}},
+                      "rules": [{"name": "length.min_words", "signal": "length", "column": "n_words", "min": 5}]})
+    r2 = apply_overrides(r, ["batch_size=10", "rules.length.min_words.min=20"])
+    assert r2.batch_size == 10 and r2.rules[0].min == 20
+    with pytest.raises(WinnowError, match="no rule"):
+        apply_overrides(r, ["rules.nope.min=1"])
+    with pytest.raises(WinnowError, match="batch_sise: unknown field"):
+        apply_overrides(r, ["batch_sise=3"])
