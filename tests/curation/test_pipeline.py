@@ -142,3 +142,18 @@ def test_ray_executor_matches_local(tmp_path: Path) -> None:
         ray.shutdown()
     assert (local["kept"], local["removed"], local["by_rule"]) == (on_ray["kept"], on_ray["removed"],
                                                                    on_ray["by_rule"])
+
+
+def test_token_counts_with_a_local_tokenizer(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["word x some text"] * 20, trainers.BpeTrainer(vocab_size=60, special_tokens=["[UNK]"]))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    recipe = parse_recipe({"batch_size": 8, "signals": {"length": {}}, "rules": [RECIPE["rules"][0]],
+                           "tokenizer": str(tmp_path / "tokenizer.json")})
+    m = curate([_corpus(tmp_path)], tmp_path / "run", recipe)
+    kept = pl.read_parquet(tmp_path / "run" / "kept" / "*.parquet")
+    expect = sum(len(e.ids) for e in tok.encode_batch(kept["text"].to_list(), add_special_tokens=False))
+    assert m["tokens"]["kept"] == expect > 0 and m["tokens"]["removed"] > 0
