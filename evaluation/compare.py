@@ -1,0 +1,200 @@
+"""Compare reports: scores side by side and, for two reports, a paired test over shared samples.
+
+Reports are paired per sample (task + doc_id), never by their means: McNemar's exact test on the
+discordant pairs for 0/1 metrics, and a seeded, vectorised paired bootstrap for the confidence interval
+of the difference. lm-eval's own comparator uses an unpaired z-test (lm-eval #3831).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curation.errors import WinnowError
+from evaluation import report as rpt
+
+
+def fingerprint_diffs(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(blocking, soft) differences between two fingerprints, over the benchmarks both reports hold."""
+    fa, fb = a["fingerprint"], b["fingerprint"]
+    shared = sorted(set(a["scores"]) & set(b["scores"]))
+    blocking: list[str] = []
+    for bench in shared:
+        ha, hb = fa.get("task_config", {}).get(bench), fb.get("task_config", {}).get(bench)
+        if ha != hb:
+            blocking.append(f"{bench}: task config differs ({ha} vs {hb})")
+        na, nb = fa.get("num_fewshot", {}).get(bench), fb.get("num_fewshot", {}).get(bench)
+        if na != nb:
+            blocking.append(f"{bench}: few-shot differs ({na} vs {nb})")
+    da, db = fa.get("data", {}), fb.get("data", {})
+    for f in sorted(set(da) & set(db)):
+        if da[f] != db[f]:
+            blocking.append(f"data file {f}: checksum differs ({da[f][:12]} vs {db[f][:12]})")
+    if fa.get("limit") != fb.get("limit"):
+        blocking.append(f"limit differs ({fa.get('limit')} vs {fb.get('limit')})")
+    if bool(fa.get("synthetic_data")) != bool(fb.get("synthetic_data")):
+        blocking.append("one report scored synthetic data, the other real data")
+    soft = [f"{k} differs ({fa.get(k)} vs {fb.get(k)})" for k in rpt.SOFT_FIELDS if fa.get(k) != fb.get(k)]
+    return blocking, soft
+
+
+def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """McNemar's exact test: two-sided binomial test of the discordant pairs against p = 0.5."""
+    from scipy.stats import binomtest
+
+    a1, b1 = a > 0.5, b > 0.5
+    only_a = int(np.count_nonzero(a1 & ~b1))
+    only_b = int(np.count_nonzero(~a1 & b1))
+    n = only_a + only_b
+    p = 1.0 if n == 0 else float(binomtest(min(only_a, only_b), n, 0.5, alternative="two-sided").pvalue)
+    return {"only_a_correct": only_a, "only_b_correct": only_b, "discordant": n, "p_value": p}
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int = 0,
+                     alpha: float = 0.05) -> dict[str, float]:
+    """Percentile CI of mean(b - a) resampling pairs with replacement (chunked, so memory stays small)."""
+    d = (b - a).astype(np.float64)
+    n = d.size
+    if n == 0:
+        return {"diff": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "iters": 0}
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(iters, 4_000_000 // max(n, 1)))
+    means = np.empty(iters)
+    for s in range(0, iters, chunk):
+        k = min(chunk, iters - s)
+        idx = rng.integers(0, n, size=(k, n))
+        means[s:s + k] = d[idx].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return {"diff": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi), "iters": iters}
+
+
+def _paired_values(a: dict[str, Any], b: dict[str, Any], bench: str) -> tuple[np.ndarray, np.ndarray, str]:
+    metric = a["scores"][bench]["metric"]
+    tasks = sorted(set(a["scores"][bench].get("tasks", [bench])) & set(b["scores"][bench].get("tasks", [bench])))
+    va, vb = [], []
+    for task in tasks:
+        sa, sb = rpt.read_samples(a, task, metric), rpt.read_samples(b, task, metric)
+        for doc in sorted(set(sa) & set(sb)):
+            va.append(sa[doc])
+            vb.append(sb[doc])
+    return np.asarray(va, dtype=np.float64), np.asarray(vb, dtype=np.float64), metric
+
+
+def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """Side-by-side scores; for two reports the paired statistics. Refuses mismatched fingerprints."""
+    if len(folders) < 2:
+        raise WinnowError("give at least two report folders to compare")
+    reps = [rpt.load_report(f) for f in folders]  # all checked before any work
+    names = [str(f) for f in folders]
+    blocking: list[str] = []
+    soft: list[str] = []
+    for other, name in zip(reps[1:], names[1:], strict=True):
+        bl, so = fingerprint_diffs(reps[0], other)
+        blocking += [f"{names[0]} vs {name}: {x}" for x in bl]
+        soft += [f"{names[0]} vs {name}: {x}" for x in so]
+    if blocking and not force:
+        raise WinnowError("reports are not comparable (fingerprints differ in what changes the numbers): "
+                          + "; ".join(blocking) + " (use --force to compare anyway)")
+    benches = sorted(set().union(*(r["scores"] for r in reps)))
+    table = []
+    for bench in benches:
+        row: dict[str, Any] = {"benchmark": bench, "metric": None, "scores": []}
+        for r in reps:
+            s = r["scores"].get(bench)
+            row["scores"].append(None if s is None else {"value": s.get("value"), "stderr": s.get("stderr")})
+            if s is not None:
+                row["metric"] = s.get("label", s["metric"])
+        table.append(row)
+    out: dict[str, Any] = {"reports": names, "models": [r["fingerprint"]["model"]["path"] for r in reps],
+                           "table": table, "warnings": soft, "forced": blocking if force else []}
+    if len(reps) == 2:
+        paired = []
+        for bench in sorted(set(reps[0]["scores"]) & set(reps[1]["scores"])):
+            va, vb, metric = _paired_values(reps[0], reps[1], bench)
+            entry: dict[str, Any] = {"benchmark": bench, "metric": metric, "n_pairs": int(va.size),
+                                     "mean_a": float(va.mean()) if va.size else None,
+                                     "mean_b": float(vb.mean()) if vb.size else None}
+            entry["bootstrap"] = paired_bootstrap(va, vb, iters=iters, seed=seed)
+            binary = va.size > 0 and bool(np.isin(va, (0.0, 1.0)).all() and np.isin(vb, (0.0, 1.0)).all())
+            entry["mcnemar"] = mcnemar_exact(va, vb) if binary else None
+            paired.append(entry)
+        out["paired"] = paired
+    return out
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def render(result: dict[str, Any], fmt: str = "table") -> str:
+    """The comparison as a plain table, Markdown or JSON."""
+    if fmt == "json":
+        return json.dumps(result, indent=2)
+    if fmt not in ("table", "markdown"):
+        raise WinnowError(f"unknown --format {fmt}; use table, json or markdown")
+    labels = [chr(ord("A") + i) for i in range(len(result["reports"]))]
+    head = ["benchmark", "metric", *labels]
+    rows = []
+    for r in result["table"]:
+        cells = [r["benchmark"], r["metric"] or "-"]
+        for s in r["scores"]:
+            cells.append("-" if s is None else f"{_fmt(s['value'])} ± {_fmt(s['stderr'])}"
+                         if s.get("stderr") is not None else _fmt(s["value"]))
+        rows.append(cells)
+    phead = ["benchmark", "pairs", "B - A", "95% CI (bootstrap)", "A only", "B only", "McNemar p"]
+    prows = []
+    for p in result.get("paired", []):
+        bs, mc = p["bootstrap"], p["mcnemar"]
+        prows.append([p["benchmark"], str(p["n_pairs"]), _fmt(bs["diff"]),
+                      f"[{_fmt(bs['ci_low'])}, {_fmt(bs['ci_high'])}]",
+                      str(mc["only_a_correct"]) if mc else "-", str(mc["only_b_correct"]) if mc else "-",
+                      f"{mc['p_value']:.4g}" if mc else "n/a (not 0/1)"])
+    lines = [f"{lab}: {rep}  ({model})" for lab, rep, model in
+             zip(labels, result["reports"], result["models"], strict=True)]
+    lines.append("")
+    lines += _grid(head, rows, fmt)
+    if prows:
+        lines += ["", "paired over shared samples (task + doc_id):"] + _grid(phead, prows, fmt)
+    for w in result.get("warnings", []):
+        lines.append(f"warning: {w}")
+    for w in result.get("forced", []):
+        lines.append(f"forced despite: {w}")
+    return "\n".join(lines)
+
+
+def _grid(head: list[str], rows: list[list[str]], fmt: str) -> list[str]:
+    if fmt == "markdown":
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return [line(head)] + [line(r) for r in rows]
+
+
+def plot_deltas(result: dict[str, Any], path: Path) -> Path:
+    """Bar chart of B - A per benchmark with the bootstrap 95% CI."""
+    paired = result.get("paired")
+    if not paired:
+        raise WinnowError("--plot needs exactly two reports (a paired comparison)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [p["benchmark"] for p in paired]
+    diffs = np.array([p["bootstrap"]["diff"] for p in paired])
+    lo = diffs - np.array([p["bootstrap"]["ci_low"] for p in paired])
+    hi = np.array([p["bootstrap"]["ci_high"] for p in paired]) - diffs
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(names) + 1), 3.6))
+    colors = ["#55A868" if d >= 0 else "#C44E52" for d in diffs]
+    ax.bar(names, diffs, yerr=np.vstack([lo, hi]), capsize=4, color=colors)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("B - A (95% paired bootstrap CI)")
+    ax.set_title(f"B: {Path(result['reports'][1]).name} vs A: {Path(result['reports'][0]).name}", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,141 @@
+"""Which model a report scored: resolve a local folder, a LoRA adapter or a cached hub id, check it loads.
+
+The check (config + tokenizer, and the adapter's base) runs before any evaluation work, so a bad
+folder fails in a second with a clear message instead of after minutes of task building.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.errors import WinnowError
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+@dataclass
+class ModelInfo:
+    """What lm-eval is given (`pretrained`, `peft`) plus what the fingerprint records."""
+
+    spec: str  # what the user passed
+    kind: str  # "local", "adapter" or "hub"
+    pretrained: str  # path or id lm-eval loads
+    peft: str | None  # adapter folder, when kind == "adapter"
+    weights_sha256: str | None
+    tokenizer: str  # folder or id the tokenizer comes from
+    bos_token: str | None
+    tokenizer_adds_bos: bool  # whether plain tokenization already prepends BOS
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def weights_hash(folder: Path, cache_file: Path | None = None) -> str | None:
+    """sha256 over the folder's weight files (name + bytes), cached by (path, size, mtime)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES))
+    if not files:
+        return None
+    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    cache: dict[str, str] = {}
+    if cache_file is not None and cache_file.exists():
+        try:
+            cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            cache = {}
+    if key in cache:
+        return cache[key]
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0")
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                h.update(chunk)
+    digest = h.hexdigest()
+    if cache_file is not None:
+        cache[key] = digest
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    return digest
+
+
+def _load_tokenizer(src: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(src)
+
+
+def resolve_model(spec: str, hash_cache: Path | None = None) -> ModelInfo:
+    """Resolve and check a model before any work; WinnowError says why it will not load."""
+    from transformers import AutoConfig
+
+    path = Path(spec).expanduser()
+    peft_dir: str | None = None
+    if path.exists():
+        if not path.is_dir():
+            raise WinnowError(f"--model {spec}: not a folder (expected a model folder with config.json, "
+                              "or a LoRA adapter folder with adapter_config.json)")
+        path = path.resolve()
+        if (path / "adapter_config.json").exists():
+            try:
+                acfg = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+            except json.JSONDecodeError as e:
+                raise WinnowError(f"{path / 'adapter_config.json'}: not valid JSON ({e.msg})") from None
+            base = acfg.get("base_model_name_or_path")
+            if not base:
+                raise WinnowError(f"{path / 'adapter_config.json'}: no base_model_name_or_path field")
+            base_path = Path(base)
+            if not base_path.is_absolute() and (path / base).exists():
+                base = str((path / base).resolve())
+            kind, pretrained, peft_dir = "adapter", base, str(path)
+        elif (path / "config.json").exists():
+            kind, pretrained = "local", str(path)
+        else:
+            raise WinnowError(f"--model {spec}: the folder has neither config.json (a model) nor "
+                              "adapter_config.json (a LoRA adapter)")
+    else:
+        kind, pretrained = "hub", spec
+    try:
+        AutoConfig.from_pretrained(pretrained)
+    except Exception as e:  # noqa: BLE001 - transformers raises many types; report as one line
+        where = ("the adapter's base model" if kind == "adapter" else
+                 "not a local folder nor in the local Hugging Face cache" if kind == "hub" else "its config")
+        raise WinnowError(f"--model {spec} does not load ({where}): {type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    tok_src = peft_dir if peft_dir and any(Path(peft_dir).glob("tokenizer*")) else pretrained
+    try:
+        tok = _load_tokenizer(tok_src)
+    except Exception as e:  # noqa: BLE001
+        raise WinnowError(f"--model {spec}: its tokenizer does not load from {tok_src}: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    ids = tok("a")["input_ids"]
+    adds_bos = bool(tok.bos_token_id is not None and ids and ids[0] == tok.bos_token_id)
+    if kind == "local":
+        digest = weights_hash(Path(pretrained), hash_cache)
+        if digest is None:
+            raise WinnowError(f"--model {spec}: no weight files (*.safetensors, *.bin) in the folder")
+    elif kind == "adapter":
+        a = weights_hash(Path(peft_dir), hash_cache)  # type: ignore[arg-type]
+        b = weights_hash(Path(pretrained), hash_cache) if Path(pretrained).is_dir() else pretrained
+        digest = hashlib.sha256(f"{b}+{a}".encode()).hexdigest()
+    else:
+        digest = _hub_weights_hash(spec, hash_cache)
+    return ModelInfo(spec=spec, kind=kind, pretrained=pretrained, peft=peft_dir, weights_sha256=digest,
+                     tokenizer=tok_src, bos_token=tok.bos_token, tokenizer_adds_bos=adds_bos)
+
+
+def _hub_weights_hash(repo_id: str, hash_cache: Path | None) -> str | None:
+    """Hash of a cached hub snapshot's weights (never downloads)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached as a snapshot: record no hash
+        return None
+    return weights_hash(folder, hash_cache)

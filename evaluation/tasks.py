@@ -1,0 +1,265 @@
+"""lm-eval's own tasks pointed at the local store through generated task YAML.
+
+Each generated YAML `include:`s the built-in task file and overrides only where the data comes from
+(`dataset_path: json`, `dataset_name: null`, `dataset_kwargs.data_files`, the splits), so lm-eval's
+prompts, preprocessing (`utils.py`) and metrics run unchanged and results keep lm-eval's task names.
+MMLU's 57 subject tasks each read a per-subject file derived once from the store's single file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curation.errors import WinnowError
+from evaluation import store
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark name the CLI accepts: an lm-eval task (or group) and the store folder it reads."""
+
+    task: str
+    folder: str
+    builtin: str  # YAML under lm_eval/tasks/ (for mmlu: the subject-file folder)
+    headline: str  # metric shown as the headline score
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "arc_easy": Benchmark("arc_easy", "arc_easy", "arc/arc_easy.yaml", "acc_norm"),
+    "arc_challenge": Benchmark("arc_challenge", "arc_challenge", "arc/arc_challenge.yaml", "acc_norm"),
+    "hellaswag": Benchmark("hellaswag", "hellaswag", "hellaswag/hellaswag.yaml", "acc_norm"),
+    "mmlu": Benchmark("mmlu", "mmlu", "mmlu/default", "acc"),
+    "truthfulqa_mc1": Benchmark("truthfulqa_mc1", "truthfulqa_mc", "truthfulqa/truthfulqa_mc1.yaml", "acc"),
+    "truthfulqa_mc2": Benchmark("truthfulqa_mc2", "truthfulqa_mc", "truthfulqa/truthfulqa_mc2.yaml", "acc"),
+}
+
+# Open LLM Leaderboard v1: task -> (few-shot, headline metric)
+PRESETS: dict[str, dict[str, tuple[int, str]]] = {
+    "leaderboard-v1": {"arc_challenge": (25, "acc_norm"), "hellaswag": (10, "acc_norm"), "mmlu": (5, "acc"),
+                       "truthfulqa_mc2": (0, "acc")},
+}
+
+PERPLEXITY_TASK = "winnow_perplexity"
+MMLU_GROUP_FILES = ("_mmlu.yaml", "_mmlu_stem.yaml", "_mmlu_other.yaml", "_mmlu_social_sciences.yaml",
+                    "_mmlu_humanities.yaml")
+
+
+def lm_eval_tasks_dir() -> Path:
+    import lm_eval
+
+    return Path(lm_eval.__file__).parent / "tasks"
+
+
+def parse_benchmarks(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise WinnowError("--benchmarks is empty; give a comma-separated list of: " + ", ".join(BENCHMARKS))
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise WinnowError(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
+    return list(dict.fromkeys(names))
+
+
+def mmlu_subjects() -> list[str]:
+    """The 57 subjects, read from lm-eval's own subject files."""
+    d = lm_eval_tasks_dir() / "mmlu" / "default"
+    return sorted(p.stem.removeprefix("mmlu_") for p in d.glob("mmlu_*.yaml"))
+
+
+@dataclass
+class TaskSet:
+    """The generated include folder plus what the report needs to know about it."""
+
+    include_dir: Path
+    tasks: list[str]  # names passed to lm-eval
+    data_files: dict[str, str] = field(default_factory=dict)  # store file -> sha256
+    config_hashes: dict[str, str] = field(default_factory=dict)  # benchmark -> hash of its config (no paths)
+    notes: list[str] = field(default_factory=list)
+
+
+def _hash_chain(yaml_path: Path, h: Any) -> None:
+    """Feed a built-in YAML, everything it includes and its `utils.py` into the hash."""
+    text = yaml_path.read_text(encoding="utf-8")
+    h.update(text.encode())
+    utils = yaml_path.parent / "utils.py"
+    if "!function" in text and utils.exists():
+        h.update(utils.read_bytes())
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith(("include:", '"include":')):
+            inc = s.split(":", 1)[1].strip().strip("\"'")
+            _hash_chain(yaml_path.parent / inc, h)
+
+
+def _config_hash(builtin: Path, overrides: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    _hash_chain(builtin, h)
+    h.update(json.dumps(overrides, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def _split_overrides(files: dict[str, Path], builtin_cfg: dict[str, Any]) -> dict[str, Any]:
+    """Point each split key at a present file, or null it so lm-eval does not ask for an absent split."""
+    out: dict[str, Any] = {}
+    for key in ("training_split", "validation_split", "test_split", "fewshot_split"):
+        split = builtin_cfg.get(key)
+        if split is None:
+            continue
+        out[key] = split if split in files else None
+    return out
+
+
+def _read_builtin(path: Path) -> dict[str, Any]:
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    return load_yaml(path, resolve_func=False, recursive=True)
+
+
+def _write(path: Path, cfg: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+
+
+def _mmlu_files(mmlu_dir: Path, cache_dir: Path, checksum: str) -> Path:
+    """Split the store's one-file MMLU into `<subject>/{test,dev}.jsonl` once per data checksum."""
+    import polars as pl
+
+    out = cache_dir / f"mmlu-{checksum[:16]}"
+    if (out / "DONE").exists():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    subjects = mmlu_subjects()
+    for split in ("test", "dev"):
+        src = mmlu_dir / f"{split}.jsonl"
+        lines = src.read_text(encoding="utf-8").splitlines()
+        lines = [ln for ln in lines if ln.strip()]
+        try:
+            subj = pl.Series([json.loads(ln).get("subject") for ln in lines], dtype=pl.Utf8)
+        except json.JSONDecodeError as e:
+            raise WinnowError(f"{src}: a line is not valid JSON ({e.msg})") from None
+        missing = sorted(set(subjects) - set(subj.drop_nulls().unique().to_list()))
+        if missing:
+            raise WinnowError(f"{src}: no rows for MMLU subject(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+                              " (lm-eval's mmlu needs all 57; the `subject` field names each row's subject)")
+        frame = pl.DataFrame({"subject": subj, "line": lines})
+        for (name,), part in frame.group_by("subject", maintain_order=True):
+            d = tmp / str(name)
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{split}.jsonl").write_text("\n".join(part["line"].to_list()) + "\n", encoding="utf-8")
+    (tmp / "DONE").write_text(checksum + "\n", encoding="utf-8")
+    if out.exists():  # a concurrent writer won; keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.rename(out)
+    return out
+
+
+def build_taskset(benchmarks: list[str], data_dir: Path, include_dir: Path, cache_dir: Path,
+                  num_fewshot: dict[str, int] | None = None, perplexity: Path | None = None) -> TaskSet:
+    """Write the task YAML for `benchmarks` into `include_dir` (checking the data first)."""
+    tasks_root = lm_eval_tasks_dir()
+    include_dir.mkdir(parents=True, exist_ok=True)
+    for old in include_dir.glob("*.yaml"):
+        old.unlink()
+    num_fewshot = num_fewshot or {}
+    ts = TaskSet(include_dir=include_dir, tasks=[])
+    roots = {b: store.require(data_dir, BENCHMARKS[b].folder) for b in benchmarks}  # all checked before work
+    sums_by_folder: dict[str, dict[str, Any]] = {}
+    for b in benchmarks:
+        spec = BENCHMARKS[b]
+        root = roots[b]
+        sums = sums_by_folder.setdefault(spec.folder, store.folder_checksums(root))
+        files = {p.stem: p.resolve() for p in sorted(root.glob("*.jsonl"))}
+        for name, rec in sums.items():
+            if Path(name).stem in files:
+                ts.data_files[f"{spec.folder}/{name}"] = rec["sha256"]
+        fs = {"num_fewshot": num_fewshot[b]} if b in num_fewshot else {}
+        if b == "mmlu":
+            derived = _mmlu_files(root, cache_dir, sums["test.jsonl"]["sha256"] + sums["dev.jsonl"]["sha256"])
+            h = hashlib.sha256()
+            for subject in mmlu_subjects():
+                builtin = tasks_root / "mmlu" / "default" / f"mmlu_{subject}.yaml"
+                over = {"dataset_path": "json", "dataset_name": None, "test_split": "test", "fewshot_split": "dev",
+                        **fs}
+                h.update(_config_hash(builtin, over).encode())
+                cfg = {"include": str(builtin), "task": f"mmlu_{subject}", **over,
+                       "dataset_kwargs": {"data_files": {s: str(derived / subject / f"{s}.jsonl")
+                                                         for s in ("test", "dev")}}}
+                _write(include_dir / f"mmlu_{subject}.yaml", cfg)
+            for group_file in MMLU_GROUP_FILES:  # the group tree (weight_by_size) verbatim from lm-eval
+                src = tasks_root / "mmlu" / "default" / group_file
+                h.update(src.read_bytes())
+                shutil.copyfile(src, include_dir / group_file)
+            ts.config_hashes[b] = h.hexdigest()[:16]
+            ts.tasks.append("mmlu")
+            ts.notes.append("mmlu: lm-eval's group score averages the 57 subjects weighted by their size "
+                            "(weight_by_size); report.json also gives the unweighted subject mean")
+            continue
+        builtin = tasks_root / spec.builtin
+        bcfg = _read_builtin(builtin)
+        over = {"dataset_path": "json", "dataset_name": None, **_split_overrides(files, bcfg), **fs}
+        if b == "hellaswag" and "train" not in files:
+            ts.notes.append("hellaswag: no train split in the store, so few-shot examples come from validation "
+                            "(lm-eval's fallback; the leaderboard drew them from train)")
+        ts.config_hashes[b] = _config_hash(builtin, over)
+        cfg = {"include": str(builtin), "task": spec.task, **over,
+               "dataset_kwargs": {"data_files": {s: str(p) for s, p in files.items()}}}
+        _write(include_dir / f"{spec.task}.yaml", cfg)
+        ts.tasks.append(spec.task)
+    if perplexity is not None:
+        ts.tasks.append(PERPLEXITY_TASK)
+        ppl_cfg, sha = _perplexity_task(perplexity, cache_dir)
+        ts.data_files[f"perplexity/{perplexity.name}"] = sha
+        ts.config_hashes[PERPLEXITY_TASK] = hashlib.sha256(
+            json.dumps({k: v for k, v in ppl_cfg.items() if k != "dataset_kwargs"}, sort_keys=True).encode()
+        ).hexdigest()[:16]
+        _write(include_dir / f"{PERPLEXITY_TASK}.yaml", ppl_cfg)
+    return ts
+
+
+def _perplexity_task(path: Path, cache_dir: Path) -> tuple[dict[str, Any], str]:
+    """A loglikelihood_rolling task (lm-eval's wikitext metrics) over held-out text.
+
+    `.jsonl` files need a `text` field per line; any other file is plain text, one document per
+    blank-line-separated paragraph.
+    """
+    if not path.is_file():
+        raise WinnowError(f"--perplexity {path}: no such file")
+    sha = store.sha256_file(path)
+    if path.suffix == ".jsonl":
+        docs = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                t = json.loads(line).get("text")
+            except (json.JSONDecodeError, AttributeError):
+                raise WinnowError(f"{path}:{i}: not a JSON object") from None
+            if not isinstance(t, str):
+                raise WinnowError(f"{path}:{i}: missing string field 'text'")
+            if t.strip():
+                docs.append(t)
+    else:
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        docs = [p.strip() for p in raw.split("\n\n") if p.strip()]
+    if not docs:
+        raise WinnowError(f"--perplexity {path}: no text in it")
+    out = cache_dir / f"perplexity-{sha[:16]}.jsonl"
+    if not out.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    cfg = {
+        "task": PERPLEXITY_TASK, "dataset_path": "json", "dataset_name": None,
+        "dataset_kwargs": {"data_files": {"test": str(out)}}, "test_split": "test",
+        "output_type": "loglikelihood_rolling", "doc_to_text": "", "doc_to_target": "{{text}}",
+        "num_fewshot": 0,
+        "metric_list": [{"metric": m} for m in ("word_perplexity", "byte_perplexity", "bits_per_byte")],
+        "metadata": {"version": 1.0},
+    }
+    return cfg, sha
