@@ -113,17 +113,17 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def detect_format(rec: dict[str, Any]) -> str | None:
     """The format a record looks like, from its keys; None when it is no known format."""
     keys = set(rec)
-    if {"chosen", "rejected"} <= keys:
+    # a record with part of a format's columns is that format; the converter then names what is missing
+    if keys & {"chosen", "rejected"}:
         if "prompt" in keys:
             return "preference-chat" if isinstance(rec["prompt"], list) else "preference"
-        if isinstance(rec["chosen"], list):
-            return "preference-implicit"
-        return "hh-rlhf"
+        answer = rec.get("chosen", rec.get("rejected"))
+        return "preference-implicit" if isinstance(answer, list) else "hh-rlhf"
     if "messages" in keys:
         return "chat"
     if "conversations" in keys:
         return "sharegpt"
-    if {"instruction", "output"} <= keys:
+    if keys & {"instruction", "output"}:
         return "alpaca"
     if "text" in keys:
         return "text"

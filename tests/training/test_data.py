@@ -26,6 +26,8 @@ HH_REJECTED = "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: How do I bake 
     ({"prompt": [], "chosen": [], "rejected": []}, "preference-chat"),
     ({"chosen": [], "rejected": []}, "preference-implicit"),
     ({"chosen": "x", "rejected": "y"}, "hh-rlhf"),
+    ({"prompt": "p", "chosen": "c"}, "preference"),
+    ({"instruction": "i"}, "alpaca"),
     ({"foo": 1}, None),
 ])
 def test_detect_format(rec: dict, fmt: str | None) -> None:
