@@ -1,0 +1,112 @@
+"""Banding, candidate pairs, verification and clustering over MinHash signatures (all numpy).
+
+Band hashes: the `rows` values of each band folded into one uint64 (splitmix-style mixing), so a band is
+one integer to group on; two documents are candidates when any band hash is equal, which is datasketch
+MinHashLSH's rule (it keys a band by the bytes of its `rows` values; a 64-bit fold adds collisions with
+probability ~2^-64 per pair, and verification removes them anyway).
+
+Default 16 bands x 8 rows (128 permutations). The S-curve P(candidate | J) = 1 - (1 - J^8)^16 gives
+0.947 at J=0.8, 0.994 at 0.85, 0.9999 at 0.9, but only 0.24 at 0.6 and 0.06 at 0.5; candidates are
+then verified on the full signature (estimated Jaccard >= threshold) so the few 0.5-0.7 pairs that
+collide in a band do not join a cluster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: each band's `rows` signature values folded into one hash."""
+    n, k = sig.shape
+    if bands * rows > k:
+        raise ValueError(f"bands x rows = {bands * rows} exceeds the {k} permutations")
+    x = sig[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    h = np.full((n, bands), _GOLD, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            h ^= x[:, :, r]
+            h *= _MIX1
+            h ^= h >> np.uint64(31)
+        h *= _MIX2
+        h ^= h >> np.uint64(29)
+    return h
+
+
+def candidate_pairs(bands: np.ndarray, full_pairs_up_to: int = 64) -> np.ndarray:
+    """Unique (i, j), i < j, of rows sharing at least one band hash: shape (m, 2), int64.
+
+    A bucket of up to `full_pairs_up_to` members yields all its pairs (datasketch's candidate set);
+    a bigger one (many copies of one text) yields each member's pair with the bucket head and with its
+    predecessor, which connects the same component without a quadratic blow-up.
+    """
+    n, nb = bands.shape
+    out: list[np.ndarray] = []
+    for j in range(nb):
+        col = bands[:, j]
+        order = np.argsort(col, kind="stable")
+        sc = col[order]
+        same = sc[1:] == sc[:-1]
+        if not same.any():
+            continue
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        sizes = np.diff(np.concatenate((starts, [n])))
+        multi = sizes > 1
+        st, sz = starts[multi], sizes[multi]
+        small = sz <= full_pairs_up_to
+        # all pairs of small buckets: enumerate offsets (p, q) with p < q < size
+        for size in np.unique(sz[small]):
+            heads = st[small & (sz == size)]
+            p, q = np.triu_indices(int(size), k=1)
+            idx_a = order[heads[:, None] + p[None, :]].ravel()
+            idx_b = order[heads[:, None] + q[None, :]].ravel()
+            out.append(np.stack([idx_a, idx_b], axis=1))
+        for head, size in zip(st[~small], sz[~small], strict=True):
+            members = order[head: head + size]
+            out.append(np.stack([np.full(size - 1, members[0]), members[1:]], axis=1))
+            out.append(np.stack([members[:-1], members[1:]], axis=1))
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out).astype(np.int64)
+    pairs = np.sort(pairs, axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def estimated_jaccard(sig: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Fraction of equal signature positions for each pair (i[t], j[t]) (datasketch's `jaccard`)."""
+    out = np.empty(len(i), dtype=np.float64)
+    for s in range(0, len(i), chunk):
+        out[s: s + chunk] = (sig[i[s: s + chunk]] == sig[j[s: s + chunk]]).mean(axis=1)
+    return out
+
+
+def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Component label (int64, the smallest member index) of each of n nodes joined by `pairs`."""
+    labels = np.arange(n, dtype=np.int64)
+    if len(pairs) == 0:
+        return labels
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as cc
+
+    g = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = cc(g, directed=False)
+    # relabel each component by its smallest member so labels are deterministic
+    first = np.full(comp.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, comp, labels)
+    return first[comp]
+
+
+def pick_representatives(labels: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
+    """For each node, the node of its component that sorts first by `keys` (primary first; ties: lower index)."""
+    n = len(labels)
+    order = np.lexsort((np.arange(n), *reversed(keys), labels))
+    sl = labels[order]
+    starts = np.concatenate(([True], sl[1:] != sl[:-1]))
+    rep_of_label = np.empty(n, dtype=np.int64)
+    rep_of_label[sl[starts]] = order[starts]
+    return rep_of_label[labels]

@@ -1,0 +1,256 @@
+"""MinHash signatures that equal datasketch's `MinHash(num_perm, seed, hashfunc=xxh32)` (scheme "affine32").
+
+A shingle is a word n-gram of the dedup words of `curation.text` (lowercase, runs of non-word characters
+are one separator) joined by single spaces, hashed with xxh32 (seed 0) of its UTF-8 bytes; a document with
+fewer than n words is one shingle of all its words. datasketch's affine32 scheme then pre-mixes each
+32-bit hash with the MurmurHash3 finalizer and applies `a_k * h + b_k mod 2^32`; the signature keeps the
+minimum per permutation. We generate `a, b` exactly as datasketch does from `seed`, so signatures are
+bit-for-bit equal (tests/curation/test_minhash.py checks it).
+
+The hot path is one numba kernel over the batch's UTF-8 buffer: it normalises each document in a scratch
+buffer, hashes every shingle with xxh32 and updates the 128 minima, all without Python objects per word.
+Rows with non-ASCII characters are first normalised by Polars (NFKC, Unicode lowercase, non-word runs ->
+space) so the kernel only has to handle ASCII separators. Without numba a slower reference path
+(per-document Python shingling + numpy permutations) gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from curation.text import dedup_words, word_ngrams
+
+try:  # numba is optional: it makes the signature kernel ~10x faster
+    import numba as _nb
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    _nb = None
+
+EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's "no value" sentinel for affine32
+
+
+def permutations(num_perm: int = 128, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) uint32 arrays of datasketch's affine32 scheme for `seed` (same RandomState draws)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch pre-mixes every input hash with it)."""
+    h = h.astype(np.uint32, copy=True)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def shingles(text: str, ngram: int = 5) -> set[str]:
+    """The shingle set of one text (reference semantics; the kernel computes the same set)."""
+    return word_ngrams(dedup_words(text), ngram)
+
+
+def kernel_ready_texts(texts: pl.Series) -> pl.Series:
+    """Rows with non-ASCII characters are normalised in Polars (NFKC, lower, non-word runs -> space).
+
+    ASCII rows are passed through untouched: the kernel lowercases A-Z and splits on ASCII non-word bytes,
+    which is exactly `dedup_words` for ASCII text.
+    """
+    texts = texts.cast(pl.Utf8).fill_null("")
+    frame = texts.to_frame("t")
+    out = frame.select(
+        pl.when(pl.col("t").str.len_bytes() != pl.col("t").str.len_chars())
+        .then(pl.col("t").str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " "))
+        .otherwise(pl.col("t"))
+        .alias("t")
+    )
+    return out.to_series().rechunk()
+
+
+def _utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-copy (data bytes, int64 offsets) of a single-chunk Polars string Series."""
+    arr = texts.to_arrow()
+    if hasattr(arr, "combine_chunks"):
+        arr = arr.combine_chunks()
+    import pyarrow as pa
+
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    bufs = arr.buffers()
+    offs = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    return data, offs
+
+
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    word = np.zeros(256, dtype=np.bool_)
+    for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+        word[c] = True
+    word[0x80:] = True  # bytes of non-ASCII characters: only in rows Polars already normalised
+    lower = np.arange(256, dtype=np.uint8)
+    lower[ord("A"): ord("Z") + 1] += 32
+    return word, lower
+
+
+_WORD, _LOWER = _tables()
+
+
+if _nb is not None:
+
+    @_nb.njit(cache=True, inline="always")
+    def _rotl(x: int, r: int) -> int:
+        return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & np.uint64(0xFFFFFFFF)
+
+    @_nb.njit(cache=True)
+    def _xxh32(buf: np.ndarray, start: int, end: int) -> int:
+        """xxh32 with seed 0 of buf[start:end] (the reference algorithm, 32-bit arithmetic in uint64)."""
+        m = np.uint64(0xFFFFFFFF)
+        p1 = np.uint64(2654435761)
+        p2 = np.uint64(2246822519)
+        p3 = np.uint64(3266489917)
+        p4 = np.uint64(668265263)
+        p5 = np.uint64(374761393)
+        n = end - start
+        i = start
+        if n >= 16:
+            v1 = (p1 + p2) & m
+            v2 = p2
+            v3 = np.uint64(0)
+            v4 = (np.uint64(0x100000000) - p1) & m
+            limit = end - 16
+            while i <= limit:
+                for lane in range(4):
+                    j = i + 4 * lane
+                    inp = (np.uint64(buf[j]) | (np.uint64(buf[j + 1]) << np.uint64(8))
+                           | (np.uint64(buf[j + 2]) << np.uint64(16)) | (np.uint64(buf[j + 3]) << np.uint64(24)))
+                    if lane == 0:
+                        v1 = (_rotl((v1 + inp * p2) & m, 13) * p1) & m
+                    elif lane == 1:
+                        v2 = (_rotl((v2 + inp * p2) & m, 13) * p1) & m
+                    elif lane == 2:
+                        v3 = (_rotl((v3 + inp * p2) & m, 13) * p1) & m
+                    else:
+                        v4 = (_rotl((v4 + inp * p2) & m, 13) * p1) & m
+                i += 16
+            h = (_rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)) & m
+        else:
+            h = p5
+        h = (h + np.uint64(n)) & m
+        while i + 4 <= end:
+            inp = (np.uint64(buf[i]) | (np.uint64(buf[i + 1]) << np.uint64(8))
+                   | (np.uint64(buf[i + 2]) << np.uint64(16)) | (np.uint64(buf[i + 3]) << np.uint64(24)))
+            h = (_rotl((h + inp * p3) & m, 17) * p4) & m
+            i += 4
+        while i < end:
+            h = (_rotl((h + np.uint64(buf[i]) * p5) & m, 11) * p1) & m
+            i += 1
+        h ^= h >> np.uint64(15)
+        h = (h * p2) & m
+        h ^= h >> np.uint64(13)
+        h = (h * p3) & m
+        h ^= h >> np.uint64(16)
+        return h
+
+    @_nb.njit(cache=True)
+    def _signature_kernel(data: np.ndarray, offs: np.ndarray, word: np.ndarray, lower: np.ndarray,
+                          ngram: int, a: np.ndarray, b: np.ndarray, sig: np.ndarray,
+                          counts: np.ndarray) -> None:
+        nd = len(offs) - 1
+        k = len(a)
+        maxlen = 1
+        for d in range(nd):
+            maxlen = max(maxlen, offs[d + 1] - offs[d])
+        norm = np.empty(maxlen + 1, np.uint8)
+        wstart = np.empty(maxlen + 1, np.int64)
+        wend = np.empty(maxlen + 1, np.int64)
+        row = np.empty(k, np.uint32)
+        m1 = np.uint64(0x85EBCA6B)
+        m2 = np.uint64(0xC2B2AE35)
+        mask = np.uint64(0xFFFFFFFF)
+        for d in range(nd):
+            ln = 0
+            nw = 0
+            inword = False
+            for i in range(offs[d], offs[d + 1]):
+                c = data[i]
+                if word[c]:
+                    if not inword:
+                        if nw > 0:
+                            norm[ln] = 32
+                            ln += 1
+                        wstart[nw] = ln
+                        nw += 1
+                        inword = True
+                    norm[ln] = lower[c]
+                    ln += 1
+                elif inword:
+                    wend[nw - 1] = ln
+                    inword = False
+            if inword:
+                wend[nw - 1] = ln
+            for j in range(k):
+                row[j] = np.uint32(0xFFFFFFFF)
+            if nw == 0:
+                counts[d] = 0
+                sig[d, :] = row
+                continue
+            nsh = 1 if nw < ngram else nw - ngram + 1
+            counts[d] = nsh
+            for s in range(nsh):
+                if nw < ngram:
+                    h = _xxh32(norm, 0, ln)
+                else:
+                    h = _xxh32(norm, wstart[s], wend[s + ngram - 1])
+                h ^= h >> np.uint64(16)
+                h = (h * m1) & mask
+                h ^= h >> np.uint64(13)
+                h = (h * m2) & mask
+                h ^= h >> np.uint64(16)
+                h32 = np.uint32(h)
+                for j in range(k):
+                    row[j] = min(row[j], np.uint32(a[j] * h32 + b[j]))
+            sig[d, :] = row
+
+
+def _reference_signatures(texts: list[str], ngram: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-document Python shingling + vectorised numpy permutations (used when numba is absent)."""
+    import xxhash
+
+    sig = np.full((len(texts), len(a)), EMPTY, dtype=np.uint32)
+    counts = np.zeros(len(texts), dtype=np.uint32)
+    for d, text in enumerate(texts):
+        words = dedup_words(text or "")
+        if not words:
+            continue
+        grams = [" ".join(words)] if len(words) < ngram else [" ".join(words[i:i + ngram])
+                                                                for i in range(len(words) - ngram + 1)]
+        counts[d] = len(grams)
+        hv = fmix32(np.fromiter((xxhash.xxh32_intdigest(g.encode("utf-8")) for g in grams), np.uint32, len(grams)))
+        sig[d] = (hv[:, None] * a[None, :] + b[None, :]).min(axis=0)
+    return sig, counts
+
+
+def signatures(texts: pl.Series | list[str], *, ngram: int = 5, num_perm: int = 128, seed: int = 1,
+               use_numba: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures (uint32, shape (n_docs, num_perm)) and shingle counts (0 = no words) of `texts`."""
+    if not isinstance(texts, pl.Series):
+        texts = pl.Series("text", texts, dtype=pl.Utf8)
+    a, b = permutations(num_perm, seed)
+    if use_numba is None:
+        use_numba = _nb is not None
+    if not use_numba or _nb is None:
+        return _reference_signatures(texts.fill_null("").to_list(), ngram, a, b)
+    ready = kernel_ready_texts(texts)
+    data, offs = _utf8_buffers(ready)
+    sig = np.empty((len(ready), num_perm), dtype=np.uint32)
+    counts = np.zeros(len(ready), dtype=np.uint32)
+    if len(ready):
+        _signature_kernel(data, offs, _WORD, _LOWER, int(ngram), a, b, sig, counts)
+    return sig, counts
+
+
+def numba_available() -> bool:
+    return _nb is not None

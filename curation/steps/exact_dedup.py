@@ -1,0 +1,89 @@
+"""`exact_dedup`: documents whose dedup-normalised text is identical (case, punctuation and spacing ignored).
+
+The key is xxh3-128 of the normalised text (`curation.text.dedup_words` joined by single spaces: NFKC,
+lowercase, runs of non-word characters -> one space), computed per batch and stored in
+`signals/exact_dedup.parts/`; `finalize` groups all parts by key and keeps one copy per group
+(`keep: first` = smallest `order`, `longest` = most characters, then first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from pydantic import Field
+
+from curation.errors import WinnowError
+from curation.progress import Progress
+from curation.steps.base import CorpusStep, StepConfig, register_step
+
+
+class ExactDedupConfig(StepConfig):
+    keep: Literal["first", "longest"] = Field("first", description="which copy of a group is kept")
+
+
+def normalised_text_expr(col: str = "text") -> pl.Expr:
+    """`" ".join(dedup_words(text))` as a Polars expression (NFKC only where a row is not ASCII)."""
+    t = pl.col(col).cast(pl.Utf8).fill_null("")
+    t = pl.when(t.str.len_bytes() != t.str.len_chars()).then(t.str.normalize("NFKC")).otherwise(t)
+    return t.str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars(" ")
+
+
+def text_keys(texts: pl.Series) -> pl.Series:
+    """16-byte xxh3-128 digests of the normalised texts (stable across Polars versions, unlike `hash`)."""
+    import xxhash
+
+    norm = texts.to_frame("text").select(normalised_text_expr("text")).to_series()
+    digest = xxhash.xxh3_128_digest
+    return pl.Series("key", [digest(t.encode("utf-8")) for t in norm.to_list()], dtype=pl.Binary)
+
+
+@register_step
+class ExactDedupStep(CorpusStep):
+    """Exact duplicates after normalisation: `duplicate`, `kept_id`, `group_size`."""
+
+    name = "exact_dedup"
+    Config = ExactDedupConfig
+    config: ExactDedupConfig
+
+    def score(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return pl.DataFrame({
+            "id": batch["id"].cast(pl.Utf8),
+            "order": batch["order"].cast(pl.Int64),
+            "length": batch["text"].cast(pl.Utf8).fill_null("").str.len_chars().cast(pl.UInt32),
+            "key": text_keys(batch["text"]),
+        })
+
+    def finalize(self, parts: list[Path], out_dir: Path, progress: Progress | None = None) -> None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frames = []
+        for p in sorted(parts):
+            try:
+                frames.append(pl.read_parquet(p, columns=["id", "order", "length", "key"]))
+            except Exception as e:  # noqa: BLE001
+                raise WinnowError(f"{p}: cannot read exact_dedup part: {e}") from None
+        schema = {"id": pl.Utf8, "order": pl.Int64, "length": pl.UInt32, "key": pl.Binary}
+        df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
+        out = exact_groups(df, self.config.keep)
+        out.write_parquet(out_dir / "part-00000.parquet")
+        if progress is not None:
+            progress.message(f"exact_dedup: {int(out['duplicate'].sum()) if len(out) else 0} exact duplicates "
+                             f"among {len(out)} documents")
+
+
+def exact_groups(df: pl.DataFrame, keep: str = "first") -> pl.DataFrame:
+    """One row per document: duplicate, kept_id (null for the kept copy), group_size."""
+    df = df.with_row_index("_r")
+    by = [pl.col("length").cast(pl.Int64).neg(), pl.col("order"), pl.col("_r")] if keep == "longest" \
+        else [pl.col("order"), pl.col("_r")]
+    kept_r = pl.col("_r").sort_by(by).first().over("key")
+    kept_id = pl.col("id").sort_by(by).first().over("key")
+    out = df.with_columns(
+        kept_r.alias("_kr"), kept_id.alias("_kid"), pl.len().over("key").cast(pl.UInt32).alias("group_size"))
+    dup = pl.col("_kr") != pl.col("_r")
+    return (out.sort("order", "_r")
+            .select("id", dup.alias("duplicate"),
+                    pl.when(dup).then(pl.col("_kid")).otherwise(None).cast(pl.Utf8).alias("kept_id"),
+                    "group_size"))

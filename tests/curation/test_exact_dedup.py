@@ -1,0 +1,80 @@
+"""Exact duplicates on normalised text: case, spacing, punctuation and NFKC variants; keep rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.errors import WinnowError
+from curation.steps import get_step
+from curation.steps.exact_dedup import ExactDedupConfig, ExactDedupStep, normalised_text_expr
+from curation.text import dedup_words
+
+TEXTS = {
+    "a": "The quick brown fox jumps over the lazy dog.",
+    "b": "the   QUICK brown fox\n\tjumps over the lazy dog",        # case and whitespace
+    "c": "The quick brown fox -- jumps over the lazy dog!!!  ",   # punctuation
+    "d": "The quick brown fox jumps over the lazy cat.",          # a different word
+    "e": "ﬁne Ｗｉｄｅ text",                                      # NFKC: ligature, full-width letters
+    "f": "fine wide TEXT",
+    "g": "",
+    "h": "   ...   ",
+    "i": "The quick brown fox jumps over the lazy dog. And a longer tail.",
+}
+
+
+def _frame(ids: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"id": ids, "text": [TEXTS[i] for i in ids], "order": list(range(len(ids)))},
+                        schema={"id": pl.Utf8, "text": pl.Utf8, "order": pl.Int64})
+
+
+def _run(df: pl.DataFrame, tmp: Path, keep: str = "first", batch: int = 3) -> pl.DataFrame:
+    step = ExactDedupStep(ExactDedupConfig(keep=keep))
+    parts_dir = tmp / "parts"
+    parts_dir.mkdir(parents=True)
+    parts = []
+    for k, s in enumerate(range(0, len(df), batch)):
+        p = parts_dir / f"0_{k}.parquet"
+        step.score(df.slice(s, batch)).write_parquet(p)
+        parts.append(p)
+    step.finalize(parts, tmp / "out")
+    return pl.read_parquet(tmp / "out" / "*.parquet")
+
+
+def test_normalisation_matches_dedup_words() -> None:
+    df = _frame(list(TEXTS))
+    norm = df.select(normalised_text_expr()).to_series().to_list()
+    assert norm == [" ".join(dedup_words(t)) for t in df["text"]]
+
+
+def test_case_whitespace_punctuation_variants(tmp_path: Path) -> None:
+    df = _frame(list(TEXTS))
+    out = _run(df, tmp_path)
+    assert out["id"].to_list() == df["id"].to_list()
+    r = {row["id"]: row for row in out.iter_rows(named=True)}
+    assert [r[i]["kept_id"] for i in "abc"] == [None, "a", "a"]
+    assert [r[i]["duplicate"] for i in "abcd"] == [False, True, True, False]
+    assert r["a"]["group_size"] == 3 and r["d"]["group_size"] == 1
+    assert r["f"]["kept_id"] == "e"          # NFKC-equal
+    assert r["h"]["kept_id"] == "g"          # both normalise to nothing
+    assert r["i"]["duplicate"] is False
+
+
+def test_keep_longest_prefers_raw_length(tmp_path: Path) -> None:
+    out = _run(_frame(["b", "a", "c"]), tmp_path, keep="longest")
+    r = {row["id"]: row for row in out.iter_rows(named=True)}
+    # c has the most characters (trailing punctuation), so it is the copy kept
+    assert r["c"]["kept_id"] is None and r["a"]["kept_id"] == "c" and r["b"]["kept_id"] == "c"
+
+
+def test_bad_part_is_a_winnow_error(tmp_path: Path) -> None:
+    bad = tmp_path / "0_0.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(WinnowError, match="0_0.parquet"):
+        ExactDedupStep().finalize([bad], tmp_path / "out")
+
+
+def test_registered() -> None:
+    assert get_step("exact_dedup") is ExactDedupStep
