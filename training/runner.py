@@ -63,7 +63,7 @@ def common_args(kind: str, cfg: TrainConfig, out: Path, has_eval: bool) -> dict[
         max_length=cfg.max_length, warmup_steps=cfg.warmup_ratio, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed,
-        data_seed=cfg.seed, report_to="none", disable_tqdm=True, dataloader_num_workers=0, **dev_kw,
+        report_to="none", disable_tqdm=True, dataloader_num_workers=0, **dev_kw,
     )
     if has_eval and cfg.eval_steps:
         kw.update(eval_strategy="steps", eval_steps=cfg.eval_steps)
@@ -150,6 +150,9 @@ def headline(kind: str, metrics: list[dict[str, Any]]) -> dict[str, Any]:
         head["tokens_per_s"] = round(sorted(tps)[len(tps) // 2], 1)
     if summary:
         head["train_runtime_s"] = summary[-1]["train_runtime"]
+        if train and "num_tokens" in train[-1] and summary[-1]["train_runtime"] > 0:
+            # TRL's running count of attention-mask tokens over the whole train loop (as a bare script sees it)
+            head["train_tokens_per_s"] = round(train[-1]["num_tokens"] / summary[-1]["train_runtime"], 1)
     return head
 
 
