@@ -50,7 +50,11 @@ class EvalConfig:
 
 
 def _plan(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str]]:
-    """Benchmarks, per-benchmark few-shot (preset) and headline metric per benchmark."""
+    """Benchmarks, per-benchmark few-shot (preset: written into the task YAML) and headline metric per benchmark.
+
+    A plain `--num-fewshot` goes to `simple_evaluate` as the lm-eval CLI passes it, so tasks fixed at
+    0-shot (TruthfulQA) stay 0-shot exactly as lm-eval decides.
+    """
     if cfg.preset:
         if cfg.preset not in PRESETS:
             raise WinnowError(f"unknown preset '{cfg.preset}'; known: {', '.join(PRESETS)}")
@@ -145,8 +149,8 @@ def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str],
     if not cfg.data_dir.is_dir():
         raise WinnowError(f"benchmark store {cfg.data_dir} does not exist; import data with "
                           f"`winnow data import DIR` or `winnow data pull FOLDER`, or pass --data-dir")
-    if cfg.num_fewshot is not None:
-        fewshot = {b: cfg.num_fewshot for b in benches}
+    if cfg.num_fewshot is not None and cfg.num_fewshot < 0:
+        raise WinnowError("--num-fewshot must be 0 or more")
     ts = build_taskset(benches, cfg.data_dir, cfg.out / "tasks", cfg.cache_dir / "derived", fewshot,
                        cfg.perplexity)
     info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
@@ -187,7 +191,7 @@ def run_eval(cfg: EvalConfig, prepared: tuple | None = None) -> dict[str, Any]:
             lm_logger.setLevel(logging.INFO)
         try:
             results = lm_eval.simple_evaluate(
-                model="hf", model_args=margs, tasks=ts.tasks, num_fewshot=None, batch_size=cfg.batch_size,
+                model="hf", model_args=margs, tasks=ts.tasks, num_fewshot=cfg.num_fewshot, batch_size=cfg.batch_size,
                 device=device, use_cache=cache_path, limit=cfg.limit, log_samples=True,
                 evaluation_tracker=tracker, apply_chat_template=cfg.apply_chat_template, task_manager=tm)
         finally:
