@@ -85,8 +85,10 @@ def test_scores_equal_direct_lm_eval(tiny_model: Path, tiny_store: Path, tmp_pat
 
 
 def test_rerun_uses_request_cache(tiny_model: Path, tiny_store: Path, tmp_path: Path) -> None:
+    held = tmp_path / "held.txt"
+    held.write_text("The cat sat on the mat.\n\nNothing happens when you eat seeds.\n")
     cfg = EvalConfig(model=str(tiny_model), out=tmp_path / "a", data_dir=tiny_store, cache_dir=tmp_path / "cache",
-                     benchmarks=["arc_easy", "truthfulqa_mc2"], batch_size=2, device="cpu")
+                     benchmarks=["arc_easy", "truthfulqa_mc2"], batch_size=2, device="cpu", perplexity=held)
     first = run_eval(cfg)
     t1 = time.perf_counter()
     cfg.out = tmp_path / "b"
@@ -96,6 +98,8 @@ def test_rerun_uses_request_cache(tiny_model: Path, tiny_store: Path, tmp_path: 
     cached = [m for m in msgs if m and m.startswith("Cached requests")]
     assert cached and all(m.endswith("Requests remaining: 0") for m in cached)
     assert second["scores"] == first["scores"]
+    ppl = first["perplexity"]
+    assert ppl == second["perplexity"] and 0 < ppl["bits_per_byte"] < 20 and ppl["word_perplexity"] > 1
     assert t2 - t1 < 30  # seconds, not a re-run of the model (the first run also built the datasets cache)
     # a different model must not hit the first model's cache
     assert len(list((tmp_path / "cache" / "requests").glob("*.db"))) == 1

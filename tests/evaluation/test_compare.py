@@ -1,0 +1,119 @@
+"""Paired comparison statistics on hand-built report folders, and refusal on fingerprint mismatch."""
+
+from __future__ import annotations
+
+import copy
+import json
+from math import comb
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from curation.errors import WinnowError
+from evaluation.compare import compare, mcnemar_exact, paired_bootstrap, render
+
+FP = {"lm_eval_version": "0.4.13", "task_config": {"arc_easy": "h1", "truthfulqa_mc2": "h2"},
+      "num_fewshot": {"arc_easy": 0, "truthfulqa_mc2": 0}, "data": {"arc_easy/test.jsonl": "abc"},
+      "limit": None, "synthetic_data": False, "model": {"path": "m"}, "dtype": "float32", "batch_size": 1,
+      "apply_chat_template": False, "add_bos_token": None}
+
+
+def make_report(folder: Path, acc: list[int], mc2: list[float], fp: dict | None = None) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "s").mkdir()
+    with open(folder / "s" / "arc.jsonl", "w") as fh:
+        for i, v in enumerate(acc):
+            fh.write(json.dumps({"doc_id": i, "acc": float(1 - v), "acc_norm": float(v)}) + "\n")
+    with open(folder / "s" / "tq.jsonl", "w") as fh:
+        for i, v in enumerate(mc2):
+            fh.write(json.dumps({"doc_id": i, "acc": v}) + "\n")
+    rep = {"fingerprint": copy.deepcopy(fp or FP),
+           "scores": {"arc_easy": {"metric": "acc_norm", "value": float(np.mean(acc)), "stderr": 0.1,
+                                   "tasks": ["arc_easy"]},
+                      "truthfulqa_mc2": {"metric": "acc", "label": "mc2", "value": float(np.mean(mc2)),
+                                         "stderr": 0.05, "tasks": ["truthfulqa_mc2"]}},
+           "files": {"samples": {"arc_easy": "s/arc.jsonl", "truthfulqa_mc2": "s/tq.jsonl"}}}
+    (folder / "report.json").write_text(json.dumps(rep))
+    return folder
+
+
+A_ACC = [1, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0]
+B_ACC = [1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0]  # only A right: docs 1,2,3,4,9 (5); only B right: doc 6 (1)
+
+
+def test_mcnemar_by_hand() -> None:
+    r = mcnemar_exact(np.array(A_ACC, float), np.array(B_ACC, float))
+    assert (r["only_a_correct"], r["only_b_correct"], r["discordant"]) == (5, 1, 6)
+    # two-sided exact binomial: 2 * P(X <= 1 | n=6, p=1/2) = 2 * (1 + 6) / 64
+    assert r["p_value"] == pytest.approx(2 * (comb(6, 0) + comb(6, 1)) / 64)
+    assert mcnemar_exact(np.ones(4), np.ones(4))["p_value"] == 1.0
+
+
+def test_bootstrap_matches_loop_and_is_seeded() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 2, 200).astype(float), rng.integers(0, 2, 200).astype(float)
+    r1, r2 = paired_bootstrap(a, b, iters=2000, seed=3), paired_bootstrap(a, b, iters=2000, seed=3)
+    assert r1 == r2 and r1["diff"] == pytest.approx((b - a).mean())
+    # the same draws in a plain loop give the same interval
+    g = np.random.default_rng(3)
+    idx = g.integers(0, 200, size=(2000, 200))
+    means = np.array([(b - a)[row].mean() for row in idx])
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    assert (r1["ci_low"], r1["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert r1["ci_low"] <= r1["diff"] <= r1["ci_high"]
+    same = paired_bootstrap(a, a, iters=100)
+    assert same["ci_low"] == same["ci_high"] == 0.0
+
+
+def test_compare_two_reports(tmp_path: Path) -> None:
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    b = make_report(tmp_path / "b", B_ACC[:10], [0.25] * 10)  # B has fewer samples: only shared ones pair
+    res = compare([a, b], iters=500)
+    arc = next(p for p in res["paired"] if p["benchmark"] == "arc_easy")
+    assert arc["n_pairs"] == 10
+    assert arc["mcnemar"]["only_a_correct"] == 5 and arc["mcnemar"]["only_b_correct"] == 1
+    assert arc["bootstrap"]["diff"] == pytest.approx((sum(B_ACC[:10]) - sum(A_ACC[:10])) / 10)
+    tq = next(p for p in res["paired"] if p["benchmark"] == "truthfulqa_mc2")
+    assert tq["mcnemar"] is None and tq["bootstrap"]["diff"] == pytest.approx(-0.25)
+    md = render(res, "markdown")
+    assert "| arc_easy | 10 |" in md
+    assert json.loads(render(res, "json"))["paired"][0]["n_pairs"] == 10
+    assert "McNemar p" in render(res, "table")
+
+
+def test_refuses_mismatched_fingerprints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fp = copy.deepcopy(FP)
+    fp["data"]["arc_easy/test.jsonl"] = "zzz"
+    fp["num_fewshot"]["arc_easy"] = 5
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    b = make_report(tmp_path / "b", B_ACC, [0.5] * 12, fp)
+    with pytest.raises(WinnowError, match="checksum differs.*|few-shot differs"):
+        compare([a, b])
+    assert main(["eval", "compare", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "few-shot differs (0 vs 5)" in err and "checksum differs" in err and "--force" in err
+    plot = tmp_path / "d.png"
+    assert main(["eval", "compare", str(a), str(b), "--force", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "forced despite" in out and plot.stat().st_size > 1000
+    # a soft difference only warns
+    fp2 = copy.deepcopy(FP)
+    fp2["batch_size"] = 8
+    c = make_report(tmp_path / "c", B_ACC, [0.5] * 12, fp2)
+    assert any("batch_size" in w for w in compare([a, c], iters=10)["warnings"])
+    # three reports: side by side, no paired section
+    assert "paired" not in compare([a, c, c], iters=10)
+
+
+def test_not_a_report(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    with pytest.raises(WinnowError, match="not an evaluation report"):
+        compare([tmp_path / "x", tmp_path / "x"])
+    with pytest.raises(WinnowError, match="no such report folder"):
+        compare([tmp_path / "nope", tmp_path / "x"])
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    (a / "s" / "tq.jsonl").unlink()
+    with pytest.raises(WinnowError, match="per-sample file for truthfulqa_mc2 is missing"):
+        compare([a, a])
