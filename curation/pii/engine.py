@@ -1,0 +1,370 @@
+"""Batch PII detection with Presidio's recognizers: one regex pass per pattern over a whole batch.
+
+`AnalyzerEngine.analyze` runs every recognizer's every regex once per document, builds Python objects for
+each match and runs `phonenumbers` over the full text once per phone region. Here the documents of a batch
+are joined into one buffer (separated by a blank line) and each Presidio pattern is run once over it with
+the same `regex` flags; a match is mapped back to its document with a binary search over the offsets. A
+match that runs across a separator (a pattern that may span newlines) is discarded and that pattern is
+re-run on the documents involved alone, so results equal a per-document run. Checksums and validators are
+Presidio's own (`validate_result` / `invalidate_result`), cached per distinct matched string. Phone numbers
+use `phonenumbers.PhoneNumberMatcher` exactly as `PhoneRecognizer` does (same regions and leniency) but only
+on candidate windows: each match of phonenumbers' own candidate pattern with at least 4 digits, plus the one
+character on either side that the matcher's boundary check reads.
+
+After Presidio's steps (per-recognizer duplicate removal, context words, global duplicate removal), the
+engine fixes two weak spots measured in STACK.md (`fix_overlaps`): a PHONE_NUMBER that overlaps an
+IP_ADDRESS is dropped (IPv4 addresses read as phones) and a URL that overlaps an EMAIL_ADDRESS is dropped
+(parts of email addresses read as URLs). Neither fix removes a span of the entity that is kept, so recall is
+unchanged. With an NER model (see `ner.py`), its PERSON/LOCATION/NRP/DATE_TIME spans join the same final
+duplicate removal, as Presidio's `SpacyRecognizer` results do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from curation.pii.recognizers import RecognizerSet, build_recognizer_set, email_is_valid
+
+Span = tuple[str, int, int, float]  # entity_type, start, end, score (character offsets, end exclusive)
+
+SEPARATOR = "\n\n"
+CONTEXT_FACTOR = 0.35  # LemmaContextAwareEnhancer defaults
+CONTEXT_MIN_SCORE = 0.4
+CONTEXT_PREFIX_WORDS = 5
+_WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
+try:
+    from phonenumbers.phonenumbermatcher import _TIME_STAMPS_SUFFIX as _TIME_SUFFIX
+except ImportError:  # internals moved: fall back to full text windows (slower, same results)
+    _TIME_SUFFIX = None
+MIN_PHONE_DIGITS = 4
+_PHONE_SCORE = 0.4  # PhoneRecognizer.SCORE  # no 3-digit candidate is a phone in Presidio's default regions (measured)
+
+
+def token_safe(pattern: str) -> bool:
+    """True when a regex can never match whitespace (nor use ^/$), so each match lies inside one
+    whitespace-delimited token and the pattern can run over the interesting tokens only."""
+    s = pattern.replace("[^\\s", "[")  # a negated class that excludes whitespace cannot match it
+    s = re.sub(r"\\.", lambda m: "\x00" if m.group() in (r"\s", r"\W", r"\D") else "x", s)
+    s = re.sub(r"\[[^\]]*\]", lambda m: "\x00" if (" " in m.group() or m.group().startswith("[^")) else "c", s)
+    s = s.replace("(?", "")
+    return not any(ch in s for ch in ("\x00", " ", ".", "^", "$"))
+
+
+def remove_duplicates(spans: list[Span]) -> list[Span]:
+    """Presidio's `EntityRecognizer.remove_duplicates`: drop zero scores and spans contained in another
+    span of the same type with an equal or higher score."""
+    if len(spans) < 2:
+        return [s for s in spans if s[3] > 0]
+    ordered = sorted(set(spans), key=lambda x: (x[0], x[1], -(x[2] - x[1]), -x[3]))
+    out: list[Span] = []
+    active: list[Span] = []
+    ent = None
+    for s in ordered:
+        if s[3] == 0:
+            continue
+        if s[0] != ent:
+            ent, active = s[0], []
+        active = [a for a in active if a[2] >= s[1]]
+        if any(a[1] <= s[1] and s[2] <= a[2] and s[3] <= a[3] for a in active):
+            continue
+        out.append(s)
+        active.append(s)
+    return out
+
+
+# A phone number inside one of these (with a higher score) is a reading of that value, not a phone:
+# IPv4 addresses, Luhn-valid cards, mod-97-valid IBANs, SSNs, dates, emails and URLs. UK_NHS is left out on
+# purpose: about 1 in 11 real 10-digit phone numbers passes its checksum.
+PHONE_BLOCKERS = frozenset({"IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "DATE_TIME", "EMAIL_ADDRESS",
+                            "URL"})
+
+
+def fix_overlaps(spans: list[Span]) -> list[Span]:
+    """Presidio's weak spots: drop PHONE_NUMBER spans overlapping an IP_ADDRESS or lying inside a
+    higher-scored blocker span (`PHONE_BLOCKERS`), and URL spans overlapping an EMAIL_ADDRESS."""
+    ips = [(s[1], s[2]) for s in spans if s[0] == "IP_ADDRESS"]
+    mails = [(s[1], s[2]) for s in spans if s[0] == "EMAIL_ADDRESS"]
+    blockers = [s for s in spans if s[0] in PHONE_BLOCKERS]
+    if not blockers:
+        return spans
+    out = []
+    for s in spans:
+        if s[0] == "PHONE_NUMBER":
+            if any(a < s[2] and s[1] < b for a, b in ips):
+                continue
+            if any(b[1] <= s[1] and s[2] <= b[2] and b[3] > s[3] for b in blockers):
+                continue
+        elif s[0] == "URL" and any(a < s[2] and s[1] < b for a, b in mails):
+            continue
+        out.append(s)
+    return out
+
+
+class PiiEngine:
+    """Detects PII in batches of texts; `analyze_batch(texts)` -> one list of spans per text."""
+
+    def __init__(self, entities: list[str] | None = None, *, language: str = "en",
+                 use_context: bool = True, fix: bool = True, score_threshold: float = 0.0,
+                 ner: Any | None = None) -> None:
+        self.recognizers: RecognizerSet = build_recognizer_set(language, entities)
+        self.use_context = use_context
+        self.fix = fix
+        self.score_threshold = score_threshold
+        self.ner = ner
+        self._valid_cache: dict[int, dict[str, float]] = defaultdict(dict)
+        self._phone_cache: dict[str, list[tuple[int, int]]] = {}
+        self._phone_pattern = _phone_candidate_pattern()
+        self._token_safe = [token_safe(j.regex) for j in self.recognizers.jobs]
+
+    @property
+    def entities(self) -> list[str]:
+        ents = set(self.recognizers.entities)
+        if self.ner is not None:
+            ents |= set(self.ner.entities)
+        return sorted(ents)
+
+    # -- pattern recognizers -------------------------------------------------------------------
+    def _score(self, job_idx: int, job: Any, text: str) -> float:
+        cache = self._valid_cache[job_idx]
+        hit = cache.get(text)
+        if hit is not None:
+            return hit
+        rec = job.recognizer
+        score = job.score
+        valid = email_is_valid(text) if job.entity == "EMAIL_ADDRESS" else rec.validate_result(text)
+        if valid is not None:
+            score = 1.0 if valid else 0.0
+        if not job.iban_groups:
+            inval = rec.invalidate_result(text)
+            if inval:
+                score = 0.0
+        cache[text] = score
+        return score
+
+    def _iban_match(self, job_idx: int, job: Any, text: str, base: int, m: Any) -> Span | None:
+        """IbanRecognizer's own analyze: keep the longest prefix (by trailing group) that validates."""
+        start = m.start(0)
+        for g in range(len(m.groups()), 0, -1):
+            ge = m.span(g)[1]
+            end = ge if ge > 0 else m.end(0)
+            cur = text[start - base:end - base]
+            if not cur:
+                continue
+            score = self._score(job_idx, job, cur)
+            if score > 0:
+                return (job.entity, start - base, end - base, score)
+        return None
+
+    def _patterns(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]]) -> None:
+        lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        starts = np.zeros(len(texts), dtype=np.int64)
+        if len(texts) > 1:
+            starts[1:] = np.cumsum(lens[:-1] + len(SEPARATOR))
+        ends = starts + lens
+        buf = SEPARATOR.join(texts)
+        sub, submap = interesting_tokens(buf)
+        rec_ids = {id(j.recognizer): i for i, j in enumerate(self.recognizers.jobs)}
+        for ji, job in enumerate(self.recognizers.jobs):
+            on_sub = self._token_safe[ji] and not job.iban_groups
+            ms = list(job.compiled.finditer(sub if on_sub else buf))
+            if not ms:
+                continue
+            mstart = np.fromiter((m.start() for m in ms), dtype=np.int64, count=len(ms))
+            mend = np.fromiter((m.end() for m in ms), dtype=np.int64, count=len(ms))
+            keep = mend > mstart
+            if on_sub:  # back to offsets in the joined buffer (a match lies inside one token)
+                mstart = np.where(keep, submap[mstart], 0)
+                mend = np.where(keep, submap[np.maximum(mend - 1, 0)] + 1, 0)
+            doc = np.searchsorted(starts, mstart, side="right") - 1
+            bad = keep & (mend > ends[doc])
+            redo: set[int] = set()
+            if bad.any():
+                last = np.searchsorted(starts, mend[bad] - 1, side="right") - 1
+                for a, b in zip(doc[bad].tolist(), last.tolist(), strict=True):
+                    redo.update(range(a, b + 1))
+            rid = rec_ids[id(job.recognizer)]
+            for k, (d, s, e, ok) in enumerate(zip(doc.tolist(), mstart.tolist(), mend.tolist(), keep.tolist(),
+                                                  strict=True)):
+                if not ok or d in redo:
+                    continue
+                if job.iban_groups:
+                    span = self._iban_match(ji, job, texts[d], int(starts[d]), ms[k])
+                else:
+                    b = int(starts[d])
+                    sc = self._score(ji, job, buf[s:e])
+                    span = (job.entity, s - b, e - b, sc) if sc > 0 else None
+                if span is not None:
+                    per_rec[(d, rid)].append(span)
+            for d in sorted(redo):
+                for m in job.compiled.finditer(texts[d]):
+                    if m.end() == m.start():
+                        continue
+                    if job.iban_groups:
+                        span = self._iban_match(ji, job, texts[d], 0, m)
+                    else:
+                        sc = self._score(ji, job, m.group())
+                        span = (job.entity, m.start(), m.end(), sc) if sc > 0 else None
+                    if span is not None:
+                        per_rec[(d, rid)].append(span)
+
+    # -- phone numbers -----------------------------------------------------------------------
+    def _phones_in_window(self, window: str) -> list[tuple[int, int]]:
+        hit = self._phone_cache.get(window)
+        if hit is not None:
+            return hit
+        import phonenumbers
+
+        rec = self.recognizers.phone
+        found: set[tuple[int, int]] = set()
+        for region in rec.supported_regions:
+            for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
+                found.add((match.start, match.end))
+        out = sorted(found)
+        if len(self._phone_cache) > 200_000:
+            self._phone_cache.clear()
+        self._phone_cache[window] = out
+        return out
+
+    def _phones(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]],
+                blockers: list[list[tuple[int, int]]] | None = None) -> None:
+        """Phone spans; with `blockers`, a candidate inside one is skipped (`fix_overlaps` would drop
+        any phone found in it, since phones score 0.4 and every blocker scores more)."""
+        rec = self.recognizers.phone
+        if rec is None:
+            return
+        rid = -1
+        score = float(rec.SCORE)
+        pat = self._phone_pattern
+        for d, text in enumerate(texts):
+            blk = blockers[d] if blockers else None
+            if pat is None:
+                for a, b in self._phones_in_window(text):
+                    per_rec[(d, rid)].append(("PHONE_NUMBER", a, b, score))
+                continue
+            for m in pat.finditer(text):
+                s, e = m.span()
+                if len(_DIGIT.findall(text, s, e)) < MIN_PHONE_DIGITS:
+                    continue
+                if blk and any(a <= s and e <= b for a, b in blk):
+                    continue
+                # the matcher reads only the character before and after a candidate (and ":ss" after a
+                # time stamp), so the window is the candidate between canonical stand-ins for those
+                pre = _char_class(text[s - 1]) if s > 0 else ""
+                if _TIME_SUFFIX is not None and _TIME_SUFFIX.match(text, e):
+                    post = text[e:e + 3]
+                else:
+                    post = _char_class(text[e]) if e < len(text) else ""
+                ws = s - len(pre)
+                for a, b in self._phones_in_window(pre + text[s:e] + post):
+                    per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
+
+    # -- context words ------------------------------------------------------------------------
+    def _boost(self, text: str, spans: list[Span]) -> list[Span]:
+        ctx = self.recognizers.context
+        out = []
+        for ent, s, e, sc in spans:
+            words = ctx.get(ent)
+            if words:
+                prev = [w.lower() for w in _WORD.findall(text, max(0, s - 120), s)[-CONTEXT_PREFIX_WORDS:]]
+                if any(c in w for c in words for w in prev):
+                    sc = min(1.0, max(sc + CONTEXT_FACTOR, CONTEXT_MIN_SCORE))
+            out.append((ent, s, e, sc))
+        return out
+
+    # -- the whole batch ----------------------------------------------------------------------
+    def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
+        """Spans for each text, sorted by (start, end, entity)."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        per_rec: dict[tuple[int, int], list[Span]] = defaultdict(list)
+        if texts:
+            self._patterns(texts, per_rec)
+        per_doc: list[list[Span]] = [[] for _ in texts]
+        for (d, _rid), spans in per_rec.items():
+            per_doc[d].extend(remove_duplicates(spans))
+        if texts:
+            blockers = None
+            if self.fix:
+                blockers = [[(s[1], s[2]) for s in spans if s[0] in PHONE_BLOCKERS and s[3] > _PHONE_SCORE]
+                            for spans in per_doc]
+            phones: dict[tuple[int, int], list[Span]] = defaultdict(list)
+            self._phones(texts, phones, blockers)
+            for (d, _rid), spans in phones.items():
+                per_doc[d].extend(remove_duplicates(spans))
+        ner_spans = self.ner.spans(texts) if self.ner is not None else None
+        out: list[list[Span]] = []
+        for d, spans in enumerate(per_doc):
+            if self.use_context and spans:
+                spans = self._boost(texts[d], spans)
+            if ner_spans is not None:
+                spans = spans + ner_spans[d]
+            spans = [s for s in spans if s[3] >= self.score_threshold]
+            spans = remove_duplicates(spans)
+            if self.fix:
+                spans = fix_overlaps(spans)
+            out.append(sorted(spans, key=lambda x: (x[1], x[2], x[0])))
+        return out
+
+    def analyze(self, text: str) -> list[Span]:
+        return self.analyze_batch([text])[0]
+
+
+_SPACE_CODES = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+                         0x2028, 0x2029, 0x202F, 0x205F, 0x3000], dtype=np.uint32)
+
+
+def interesting_tokens(buf: str) -> tuple[str, np.ndarray]:
+    """The whitespace-delimited tokens of `buf` that a token-safe Presidio pattern could match, each
+    followed by its original whitespace character, and the map from their characters to `buf` offsets.
+
+    A token is kept when it holds a digit, `@`, `:`, a `.` or `-` followed by a word character, or any
+    non-ASCII character (a superset: every pattern of Presidio's English set needs one of these). Plain
+    words, most of a web page, are skipped. Vectorised with numpy over the UTF-32 code points.
+    """
+    cp = np.frombuffer(buf.encode("utf-32-le"), dtype=np.uint32)
+    if cp.size == 0:
+        return "", np.zeros(0, dtype=np.int64)
+    space = np.isin(cp, _SPACE_CODES)
+    digit = (cp >= 48) & (cp <= 57)
+    word = digit | ((cp | 32) >= 97) & ((cp | 32) <= 122) | (cp == 95)
+    nonascii = cp >= 128
+    nxt_word = np.zeros_like(word)
+    nxt_word[:-1] = word[1:] | nonascii[1:]
+    trig = digit | nonascii | (cp == 64) | (cp == 58) | (((cp == 46) | (cp == 45)) & nxt_word)
+    trig &= ~space
+    tok = np.cumsum(space)  # token id of each character (a space closes the token before it)
+    hot_tokens = np.zeros(int(tok[-1]) + 2, dtype=bool)
+    hot_tokens[tok[trig]] = True
+    keep = hot_tokens[tok] & ~space
+    # keep the whitespace right after a kept token, so tokens stay apart
+    after = np.zeros_like(keep)
+    after[1:] = keep[:-1] & space[1:]
+    keep |= after
+    idx = np.nonzero(keep)[0]
+    return cp[idx].tobytes().decode("utf-32-le"), idx.astype(np.int64)
+
+
+def _char_class(ch: str) -> str:
+    """A stand-in with the same meaning to phonenumbers' boundary check: Latin letter, invalid punctuation
+    (% or a currency sign) or anything else."""
+    from phonenumbers import PhoneNumberMatcher
+
+    if PhoneNumberMatcher._is_latin_letter(ch):
+        return "a"
+    if PhoneNumberMatcher._is_invalid_punctuation_symbol(ch):
+        return "%"
+    return " "
+
+
+def _phone_candidate_pattern() -> Any | None:
+    """phonenumbers' own candidate regex (the matcher's first step), or None if its internals moved."""
+    try:
+        from phonenumbers import phonenumbermatcher
+
+        return phonenumbermatcher._PATTERN
+    except (ImportError, AttributeError):
+        return None

@@ -1,0 +1,101 @@
+"""Presidio's own English recognizers, built offline, as the batch engine's source of patterns and checks.
+
+We take the same recognizer set `AnalyzerEngine` loads for English (its registry's predefined recognizers),
+so the regexes (`PATTERNS`), checksum validators (`validate_result`/`invalidate_result`, e.g. Luhn for
+cards, mod-97 for IBAN) and context words (`CONTEXT`) are Presidio's, not copies that drift. Two pieces of
+Presidio reach for the network or are slow per document, and are replaced with equivalents:
+
+* `EmailRecognizer.validate_result` calls `tldextract.extract`, which downloads the public-suffix list on
+  first use; we validate with a `TLDExtract` that reads only the snapshot bundled with tldextract.
+* `PhoneRecognizer` runs `phonenumbers.PhoneNumberMatcher` over the whole text once per region; the engine
+  runs it only on candidate windows (see `engine.py`), with the recognizer's own regions and leniency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+
+@dataclass
+class PatternJob:
+    """One regex of one Presidio pattern recognizer, compiled with that recognizer's flags."""
+
+    recognizer: Any
+    entity: str
+    name: str
+    regex: str
+    score: float
+    compiled: Any
+    iban_groups: bool = False  # IbanRecognizer's own analyze: trim the match to the last valid group
+
+
+@dataclass
+class RecognizerSet:
+    """The recognizers the engine runs: pattern jobs, the phone recognizer and each entity's context words."""
+
+    jobs: list[PatternJob]
+    phone: Any | None
+    context: dict[str, list[str]] = field(default_factory=dict)
+    recognizer_names: list[str] = field(default_factory=list)
+
+    @property
+    def entities(self) -> list[str]:
+        ents = {j.entity for j in self.jobs}
+        if self.phone is not None:
+            ents.add("PHONE_NUMBER")
+        return sorted(ents)
+
+
+@lru_cache(maxsize=1)
+def offline_tld_extractor() -> Any:
+    """A tldextract instance that never fetches the suffix list (uses the bundled snapshot)."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def email_is_valid(text: str) -> bool:
+    """`EmailRecognizer.validate_result` with an offline suffix list: the domain has a known public suffix."""
+    return offline_tld_extractor()(text).fqdn != ""
+
+
+def presidio_recognizers(language: str = "en", entities: list[str] | None = None) -> list[Any]:
+    """The predefined recognizers `AnalyzerEngine` uses for `language` (pattern ones and the phone one)."""
+    from presidio_analyzer import RecognizerRegistry
+
+    registry = RecognizerRegistry(supported_languages=[language])
+    registry.load_predefined_recognizers(languages=[language])
+    recs = registry.get_recognizers(language=language, all_fields=entities is None,
+                                    entities=entities)
+    return [r for r in recs if type(r).__name__ not in ("SpacyRecognizer", "StanzaRecognizer",
+                                                         "TransformersRecognizer")]
+
+
+def build_recognizer_set(language: str = "en", entities: list[str] | None = None) -> RecognizerSet:
+    """Compile every pattern of every Presidio pattern recognizer for `language` into batch jobs."""
+    import regex
+    from presidio_analyzer import PatternRecognizer
+    from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
+
+    jobs: list[PatternJob] = []
+    phone = None
+    context: dict[str, list[str]] = {}
+    names: list[str] = []
+    for rec in presidio_recognizers(language, entities):
+        names.append(type(rec).__name__)
+        ent = rec.supported_entities[0]
+        if rec.context:
+            context[ent] = [w.lower() for w in rec.context]
+        if isinstance(rec, PhoneRecognizer):
+            phone = rec
+            continue
+        if not isinstance(rec, PatternRecognizer):
+            continue
+        flags = rec.global_regex_flags
+        for p in rec.patterns:
+            jobs.append(PatternJob(recognizer=rec, entity=ent, name=p.name, regex=p.regex, score=p.score,
+                                   compiled=regex.compile(p.regex, flags=flags),
+                                   iban_groups=isinstance(rec, IbanRecognizer)))
+    return RecognizerSet(jobs=jobs, phone=phone, context=context, recognizer_names=names)

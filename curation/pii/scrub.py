@@ -1,0 +1,135 @@
+"""Scrub PII spans out of text with Presidio `AnonymizerEngine` semantics, and the `pii_scrub` transform.
+
+Overlapping spans are resolved by Presidio's own code (`AnonymizerEngine`'s conflict handling: merge
+intersecting spans of one type, drop spans contained in another, then trim remaining intersections by
+score), and the surviving spans are spliced in one pass per text. Two modes:
+
+* `replace`: each span becomes `<ENTITY_TYPE>` (Presidio's default `replace` operator);
+* `hash`: each span becomes the hex SHA-256 (or SHA-512) of its text with the recipe's salt appended,
+  exactly as Presidio's `hash` operator computes it (salt of at least 16 bytes; a fixed salt makes the
+  same value hash the same across documents, so joins on scrubbed ids still work).
+
+Tests check the output equals `AnonymizerEngine.anonymize` on the same spans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curation.errors import WinnowError
+from curation.transforms import register_transform
+
+MODES = ("replace", "hash")
+Span = tuple[str, int, int, float]
+
+
+class Scrubber:
+    """Replaces spans in texts; one instance per (mode, salt, hash_type)."""
+
+    def __init__(self, mode: str = "replace", salt: str | None = None, hash_type: str = "sha256") -> None:
+        if mode not in MODES:
+            raise WinnowError(f"pii_scrub: mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode == "hash":
+            if not salt or len(salt.encode()) < 16:
+                raise WinnowError("pii_scrub: hash mode needs a `salt` of at least 16 bytes in the recipe "
+                                  "(Presidio's hash operator requires it)")
+            if hash_type not in ("sha256", "sha512"):
+                raise WinnowError(f"pii_scrub: hash_type must be sha256 or sha512, got {hash_type!r}")
+        self.mode = mode
+        self.salt = (salt or "").encode()
+        self.hasher = getattr(hashlib, hash_type)
+        from presidio_anonymizer import AnonymizerEngine
+
+        self._anon = AnonymizerEngine()
+
+    def resolve(self, spans: list[Span]) -> list[Span]:
+        """The spans AnonymizerEngine would operate on, after its own conflict resolution."""
+        if len(spans) < 2:
+            return [(e, s, t, sc) for e, s, t, sc in spans if t > s]
+        from presidio_anonymizer.entities import ConflictResolutionStrategy, RecognizerResult
+
+        res = [RecognizerResult(e, s, t, sc) for e, s, t, sc in spans]
+        kept = self._anon._remove_conflicts_and_get_text_manipulation_data(
+            res, ConflictResolutionStrategy.MERGE_SIMILAR_OR_CONTAINED)
+        return sorted(((r.entity_type, r.start, r.end, r.score) for r in kept), key=lambda x: (x[1], x[2]))
+
+    def _replacement(self, entity: str, value: str) -> str:
+        if self.mode == "replace":
+            return f"<{entity}>"
+        return self.hasher(value.encode() + self.salt).hexdigest()
+
+    def scrub(self, text: str, spans: list[Span]) -> str:
+        if not spans:
+            return text
+        parts = []
+        pos = 0
+        # Presidio applies operators from the end backwards; after conflict resolution spans do not
+        # overlap, except that a trimmed span may start where another ends, so a forward splice is equal.
+        for ent, s, e, _sc in self.resolve(spans):
+            if s < pos:  # overlapping leftovers (should not happen after resolution); Presidio order wins
+                return self._anonymize_reference(text, spans)
+            parts.append(text[pos:s])
+            parts.append(self._replacement(ent, text[s:e]))
+            pos = e
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def scrub_batch(self, texts: list[str], spans: list[list[Span]]) -> list[str]:
+        return [self.scrub(t, sp) if sp else t for t, sp in zip(texts, spans, strict=True)]
+
+    def _anonymize_reference(self, text: str, spans: list[Span]) -> str:
+        from presidio_anonymizer.entities import RecognizerResult
+
+        res = [RecognizerResult(e, s, t, sc) for e, s, t, sc in spans]
+        return self._anon.anonymize(text, res, operators=self.operators(spans)).text
+
+    def operators(self, spans: list[Span]) -> dict[str, Any]:
+        """The AnonymizerEngine operator config equivalent to this scrubber (used by tests and fallback)."""
+        from presidio_anonymizer.entities import OperatorConfig
+
+        if self.mode == "hash":
+            return {"DEFAULT": OperatorConfig("hash", {"hash_type": self.hasher().name, "salt": self.salt})}
+        return {e: OperatorConfig("replace", {"new_value": f"<{e}>"}) for e in {s[0] for s in spans}}
+
+
+def spans_from_column(col: pl.Series) -> list[list[Span]]:
+    """The `spans` signal column (List[Struct{entity_type,start,end,score}]) as Python tuples."""
+    out: list[list[Span]] = []
+    for row in col.to_list():
+        out.append([(d["entity_type"], int(d["start"]), int(d["end"]), float(d["score"])) for d in row or []])
+    return out
+
+
+def _read_spans(run_dir: Path, ids: pl.Series, signal: str) -> pl.Series:
+    files = sorted((run_dir / "signals" / signal).glob("*.parquet"))
+    if not files:
+        raise WinnowError(f"pii_scrub needs the `{signal}` signal: no files in {run_dir / 'signals' / signal}; "
+                          f"add `{signal}:` to the recipe's signals")
+    sig = pl.concat([pl.read_parquet(f, columns=["id", "pii_spans"]) for f in files], how="vertical_relaxed")
+    joined = pl.DataFrame({"id": ids}).join(sig, on="id", how="left", maintain_order="left")
+    return joined["pii_spans"]
+
+
+@register_transform("pii_scrub")
+def pii_scrub(kept: pl.DataFrame, params: dict[str, Any], run_dir: Path) -> pl.Series:
+    """Recipe transform: scrub kept documents with the spans the `pii` step stored (no re-detection).
+
+    params: `mode` (replace|hash), `salt` (hash mode), `hash_type` (sha256|sha512), `entities` (only these
+    types; default all), `min_score` (ignore spans scoring below it, default 0), `signal` (default `pii`).
+    When `kept` already carries a `pii_spans` column it is used as is.
+    """
+    unknown = set(params) - {"mode", "salt", "hash_type", "entities", "min_score", "signal"}
+    if unknown:
+        raise WinnowError(f"transforms.pii_scrub: unknown field(s) {', '.join(sorted(unknown))}")
+    scrubber = Scrubber(params.get("mode", "replace"), params.get("salt"), params.get("hash_type", "sha256"))
+    col = kept["pii_spans"] if "pii_spans" in kept.columns else _read_spans(
+        Path(run_dir), kept["id"], params.get("signal", "pii"))
+    spans = spans_from_column(col)
+    ents = set(params["entities"]) if params.get("entities") else None
+    min_score = float(params.get("min_score", 0.0))
+    spans = [[s for s in sp if (ents is None or s[0] in ents) and s[3] >= min_score] for sp in spans]
+    return pl.Series("text", scrubber.scrub_batch(kept["text"].to_list(), spans), dtype=pl.String)
