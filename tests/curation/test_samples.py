@@ -122,6 +122,7 @@ def test_proportions_and_near_dup_levels(corpus: tuple[list[dict], pl.DataFrame]
         assert abs(mean - t) < 0.05, (t, mean)
 
 
+@pytest.mark.slow  # importing datatrove and spaCy takes ~5-20 s on a busy machine; the check itself ~3 s
 def test_clean_documents_pass_quality_heuristics_and_junk_does_not() -> None:
     from datatrove.data import Document
     from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
@@ -136,7 +137,7 @@ def test_clean_documents_pass_quality_heuristics_and_junk_does_not() -> None:
                 return False
         return True
 
-    recs, lab = next(iter_chunks(600, seed=11))
+    recs, lab = next(iter_chunks(400, seed=11))
     by_kind: dict[str, list[bool]] = {}
     for r, k in zip(recs, lab["kind"], strict=True):
         if k in ("clean", "spam", "gibberish", "short", "boilerplate"):
