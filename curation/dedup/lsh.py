@@ -72,9 +72,9 @@ def candidate_pairs(bands: np.ndarray, full_pairs_up_to: int = 64) -> np.ndarray
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out).astype(np.int64)
-    pairs = np.sort(pairs, axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0) if len(pairs) else pairs
+    lo, hi = pairs.min(axis=1), pairs.max(axis=1)
+    code = np.unique((lo * n + hi)[lo != hi])  # one int64 per pair: a 1-D unique is far cheaper than axis=0
+    return np.stack([code // n, code % n], axis=1)
 
 
 def estimated_jaccard(sig: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 65536) -> np.ndarray:

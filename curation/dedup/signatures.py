@@ -59,15 +59,13 @@ def kernel_ready_texts(texts: pl.Series) -> pl.Series:
     ASCII rows are passed through untouched: the kernel lowercases A-Z and splits on ASCII non-word bytes,
     which is exactly `dedup_words` for ASCII text.
     """
-    texts = texts.cast(pl.Utf8).fill_null("")
-    frame = texts.to_frame("t")
-    out = frame.select(
-        pl.when(pl.col("t").str.len_bytes() != pl.col("t").str.len_chars())
-        .then(pl.col("t").str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " "))
-        .otherwise(pl.col("t"))
-        .alias("t")
-    )
-    return out.to_series().rechunk()
+    texts = texts.cast(pl.Utf8).fill_null("").rechunk()
+    idx = (texts.str.len_bytes() != texts.str.len_chars()).arg_true()
+    if len(idx) == 0:
+        return texts
+    # only the non-ASCII rows pay for NFKC and the Unicode regex (when/then would compute both branches)
+    sub = texts.gather(idx).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " ")
+    return texts.scatter(idx, sub).rechunk()
 
 
 def _utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
