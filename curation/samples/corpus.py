@@ -11,7 +11,7 @@ Planted kinds and their share of the documents (exact counts per chunk of 2,000,
     exact_dup     5%   byte-identical copy of an earlier clean document (new id and url)
     near_dup      9%   edited copy of an earlier clean document, 1.5% at each target word-5-gram Jaccard
                        0.95, 0.9, 0.85, 0.8, 0.7, 0.5 (word substitutions, deletions and insertions); the
-                       labels hold the ACTUAL Jaccard measured with `curation.text.ngram_jaccard`
+                       labels hold the ACTUAL Jaccard (equal to `curation.text.ngram_jaccard`)
     boilerplate   4%   navigation menus, cookie banners and footers around a sentence or two
     short         4%   a few words to one sentence
     spam          4%   repeated lines or keyword stuffing
@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import gzip
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,10 +50,11 @@ import pyarrow.parquet as pq
 from curation.errors import WinnowError
 from curation.samples import vocab as V
 from curation.samples.bench import QUOTE_POOL, bench_items
-from curation.text import ngram_jaccard
+from curation.text import dedup_words
 
 CHUNK = 2000
-ROW = 320  # pre-drawn integers per document; longer ones continue with an LCG
+ROW = 64  # pre-drawn integers per document; longer ones continue with an LCG
+SROW = 48  # pre-drawn pooled-sentence indices per document
 NEAR_TARGETS = (0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
 PROPORTIONS: dict[str, float] = {
     "clean": 0.61, "exact_dup": 0.05, "near_dup": 0.09, "boilerplate": 0.04, "short": 0.04, "spam": 0.04,
@@ -202,27 +204,30 @@ def _pools() -> list[list[str]]:
 
 
 class _Doc:
-    """Draws pooled sentences of one topic for one document."""
+    """Draws pooled sentences of one topic for one document from a pre-drawn row of sentence indices."""
 
-    __slots__ = ("d", "pool")
+    __slots__ = ("d", "pool", "row", "at")
 
-    def __init__(self, d: _Draw, pool: list[str]) -> None:
-        self.d, self.pool = d, pool
+    def __init__(self, d: _Draw, pool: list[str], row: list[int]) -> None:
+        self.d, self.pool, self.row, self.at = d, pool, row, 0
 
     def sentence(self) -> str:
         return self.pool[self.d(POOL)]
 
     def paragraph(self, lo: int = 3, hi: int = 6) -> str:
-        d, pool = self.d, self.pool
-        return " ".join([pool[d(POOL)] for _ in range(lo + d(hi - lo + 1))])
+        k = lo + self.d(hi - lo + 1)
+        a, self.at = self.at, self.at + k
+        if self.at > len(self.row):  # a rare very long document: draw the rest one by one
+            return " ".join([self.sentence() for _ in range(k)])
+        return " ".join(map(self.pool.__getitem__, self.row[a:self.at]))
 
 
-def _clean_text(d: _Draw) -> tuple[str, str, str]:
-    """One clean document: (text, genre, topic name)."""
+def _clean_text(d: _Draw, srow: list[int]) -> tuple[str, str, str]:
+    """One clean document: (text, genre, topic name); `srow` holds pre-drawn pooled-sentence indices."""
     ti = d(len(_TOPICS))
     topic = _TOPICS[ti]
     w = _Writer(d, topic, _FOCUS)
-    p = _Doc(d, _pools()[ti])
+    p = _Doc(d, _pools()[ti], srow)
     genre = _GENRES[d(len(_GENRES))]
     parts: list[str] = []
     if genre == "article":
@@ -320,16 +325,46 @@ def _insert_paragraph(d: _Draw, text: str, extra: str) -> str:
     return "\n\n".join(paras[:at] + [extra] + paras[at:])
 
 
+# ASCII text: NFKC changes nothing and \\w is [A-Za-z0-9_], so a translate table gives dedup_words' split
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
+def _words(text: str) -> list[str]:
+    """`curation.text.dedup_words`, with a faster path for ASCII text (the generated documents)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_NON_WORD).split()
+    return dedup_words(text)
+
+
+def _grams(text: str) -> set[tuple[str, ...]]:
+    """Word 5-grams as tuples: the same sets as `curation.text.word_ngrams` (words hold no spaces), faster."""
+    w = _words(text)
+    if len(w) < 5:
+        return {tuple(w)} if w else set()
+    return set(zip(w, w[1:], w[2:], w[3:], w[4:], strict=False))
+
+
+def _jaccard(a: set, b: set) -> float:
+    """Equal to `curation.text.ngram_jaccard` on the texts the sets came from (checked in the tests)."""
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
 def _near_dup(d: _Draw, src: str, target: float) -> tuple[str, float]:
     """Edit `src` towards a word-5-gram Jaccard of `target`; returns the copy and its measured Jaccard."""
+    src_grams = _grams(src)
     toks = src.split(" ")
-    editable = [i for i, t in enumerate(toks) if "\n" not in t and '"' not in t]
     n_grams = max(len(toks) - 4, 1)
     k = max(1, round(n_grams * (1 - target) / (5 * (1 + target))))
     best: tuple[str, float] | None = None
     for _ in range(2):
-        k = min(k, len(editable))
-        pos = sorted({editable[d(len(editable))] for _ in range(k)})
+        k = min(k, len(toks) // 2)
+        # edit words inside lines only (keep paragraph breaks and quotes intact)
+        cand = (d(len(toks)) for _ in range(4 * k))
+        valid = (p for p in cand if "\n" not in toks[p] and '"' not in toks[p])
+        pos = sorted(set(itertools.islice(dict.fromkeys(valid), k)))
         out, last = [], 0
         for p in pos:
             out += toks[last:p]
@@ -341,7 +376,7 @@ def _near_dup(d: _Draw, src: str, target: float) -> tuple[str, float]:
             last = p + 1
         out += toks[last:]
         text = " ".join(out)
-        j = ngram_jaccard(src, text)
+        j = _jaccard(src_grams, _grams(text))
         if best is None or abs(j - target) < abs(best[1] - target):
             best = (text, j)
         if abs(j - target) <= 0.03:
@@ -407,6 +442,7 @@ def iter_chunks(docs: int, seed: int = 0) -> Iterator[tuple[list[dict], dict[str
         kinds = np.repeat(np.arange(len(KINDS)), [counts[k] for k in KINDS])[rng.permutation(n)]
         near_lv = rng.integers(0, len(NEAR_TARGETS), n)
         rows = rng.integers(0, 1 << 30, size=(n, ROW)).tolist()
+        srows = rng.integers(0, POOL, size=(n, SROW)).tolist()
         pool = pool[-CHUNK:]
         recs: list[dict] = []
         lab: dict[str, list] = {f: [] for f in LABEL_SCHEMA.names}
@@ -421,7 +457,7 @@ def iter_chunks(docs: int, seed: int = 0) -> Iterator[tuple[list[dict], dict[str
             values: list[str] = []
             did = f"s{seed}-{i:08d}"
             if kind in ("clean", "pii", "toxic", "bench_copy"):
-                text, genre, topic = _clean_text(d)
+                text, genre, topic = _clean_text(d, srows[j])
             if kind == "clean":
                 pool.append((did, text, genre, topic))
             elif kind == "exact_dup":
