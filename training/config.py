@@ -42,6 +42,9 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     lr_scheduler: str = "linear"
     weight_decay: float = Field(0.0, ge=0)
+    chat_template: bool | None = Field(
+        None, description="Wrap plain DPO prompt/answer strings as chat turns (default: when the tokenizer has a "
+                          "chat template, so DPO sees the same format as chat SFT).")
     beta: float = Field(0.1, gt=0, description="DPO beta.")
     loss_type: str = Field("sigmoid", description="DPO loss type (sigmoid, ipo, hinge, robust, ...).")
     val_split: float = Field(0.0, ge=0, description="Held-out share (< 1) or number of records (>= 1).")

@@ -286,12 +286,18 @@ def load_dpo(paths: list[str | Path]) -> tuple[list[dict[str, Any]], list[Source
     """DPO pairs; plain strings only when every pair is plain, otherwise all conversational."""
     records, infos = _load(paths, "dpo")
     if any(isinstance(r["prompt"], list) for r in records):
-        for r in records:
-            if isinstance(r["prompt"], str):
-                r["prompt"] = [{"role": "user", "content": r["prompt"]}]
-                r["chosen"] = [{"role": "assistant", "content": r["chosen"]}]
-                r["rejected"] = [{"role": "assistant", "content": r["rejected"]}]
+        to_conversational(records)
     return records, infos
+
+
+def to_conversational(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plain prompt/chosen/rejected strings -> one user turn and one assistant answer each (in place)."""
+    for r in records:
+        if isinstance(r["prompt"], str):
+            r["prompt"] = [{"role": "user", "content": r["prompt"]}]
+            r["chosen"] = [{"role": "assistant", "content": r["chosen"]}]
+            r["rejected"] = [{"role": "assistant", "content": r["rejected"]}]
+    return records
 
 
 def is_conversational(records: list[dict[str, Any]]) -> bool:

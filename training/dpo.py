@@ -8,7 +8,7 @@ from typing import Any
 
 from curation.errors import WinnowError
 from training.config import TrainConfig
-from training.data import SourceInfo, is_conversational, load_dpo
+from training.data import SourceInfo, is_conversational, load_dpo, to_conversational
 from training.model import check_chat_template
 from training.runner import TrainResult, common_args, lora_config, run_training, split_dataset
 
@@ -26,6 +26,9 @@ def _trainer(cfg: TrainConfig, model: Any, tok: Any, out: Path, cbs: list[Any],
              records: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
     from trl import DPOConfig, DPOTrainer
 
+    wrap = cfg.chat_template if cfg.chat_template is not None else bool(tok.chat_template)
+    if wrap and not is_conversational(records):
+        records = to_conversational(records)
     if is_conversational(records):
         check_chat_template(tok, cfg.model, False)
     train_ds, eval_ds = split_dataset(records, cfg)

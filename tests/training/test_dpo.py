@@ -33,6 +33,17 @@ def test_dpo_run_logs_rewards(tiny_model: Path, dpo_file: Path, tmp_path: Path) 
     assert (out / "loss.png").stat().st_size > 1000
 
 
+def test_plain_pairs_wrap_as_chat_unless_told_not_to(tiny_model: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps({"prompt": f"What is {i} plus 1?", "chosen": f"It is {i + 1}.",
+                                         "rejected": "NO IDEA!!!"}) + "\n" for i in range(16)))
+    base = {"model": str(tiny_model), "data": [str(plain)], "max_steps": 1, "batch_size": 4, "max_length": 64}
+    run_dpo(load_config(None, {**base, "out": str(tmp_path / "auto")}))
+    run_dpo(load_config(None, {**base, "out": str(tmp_path / "raw"), "chat_template": False}))
+    assert json.loads((tmp_path / "auto" / "manifest.json").read_text())["data_shape"] == "conversational"
+    assert json.loads((tmp_path / "raw" / "manifest.json").read_text())["data_shape"] == "plain"
+
+
 def test_unknown_loss_type(tiny_model: Path, dpo_file: Path, tmp_path: Path) -> None:
     cfg = load_config(None, {"model": str(tiny_model), "data": [str(dpo_file)], "out": str(tmp_path / "o"),
                              "loss_type": "sigmod"})
