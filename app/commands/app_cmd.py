@@ -1,9 +1,55 @@
-"""Placeholder until this area's commands land."""
+"""`winnow app`: serve the Streamlit app on the workspace (Ctrl-C stops it cleanly)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import typer
+
+from app.options import DEFAULT_WORKSPACE, WorkspaceOpt
+from app.workspace import open_workspace
+
+
+def streamlit_argv(workspace: Path, port: int, headless: bool, address: str | None = None) -> list[str]:
+    """The `streamlit run` command line for the app (also used by the browser test and the screenshot)."""
+    script = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none"]
+    if address:
+        argv += ["--server.address", address]
+    return argv + ["--", "--workspace", str(workspace)]
+
+
+def app_cmd(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    port: int = typer.Option(8501, "--port", help="Port to serve the app on."),
+    address: str = typer.Option(None, "--address", help="Address to bind (default: Streamlit's, all interfaces)."),
+    headless: bool = typer.Option(False, "--headless/--no-headless",
+                                  help="Do not open a browser (for servers and CI)."),
+) -> None:
+    """Open the Winnow app: runs, corpus browser with removal reasons, job launcher, training and eval pages."""
+    import os
+
+    ws = open_workspace(workspace)
+    env = {**os.environ, "WINNOW_WORKSPACE": str(ws)}
+    typer.echo(f"serving the Winnow app for workspace {ws} on port {port} (Ctrl-C to stop)")
+    proc = subprocess.Popen(streamlit_argv(ws, port, headless, address), env=env)
+    try:
+        rc = proc.wait()
+    except KeyboardInterrupt:  # the terminal sent SIGINT to streamlit too; let it shut down
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        typer.echo("app stopped")
+        return
+    if rc not in (0, -2):
+        raise typer.Exit(rc)
 
 
 def register(root: typer.Typer) -> None:
-    pass
+    root.command("app")(app_cmd)
