@@ -137,8 +137,8 @@ def _mmlu_files(mmlu_dir: Path, cache_dir: Path, checksum: str) -> Path:
     subjects = mmlu_subjects()
     for split in ("test", "dev"):
         src = mmlu_dir / f"{split}.jsonl"
-        lines = src.read_text(encoding="utf-8").splitlines()
-        lines = [ln for ln in lines if ln.strip()]
+        # split on "\n" only: str.splitlines() would also break rows at U+2028 inside JSON strings
+        lines = [ln for ln in src.read_text(encoding="utf-8").split("\n") if ln.strip()]
         try:
             subj = pl.Series([json.loads(ln).get("subject") for ln in lines], dtype=pl.Utf8)
         except json.JSONDecodeError as e:
@@ -234,7 +234,7 @@ def _perplexity_task(path: Path, cache_dir: Path) -> tuple[dict[str, Any], str]:
     sha = store.sha256_file(path)
     if path.suffix == ".jsonl":
         docs = []
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for i, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
             if not line.strip():
                 continue
             try:
