@@ -105,6 +105,15 @@ def fix_overlaps(spans: list[Span]) -> list[Span]:
     return out
 
 
+def drop_ner_inside_patterns(ner: list[Span], patterns: list[Span], min_score: float = 0.4) -> list[Span]:
+    """Drop NER spans lying inside a pattern span of another type (spaCy's small model tags the digits
+    of phone numbers and cards as DATE, for example)."""
+    strong = [p for p in patterns if p[3] >= min_score]
+    if not strong:
+        return ner
+    return [n for n in ner if not any(p[0] != n[0] and p[1] <= n[1] and n[2] <= p[2] for p in strong)]
+
+
 class PiiEngine:
     """Detects PII in batches of texts; `analyze_batch(texts)` -> one list of spans per text."""
 
@@ -300,12 +309,14 @@ class PiiEngine:
         for d, spans in enumerate(per_doc):
             if self.use_context and spans:
                 spans = self._boost(texts[d], spans)
-            if ner_spans is not None:
-                spans = spans + ner_spans[d]
-            spans = [s for s in spans if s[3] >= self.score_threshold]
-            spans = remove_duplicates(spans)
+            spans = remove_duplicates([s for s in spans if s[3] >= self.score_threshold])
             if self.fix:
                 spans = fix_overlaps(spans)
+            if ner_spans is not None:
+                extra = [s for s in ner_spans[d] if s[3] >= self.score_threshold]
+                if self.fix:
+                    extra = drop_ner_inside_patterns(extra, spans)
+                spans = remove_duplicates(spans + extra)
             out.append(sorted(spans, key=lambda x: (x[1], x[2], x[0])))
         return out
 
