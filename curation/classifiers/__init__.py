@@ -1,0 +1,1 @@
+"""fastText classifiers for curation (quality, toxicity): data loading, training, evaluation, prediction."""

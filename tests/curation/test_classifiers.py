@@ -1,0 +1,214 @@
+"""fastText classifiers: data loading, training, metrics, the quality/toxicity steps, word lists, the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from app.cli import main
+from curation.classifiers.data import load_labelled, load_pair, load_texts
+from curation.classifiers.fasttext_model import BinaryClassifier, TrainParams, normalise, train_binary
+from curation.classifiers.jobs import stratified_split, train
+from curation.classifiers.metrics import binary_metrics, roc_auc
+from curation.errors import WinnowError
+from curation.steps import get_step
+
+GOOD = ("the study measured photosynthesis in algae and found that energy from sunlight drives growth "
+        "researchers explain the method results and limitations of the experiment in detail").split()
+BAD = ("click here buy now cheap deals free shipping best price login subscribe share comments "
+       "copyright all rights reserved privacy policy cookie").split()
+
+
+def _doc(rng: random.Random, words: list[str], other: list[str], n: int = 60) -> str:
+    """A document mostly from `words` with some noise from `other`, in lines (newlines must be handled)."""
+    ws = [rng.choice(words if rng.random() < 0.85 else other) for _ in range(n)]
+    return "\n".join(" ".join(ws[i:i + 12]) for i in range(0, n, 12)).capitalize()
+
+
+def _labelled(n: int = 300, seed: int = 0) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = [(_doc(rng, GOOD, BAD), True) if i % 2 else (_doc(rng, BAD, GOOD), False) for i in range(n)]
+    return pl.DataFrame({"text": [r[0] for r in rows], "label": [r[1] for r in rows]})
+
+
+SMALL = TrainParams(dim=16, bucket=20_000, epoch=10)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "quality.bin"
+    train_binary(_labelled(), out, SMALL)
+    return out
+
+
+# -- data loading ---------------------------------------------------------------------------------------
+
+def test_load_jsonl_parquet_csv_agree(tmp_path: Path) -> None:
+    df = pl.DataFrame({"tweet": ["a b", "c d", "e f"], "class": [0, 1, 2]})
+    df.write_ndjson(tmp_path / "d.jsonl")
+    df.write_parquet(tmp_path / "d.parquet")
+    df.write_csv(tmp_path / "d.csv")
+    for name in ("d.jsonl", "d.parquet", "d.csv"):
+        got = load_labelled(tmp_path / name, "tweet", "class", ["0", "1"])
+        assert got.get_column("label").to_list() == [True, True, False], name
+        assert got.get_column("text").to_list() == ["a b", "c d", "e f"]
+
+
+def test_load_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"text": "ok", "label": 1}\n{"text": broken}\n', encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"bad.jsonl:2: not valid JSON"):
+        load_labelled(p)
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"body": "x", "label": 1}\n', encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"q.jsonl: no text field 'text'; fields are: body, label"):
+        load_texts(q)
+    with pytest.raises(WinnowError, match="no row has 'label' in"):
+        load_labelled(q, "body", "label", ["yes"])
+    with pytest.raises(WinnowError, match="data file not found"):
+        load_texts(tmp_path / "missing.jsonl")
+    (tmp_path / "x.xlsx").write_bytes(b"PK")
+    with pytest.raises(WinnowError, match="unknown file type"):
+        load_texts(tmp_path / "x.xlsx")
+
+
+def test_load_pair_and_txt(tmp_path: Path) -> None:
+    (tmp_path / "pos.txt").write_text("one doc\n\nsecond doc\n", encoding="utf-8")
+    pl.DataFrame({"text": ["neg"]}).write_parquet(tmp_path / "neg.parquet")
+    df = load_pair([tmp_path / "pos.txt"], [tmp_path / "neg.parquet"])
+    assert df.rows() == [("one doc", True), ("second doc", True), ("neg", False)]
+
+
+# -- training, prediction, metrics ----------------------------------------------------------------------
+
+def test_normalise_lowercases_and_removes_newlines() -> None:
+    assert normalise(pl.Series(["A\nB\r\nC", None])).to_list() == ["a b c", ""]
+
+
+def test_trained_model_separates_held_out_data(tmp_path: Path) -> None:
+    res = train("quality", _labelled(400, seed=1), tmp_path / "m.bin", SMALL, holdout=0.25, seed=3)
+    h = res["holdout"]
+    assert h["n"] == 100 and h["positives"] == 50
+    assert h["f1"] > 0.9 and h["roc_auc"] > 0.95
+    assert res["size_bytes"] < 5_000_000  # small defaults: no 800 MB model
+    held = pl.read_ndjson(res["holdout_file"])
+    assert held.height == 100 and set(held.columns) == {"text", "label"}
+
+
+def test_stratified_split_is_reproducible() -> None:
+    df = _labelled(100)
+    a1, b1 = stratified_split(df, 0.2, seed=5)
+    a2, b2 = stratified_split(df, 0.2, seed=5)
+    assert b1.equals(b2) and a1.height == 80 and int(b1.get_column("label").sum()) == 10
+
+
+def test_one_class_and_nan_are_clear_errors(tmp_path: Path) -> None:
+    df = pl.DataFrame({"text": ["a", "b"], "label": [True, True]})
+    with pytest.raises(WinnowError, match="both classes"):
+        train_binary(df, tmp_path / "x.bin", SMALL)
+    tiny = pl.DataFrame({"text": ["good text here", "bad text there"] * 2, "label": [True, False] * 2})
+    with pytest.raises(WinnowError, match="Encountered NaN.*lower --lr"):
+        train_binary(tiny, tmp_path / "x.bin", TrainParams(lr=1e30, bucket=1000, min_count=1))
+
+
+def test_predict_proba_matches_bare_fasttext(model_path: Path) -> None:
+    clf = BinaryClassifier(model_path)
+    texts = _labelled(50, seed=9).get_column("text")
+    prob = clf.predict_proba(texts)
+    labels, probs = clf.model.predict(normalise(texts).to_list(), k=2)
+    bare = np.array([p[list(lab).index("__label__pos")] for lab, p in zip(labels, probs, strict=True)])
+    np.testing.assert_allclose(prob, bare, atol=1e-4)  # fastText adds 1e-5 inside its log
+
+
+def test_metrics_match_sklearn() -> None:
+    sk = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    y = rng.random(300) < 0.4
+    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1).round(2)  # rounded: ties exercise the AUC
+    m = binary_metrics(y, p, 0.5)
+    pred = p >= 0.5
+    assert m["accuracy"] == pytest.approx(sk.accuracy_score(y, pred))
+    assert m["precision"] == pytest.approx(sk.precision_score(y, pred))
+    assert m["recall"] == pytest.approx(sk.recall_score(y, pred))
+    assert m["f1"] == pytest.approx(sk.f1_score(y, pred))
+    assert m["roc_auc"] == pytest.approx(sk.roc_auc_score(y, p))
+    assert roc_auc(np.ones(3, bool), np.zeros(3)) is None
+
+
+# -- steps ----------------------------------------------------------------------------------------------
+
+def test_quality_step_scores_batch_and_describes_model(model_path: Path) -> None:
+    cls = get_step("quality_classifier")
+    step = cls(cls.Config(), context={"models_dir": model_path.parent})
+    assert step.skip_reason() is None
+    df = _labelled(40, seed=4)
+    batch = df.select(pl.format("d{}", pl.int_range(pl.len())).alias("id"), "text",
+                      pl.int_range(pl.len()).alias("order"))
+    out = step.score(batch)
+    assert out.columns == ["id", "quality_prob"] and out.get_column("id").equals(batch.get_column("id"))
+    prob = out.get_column("quality_prob").to_numpy()
+    assert ((prob >= 0) & (prob <= 1)).all()
+    assert binary_metrics(df.get_column("label").to_numpy(), prob)["accuracy"] > 0.9
+    d = step.describe()
+    assert d["model"] == str(model_path) and len(d["sha256"]) == 64
+
+
+def test_missing_model_names_the_train_command(tmp_path: Path) -> None:
+    for name, kind in (("quality_classifier", "quality"), ("toxicity", "toxicity")):
+        cls = get_step(name)
+        step = cls(cls.Config(), context={"models_dir": tmp_path})
+        reason = step.skip_reason()
+        assert reason and str(tmp_path / f"{kind}.bin") in reason
+        assert f"winnow classifier train {kind}" in reason
+
+
+def test_toxicity_step_uses_configured_model(model_path: Path) -> None:
+    cls = get_step("toxicity")
+    step = cls(cls.Config(model=str(model_path)))
+    out = step.score(pl.DataFrame({"id": ["a"], "text": ["click here buy now cheap deals"], "order": [0]}))
+    assert out.columns == ["id", "toxicity_prob"] and out.item(0, 1) < 0.5
+
+
+def test_toxic_words_counts_whole_words_and_phrases(tmp_path: Path) -> None:
+    wl = tmp_path / "words.txt"
+    wl.write_text("# a comment\nass\nball gag\nf*ck\n\nASS\n", encoding="utf-8")
+    cls = get_step("toxic_words")
+    step = cls(cls.Config(wordlist=str(wl)))
+    batch = pl.DataFrame({"id": ["a", "b", "c", "d"], "order": [0, 1, 2, 3],
+                          "text": ["Ass! a BALL\n gag here, f*ck", "classic assassin bass", "", None]})
+    out = step.score(batch)
+    assert out.get_column("toxic_words").to_list() == [3, 0, 0, 0]
+    assert out.get_column("toxic_word_share").to_list()[0] == pytest.approx(3 / 7)
+    assert cls(cls.Config()).skip_reason() is not None
+    assert "not found" in (cls(cls.Config(wordlist=str(tmp_path / "no.txt"))).skip_reason() or "")
+    assert len(step.describe()["sha256"]) == 64
+
+
+# -- CLI ------------------------------------------------------------------------------------------------
+
+def test_cli_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    df = _labelled(300, seed=2)
+    csv = tmp_path / "tox.csv"
+    # labels as a 3-class column, like Davidson's (0 hate, 1 offensive, 2 neither)
+    df.select(pl.col("text").alias("tweet"),
+              pl.when(pl.col("label")).then(pl.int_range(pl.len()) % 2).otherwise(2).alias("class")
+              ).write_csv(csv)
+    ws = tmp_path / "ws"
+    rc = main(["classifier", "train", "toxicity", "--data", str(csv), "--text-field", "tweet", "--label-field",
+               "class", "--positive-labels", "0,1", "--holdout", "0.2", "--dim", "16", "--bucket", "20000",
+               "--workspace", str(ws), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    model = ws / "models" / "toxicity.bin"
+    assert res["model"] == str(model) and model.is_file() and res["holdout"]["f1"] > 0.9
+    rc = main(["classifier", "eval", str(model), "--data", res["holdout_file"], "--json", "--workspace", str(ws)])
+    assert rc == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["f1"] == pytest.approx(res["holdout"]["f1"]) and ev["n"] == 60
+    rc = main(["classifier", "train", "quality", "--workspace", str(ws)])
+    assert rc == 2 and "give --positive" in capsys.readouterr().err
