@@ -4,7 +4,8 @@ The registry row is created first (queued) and its id passed in env `WINNOW_RUN_
 `registered_run` fills in that same row. The job runs in its own session (a page reload, or the app
 stopping, does not kill it); stdout/stderr go to `<workspace>/runs/<id>.log`. A watcher thread settles
 the row when the process ends without doing so itself (it failed before `registered_run`, or the command
-does not record runs), and the registry's reaper covers the case where the app itself is gone.
+does not record runs), and the registry's reaper marks the row interrupted if the app itself
+is gone before the job started recording.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from curation.progress import read_progress
 _KINDS = {("curate",): "curate", ("mix",): "mix", ("eval", "run"): "eval"}
 _GROUPS = {"data", "model", "train", "eval", "guard", "pii", "classifier", "runs"}
 _OUT_FLAGS = ("--out", "-o")
+_JOBS: dict[int, subprocess.Popen] = {}  # jobs this process started, by run id (for stop)
 
 
 def command_kind(argv: list[str]) -> str:
@@ -54,6 +56,7 @@ def log_path(workspace: Path, run_id: int) -> Path:
 def _settle(workspace: Path, run_id: int, proc: subprocess.Popen, log: Path) -> None:
     """Wait for the job; record its end when the command itself did not."""
     rc = proc.wait()
+    _JOBS.pop(run_id, None)
     with RunRegistry(workspace) as reg:
         run = reg.get(run_id)
         if run is None or run.status in ("done", "failed", "interrupted"):
@@ -99,7 +102,11 @@ def launch(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = N
             except OSError as e:
                 reg.fail(run_id, f"could not start: {e}")
                 raise WinnowError(f"could not start winnow {' '.join(argv)}: {e}") from None
-        reg.start(run_id, pid=proc.pid)  # running from now on; the reaper notices if it dies unseen
+        # Running from now on. The row holds this (the app's) pid until the CLI's registered_run claims it
+        # with its own: were it the child's, the registry's reaper would mark the row interrupted in the
+        # instant between the child's exit and the watcher recording how it ended.
+        reg.start(run_id, pid=os.getpid())
+    _JOBS[run_id] = proc
     threading.Thread(target=_settle, args=(ws, run_id, proc, log), daemon=True,
                      name=f"winnow-job-{run_id}").start()
     return run_id
@@ -115,10 +122,12 @@ def relaunch(workspace: str | Path, run: Run) -> int:
 
 def stop(run: Run) -> bool:
     """Interrupt a running job (SIGINT to its process group, like Ctrl-C); False when it is not running."""
-    if run.status != "running" or not run.pid:
+    proc = _JOBS.get(run.id)
+    pid = proc.pid if proc is not None and proc.poll() is None else run.pid
+    if run.status != "running" or not pid or pid == os.getpid():
         return False
     try:
-        os.killpg(os.getpgid(run.pid), signal.SIGINT)
+        os.killpg(os.getpgid(pid), signal.SIGINT)
     except (ProcessLookupError, PermissionError):
         return False
     return True
