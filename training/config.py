@@ -28,7 +28,7 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str = Field(..., description="Base model: a local folder, or a hub id already in the local cache.")
     data: list[str] = Field(..., min_length=1, description="Dataset files or curated Winnow output folders.")
-    out: str = Field(..., description="Output folder.")
+    out: str | None = Field(None, description="Output folder (the CLI defaults it into the workspace).")
     allow_download: bool = Field(False, description="Allow fetching a hub model (only when online).")
     lora: LoraSettings = Field(default_factory=LoraSettings)
     learning_rate: float | None = Field(None, gt=0, description="Default: 5e-4 for SFT, 5e-5 for DPO (LoRA: 10x).")

@@ -207,6 +207,8 @@ def run_training(
     from training.model import load_base
 
     quiet_libraries()
+    if not cfg.out:
+        raise WinnowError("no output folder given (field 'out' / --out)")
     # Everything that can be wrong with the input is checked before the first training step.
     records, infos = load_data(cfg)
     model, tok, base_info = load_base(cfg.model, cfg.allow_download)

@@ -21,10 +21,10 @@ def _train(kind: str, workspace: Path, config: Path | None, resume: bool, overri
     from training.config import load_config
 
     ws = open_workspace(workspace)
-    if overrides.get("out") is None:
-        overrides["out"] = str(models_dir(ws) / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     overrides["resume"] = True if resume else None
     cfg = load_config(config, overrides)
+    if cfg.out is None:  # neither --out nor the YAML named one
+        cfg = cfg.model_copy(update={"out": str(models_dir(ws) / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")})
     with registered_run(ws, f"train-{kind}", cfg.model_dump(mode="json"), cfg.out) as (reg, run_id):
         if kind == "sft":
             from training.sft import run_sft as run

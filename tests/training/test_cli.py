@@ -58,3 +58,12 @@ def test_model_tiny_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                  "--layers", "1", "--vocab-size", "300"]) == 0
     assert "tiny model:" in capsys.readouterr().out
     assert (tmp_path / "m" / "config.json").exists() and (tmp_path / "m" / "tokenizer.json").exists()
+
+
+def test_yaml_config_drives_the_run_and_flags_override(tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:
+    y = tmp_path / "train.yaml"
+    y.write_text(f"model: {tiny_model}\ndata: [{sft_file}]\nout: {tmp_path / 'from-yaml'}\nmax_steps: 5\n"
+                 "batch_size: 4\nlogging_steps: 1\nlora:\n  enabled: true\n  r: 2\n")
+    assert main(["train", "sft", "--config", str(y), "--max-steps", "1", "--workspace", str(tmp_path / "ws")]) == 0
+    man = json.loads((tmp_path / "from-yaml" / "manifest.json").read_text())
+    assert man["steps"] == 1 and man["config"]["lora"]["r"] == 2 and man["output"] == "lora-adapter"
