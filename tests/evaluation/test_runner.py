@@ -154,6 +154,15 @@ def test_bad_input_fails_before_work(tiny_model: Path, tiny_store: Path, tmp_pat
         prepare(cfg(model=str(empty)))
     with pytest.raises(WinnowError, match="either --benchmarks or --preset"):
         prepare(cfg(preset="leaderboard-v1"))
+    with pytest.raises(WinnowError, match="cannot be combined"):
+        prepare(cfg(preset="leaderboard-v1", benchmarks=[], num_fewshot=3))
+    # the preset fixes few-shot per task in the generated YAML
+    benches, _, metrics, ts, _ = prepare(cfg(preset="leaderboard-v1", benchmarks=[]))
+    assert benches == ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2"]
+    assert metrics == {"arc_challenge": "acc_norm", "hellaswag": "acc_norm", "mmlu": "acc", "truthfulqa_mc2": "acc"}
+    shots = {n: yaml.safe_load((ts.include_dir / f"{n}.yaml").read_text())["num_fewshot"]
+             for n in ("arc_challenge", "hellaswag", "mmlu_anatomy", "truthfulqa_mc2")}
+    assert shots == {"arc_challenge": 25, "hellaswag": 10, "mmlu_anatomy": 5, "truthfulqa_mc2": 0}
     store2 = write_store(tmp_path / "s2", n=2, mmlu=False)
     (store2 / "mmlu").mkdir()
     write_jsonl(store2 / "mmlu" / "test.jsonl", [{"question": "q", "subject": "anatomy", "choices": ["a"] * 4,
