@@ -6,6 +6,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from app import launcher
 from app.registry import Run, RunRegistry
 
@@ -77,6 +79,7 @@ def test_progress_line_format() -> None:
         "mix: 3 shards - writing"
 
 
+@pytest.mark.slow
 def test_stopped_job_resumes_when_relaunched(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     corpus = tmp_path / "c.jsonl"
