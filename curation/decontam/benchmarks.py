@@ -1,0 +1,126 @@
+"""Benchmark items as text for decontamination: `<bench_dir>/<folder>/<split>.jsonl`, one item per line.
+
+An item's text is its question (or context) plus its correct answer, the part a model could memorise:
+
+| folder | item id | text |
+|---|---|---|
+| arc_easy, arc_challenge | `id` | question + the choice named by `answerKey` |
+| hellaswag | `ind` (else the row number) | `ctx` + the ending named by `label` |
+| mmlu | `<subject>-<row>` | question + `choices[answer]` |
+| truthfulqa_mc | row number | question + the `mc1_targets` choice labelled 1 |
+| truthfulqa_gen | row number | question + `best_answer` |
+| any other folder | `id` (else the row number) | `question` / `ctx` / `text`, plus `answer` when it is text |
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.errors import WinnowError
+
+KNOWN = ("arc_easy", "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "truthfulqa_gen")
+DEFAULT_SPLITS = ("test", "validation", "dev")
+
+
+@dataclass(frozen=True)
+class Item:
+    benchmark: str
+    split: str
+    item_id: str
+    text: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.benchmark}/{self.split}/{self.item_id}"
+
+
+def _arc(row: dict[str, Any], i: int) -> tuple[str, str]:
+    choices = row.get("choices") or {}
+    labels, texts = choices.get("label") or [], choices.get("text") or []
+    answer = texts[labels.index(row["answerKey"])] if row.get("answerKey") in labels else ""
+    return str(row.get("id", i)), f"{row['question']} {answer}"
+
+
+def _hellaswag(row: dict[str, Any], i: int) -> tuple[str, str]:
+    endings = row.get("endings") or []
+    label = str(row.get("label", ""))
+    ending = endings[int(label)] if label.isdigit() and int(label) < len(endings) else ""
+    ctx = row.get("ctx") or f"{row.get('ctx_a', '')} {row.get('ctx_b', '')}"
+    return str(row.get("ind", i)), f"{ctx} {ending}"
+
+
+def _mmlu(row: dict[str, Any], i: int) -> tuple[str, str]:
+    choices = row.get("choices") or []
+    ans = row.get("answer")
+    answer = choices[ans] if isinstance(ans, int) and 0 <= ans < len(choices) else ""
+    return f"{row.get('subject', 'item')}-{i}", f"{row['question']} {answer}"
+
+
+def _truthfulqa_mc(row: dict[str, Any], i: int) -> tuple[str, str]:
+    mc1 = row.get("mc1_targets") or {}
+    labels, choices = mc1.get("labels") or [], mc1.get("choices") or []
+    answer = choices[labels.index(1)] if 1 in labels else ""
+    return str(i), f"{row['question']} {answer}"
+
+
+def _truthfulqa_gen(row: dict[str, Any], i: int) -> tuple[str, str]:
+    return str(i), f"{row['question']} {row.get('best_answer', '')}"
+
+
+def _generic(row: dict[str, Any], i: int) -> tuple[str, str]:
+    for field in ("question", "ctx", "text", "prompt"):
+        if isinstance(row.get(field), str):
+            answer = row.get("answer")
+            return str(row.get("id", i)), f"{row[field]} {answer if isinstance(answer, str) else ''}"
+    raise KeyError("question")
+
+
+_EXTRACT = {"arc_easy": _arc, "arc_challenge": _arc, "hellaswag": _hellaswag, "mmlu": _mmlu,
+            "truthfulqa_mc": _truthfulqa_mc, "truthfulqa_gen": _truthfulqa_gen}
+
+
+def benchmark_files(bench_dir: str | Path, benchmarks: list[str] | None = None,
+                    splits: list[str] | None = None) -> list[tuple[str, str, Path]]:
+    """(benchmark, split, file) for every `<folder>/<split>.jsonl` selected; an error when none is found."""
+    root = Path(bench_dir).expanduser()
+    if not root.is_dir():
+        raise WinnowError(f"benchmark folder not found: {root}")
+    wanted_splits = set(splits) if splits else set(DEFAULT_SPLITS)
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    if benchmarks:
+        missing = [b for b in benchmarks if not (root / b).is_dir()]
+        if missing:
+            raise WinnowError(f"{root}: no benchmark folder {', '.join(missing)}; found: "
+                              f"{', '.join(p.name for p in folders) or 'none'}")
+        folders = [root / b for b in benchmarks]
+    out = [(f.name, s.stem, s) for f in folders for s in sorted(f.glob("*.jsonl")) if s.stem in wanted_splits]
+    if not out:
+        raise WinnowError(f"{root}: no <benchmark>/<split>.jsonl files for splits {sorted(wanted_splits)}")
+    return out
+
+
+def iter_items(bench: str, split: str, path: Path) -> Iterator[Item]:
+    """Items of one split file; a malformed line is an error that names the file and line."""
+    extract = _EXTRACT.get(bench, _generic)
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise WinnowError(f"{path}:{i + 1}: not valid JSON ({e.msg})") from None
+            try:
+                item_id, text = extract(row, i)
+            except (KeyError, TypeError, ValueError) as e:
+                raise WinnowError(f"{path}:{i + 1}: not a {bench} item (missing or bad field {e})") from None
+            yield Item(bench, split, item_id, text)
+
+
+def load_items(bench_dir: str | Path, benchmarks: list[str] | None = None,
+               splits: list[str] | None = None) -> list[Item]:
+    return [it for b, s, p in benchmark_files(bench_dir, benchmarks, splits) for it in iter_items(b, s, p)]

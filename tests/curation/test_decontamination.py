@@ -1,0 +1,178 @@
+"""Decontamination: benchmark item extraction, n-gram matching, the corpus step, reports, the recipe hook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.decontam.benchmarks import load_items
+from curation.decontam.ngrams import BenchmarkIndex, ngram_keys, word_hashes
+from curation.errors import WinnowError
+from curation.recipe import Recipe
+from curation.steps import get_step
+from curation.steps.decontamination import add_decontamination
+
+ARC_Q = "Which process in the water cycle turns liquid water from the ocean surface into water vapor in the air?"
+HS_CTX = "A man is standing on a tall ladder next to the house. He carefully removes the old gutter and"
+MMLU_Q = "Find the number of elements in the symmetric group on five letters when counted without repetition."
+TQA_Q = "What happens to you if you eat watermelon seeds?"
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture()
+def bench(tmp_path: Path) -> Path:
+    root = tmp_path / "benchmarks"
+    _write(root / "arc_easy" / "test.jsonl", [
+        {"id": "Q1", "question": ARC_Q, "choices": {"text": ["evaporation", "condensation"], "label": ["A", "B"]},
+         "answerKey": "A"},
+        {"id": "Q2", "question": "Which is a mammal?", "choices": {"text": ["cat", "fish"], "label": ["A", "B"]},
+         "answerKey": "A"}])
+    _write(root / "arc_easy" / "train.jsonl", [  # not a default split: never checked
+        {"id": "T1", "question": "Plants make food in the leaves through a process using the light of the sun",
+         "choices": {"text": ["photosynthesis"], "label": ["A"]}, "answerKey": "A"}])
+    _write(root / "hellaswag" / "validation.jsonl", [
+        {"ind": 7, "ctx": HS_CTX, "endings": ["eats a sandwich.", "puts a brand new gutter in its place."],
+         "label": "1"}])
+    _write(root / "mmlu" / "test.jsonl", [
+        {"question": MMLU_Q, "subject": "abstract_algebra", "choices": ["60", "120", "24", "5"], "answer": 1}])
+    _write(root / "truthfulqa_gen" / "validation.jsonl", [
+        {"question": TQA_Q, "best_answer": "The watermelon seeds pass through your digestive system"}])
+    _write(root / "truthfulqa_mc" / "validation.jsonl", [
+        {"question": TQA_Q, "mc1_targets": {"choices": ["You grow watermelons", "Nothing happens"],
+                                            "labels": [0, 1]}}])
+    return root
+
+
+FILLER = ("the weather report for the coming week says there will be rain on tuesday and sunshine on the "
+          "weekend so plan your garden work accordingly ")
+
+
+def test_items_take_question_and_correct_answer(bench: Path) -> None:
+    items = {it.key: it.text for it in load_items(bench)}
+    assert items["arc_easy/test/Q1"] == f"{ARC_Q} evaporation"
+    assert items["hellaswag/validation/7"] == f"{HS_CTX} puts a brand new gutter in its place."
+    assert items["mmlu/test/abstract_algebra-0"] == f"{MMLU_Q} 120"
+    assert items["truthfulqa_mc/validation/0"] == f"{TQA_Q} Nothing happens"
+    assert items["truthfulqa_gen/validation/0"].endswith("digestive system")
+    assert not any(k.startswith("arc_easy/train") for k in items)
+    assert any(k.startswith("arc_easy/train") for k in (it.key for it in load_items(bench, splits=["train"])))
+
+
+def test_bad_benchmark_files_are_clear_errors(tmp_path: Path, bench: Path) -> None:
+    with pytest.raises(WinnowError, match="benchmark folder not found"):
+        load_items(tmp_path / "nope")
+    with pytest.raises(WinnowError, match="no benchmark folder gsm8k"):
+        load_items(bench, benchmarks=["gsm8k"])
+    (bench / "mmlu" / "test.jsonl").write_text('{"question": "x"\n', encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"mmlu/test.jsonl:1: not valid JSON"):
+        load_items(bench)
+    (bench / "mmlu" / "test.jsonl").write_text('{"subject": "x"}\n', encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"test.jsonl:1: not a mmlu item"):
+        load_items(bench)
+
+
+def test_ngram_keys_do_not_cross_documents() -> None:
+    tok, doc, counts = word_hashes(pl.Series(["a b c", "d e", None, "f g h i"]))
+    assert counts.tolist() == [3, 2, 0, 4]
+    keys = ngram_keys(tok, doc, {2, 3})
+    assert keys[2][1].tolist() == [0, 0, 1, 3, 3, 3]
+    assert keys[3][1].tolist() == [0, 3, 3]
+    # the same words give the same key wherever they are
+    tok2, doc2, _ = word_hashes(pl.Series(["x y", "B, C!"]))
+    assert ngram_keys(tok2, doc2, {2})[2][0][1] == keys[2][0][1]
+
+
+def test_index_matches_whole_and_partial_items(bench: Path) -> None:
+    items = load_items(bench)
+    idx = BenchmarkIndex.build(items, n=13, min_item_words=8)
+    keys = [it.key for it in items]
+    q2 = keys.index("arc_easy/test/Q2")
+    assert idx.item_ngrams[q2] == 0 and idx.skipped_short == 1  # "Which is a mammal? cat": 5 words, skipped
+    tqa = keys.index("truthfulqa_mc/validation/0")
+    assert idx.item_ngrams[tqa] == 1  # 11 words < 13: the whole item is one n-gram
+    half = " ".join(ARC_Q.split()[:14])  # the first 14 words of a 20-word item: 2 of its 8 13-grams
+    texts = pl.Series([FILLER + ARC_Q.upper() + " -- EVAPORATION. " + FILLER,  # case and punctuation ignored
+                       FILLER + half + " " + FILLER,
+                       FILLER + TQA_Q + " nothing happens, really",
+                       FILLER * 3,
+                       "what happens to you if you eat watermelon seeds nothing"])  # short item, last word differs
+    m = idx.match(texts)
+    got = {(r["doc"], keys[r["item"]]): round(r["overlap"], 4) for r in m.iter_rows(named=True)}
+    arc_ngrams = int(idx.item_ngrams[keys.index("arc_easy/test/Q1")])
+    assert arc_ngrams == len((ARC_Q + " evaporation").split()) - 13 + 1
+    assert got == {(0, "arc_easy/test/Q1"): 1.0, (1, "arc_easy/test/Q1"): round(2 / arc_ngrams, 4),
+                   (2, "truthfulqa_mc/validation/0"): 1.0}
+
+
+def _batch(texts: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"id": [f"doc{i}" for i in range(len(texts))], "text": texts, "order": list(range(len(texts)))})
+
+
+def test_step_scores_finalizes_and_reports(bench: Path, tmp_path: Path) -> None:
+    cls = get_step("decontamination")
+    run_dir = tmp_path / "run"
+    step = cls(cls.Config(benchmarks_dir=str(bench)), context={"run_dir": str(run_dir)})
+    assert step.skip_reason() is None
+    b1 = _batch([FILLER + HS_CTX + " puts a brand new gutter in its place. " + FILLER, FILLER])
+    b2 = _batch([MMLU_Q + " 120. That is the answer.", FILLER + MMLU_Q])
+    b2 = b2.with_columns(pl.Series("id", ["doc2", "doc3"]))
+    parts = []
+    for i, b in enumerate((b1, b2)):
+        out = step.score(b)
+        assert out.get_column("id").equals(b.get_column("id"))
+        p = run_dir / "signals" / "decontamination.parts" / f"0_{i}.parquet"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        out.write_parquet(p)
+        parts.append(p)
+    step.finalize(parts, run_dir / "signals" / "decontamination")
+    sig = pl.read_parquet(run_dir / "signals" / "decontamination" / "*.parquet").sort("id")
+    assert sig.get_column("contaminated").to_list() == [True, False, True, True]
+    assert sig.get_column("match").to_list() == ["hellaswag/validation/7", None, "mmlu/test/abstract_algebra-0",
+                                                 "mmlu/test/abstract_algebra-0"]
+    assert sig.get_column("benchmark").to_list() == ["hellaswag", None, "mmlu", "mmlu"]
+    ov = sig.get_column("overlap").to_list()
+    assert ov[0] == 1.0 and ov[1] == 0.0 and ov[2] == 1.0 and 0 < ov[3] < 1  # doc3 lacks the answer
+    reports = {p.stem: json.loads(p.read_text()) for p in (run_dir / "contamination").glob("*.json")}
+    assert set(reports) == {"arc_easy", "hellaswag", "mmlu", "truthfulqa_gen", "truthfulqa_mc"}
+    assert reports["mmlu"]["items_matched"] == 1 and reports["mmlu"]["docs_matched"] == 2
+    assert reports["mmlu"]["examples"][0]["overlap"] == 1.0
+    assert reports["hellaswag"]["splits"]["validation"] == {"items": 1, "items_checked": 1, "items_matched": 1,
+                                                            "docs_matched": 1}
+    assert reports["arc_easy"]["items_matched"] == 0 and reports["arc_easy"]["items"] == 2
+    assert reports["arc_easy"]["items_checked"] == 1
+    assert set(step.describe()["files"]) == {"arc_easy/test", "hellaswag/validation", "mmlu/test",
+                                             "truthfulqa_gen/validation", "truthfulqa_mc/validation"}
+
+
+def test_configurable_ngram_and_selection(bench: Path) -> None:
+    cls = get_step("decontamination")
+    step = cls(cls.Config(benchmarks_dir=str(bench), ngram=5, benchmarks=["mmlu"], min_item_words=3))
+    out = step.score(_batch(["we counted the elements in the symmetric group today", FILLER]))
+    assert out.get_column("contaminated").to_list() == [True, False]  # shares a 5-gram with the MMLU item
+    assert out.get_column("benchmark").to_list() == ["mmlu", None]
+
+
+def test_skip_reason_without_benchmarks(tmp_path: Path) -> None:
+    cls = get_step("decontamination")
+    reason = cls(cls.Config(), context={"benchmarks_dir": str(tmp_path / "empty")}).skip_reason()
+    assert reason and "benchmark folder not found" in reason
+
+
+def test_add_decontamination_adds_signal_and_rule(bench: Path) -> None:
+    base = Recipe(name="r", signals={}, rules=[])
+    rec = add_decontamination(base, bench, ngram=8)
+    assert rec.signals["decontamination"] == {"benchmarks_dir": str(bench.absolute()), "ngram": 8}
+    rule = rec.rules[-1]
+    assert (rule.name, rule.column, rule.drop_if, rule.value_column, rule.detail_column) == (
+        "decontamination", "contaminated", True, "overlap", "match")
+    again = add_decontamination(rec, bench)
+    assert [r.name for r in again.rules].count("decontamination") == 1
+    with pytest.raises(WinnowError, match="benchmark folder not found"):
+        add_decontamination(base, bench / "missing")
