@@ -86,17 +86,22 @@ def lora_config(cfg: TrainConfig) -> Any | None:
                       target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
 
 
+def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
+    """The newest checkpoint whose trainer_state.json (the Trainer writes it last) exists: a kill in the
+    middle of saving leaves a folder without it, which must not be resumed from."""
+    done = [p for p in ckpt_dir.glob("checkpoint-*")
+            if p.is_dir() and p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()]
+    return max(done, key=lambda p: int(p.name.split("-")[-1])) if done else None
+
+
 def prepare_out(out: Path, resume: bool) -> str | None:
     """Return the checkpoint to resume from; a fresh run clears a previous run's checkpoints and logs."""
-    from transformers.trainer_utils import get_last_checkpoint
-
     ckpt_dir = out / "checkpoints"
     if resume and ckpt_dir.is_dir():
-        last = get_last_checkpoint(str(ckpt_dir))
+        last = last_complete_checkpoint(ckpt_dir)
         if last is not None:
-            step = int(Path(last).name.split("-")[-1])
-            truncate_metrics(out, step)
-            return last
+            truncate_metrics(out, int(last.name.split("-")[-1]))
+            return str(last)
     if ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
     for name in ("metrics.jsonl", "progress.jsonl"):

@@ -68,6 +68,9 @@ def test_resume_ends_where_an_uninterrupted_run_would(tiny_model: Path, sft_file
     full = run_sft(_cfg(tiny_model, sft_file, tmp_path / "full", max_steps=6, save_steps=3))
     cut = run_sft(_cfg(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3), callbacks=[StopAtStep(3)])
     assert cut.steps == 3 and not cut.completed
+    torn = tmp_path / "cut" / "checkpoints" / "checkpoint-5"  # a kill while saving leaves a partial folder
+    torn.mkdir()
+    (torn / "model.safetensors").write_bytes(b"partial")
     resumed = run_sft(_cfg(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3, resume=True))
     assert resumed.steps == 6 and resumed.completed
     man = json.loads((tmp_path / "cut" / "manifest.json").read_text())
