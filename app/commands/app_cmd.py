@@ -17,25 +17,23 @@ def streamlit_argv(workspace: Path, port: int, headless: bool, address: str | No
     script = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     argv = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none"]
+            "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
     if address:
         argv += ["--server.address", address]
     return argv + ["--", "--workspace", str(workspace)]
 
 
-def app_cmd(
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    port: int = typer.Option(8501, "--port", help="Port to serve the app on."),
-    address: str = typer.Option(None, "--address", help="Address to bind (default: Streamlit's, all interfaces)."),
-    headless: bool = typer.Option(False, "--headless/--no-headless",
-                                  help="Do not open a browser (for servers and CI)."),
-) -> None:
-    """Open the Winnow app: runs, corpus browser with removal reasons, job launcher, training and eval pages."""
+def launch_app(workspace: Path, port: int = 8501, headless: bool = False, address: str | None = None) -> int:
+    """Serve the app until Ctrl-C (or the server exits); return the exit code (0 after Ctrl-C).
+
+    `winnow demo --app` calls this at the end of the demo.
+    """
     import os
 
     ws = open_workspace(workspace)
     env = {**os.environ, "WINNOW_WORKSPACE": str(ws)}
-    typer.echo(f"serving the Winnow app for workspace {ws} on port {port} (Ctrl-C to stop)")
+    typer.echo(f"serving the Winnow app for workspace {ws} on http://{address or 'localhost'}:{port} "
+               "(Ctrl-C to stop)")
     proc = subprocess.Popen(streamlit_argv(ws, port, headless, address), env=env)
     try:
         rc = proc.wait()
@@ -46,8 +44,20 @@ def app_cmd(
             proc.kill()
             proc.wait()
         typer.echo("app stopped")
-        return
-    if rc not in (0, -2):
+        return 0
+    return 0 if rc in (0, -2) else rc
+
+
+def app_cmd(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    port: int = typer.Option(8501, "--port", help="Port to serve the app on."),
+    address: str = typer.Option(None, "--address", help="Address to bind (default: Streamlit's, all interfaces)."),
+    headless: bool = typer.Option(False, "--headless/--no-headless",
+                                  help="Do not open a browser (for servers and CI)."),
+) -> None:
+    """Open the Winnow app: runs, corpus browser with removal reasons, job launcher, training and eval pages."""
+    rc = launch_app(workspace, port, headless, address)
+    if rc:
         raise typer.Exit(rc)
 
 

@@ -85,11 +85,11 @@ def _explain(run: Path, doc_id: str) -> None:
     if doc["kept_copy"]:
         left, right = st.columns(2)
         left.markdown(f"**This document** `{doc['id']}`")
-        left.text_area("removed text", doc["text"], height=300, key=f"txt-{doc_id}", disabled=True)
+        left.text_area("removed text", doc["text"], height=300, key=f"txt-{doc_id}")
         right.markdown(f"**Kept copy** `{doc['kept_copy']['id']}`")
-        right.text_area("kept text", doc["kept_copy"]["text"], height=300, key=f"kept-{doc_id}", disabled=True)
+        right.text_area("kept text", doc["kept_copy"]["text"], height=300, key=f"kept-{doc_id}")
     else:
-        st.text_area("text", doc["text"], height=250, key=f"txt-{doc_id}", disabled=True)
+        st.text_area("text", doc["text"], height=250, key=f"txt-{doc_id}")
     sig_rows = [{"step": step, "signal": k, "value": str(v)} for step, vals in doc["signals"].items()
                 for k, v in vals.items()]
     c1, c2 = st.columns([2, 1])
