@@ -112,6 +112,13 @@ class MinHashStep(CorpusStep):
             "bands": pl.Series(bh, dtype=pl.Array(pl.UInt64, cfg.bands)),
         })
 
+    def describe(self) -> dict:
+        from curation.dedup.signatures import numba_available
+
+        return {"config": self.config.model_dump(mode="json"),
+                "kernel": "numba" if numba_available() else "python+numpy",
+                "against": [str(d) for d in self.context.get("against") or []]}
+
     def _load_against(self) -> pl.DataFrame | None:
         dirs = list(self.context.get("against") or [])
         if not dirs:

@@ -136,6 +136,8 @@ def _run_step(df: pl.DataFrame, tmp: Path, cfg: MinHashConfig | None = None, con
     for k, start in enumerate(range(0, len(df), batch)):
         part = step.score(df.slice(start, batch))
         assert part["id"].to_list() == df["id"].slice(start, batch).to_list()
+        assert part.schema["signature"] == pl.Array(pl.UInt32, step.config.num_perm)
+        assert part.schema["bands"] == pl.Array(pl.UInt64, step.config.bands)
         p = parts_dir / f"0_{k:05d}.parquet"
         part.write_parquet(p)
         parts.append(p)
