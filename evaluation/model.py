@@ -90,10 +90,7 @@ def resolve_model(spec: str, hash_cache: Path | None = None) -> ModelInfo:
             base = acfg.get("base_model_name_or_path")
             if not base:
                 raise WinnowError(f"{path / 'adapter_config.json'}: no base_model_name_or_path field")
-            base_path = Path(base)
-            if not base_path.is_absolute() and (path / base).exists():
-                base = str((path / base).resolve())
-            kind, pretrained, peft_dir = "adapter", base, str(path)
+            kind, pretrained, peft_dir = "adapter", _adapter_base(path, base), str(path)
         elif (path / "config.json").exists():
             kind, pretrained = "local", str(path)
         else:
@@ -128,6 +125,27 @@ def resolve_model(spec: str, hash_cache: Path | None = None) -> ModelInfo:
         digest = _hub_weights_hash(spec, hash_cache)
     return ModelInfo(spec=spec, kind=kind, pretrained=pretrained, peft=peft_dir, weights_sha256=digest,
                      tokenizer=tok_src, bos_token=tok.bos_token, tokenizer_adds_bos=adds_bos)
+
+
+def _adapter_base(adapter: Path, base: str) -> str:
+    """The adapter's base as a folder when one can be found, else the id as written.
+
+    peft writes `base_model_name_or_path` as the trainer was given it (often relative to the directory
+    training ran in); `winnow train` also records the absolute base path in its `manifest.json`.
+    """
+    cands = [Path(base).expanduser(), adapter / base, Path.cwd() / base]
+    man = adapter / "manifest.json"
+    if man.exists():
+        try:
+            info = json.loads(man.read_text(encoding="utf-8")).get("base_model") or {}
+            if isinstance(info, dict) and info.get("path"):
+                cands.append(Path(info["path"]))
+        except json.JSONDecodeError:
+            pass
+    for c in cands:
+        if c.is_dir() and (c / "config.json").exists():
+            return str(c.resolve())
+    return base
 
 
 def _hub_weights_hash(repo_id: str, hash_cache: Path | None) -> str | None:

@@ -12,6 +12,7 @@ import yaml
 from app.cli import main
 from app.registry import RunRegistry
 from curation.errors import WinnowError
+from evaluation.model import resolve_model
 from evaluation.runner import EvalConfig, prepare, run_eval
 from tests.evaluation.conftest import mmlu_subjects, write_jsonl, write_store
 
@@ -130,6 +131,13 @@ def test_adapter_and_synthetic_marker(tiny_model: Path, tmp_path: Path) -> None:
     la = json.loads((tmp_path / "ra" / rep_a["files"]["samples"]["arc_easy"]).read_text().splitlines()[0])
     lb = json.loads((tmp_path / "rb" / rep_b["files"]["samples"]["arc_easy"]).read_text().splitlines()[0])
     assert la["resps"] != lb["resps"]  # the (non-zero) LoRA weights were applied
+    # `winnow train` adapters: peft writes the base as given (maybe relative to another folder); the
+    # training manifest's absolute base path finds it
+    acfg = json.loads((adapter / "adapter_config.json").read_text())
+    acfg["base_model_name_or_path"] = "models/tiny-elsewhere"
+    (adapter / "adapter_config.json").write_text(json.dumps(acfg))
+    (adapter / "manifest.json").write_text(json.dumps({"base_model": {"path": str(tiny_model)}}))
+    assert resolve_model(str(adapter)).pretrained == str(tiny_model.resolve())
 
 
 def test_bad_input_fails_before_work(tiny_model: Path, tiny_store: Path, tmp_path: Path,
