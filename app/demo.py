@@ -29,7 +29,8 @@ class Step:
     optional: bool = False
 
 
-def _command_exists(path: list[str]) -> bool:
+def _find_command(path: list[str]) -> object | None:
+    """The click command at `path` (e.g. ["train", "sft"]), or None when that area is not built."""
     import typer as _t
 
     from app.cli import root
@@ -38,9 +39,9 @@ def _command_exists(path: list[str]) -> bool:
     for name in path:
         sub = getattr(cmd, "commands", {}).get(name)
         if sub is None:
-            return False
+            return None
         cmd = sub
-    return True
+    return cmd
 
 
 def _real_benchmarks(ws: Path, data_dir: Path | None) -> Path | None:
@@ -109,7 +110,8 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
     for i, step in enumerate(steps, 1):
         head = f"[{i}/{len(steps)}] {step.title}"
         cli = _cli_path(step.args)
-        if not _command_exists(cli):
+        command = _find_command(cli)
+        if command is None:
             typer.echo(f"{head}: skipped (`winnow {' '.join(cli)}` is not built yet)")
             results.append((step, "skipped", 0.0, "not built yet"))
             continue
@@ -118,14 +120,13 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
             typer.echo(f"{head}: skipped (needs {', '.join(missing)} from an earlier step)")
             results.append((step, "skipped", 0.0, "earlier step missing"))
             continue
-        typer.echo(f"{head}\n    $ winnow {' '.join(step.args)} --workspace {ws}" if cli[0] != "data"
-                   or cli[1] != "sample" else f"{head}\n    $ winnow {' '.join(step.args)}")
+        takes_ws = any(p.name == "workspace" for p in getattr(command, "params", []))
+        args = [*step.args, "--workspace", str(ws)] if takes_ws else list(step.args)
+        typer.echo(f"{head}\n    $ winnow {' '.join(args)}")
         with RunRegistry(ws) as reg:
             rid = reg.create(step.kind, {"argv": step.args, "demo": True})
         t0 = time.time()
-        argv = [sys.executable, "-m", "app.cli", *step.args]
-        if "--workspace" not in step.args and not (cli == ["data", "sample"]):
-            argv += ["--workspace", str(ws)]
+        argv = [sys.executable, "-m", "app.cli", *args]
         proc = subprocess.run(argv, env={**env, "WINNOW_RUN_ID": str(rid)}, text=True, capture_output=True)
         dt = time.time() - t0
         out = (proc.stdout or "").strip()
