@@ -233,7 +233,7 @@ def build_report(cfg: EvalConfig, results: dict[str, Any], ts: TaskSet, info: Mo
             return vals.pop() if len(vals) == 1 else None
         return nshot.get(b)
 
-    synthetic = store.is_synthetic(cfg.data_dir)
+    synthetic = store.is_synthetic(cfg.data_dir, {BENCHMARKS[b].folder for b in benches})
     fp = {
         "lm_eval_version": lm_eval.__version__,
         "transformers_version": results.get("transformers_version"),
@@ -265,8 +265,8 @@ def build_report(cfg: EvalConfig, results: dict[str, Any], ts: TaskSet, info: Mo
                                                       ("word_perplexity", "byte_perplexity", "bits_per_byte")}}
     notes = list(ts.notes)
     if synthetic:
-        notes.insert(0, f"SYNTHETIC benchmark data ({cfg.data_dir / store.SYNTHETIC_MARKER}): scores say nothing "
-                     "about real benchmark ability")
+        notes.insert(0, f"SYNTHETIC benchmark data (a {store.SYNTHETIC_MARKER} marker in {cfg.data_dir}): scores "
+                     "say nothing about real benchmark ability")
     return {
         "version": rpt.REPORT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

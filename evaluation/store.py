@@ -111,8 +111,10 @@ def verify_folder(folder: Path) -> list[str]:
     return bad
 
 
-def is_synthetic(data_dir: Path) -> bool:
-    return (data_dir / SYNTHETIC_MARKER).exists()
+def is_synthetic(data_dir: Path, folders: Iterable[str] = ()) -> bool:
+    """A `SYNTHETIC.txt` marker at the store root, or in any of the benchmark folders used."""
+    return (data_dir / SYNTHETIC_MARKER).exists() or any((data_dir / f / SYNTHETIC_MARKER).exists()
+                                                          for f in folders)
 
 
 def pull_command(folder: str) -> str:
@@ -140,6 +142,7 @@ def list_store(data_dir: Path) -> list[dict[str, Any]]:
         splits = {f.stem: count_rows(f) for f in sorted(root.glob("*.jsonl"))} if root.is_dir() else {}
         complete = all(s in splits for s in spec.required)
         rows.append({"folder": name, "present": complete, "splits": splits,
+                     "synthetic": is_synthetic(data_dir, [name]),
                      "checksums": (root / CHECKSUMS).exists(), "hub": spec.hub_path
                      + (f" ({spec.hub_name})" if spec.hub_name else "")})
     return rows
@@ -191,10 +194,16 @@ def import_dir(src: Path, store: Path, folders: Iterable[str] | None = None) -> 
         for f in files:
             if f.resolve() != (dest / f.name).resolve():
                 shutil.copyfile(f, dest / f.name)
+        # the synthetic marker travels with each folder, so real data imported later is not mislabelled
+        marker = src / SYNTHETIC_MARKER if (src / SYNTHETIC_MARKER).exists() else folder / SYNTHETIC_MARKER
+        if marker.exists():
+            if marker.resolve() != (dest / SYNTHETIC_MARKER).resolve():
+                shutil.copyfile(marker, dest / SYNTHETIC_MARKER)
+        else:
+            (dest / SYNTHETIC_MARKER).unlink(missing_ok=True)
         recs = write_checksums(dest, source=str(folder.resolve()))
-        done.append({"folder": name, "files": {k: v["rows"] for k, v in recs.items()}})
-    if is_synthetic(src) and src.resolve() != store.resolve():
-        shutil.copyfile(src / SYNTHETIC_MARKER, store / SYNTHETIC_MARKER)
+        done.append({"folder": name, "files": {k: v["rows"] for k, v in recs.items()},
+                     "synthetic": marker.exists()})
     return done
 
 

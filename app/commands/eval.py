@@ -116,7 +116,8 @@ def data_import(
     _, dest = _store(workspace, data_dir)
     folders = [x.strip() for x in only.split(",") if x.strip()] if only else None
     for rec in store.import_dir(src.expanduser(), dest, folders):
-        typer.echo(f"{rec['folder']:<16} " + ", ".join(f"{k} {v}" for k, v in rec["files"].items()))
+        typer.echo(f"{rec['folder']:<16} " + ", ".join(f"{k} {v}" for k, v in rec["files"].items())
+                   + ("  (SYNTHETIC)" if rec["synthetic"] else ""))
     typer.echo(f"store: {dest}")
 
 
@@ -139,7 +140,8 @@ def data_list(
     for r in rows:
         if r["present"]:
             splits = ", ".join(f"{k} {v}" for k, v in r["splits"].items())
-            typer.echo(f"  {r['folder']:<16} present   {splits}{'' if r['checksums'] else '  (no checksums.json)'}")
+            flags = ("" if r["checksums"] else "  (no checksums.json)") + ("  SYNTHETIC" if r["synthetic"] else "")
+            typer.echo(f"  {r['folder']:<16} present   {splits}{flags}")
         else:
             typer.echo(f"  {r['folder']:<16} missing   get it: {store.pull_command(r['folder'])}")
 

@@ -14,6 +14,7 @@ from app.registry import RunRegistry
 from curation.errors import WinnowError
 from evaluation.model import resolve_model
 from evaluation.runner import EvalConfig, prepare, run_eval
+from evaluation.store import import_dir
 from tests.evaluation.conftest import mmlu_subjects, write_jsonl, write_store
 
 
@@ -122,7 +123,9 @@ def test_adapter_and_synthetic_marker(tiny_model: Path, tmp_path: Path) -> None:
             {"id": f"s{i}", "question": f"Synthetic {i}?", "choices": {"text": ["a", "b"], "label": ["A", "B"]},
              "answerKey": "A"} for i in range(3)])
     (data / "SYNTHETIC.txt").write_text("generated\n")
-    base_cfg = dict(data_dir=data, cache_dir=tmp_path / "cache", benchmarks=["arc_easy"], device="cpu")
+    store_dir = tmp_path / "ws" / "benchmarks"  # imported into a workspace store, the marker follows the folder
+    assert import_dir(data, store_dir)[0]["synthetic"]
+    base_cfg = dict(data_dir=store_dir, cache_dir=tmp_path / "cache", benchmarks=["arc_easy"], device="cpu")
     rep_a = run_eval(EvalConfig(model=str(adapter), out=tmp_path / "ra", **base_cfg))
     rep_b = run_eval(EvalConfig(model=str(tiny_model), out=tmp_path / "rb", **base_cfg))
     assert rep_a["fingerprint"]["model"]["kind"] == "adapter"
