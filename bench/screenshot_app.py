@@ -66,7 +66,7 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def screenshot(url: str, out: Path, wait_for: str, width: int = 1400, height: int = 1000,
+def screenshot(url: str, out: Path, wait_for: list[str], width: int = 1400, height: int = 1000,
                full_page: bool = True) -> str:
     """Open `url`, wait for the CSS selector `wait_for` and for Streamlit to go idle, save a PNG; return the
     page's visible text (for assertions)."""
@@ -78,11 +78,15 @@ def screenshot(url: str, out: Path, wait_for: str, width: int = 1400, height: in
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(url, timeout=60_000)
             page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-            page.wait_for_selector(wait_for, timeout=60_000)
+            for sel in wait_for:  # lazily loaded widgets show a grey box until their code arrives
+                page.wait_for_selector(sel, state="visible", timeout=90_000)
             # Streamlit shows a running indicator while the script runs; wait for the run to finish
             page.wait_for_function(
                 "() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
-            page.wait_for_timeout(1500)  # charts (vega) draw after the script run ends
+            # widgets and tables load their code lazily and show skeletons until then
+            page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")",
+                                   timeout=60_000)
+            page.wait_for_timeout(2000)  # charts (vega) and tables (canvas) draw after the run ends
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=full_page)
             return page.inner_text("[data-testid='stApp']")
@@ -99,7 +103,8 @@ def main() -> None:
     ap.add_argument("--rule", default=None, help="Corpus page: only documents removed by this rule")
     ap.add_argument("--height", type=int, default=1000, help="browser window height in pixels")
     ap.add_argument("--out", type=Path, default=Path("docs/app.png"), help="PNG to write")
-    ap.add_argument("--wait-for", default="[data-testid='stMetric']", help="CSS selector to wait for")
+    ap.add_argument("--wait-for", action="append", default=None,
+                    help="CSS selector to wait for (repeatable; default: the Corpus page's metric, table, text)")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -114,7 +119,9 @@ def main() -> None:
                 query[key] = getattr(args, key)
         url = f"http://127.0.0.1:{port}/?{urllib.parse.urlencode(query)}"
         t0 = time.perf_counter()
-        screenshot(url, args.out, args.wait_for, height=args.height)
+        wait = args.wait_for or ["[data-testid='stMetric']", "[data-testid='stDataFrame'] canvas",
+                                 "[data-testid='stTextArea'] textarea", "[data-testid='stTextInput'] input"]
+        screenshot(url, args.out, wait, height=args.height)
         print(f"wrote {args.out} ({time.perf_counter() - t0:.1f} s in the browser)")
     finally:
         stop_server(proc)
