@@ -230,14 +230,25 @@ class PiiEngine:
 
         rec = self.recognizers.phone
         found: set[tuple[int, int]] = set()
+        whole = self._whole_candidate(window)
         for region in rec.supported_regions:
             for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
                 found.add((match.start, match.end))
+            # every later region's match lies inside the whole candidate and would be dropped by
+            # remove_duplicates (same 0.4 score, contained): stop early, same final spans
+            if whole in found:
+                break
         out = sorted(found)
         if len(self._phone_cache) > 200_000:
             self._phone_cache.clear()
         self._phone_cache[window] = out
         return out
+
+    def _whole_candidate(self, window: str) -> tuple[int, int] | None:
+        if self._phone_pattern is None:
+            return None
+        m = self._phone_pattern.search(window)
+        return m.span() if m else None
 
     def _phones(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]],
                 blockers: list[list[tuple[int, int]]] | None = None) -> None:
@@ -269,6 +280,8 @@ class PiiEngine:
                 else:
                     post = _char_class(text[e]) if e < len(text) else ""
                 ws = s - len(pre)
+                if _only_short_parts(text[s:e], pre, post):
+                    continue
                 for a, b in self._phones_in_window(pre + text[s:e] + post):
                     per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
 
@@ -369,6 +382,31 @@ def _char_class(ch: str) -> str:
     if PhoneNumberMatcher._is_invalid_punctuation_symbol(ch):
         return "%"
     return " "
+
+
+def _only_short_parts(candidate: str, pre: str, post: str) -> bool:
+    """True when phonenumbers cannot find a phone here: the whole candidate fails its boundary check
+    (a Latin letter, `%` or a currency sign right before or after it, e.g. a price like "$501.61") and
+    every inner part it would try next (its `_INNER_MATCHES` splits) has fewer than 4 digits."""
+    try:
+        from phonenumbers.phonenumbermatcher import _INNER_MATCHES, _LEAD_PATTERN
+    except ImportError:
+        return False
+    before = pre in ("a", "%") and not _LEAD_PATTERN.match(candidate)
+    after = post[:1] in ("a", "%")
+    if not (before or after):
+        return False
+    for pat in _INNER_MATCHES:
+        gm = pat.search(candidate)
+        first = True
+        while gm:
+            if first and len(_DIGIT.findall(candidate, 0, gm.start())) >= MIN_PHONE_DIGITS:
+                return False
+            first = False
+            if len(_DIGIT.findall(gm.group(1))) >= MIN_PHONE_DIGITS:
+                return False
+            gm = pat.search(candidate, gm.start() + 1)
+    return True
 
 
 def _phone_candidate_pattern() -> Any | None:
