@@ -1,0 +1,170 @@
+"""C4QualityFilter's line filter, vectorised: which lines survive, why the others go, and sentence counts.
+
+datatrove's C4 filter walks the `str.splitlines()` lines of a document. A line is dropped (not the
+document) when it has a word over 1000 characters, does not end in terminal punctuation after removing
+citations, has fewer than 3 words, mentions javascript or a cookie/terms policy. The document is
+dropped when a surviving-so-far line holds "lorem ipsum" or "{", or when the kept lines hold fewer than
+5 sentences (spaCy's sentencizer, run per line). A passing document's text is REPLACED by its kept lines
+joined with "\\n" (`kept_text` below), which is what the next filter in datatrove's chain (FineWeb) reads.
+
+Sentence counting follows spaCy's `Sentencizer.predict`: a new sentence starts at the first token that
+is neither punctuation nor a sentence-final character after a sentence-final token. Over the cached
+word ids this is a few numpy operations; lines where spaCy would also emit whitespace tokens (runs of
+whitespace other than one space, or lines changed by citation removal) take an exact per-line path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from curation.heuristics.chars import CITATION_RE, PY_WHITESPACE, SPLITLINES_RE, WS
+from curation.heuristics.words import Tokens, WordCache
+
+END_PUNCTUATION = (".", "?", "!", '"', "'")
+POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
+                     "use cookies")
+
+
+@dataclass(frozen=True)
+class C4Params:
+    """The parameters of datatrove's C4QualityFilter that change its statistics (split_paragraph=True)."""
+
+    remove_citations: bool = True
+    filter_no_terminal_punct: bool = True
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+
+
+@dataclass
+class C4Lines:
+    """Per-line outcome (one row per line of every document) and per-document totals."""
+
+    lines: pl.DataFrame  # doc, text (after citation removal), kept, reason flags, n_tokens, sentences
+    docs: pl.DataFrame   # one row per document: the C4 statistics
+
+
+def _sentences_vectorised(tk: Tokens, cache: WordCache, line_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences and words per line for lines in `line_mask` (their cached words are exact)."""
+    n_lines = len(line_mask)
+    sel = line_mask[tk.line]
+    tok = tk.tok[sel]
+    line = tk.line[sel]
+    n_tok = np.bincount(line, minlength=n_lines)
+    if not tok.size:
+        return np.zeros(n_lines, dtype=np.int64), n_tok
+    per = cache.p_sentp[tok]
+    punct = cache.p_ispunct[tok] | per
+    line_first = np.zeros(n_lines + 1, dtype=np.int64)
+    np.cumsum(n_tok, out=line_first[1:])
+    nonp = np.flatnonzero(~punct)
+    # reference point: the previous non-punctuation word of the same line, else the line's start - 1
+    prev = np.r_[-1, nonp[:-1]]
+    ref = np.maximum(prev, line_first[line[nonp]] - 1)
+    cper = np.zeros(tok.size + 1, dtype=np.int64)
+    np.cumsum(per, out=cper[1:])
+    boundary = (cper[nonp] - cper[ref + 1]) > 0
+    sents = np.bincount(line[nonp], weights=boundary, minlength=n_lines).astype(np.int64)
+    sents += (n_tok > 0)
+    return sents, n_tok
+
+
+def _sentences_exact(ids: list[int], cache: WordCache) -> int:
+    """spaCy's sentencizer on one line's token ids (-1 = a whitespace token)."""
+    if not ids:
+        return 0
+    sentp, ispunct = cache.t_sentp, cache.t_ispunct
+    seen = False
+    n = 1
+    for t in ids:
+        inp = t >= 0 and sentp[t]
+        if seen and not inp and not (t >= 0 and ispunct[t]):
+            n += 1
+            seen = False
+        elif inp:
+            seen = True
+    return n
+
+
+def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4Lines:
+    """Run C4's line filter over a batch; `tk` are the batch's words (with splitlines line ids)."""
+    n_docs = len(texts)
+    lines = (pl.DataFrame({"text": texts}).with_row_index("doc")
+             .select(pl.col("doc").cast(pl.Int64),
+                     pl.col("text").fill_null("").str.replace_all(SPLITLINES_RE, "\n").str.split("\n")
+                     .alias("raw"))
+             .explode("raw"))
+    if lines.height != len(tk.line_chunks):  # pragma: no cover - both split on the same breaks
+        raise RuntimeError(f"C4 line split mismatch: {lines.height} lines vs {len(tk.line_chunks)}")
+    n_lines = lines.height
+    long_word = np.zeros(n_lines, dtype=bool)
+    if p.max_word_length != -1:
+        long_word[tk.chunk_line[tk.chunk_len > p.max_word_length]] = True
+    stripped = pl.col("raw").str.strip_chars(PY_WHITESPACE)
+    cited = stripped.str.replace_all(CITATION_RE, "") if p.remove_citations else stripped
+    lines = lines.with_columns(text=cited, n_words=pl.Series(tk.line_chunks), long_word=pl.Series(long_word))
+    t = pl.col("text")
+    low = t.str.to_lowercase()
+    ends = pl.any_horizontal([t.str.ends_with(e) for e in END_PUNCTUATION])
+    no_punct = (~ends | t.str.ends_with("...")) if p.filter_no_terminal_punct else pl.lit(False)
+    few = pl.col("n_words") < p.min_words_per_line
+    lines = lines.with_columns(
+        no_punct=~pl.col("long_word") & no_punct,
+        few_words=~pl.col("long_word") & ~no_punct & few,
+    ).with_columns(eligible=~pl.col("long_word") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    e = pl.col("eligible")
+    lorem = e & low.str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else pl.lit(False)
+    js = e & ~lorem & low.str.contains("javascript", literal=True) if p.filter_javascript else pl.lit(False)
+    curly = (e & ~lorem & ~js & t.str.contains("{", literal=True)) if p.filter_curly_bracket else pl.lit(False)
+    policy = (e & ~lorem & ~js & ~curly & pl.any_horizontal([low.str.contains(s, literal=True)
+                                                           for s in POLICY_SUBSTRINGS])
+              if p.filter_policy else pl.lit(False))
+    lines = lines.with_columns(lorem=lorem, javascript=js, curly=curly, policy=policy).with_columns(
+        kept=e & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"),
+        # lines whose cached words are not spaCy's exact tokens of the kept text
+        odd=(t != stripped) | t.str.contains(f"{WS}{{2,}}|[{WS[1:-1]}&&[^ ]]"),
+    )
+    kept = lines["kept"].to_numpy()
+    odd = lines["odd"].to_numpy()
+    sents, n_tok = _sentences_vectorised(tk, cache, kept & ~odd)
+    sents = sents.copy()
+    n_tok = n_tok.copy()
+    odd_idx = np.flatnonzero(kept & odd)
+    if odd_idx.size:
+        texts_odd = lines["text"].gather(odd_idx).to_list()
+        for i, s in zip(odd_idx, texts_odd, strict=True):
+            ids = cache.line_token_ids(s)
+            sents[i] = _sentences_exact(ids, cache)
+            n_tok[i] = sum(1 for x in ids if x >= 0)
+    lines = lines.with_columns(sentences=pl.Series(sents), n_tokens=pl.Series(n_tok))
+    kept_expr = pl.col("kept")
+    docs = (lines.group_by("doc").agg(
+        lines=pl.len().cast(pl.Int64),
+        kept_lines=kept_expr.sum().cast(pl.Int64),
+        lorem_ipsum=pl.col("lorem").any(),
+        curly_bracket=pl.col("curly").any(),
+        sentences=pl.col("sentences").filter(kept_expr).sum().cast(pl.Int64),
+        javascript_lines=pl.col("javascript").sum().cast(pl.Int64),
+        policy_lines=pl.col("policy").sum().cast(pl.Int64),
+        no_terminal_punct_lines=pl.col("no_punct").sum().cast(pl.Int64),
+        few_words_lines=pl.col("few_words").sum().cast(pl.Int64),
+        long_word_lines=pl.col("long_word").sum().cast(pl.Int64),
+    ))
+    full = pl.DataFrame({"doc": pl.int_range(0, n_docs, eager=True, dtype=pl.Int64)})
+    docs = full.join(docs, on="doc", how="left").sort("doc")
+    return C4Lines(lines=lines, docs=docs)
+
+
+def kept_text(c4: C4Lines, n_docs: int) -> pl.Series:
+    """The text datatrove's C4 filter passes on: kept lines joined with "\\n", then stripped."""
+    agg = (c4.lines.filter(pl.col("kept")).group_by("doc", maintain_order=True)
+           .agg(pl.col("text").str.join("\n")))
+    full = pl.DataFrame({"doc": pl.int_range(0, n_docs, eager=True, dtype=pl.Int64)})
+    return (full.join(agg, on="doc", how="left").sort("doc")
+            .select(pl.col("text").fill_null("").str.strip_chars(PY_WHITESPACE))["text"])

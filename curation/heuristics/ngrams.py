@@ -1,0 +1,167 @@
+"""Word n-gram repetition statistics of GopherRepetitionFilter, over a whole batch at once.
+
+Every n-gram is reduced to a 64-bit polynomial hash with prefix sums (one multiply per word, whatever n):
+
+* top n-grams (n = 2, 3, 4) compare n-grams as tuples of words (datatrove joins them with " "; words
+  hold no whitespace, so string equality is tuple equality). The statistic is the character length of
+  the most frequent n-gram times its count; among equally frequent n-grams the one seen FIRST wins
+  (`Counter.most_common(1)` returns the first maximum in insertion order).
+* duplicated n-grams (n = 5..10) compare n-grams by their words joined with "" (so "ab c" equals
+  "a bc"): the hash is of the concatenated characters. datatrove scans left to right, and after a
+  repeated n-gram it jumps n words ahead without remembering the skipped n-grams; that jump makes the
+  scan sequential. Only n-grams that occur at least twice can ever count, so the scan runs in Python
+  over those candidates only (a small fraction of positions in real text).
+
+The document index is mixed into every hash, so one sort groups all documents of the batch at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curation.heuristics.words import Tokens, WordCache
+
+_M64 = (1 << 64) - 1
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+class _Powers:
+    """base**k and base**-k (mod 2**64) for k < size, grown on demand."""
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.inv = pow(base, -1, 1 << 64)
+        self.pow = np.ones(1, dtype=np.uint64)
+        self.ipow = np.ones(1, dtype=np.uint64)
+
+    def ensure(self, size: int) -> None:
+        if size <= len(self.pow):
+            return
+        size = max(size, 2 * len(self.pow))
+        with np.errstate(over="ignore"):
+            self.pow = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, self.base, dtype=np.uint64)],
+                                  dtype=np.uint64)
+            self.ipow = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, self.inv, dtype=np.uint64)],
+                                   dtype=np.uint64)
+
+
+_POWERS: dict[int, _Powers] = {}
+
+
+def _powers(base: int, size: int) -> _Powers:
+    p = _POWERS.setdefault(base, _Powers(base))
+    p.ensure(size)
+    return p
+
+
+class NgramIndex:
+    """Per-batch arrays shared by all n: word positions, character offsets and prefix hashes."""
+
+    def __init__(self, tk: Tokens, cache: WordCache) -> None:
+        self.tk = tk
+        self.n_docs = len(tk.doc_start) - 1
+        tok = tk.tok
+        self.T = len(tok)
+        self.doc = tk.doc
+        self.pos = np.arange(self.T, dtype=np.int64) - tk.doc_start[tk.doc]  # word index within document
+        self.doc_len = np.diff(tk.doc_start)
+        wlen = cache.p_len[tok]
+        self.cum_chars = np.zeros(self.T + 1, dtype=np.int64)
+        np.cumsum(wlen, out=self.cum_chars[1:])
+        cpos = self.cum_chars[:-1] - self.cum_chars[tk.doc_start[:-1]][tk.doc]  # char offset in document
+        base = cache.base
+        pw = _powers(base, int(self.pos.max(initial=0)) + 1)
+        cp = _powers(base, int(cpos.max(initial=0)) + 1)
+        with np.errstate(over="ignore"):
+            self.word_prefix = np.zeros(self.T + 1, dtype=np.uint64)
+            np.cumsum(cache.p_rand[tok] * pw.pow[self.pos], out=self.word_prefix[1:])
+            self.char_prefix = np.zeros(self.T + 1, dtype=np.uint64)
+            np.cumsum(cache.p_chash[tok] * cp.pow[cpos], out=self.char_prefix[1:])
+        self._wipow = pw.ipow
+        self._cipow = cp.ipow
+        self._cpos = cpos
+
+    def _starts(self, n: int) -> np.ndarray:
+        """Global word positions where an n-gram starts (it ends inside the same document)."""
+        return np.flatnonzero(self.pos <= self.doc_len[self.doc] - n)
+
+    def top_ngram_chars(self, n: int) -> np.ndarray:
+        """Per document: len(" ".join(top n-gram)) * its count (0.0 when the document has < n words)."""
+        out = np.zeros(self.n_docs, dtype=np.float64)
+        vi = self._starts(n)
+        if not vi.size:
+            return out
+        with np.errstate(over="ignore"):
+            key = (self.word_prefix[vi + n] - self.word_prefix[vi]) * self._wipow[self.pos[vi]]
+            key += self.doc[vi].astype(np.uint64) * _GOLD
+        length = self.cum_chars[vi + n] - self.cum_chars[vi] + (n - 1)
+        docs = self.doc[vi]
+        # default: every n-gram is unique -> the first one, count 1
+        first_of_doc = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+        out[docs[first_of_doc]] = length[first_of_doc]
+        order = np.argsort(key)
+        sk = key[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        counts = np.diff(np.r_[starts, sk.size])
+        multi = counts >= 2
+        if multi.any():
+            first = np.minimum.reduceat(order, starts)[multi]  # earliest occurrence (index into vi)
+            cnt = counts[multi].astype(np.uint64)
+            gdoc = docs[first]
+            score = (cnt << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - first.astype(np.uint64))
+            best = np.zeros(self.n_docs, dtype=np.uint64)
+            np.maximum.at(best, gdoc, score)
+            has = np.flatnonzero(best)
+            b = best[has]
+            win = (np.uint64(0xFFFFFFFF) - (b & np.uint64(0xFFFFFFFF))).astype(np.int64)
+            out[has] = (b >> np.uint64(32)).astype(np.float64) * length[win]
+        return out
+
+    def dup_ngram_chars(self, n: int) -> np.ndarray:
+        """Per document: characters in repeated n-grams, as datatrove's `find_all_duplicate` counts them."""
+        out = np.zeros(self.n_docs, dtype=np.float64)
+        vi = self._starts(n)
+        if not vi.size:
+            return out
+        with np.errstate(over="ignore"):
+            key = (self.char_prefix[vi + n] - self.char_prefix[vi]) * self._cipow[self._cpos[vi]]
+            key += self.doc[vi].astype(np.uint64) * _GOLD
+        order = np.argsort(key)
+        sk = key[order]
+        same = sk[1:] == sk[:-1]
+        if not same.any():
+            return out
+        rep = np.zeros(sk.size, dtype=bool)
+        rep[1:] |= same
+        rep[:-1] |= same
+        cand = np.sort(order[rep])  # indices into vi, in text order
+        pos = vi[cand]
+        keys = key[cand].tolist()
+        lens = (self.cum_chars[pos + n] - self.cum_chars[pos]).tolist()
+        hits = _scan(pos.tolist(), keys, lens, n)
+        if hits:
+            h = np.asarray(hits, dtype=np.int64)
+            np.add.at(out, self.doc[pos[h]], np.asarray(lens, dtype=np.float64)[h])
+        return out
+
+
+def _scan(pos: list[int], keys: list[int], lens: list[int], n: int) -> list[int]:
+    """datatrove's left-to-right scan restricted to repeated n-grams; returns indices of the hits.
+
+    N-grams that occur once are never hits and only ever enter the `seen` set, so skipping them is exact.
+    Keys already carry the document, and a hit's jump (p + n) never leaves its document, so one pass
+    serves the whole batch.
+    """
+    seen: set[int] = set()
+    hits: list[int] = []
+    nxt = -1
+    for i, p in enumerate(pos):
+        if p < nxt:
+            continue
+        k = keys[i]
+        if k in seen:
+            hits.append(i)
+            nxt = p + n
+        else:
+            seen.add(k)
+    return hits

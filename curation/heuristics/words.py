@@ -1,0 +1,404 @@
+"""datatrove's English word tokenizer (`spacy.blank("en")`), made fast by tokenizing each distinct chunk once.
+
+spaCy splits a text on whitespace first (Python's `isspace`, exactly what `str.split()` does) and then
+tokenizes every whitespace-free chunk on its own: prefixes, suffixes, infixes and special cases never
+look across whitespace. datatrove drops whitespace-only tokens (`strip_strings`). So the words of a
+document are the concatenation of the words of its chunks, and a chunk's words never change. `WordCache`
+keeps chunk -> words for every distinct chunk it has seen (web text reuses a few hundred thousand
+chunks), asks spaCy itself only about chunks it has not seen (all of them in one call), and answers a
+whole batch with one C-level `str.split()` plus one dict lookup per chunk and numpy gathers.
+
+Result of `WordCache.tokenize`: flat int32 token ids for every word of every document, in order, with
+the document and the "line" (a `str.splitlines()` line, needed by C4) each word belongs to; per token
+id, property arrays (length, alphabetic, punctuation-only, stop word, sentence punctuation, hashes).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from curation.heuristics.chars import SPLITLINES_RE, is_spacy_punct
+
+# datatrove.utils.text.PUNCTUATION_SET, imported lazily (datatrove is heavy to import)
+_RNG_SEED = 0x5EED_C0DE
+_WS_SPLIT = re.compile(r"(\s+)")  # Python's \s is str.isspace() for str patterns
+MAX_CHUNKS = 3_000_000  # forget the cache beyond this many distinct chunks (bounded memory)
+
+
+def _punctuation_set() -> set[str]:
+    from datatrove.utils.text import PUNCTUATION_SET
+
+    return set(PUNCTUATION_SET)
+
+
+def _sentencizer_punct() -> set[str]:
+    from spacy.pipeline import Sentencizer
+
+    return set(Sentencizer.default_punct_chars)
+
+
+class _Vocab(dict):
+    """str -> dense id; unseen keys get the next id and are remembered in `new`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, key: str) -> int:
+        i = len(self)
+        self[key] = i
+        self.new.append(key)
+        return i
+
+
+@dataclass
+class Tokens:
+    """The words of a batch of documents, flattened."""
+
+    tok: np.ndarray        # int32 token id per word
+    doc: np.ndarray        # int64 document index (0..n_docs-1) per word
+    line: np.ndarray       # int64 global line index per word (lines numbered in document order)
+    doc_start: np.ndarray  # int64, n_docs + 1 offsets into tok
+    line_start: np.ndarray  # int64, n_lines + 1 offsets into tok
+    line_doc: np.ndarray   # int64 document of each line
+    line_chunks: np.ndarray  # int64 whitespace-separated chunks per line (C4's `len(line.split())`)
+    chunk_line: np.ndarray  # int64 line of every chunk
+    chunk_len: np.ndarray   # int64 characters of every chunk
+
+
+class WordCache:
+    """Chunk -> spaCy words, shared by all heuristic steps of a process."""
+
+    STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+
+    def __init__(self) -> None:
+        import spacy
+
+        self._nlp = spacy.blank("en")
+        tok = self._nlp.tokenizer
+        self._rules = {k: [d[65] for d in v] for k, v in tok.rules.items()}  # 65 = spacy.attrs.ORTH
+        self._prefix, self._suffix, self._infix = tok.prefix_search, tok.suffix_search, tok.infix_finditer
+        self._token_match, self._url_match = tok.token_match, tok.url_match
+        # special cases spaCy re-applies after splitting (its PhraseMatcher): chunks holding one go to spaCy
+        # (their patterns are the rule strings split WITHOUT special cases; chunks whose words contain such
+        # a sequence are rare)
+        matched = [k for k in tok.rules if not any(c.isspace() for c in k)
+                   and (tok.find_prefix(k) or tok.find_suffix(k) or tok.find_infix(k))]
+        self._matcher_first: dict[str, list[list[str]]] = {}
+        for k in matched:
+            seq = self._py_words(k, specials_on=False)
+            self._matcher_first.setdefault(seq[0], []).append(seq)
+        self._punct = _punctuation_set()
+        self._sent_punct = _sentencizer_punct()
+        self._stop = {w: i for i, w in enumerate(self.STOP_WORDS)}
+        rng = np.random.default_rng(_RNG_SEED)
+        self.base = int(rng.integers(1 << 62, 1 << 63)) | 1  # odd: invertible mod 2**64
+        self._rng = rng
+        self.reset()
+
+    def reset(self, sep_k: int = 0) -> None:
+        self.chunks = _Vocab()
+        self.tokens = _Vocab()
+        # chunk tables (sentinels first: ids 0 and 1 are the line and document separators)
+        self._c_off: list[int] = []
+        self._c_n: list[int] = []
+        self._c_len: list[int] = []
+        self._flat: list[int] = []
+        self._arrays_dirty = True
+        # token property lists
+        self.t_len: list[int] = []
+        self.t_nonsym: list[bool] = []
+        self.t_alpha: list[bool] = []
+        self.t_stop: list[int] = []
+        self.t_ispunct: list[bool] = []
+        self.t_sentp: list[bool] = []
+        self.t_chash: list[int] = []
+        self.t_rand: list[int] = []
+        self._set_separators(sep_k)
+
+    # ---------------------------------------------------------------- vocabulary growth
+    def _add_token_props(self, toks: list[str]) -> None:
+        m = (1 << 64) - 1
+        b = self.base
+        punct, sentp, stop = self._punct, self._sent_punct, self._stop
+        for t in toks:
+            self.t_len.append(len(t))
+            self.t_nonsym.append(any(c not in punct for c in t))
+            self.t_alpha.append(any(c.isalpha() for c in t))
+            self.t_stop.append(stop.get(t, -1))
+            self.t_ispunct.append(is_spacy_punct(t))
+            self.t_sentp.append(t in sentp)
+            h, p = 0, 1
+            for c in t:
+                h = (h + (ord(c) + 1) * p) & m
+                p = (p * b) & m
+            self.t_chash.append(h)
+        self.t_rand.extend(int(x) for x in self._rng.integers(0, 1 << 63, len(toks), dtype=np.int64))
+
+    def _py_words(self, string: str, specials_on: bool = True) -> list[str]:
+        """spaCy's `Tokenizer._split_affixes` + `_attach_tokens`, in Python over spaCy's own rules/regexes.
+
+        A line-for-line port of spaCy 3.8's Cython (no Doc, no lexemes: ~10x faster per new chunk).
+        """
+        specials = self._rules if specials_on else {}
+        tm, um = self._token_match, self._url_match
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        last = 0
+        prefix = suffix = ""
+        while string and len(string) != last:
+            if tm and tm(string):
+                break
+            if string in specials:
+                break
+            last = len(string)
+            m = self._prefix(string)
+            pre_len = (m.end() - m.start()) if m is not None else 0
+            if pre_len:
+                prefix = string[:pre_len]
+                minus_pre = string[pre_len:]
+                if minus_pre and minus_pre in specials:
+                    string = minus_pre
+                    prefixes.append(prefix)
+                    break
+            m = self._suffix(string[pre_len:])
+            suf_len = (m.end() - m.start()) if m is not None else 0
+            if suf_len:
+                suffix = string[-suf_len:]
+                minus_suf = string[:-suf_len]
+                if minus_suf and minus_suf in specials:
+                    string = minus_suf
+                    suffixes.append(suffix)
+                    break
+            if pre_len and suf_len and (pre_len + suf_len) <= len(string):
+                string = string[pre_len:-suf_len]
+                prefixes.append(prefix)
+                suffixes.append(suffix)
+            elif pre_len:
+                string = string[pre_len:]
+                prefixes.append(prefix)
+            elif suf_len:
+                string = string[:-suf_len]
+                suffixes.append(suffix)
+        out = prefixes
+        if string:
+            if string in specials:
+                out.extend(specials[string])
+            elif (tm and tm(string)) or (um and um(string)):
+                out.append(string)
+            else:
+                start = 0
+                for match in self._infix(string):
+                    i0, i1 = match.start(), match.end()
+                    if i0 == 0:
+                        continue
+                    if i0 != start:
+                        out.append(string[start:i0])
+                    if i0 != i1:
+                        out.append(string[i0:i1])
+                    start = i1
+                if string[start:]:
+                    out.append(string[start:])
+        out.extend(reversed(suffixes))
+        return out
+
+    def _spacy_words(self, chunks: list[str], force_spacy: bool = False) -> list[list[str]]:
+        """Words of each chunk, exactly spaCy's tokens.
+
+        Most chunks go through `_py_words`; chunks that contain a special case spaCy's matcher re-applies
+        go through spaCy itself (one call per ~200k characters).
+        """
+        out: list[list[str]] = [[] for _ in chunks]
+        hard = []
+        rules, first = self._rules, self._matcher_first
+        for i, c in enumerate(chunks):
+            if force_spacy:
+                hard.append(i)
+                continue
+            ws = [c] if (c.isalpha() or (c.isascii() and c.isdigit())) and c not in rules else self._py_words(c)
+            for j, w in enumerate(ws):
+                if w in first and any(ws[j:j + len(q)] == q for q in first[w]):
+                    hard.append(i)
+                    break
+            else:
+                out[i] = ws
+        tok = self._nlp.tokenizer
+        start = 0
+        while start < len(hard):
+            group, size = [], 0
+            while start < len(hard) and size < 200_000:
+                group.append(hard[start])
+                size += len(chunks[hard[start]]) + 1
+                start += 1
+            # "\n" between chunks becomes a whitespace token, so no special case can span two chunks
+            text = "\n".join(chunks[i] for i in group)
+            doc = tok(text)
+            gi, cur = 0, out[group[0]]
+            for t in doc:
+                s = t.text
+                if s.isspace():
+                    gi += 1
+                    cur = out[group[gi]] if gi < len(group) else []
+                    continue
+                cur.append(s)
+        return out
+
+    def _register(self, new_chunks: list[str]) -> None:
+        gc_was = gc.isenabled()
+        gc.disable()  # millions of small lists: generational GC passes would dominate
+        try:
+            self._register_chunks(new_chunks)
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _register_chunks(self, new_chunks: list[str]) -> None:
+        words = self._spacy_words(new_chunks)
+        for c, ws in zip(new_chunks, words, strict=True):
+            self._c_off.append(len(self._flat))
+            self._c_n.append(len(ws))
+            self._c_len.append(len(c))
+            self._flat.extend(self.tokens[w] for w in ws)
+        self._add_token_props(self.tokens.new)
+        self.tokens.new.clear()
+        self._arrays_dirty = True
+
+    def _arrays(self) -> None:
+        if not self._arrays_dirty:
+            return
+        self.c_off = np.asarray(self._c_off, dtype=np.int64)
+        self.c_n = np.asarray(self._c_n, dtype=np.int64)
+        self.c_len = np.asarray(self._c_len, dtype=np.int64)
+        self.flat = np.asarray(self._flat, dtype=np.int32)
+        self.p_len = np.asarray(self.t_len, dtype=np.int64)
+        self.p_nonsym = np.asarray(self.t_nonsym, dtype=bool)
+        self.p_alpha = np.asarray(self.t_alpha, dtype=bool)
+        self.p_stop = np.asarray(self.t_stop, dtype=np.int8)
+        self.p_ispunct = np.asarray(self.t_ispunct, dtype=bool)
+        self.p_sentp = np.asarray(self.t_sentp, dtype=bool)
+        self.p_chash = np.asarray(self.t_chash, dtype=np.uint64)
+        self.p_rand = np.asarray(self.t_rand, dtype=np.uint64)
+        self._arrays_dirty = False
+
+    # ---------------------------------------------------------------- batch tokenization
+    def _set_separators(self, k: int) -> None:
+        """Reserve chunk ids 0 and 1 for the line and document separators (strings absent from the text)."""
+        self._sep_k = k
+        self._sep_line, self._sep_doc = f"\x00\ufdd0L{k}", f"\x00\ufdd0D{k}"
+        self._c_off += [0, 0]
+        self._c_n += [0, 0]
+        self._c_len += [0, 0]
+        self.chunks[self._sep_line] = 0
+        self.chunks[self._sep_doc] = 1
+        self.chunks.new.clear()
+
+    def _check_separators(self, texts: pl.Series) -> None:
+        if not texts.str.contains("\x00\ufdd0", literal=True).any():
+            return
+        k = self._sep_k
+
+        def used(k: int) -> bool:
+            return bool(texts.str.contains(f"\x00\ufdd0L{k}", literal=True).any()
+                        or texts.str.contains(f"\x00\ufdd0D{k}", literal=True).any())
+
+        while used(k):
+            k += 1
+        if k != self._sep_k:  # a text holds our separator: start a cache with fresh separators
+            self.reset(k)
+
+    def tokenize(self, texts: pl.Series) -> Tokens:
+        """Words of every text (datatrove's `split_into_words`), with line ids (`str.splitlines()` lines).
+
+        Lines are numbered exactly as `str.splitlines()` would split them, plus one empty last line when
+        a text ends with a line break (harmless: C4 ignores lines with fewer than 3 words).
+        """
+        if len(self.chunks) > MAX_CHUNKS:
+            self.reset()
+        self._check_separators(texts)
+        sep_line, sep_doc = self._sep_line, self._sep_doc
+        n_docs = len(texts)
+        joined = texts.fill_null("").str.replace_all(SPLITLINES_RE, f" {sep_line} ").str.join(f" {sep_doc} ")
+        chunks = joined.item().split() if n_docs else []
+        cid = np.fromiter(map(self.chunks.__getitem__, chunks), dtype=np.int64, count=len(chunks))
+        if self.chunks.new:
+            self._register(self.chunks.new)
+            self.chunks.new.clear()
+        self._arrays()
+        del chunks
+        # chunk-level structure: separators mark line and document ends
+        is_doc_sep = cid == 1
+        is_sep = cid <= 1
+        line_of_chunk = np.cumsum(is_sep) - is_sep  # separator belongs to the line it closes
+        n_lines = int(is_sep.sum()) + (1 if n_docs else 0)
+        doc_of_line = np.zeros(n_lines, dtype=np.int64)
+        if n_docs:
+            seps = np.flatnonzero(is_sep)
+            # line k (k < n_lines-1) is closed by separator k; a doc separator starts a new document
+            closes_doc = is_doc_sep[seps]
+            doc_of_line[1:] = np.cumsum(closes_doc)
+        body = ~is_sep
+        bc = cid[body]
+        bline = line_of_chunk[body]
+        line_chunks = np.bincount(bline, minlength=n_lines).astype(np.int64)
+        # expand chunks -> tokens
+        counts = self.c_n[bc]
+        total = int(counts.sum())
+        starts = np.cumsum(counts) - counts
+        idx = np.repeat(self.c_off[bc] - starts, counts) + np.arange(total, dtype=np.int64)
+        tok = self.flat[idx]
+        line = np.repeat(bline, counts)
+        doc = doc_of_line[line]
+        line_start = np.zeros(n_lines + 1, dtype=np.int64)
+        np.cumsum(np.bincount(line, minlength=n_lines), out=line_start[1:])
+        doc_start = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=n_docs), out=doc_start[1:])
+        return Tokens(tok=tok, doc=doc, line=line, doc_start=doc_start, line_start=line_start,
+                      line_doc=doc_of_line, line_chunks=line_chunks, chunk_line=bline, chunk_len=self.c_len[bc])
+
+    def line_token_ids(self, line: str) -> list[int]:
+        """spaCy's tokens of one line as ids, whitespace tokens included as -1 (sentence splitting needs them).
+
+        A whitespace run becomes a token unless it is a single " " (which spaCy keeps as trailing space);
+        a leading run is always a token. For the rare lines C4 changes or that hold odd whitespace.
+        """
+        out: list[int] = []
+        pieces = _WS_SPLIT.split(line)
+        pending = [p for i, p in enumerate(pieces) if i % 2 == 0 and p and p not in self.chunks]
+        if pending:
+            for p in pending:
+                self.chunks[p]
+            self._register(self.chunks.new)
+            self.chunks.new.clear()
+        for i, p in enumerate(pieces):
+            if not p:
+                continue
+            if i % 2:  # whitespace run
+                if (i == 1 and not pieces[0]) or p != " ":
+                    out.append(-1)
+            else:
+                c = self.chunks[p]
+                o, n = self._c_off[c], self._c_n[c]
+                out.extend(self._flat[o:o + n])
+        return out
+
+    def words_of(self, text: str) -> list[str]:
+        """The words of one text as strings (tests and debugging)."""
+        t = self.tokenize(pl.Series([text]))
+        inv = list(self.tokens)
+        return [inv[i] for i in t.tok]
+
+
+_CACHE: WordCache | None = None
+
+
+def word_cache() -> WordCache:
+    """The process-wide cache (built on first use: loading spaCy takes ~1 s)."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = WordCache()
+    return _CACHE
