@@ -45,24 +45,24 @@ def most_similar(run_dir: str | Path, doc_id: str, top: int = 10, *, snippet_cha
     """(the document itself, its `top` most similar documents by estimated Jaccard, best first)."""
     from datasketch import LeanMinHash, MinHashLSHForest
 
-    from curation.steps.minhash import read_parts, run_params, run_parts
+    from curation.steps.minhash import load_stored, run_params, run_parts
 
     run_dir = Path(run_dir)
     if top < 1:
         raise WinnowError(f"--top must be at least 1, got {top}")
-    df = read_parts(run_parts(run_dir), ["id", "signature", "n_shingles"])
+    st = load_stored(run_parts(run_dir))
     params = run_params(run_dir) or {}
     seed = int(params.get("seed", 1))
-    ids = df["id"].to_list()
-    where = np.flatnonzero(df["id"].to_numpy() == doc_id)
+    ids = st.ids.to_list()
+    where = np.flatnonzero(st.ids.to_numpy() == doc_id)
     if len(where) == 0:
         raise WinnowError(f"{run_dir}: no document with id {doc_id!r} among its {len(ids)} stored signatures")
     q = int(where[0])
-    sig = df["signature"].to_numpy()
+    sig = st.sig
     k = sig.shape[1]
     lsh_l = max(1, min(forest_l, k))
     forest = MinHashLSHForest(num_perm=k, l=lsh_l)
-    has = df["n_shingles"].to_numpy() > 0
+    has = st.n_shingles > 0
     for i in np.flatnonzero(has):
         forest.add(i, LeanMinHash(seed=seed, hashvalues=sig[i], scheme="affine32"))
     forest.index()

@@ -13,6 +13,7 @@ Documents without any word have no shingles and are never near-duplicates (exact
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -58,17 +59,68 @@ def params_of(cfg: MinHashConfig) -> dict[str, int]:
     return {k: int(getattr(cfg, k)) for k in _PARAM_KEYS}
 
 
-def read_parts(paths: list[Path], columns: list[str] | None = None) -> pl.DataFrame:
-    """Concatenate stored minhash parts (one frame)."""
-    frames = []
-    for p in sorted(paths):
+@dataclass
+class Stored:
+    """Stored MinHash parts as numpy arrays (one row per document, in part order)."""
+
+    ids: pl.Series
+    order: np.ndarray
+    length: np.ndarray
+    n_shingles: np.ndarray
+    sig: np.ndarray
+    bands: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def count_rows(paths: list[Path]) -> list[int]:
+    """Row count of each part from its Parquet metadata."""
+    sizes = []
+    for p in paths:
         try:
-            frames.append(pl.read_parquet(p, columns=columns))
+            sizes.append(pl.scan_parquet(p).select(pl.len()).collect().item())
         except Exception as e:  # noqa: BLE001 - a corrupt part is a user-fixable problem
             raise WinnowError(f"{p}: cannot read MinHash part: {e}") from None
-    if not frames:
-        return pl.DataFrame()
-    return pl.concat(frames, how="vertical_relaxed")
+    return sizes
+
+
+def load_stored(paths: list[Path], num_perm: int | None = None, bands: int | None = None) -> Stored:
+    """Read parts straight into preallocated arrays (no whole-corpus Polars frame: bounded memory)."""
+    paths = list(paths)
+    sizes = count_rows(paths)
+    n = sum(sizes)
+    k, nb = num_perm, bands
+    ids: list[pl.Series] = []
+    order = np.empty(n, np.int64)
+    length = np.empty(n, np.int64)
+    nsh = np.empty(n, np.uint32)
+    sig = np.empty((n, k or 0), np.uint32) if k else None
+    bh = np.empty((n, nb or 0), np.uint64) if nb else None
+    at = 0
+    for p, m in zip(paths, sizes, strict=True):
+        try:
+            df = pl.read_parquet(p, columns=["id", "order", "length", "n_shingles", "signature", "bands"])
+        except Exception as e:  # noqa: BLE001
+            raise WinnowError(f"{p}: cannot read MinHash part: {e}") from None
+        s_arr, b_arr = df["signature"].to_numpy(), df["bands"].to_numpy()
+        if sig is None:
+            k, nb = s_arr.shape[1], b_arr.shape[1]
+            sig, bh = np.empty((n, k), np.uint32), np.empty((n, nb), np.uint64)
+        if s_arr.shape[1:] != (k,) or b_arr.shape[1:] != (nb,):
+            raise WinnowError(f"{p}: stored signatures have {s_arr.shape[1]} permutations and "
+                              f"{b_arr.shape[1]} bands; expected {k} and {nb} (same recipe parameters)")
+        sl = slice(at, at + m)
+        sig[sl], bh[sl] = s_arr, b_arr
+        order[sl] = df["order"].to_numpy()
+        length[sl] = df["length"].to_numpy()
+        nsh[sl] = df["n_shingles"].to_numpy()
+        ids.append(df["id"].cast(pl.Utf8))
+        at += m
+    if sig is None:
+        sig, bh = np.empty((0, k or 0), np.uint32), np.empty((0, nb or 0), np.uint64)
+    all_ids = pl.concat(ids) if ids else pl.Series("id", [], dtype=pl.Utf8)
+    return Stored(all_ids, order, length, nsh, sig, bh)
 
 
 def run_parts(run_dir: str | Path) -> list[Path]:
@@ -119,87 +171,64 @@ class MinHashStep(CorpusStep):
                 "kernel": "numba" if numba_available() else "python+numpy",
                 "against": [str(d) for d in self.context.get("against") or []]}
 
-    def _load_against(self) -> pl.DataFrame | None:
-        dirs = list(self.context.get("against") or [])
-        if not dirs:
-            return None
+    def _against_parts(self) -> list[Path]:
         mine = params_of(self.config)
-        frames = []
-        for d in dirs:
+        paths: list[Path] = []
+        for d in self.context.get("against") or []:
             theirs = run_params(d)
             if theirs is not None and theirs != mine:
                 raise WinnowError(f"{d}: its MinHash parameters {theirs} differ from this recipe's {mine}; "
                                   "--against needs the same ngram, num_perm, seed, bands and rows")
-            df = read_parts(run_parts(d), ["id", "order", "length", "n_shingles", "signature", "bands"])
-            width = df.schema["signature"].size if isinstance(df.schema["signature"], pl.Array) else None
-            if width != self.config.num_perm:
-                raise WinnowError(f"{d}: stored signatures have {width} permutations, this recipe uses "
-                                  f"{self.config.num_perm}")
-            frames.append(df)
-        return pl.concat(frames, how="vertical_relaxed")
+            paths.extend(run_parts(d))
+        return paths
 
     def finalize(self, parts: list[Path], out_dir: Path, progress: Progress | None = None) -> None:
         cfg = self.config
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        new = read_parts(parts)
+        old_parts = self._against_parts()
+        n_old = sum(count_rows(old_parts))
+        stored = load_stored(old_parts + sorted(parts), cfg.num_perm, cfg.bands)
         if progress is not None:
-            progress.message(f"minhash: {len(new)} documents from {len(parts)} parts")
-        old = self._load_against()
-        n_old = 0 if old is None else len(old)
-        frames = [f for f in (old, new) if f is not None and len(f)]
-        allf = pl.concat(frames, how="vertical_relaxed") if frames else new
-        n = len(allf)
-        result = cluster_frame(allf, n_old, cfg) if n else None
-        if result is None:
-            out = pl.DataFrame(schema={"id": pl.Utf8, "duplicate": pl.Boolean, "cluster_id": pl.Utf8,
-                                       "kept_id": pl.Utf8, "similarity": pl.Float64, "cluster_size": pl.UInt32,
-                                       "n_shingles": pl.UInt32})
-        else:
-            out = result
+            progress.message(f"minhash: {len(stored) - n_old} documents from {len(parts)} parts"
+                             + (f", {n_old} earlier documents" if n_old else ""))
+        out = cluster(stored, n_old, cfg)
         out.write_parquet(out_dir / "part-00000.parquet")
         (out_dir / PARAMS_FILE).write_text(json.dumps({"params": params_of(cfg), "config": cfg.model_dump(),
                                                        "against": [str(d) for d in
                                                                    self.context.get("against") or []]},
                                                       indent=2), encoding="utf-8")
         if progress is not None:
-            progress.message(f"minhash: {int(out['duplicate'].sum()) if len(out) else 0} near-duplicates")
+            progress.message(f"minhash: {int(out['duplicate'].sum())} near-duplicates")
 
 
-def cluster_frame(allf: pl.DataFrame, n_old: int, cfg: MinHashConfig) -> pl.DataFrame:
-    """Cluster stored parts (the first `n_old` rows are already-kept documents of earlier runs)."""
-    n = len(allf)
-    sig = allf["signature"].to_numpy()
-    bands = allf["bands"].to_numpy()
-    has = allf["n_shingles"].to_numpy() > 0
-    idx = np.flatnonzero(has)
-    pairs = candidate_pairs(bands[idx])
+def cluster(st: Stored, n_old: int, cfg: MinHashConfig) -> pl.DataFrame:
+    """Cluster stored documents (the first `n_old` are already-kept documents of earlier runs) and return
+    one row per new document, in input order."""
+    n = len(st)
+    sig = st.sig
+    idx = np.flatnonzero(st.n_shingles > 0)
+    pairs = candidate_pairs(st.bands[idx])
     pairs = idx[pairs] if len(pairs) else pairs.reshape(0, 2)
     if cfg.verify and len(pairs):
-        keep = estimated_jaccard(sig, pairs[:, 0], pairs[:, 1]) >= cfg.threshold
-        pairs = pairs[keep]
+        pairs = pairs[estimated_jaccard(sig, pairs[:, 0], pairs[:, 1]) >= cfg.threshold]
     labels = connected_components(n, pairs)
     is_new = np.zeros(n, dtype=np.int8)
     is_new[n_old:] = 1
-    order = allf["order"].to_numpy().astype(np.int64)
-    if cfg.keep == "longest":
-        keys = [is_new, -allf["length"].to_numpy().astype(np.int64), order]
-    else:
-        keys = [is_new, order]
+    keys = [is_new, -st.length, st.order] if cfg.keep == "longest" else [is_new, st.order]
     rep = pick_representatives(labels, keys)
-    sizes = np.bincount(labels, minlength=n)[labels]
+    sizes = np.bincount(labels, minlength=n)[labels] if n else np.zeros(0, np.int64)
     sim = estimated_jaccard(sig, np.arange(n), rep)
-    ids = allf["id"]
-    rep_ids = ids.gather(rep)
+    rep_ids = st.ids.gather(rep) if n else st.ids
     dup = rep != np.arange(n)
     out = pl.DataFrame({
-        "id": ids,
-        "duplicate": dup,
+        "id": st.ids,
+        "duplicate": pl.Series(dup, dtype=pl.Boolean),
         "cluster_id": rep_ids,
-        "kept_id": pl.Series(rep_ids).zip_with(pl.Series(dup), pl.Series([None] * n, dtype=pl.Utf8)),
-        "similarity": sim,
-        "cluster_size": sizes.astype(np.uint32),
-        "n_shingles": allf["n_shingles"],
-        "_order": order,
+        "kept_id": rep_ids.zip_with(pl.Series(dup, dtype=pl.Boolean), pl.Series([None] * n, dtype=pl.Utf8)),
+        "similarity": pl.Series(sim, dtype=pl.Float64),
+        "cluster_size": pl.Series(sizes, dtype=pl.UInt32),
+        "n_shingles": pl.Series(st.n_shingles, dtype=pl.UInt32),
+        "_order": st.order,
     }).slice(n_old)
     return out.sort("_order").drop("_order")
