@@ -25,10 +25,18 @@ import tempfile
 from pathlib import Path
 
 BARE = r'''
-import json, sys
+import json, sys, time
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
+
+
+class CpuClock(TrainerCallback):  # measurement only: CPU seconds of the train loop
+    def on_train_begin(self, *a, **k):
+        self.t0 = time.process_time()
+
+    def on_train_end(self, *a, **k):
+        self.cpu = time.process_time() - self.t0
 
 model_dir, data, out, steps, batch, max_length, logging_steps, save_steps = sys.argv[1:9]
 records = [json.loads(line) for line in open(data, encoding="utf-8")]
@@ -37,10 +45,12 @@ model = AutoModelForCausalLM.from_pretrained(model_dir)
 args = SFTConfig(output_dir=out, max_steps=int(steps), per_device_train_batch_size=int(batch),
                  max_length=int(max_length), logging_steps=int(logging_steps), save_steps=int(save_steps),
                  learning_rate=5e-4, seed=42, use_cpu=True, bf16=False, report_to="none")
-trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok)
+clock = CpuClock()
+trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok,
+                     callbacks=[clock])
 res = trainer.train()
 tokens = [h["num_tokens"] for h in trainer.state.log_history if "num_tokens" in h][-1]
-print("BARE_RESULT", json.dumps({"tokens": tokens, "runtime": res.metrics["train_runtime"]}))
+print("BARE_RESULT", json.dumps({"tokens": tokens, "runtime": res.metrics["train_runtime"], "cpu": clock.cpu}))
 '''
 
 
@@ -63,22 +73,23 @@ def sh(cmd: list[str], env: dict[str, str]) -> str:
     return res.stdout
 
 
-def winnow_sft(a: argparse.Namespace, model: Path, data: Path, out: Path, steps: int, env: dict[str, str]) -> float:
+def winnow_sft(a: argparse.Namespace, model: Path, data: Path, out: Path, steps: int,
+               env: dict[str, str]) -> dict[str, float]:
     sh([sys.executable, "-m", "app.cli", "train", "sft", "--model", str(model), "--data", str(data), "--out", str(out),
         "--max-steps", str(steps), "--batch-size", str(a.batch_size), "--max-length", str(a.max_length),
         "--logging-steps", str(a.logging_steps), "--save-steps", str(a.save_steps), "--lr", "5e-4",
         "--workspace", str(out.parent / "ws")], env)
     m = json.loads((out / "manifest.json").read_text())["metrics"]
-    return m["train_tokens_per_s"]
+    return {"wall": m["train_tokens_per_s"], "cpu": m["train_tokens_per_cpu_s"], "runtime": m["train_runtime_s"]}
 
 
 def bare_sft(a: argparse.Namespace, model: Path, data: Path, out: Path, steps: int,
-             env: dict[str, str]) -> tuple[float, float]:
+             env: dict[str, str]) -> dict[str, float]:
     stdout = sh([sys.executable, "-c", BARE, str(model), str(data), str(out), str(steps), str(a.batch_size),
                  str(a.max_length), str(a.logging_steps), str(a.save_steps)], env)
     line = next(x for x in stdout.splitlines() if x.startswith("BARE_RESULT"))
     r = json.loads(line.split(" ", 1)[1])
-    return r["tokens"] / r["runtime"], r["runtime"]
+    return {"wall": r["tokens"] / r["runtime"], "cpu": r["tokens"] / r["cpu"], "runtime": r["runtime"]}
 
 
 def main() -> None:
@@ -109,20 +120,27 @@ def main() -> None:
 
     # calibrate the step count so one run's train loop lasts about --seconds
     probe = 30
-    tps, runtime = bare_sft(a, model, norm, work / "probe", probe, env)
-    steps = max(probe, round(probe * a.seconds / runtime))
-    print(f"calibration: {tps:,.0f} tokens/s bare, {runtime / probe:.3f} s/step; {steps} steps per run", flush=True)
+    cal = bare_sft(a, model, norm, work / "probe", probe, env)
+    steps = max(probe, round(probe * a.seconds / cal["runtime"]))
+    print(f"calibration: {cal['wall']:,.0f} tokens/s bare, {cal['runtime'] / probe:.3f} s/step; "
+          f"{steps} steps per run", flush=True)
 
-    w, b = [], []
+    w: list[dict[str, float]] = []
+    b: list[dict[str, float]] = []
     for i in range(a.runs):
         w.append(winnow_sft(a, model, norm, work / f"w{i}", steps, env))
-        b.append(bare_sft(a, model, norm, work / f"b{i}", steps, env)[0])
-        print(f"run {i + 1}: winnow {w[-1]:,.0f} tokens/s, bare TRL {b[-1]:,.0f} tokens/s", flush=True)
-    mw, mb = statistics.median(w), statistics.median(b)
-    result = {"sft_winnow_tokens_per_s": mw, "sft_bare_tokens_per_s": mb, "ratio": mw / mb, "runs": a.runs,
-              "steps_per_run": steps, "winnow": w, "bare": b}
-    print(f"SFT tokens/s median of {a.runs}: winnow {mw:,.0f}, bare TRL {mb:,.0f}, ratio {mw / mb:.3f} "
-          f"({'within' if mw / mb >= 0.95 else 'NOT within'} 5%)")
+        b.append(bare_sft(a, model, norm, work / f"b{i}", steps, env))
+        print(f"run {i + 1}: winnow {w[-1]['wall']:,.0f} tokens/s ({w[-1]['cpu']:,.0f}/CPU-s), "
+              f"bare TRL {b[-1]['wall']:,.0f} tokens/s ({b[-1]['cpu']:,.0f}/CPU-s)", flush=True)
+    mw, mb = statistics.median(r["wall"] for r in w), statistics.median(r["wall"] for r in b)
+    cw, cb = statistics.median(r["cpu"] for r in w), statistics.median(r["cpu"] for r in b)
+    result = {"sft_winnow_tokens_per_s": mw, "sft_bare_tokens_per_s": mb, "ratio": mw / mb,
+              "sft_winnow_tokens_per_cpu_s": cw, "sft_bare_tokens_per_cpu_s": cb, "cpu_ratio": cw / cb,
+              "runs": a.runs, "steps_per_run": steps, "winnow": w, "bare": b}
+    print(f"SFT tokens/s, median of {a.runs} alternating runs of {steps} steps: winnow {mw:,.0f}, bare TRL "
+          f"{mb:,.0f}, ratio {mw / mb:.3f} ({'within' if mw / mb >= 0.95 else 'NOT within'} 5%)")
+    print(f"SFT tokens per CPU-second (steadier on a busy machine): winnow {cw:,.0f}, bare TRL {cb:,.0f}, "
+          f"ratio {cw / cb:.3f}")
 
     if a.dpo_data:
         out = work / "dpo"

@@ -48,10 +48,18 @@ class MetricsCallback(TrainerCallback):
         self.path = Path(out_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._last: tuple[float, float] | None = None  # (time, num_tokens) at the previous train log
+        self._cpu0 = 0.0
+        self.train_cpu_s: float | None = None
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                        **kw: Any) -> None:
         self._last = (time.perf_counter(), 0.0)
+        self._cpu0 = time.process_time()
+
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                     **kw: Any) -> None:
+        # CPU seconds of the train loop: steadier than wall time on a shared machine
+        self.train_cpu_s = time.process_time() - self._cpu0
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                logs: dict[str, float] | None = None, **kw: Any) -> None:

@@ -223,7 +223,8 @@ def run_training(
     resume_from = prepare_out(out, cfg.resume)
     dump_config(cfg, out / "config.yaml")
 
-    cbs = [MetricsCallback(out), ProgressCallback(out, f"train-{kind}"), *callbacks]
+    metrics_cb = MetricsCallback(out)
+    cbs = [metrics_cb, ProgressCallback(out, f"train-{kind}"), *callbacks]
     trainer, data_info = build_trainer(cfg, model, tok, out, cbs, records)
     from transformers.trainer_callback import PrinterCallback
 
@@ -244,6 +245,10 @@ def run_training(
 
     metrics = read_metrics(out)
     head = headline(kind, metrics)
+    if metrics_cb.train_cpu_s and "train_tokens_per_s" in head:
+        head["train_cpu_s"] = round(metrics_cb.train_cpu_s, 2)
+        head["train_tokens_per_cpu_s"] = round(
+            head["train_tokens_per_s"] * head["train_runtime_s"] / metrics_cb.train_cpu_s, 1)
     plot_curves(out, kind, metrics)
     manifest = {
         "kind": f"train-{kind}", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
