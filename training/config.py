@@ -71,7 +71,7 @@ def _fmt_errors(e: ValidationError, source: str) -> str:
         if err["type"] == "extra_forbidden":
             parts.append(f"unknown field '{loc}'")
         elif err["type"] == "missing":
-            parts.append(f"missing field '{loc}'")
+            parts.append(f"missing field '{loc}' (give --{loc.replace('_', '-')} or set it in --config)")
         else:
             parts.append(f"field '{loc}': {err['msg']}")
     return f"{source}: " + "; ".join(parts)
@@ -80,7 +80,7 @@ def _fmt_errors(e: ValidationError, source: str) -> str:
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config (optional), apply CLI overrides (None means 'not given'), validate."""
     raw: dict[str, Any] = {}
-    source = "config"
+    source = "training settings"
     if path is not None:
         p = Path(path)
         source = str(p)
