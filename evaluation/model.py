@@ -30,6 +30,7 @@ class ModelInfo:
     tokenizer: str  # folder or id the tokenizer comes from
     bos_token: str | None
     tokenizer_adds_bos: bool  # whether plain tokenization already prepends BOS
+    chat_template_sha256: str | None = None  # the template `--apply-chat-template` would use
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,7 +125,15 @@ def resolve_model(spec: str, hash_cache: Path | None = None) -> ModelInfo:
     else:
         digest = _hub_weights_hash(spec, hash_cache)
     return ModelInfo(spec=spec, kind=kind, pretrained=pretrained, peft=peft_dir, weights_sha256=digest,
-                     tokenizer=tok_src, bos_token=tok.bos_token, tokenizer_adds_bos=adds_bos)
+                     tokenizer=tok_src, bos_token=tok.bos_token, tokenizer_adds_bos=adds_bos,
+                     chat_template_sha256=_template_hash(getattr(tok, "chat_template", None)))
+
+
+def _template_hash(template: object) -> str | None:
+    if not template:
+        return None
+    text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _adapter_base(adapter: Path, base: str) -> str:

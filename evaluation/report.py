@@ -19,7 +19,8 @@ REPORT_VERSION = 1
 # fingerprint fields that change the numbers themselves: compare refuses when they differ
 STRICT_FIELDS = ("data", "task_config", "num_fewshot", "limit")
 # fields that can shift scores slightly: compare warns
-SOFT_FIELDS = ("lm_eval_version", "dtype", "batch_size", "apply_chat_template", "add_bos_token")
+SOFT_FIELDS = ("lm_eval_version", "dtype", "batch_size", "apply_chat_template", "chat_template_sha256",
+               "add_bos_token")
 
 
 def _num(v: Any) -> float | None:

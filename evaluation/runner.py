@@ -98,7 +98,8 @@ def cache_key(cfg: EvalConfig, info: ModelInfo, device: str) -> str:
     import lm_eval
 
     parts = {"weights": info.weights_sha256 or info.pretrained, "peft": bool(info.peft), "dtype": cfg.dtype,
-             "batch_size": cfg.batch_size, "bos": cfg.add_bos_token, "chat": cfg.apply_chat_template,
+             "batch_size": cfg.batch_size, "bos": cfg.add_bos_token,
+             "chat": info.chat_template_sha256 if cfg.apply_chat_template else False,
              "device": device, "lm_eval": lm_eval.__version__, "tokenizer": info.tokenizer}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -249,6 +250,7 @@ def build_report(cfg: EvalConfig, results: dict[str, Any], ts: TaskSet, info: Mo
         "num_fewshot": {b: shots(b) for b in benches},
         "batch_size": cfg.batch_size,
         "apply_chat_template": cfg.apply_chat_template,
+        "chat_template_sha256": info.chat_template_sha256 if cfg.apply_chat_template else None,
         "limit": cfg.limit,
         "add_bos_token": cfg.add_bos_token,
         "bos": {"token": info.bos_token, "tokenizer_adds_bos": info.tokenizer_adds_bos,
