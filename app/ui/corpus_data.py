@@ -8,6 +8,7 @@ columns and rows it needs, so a 200k-document run stays responsive.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,10 @@ def browse(run: str | Path, status: str = "all", rule: str | None = None, search
     """
     docs = docs_lazy(run)
     names = docs.collect_schema().names()
+    order = ["order"] if "order" in names else []
     removed = removed_lazy(run).select("id", "rule", "value")
-    q = docs.select("id", *(["order"] if "order" in names else []), "text").join(removed, on="id", how="left")
+    # filter and sort on the small columns; the text is read only to search, and for the page shown
+    q = docs.select("id", *order, *(["text"] if search else [])).join(removed, on="id", how="left")
     if status == "kept":
         q = q.filter(pl.col("rule").is_null())
     elif status == "removed":
@@ -81,16 +84,16 @@ def browse(run: str | Path, status: str = "all", rule: str | None = None, search
     if rule:
         q = q.filter(pl.col("rule") == rule)
     if search:
-        q = q.filter(pl.col("text").str.to_lowercase().str.contains(search.lower(), literal=True))
-    q = q.with_columns(status=pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed")))
+        q = q.filter(pl.col("text").str.contains("(?i)" + re.escape(search))).drop("text")
     total = q.select(pl.len()).collect().item()
-    if "order" in names:
+    if order:
         q = q.sort("order")
-    page = q.slice(offset, limit).select(
-        "id", "status", "rule", "value",
-        preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " "),
-    ).collect()
-    return page, int(total)
+    page = q.slice(offset, limit).collect()
+    previews = docs.filter(pl.col("id").is_in(page["id"].implode())).select(
+        "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")).collect()
+    page = page.join(previews, on="id", how="left", maintain_order="left")
+    status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
+    return page.select("id", status_col.alias("status"), "rule", "value", "preview"), int(total)
 
 
 def signal_steps(run: str | Path) -> list[str]:
