@@ -153,7 +153,7 @@ def recall_table(data: str, ner_model: str | None) -> None:
     worse = []
     for e in ents:
         cells = []
-        for k, r in runs.items():
+        for r in runs.values():
             m = r.get(e, {"precision": 0.0, "recall": 0.0})
             cells.append(f"{m['precision']:.3f}/{m['recall']:.3f}")
         print(f"{e:<18}" + "".join(f"{c:>22}" for c in cells))

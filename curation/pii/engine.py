@@ -176,10 +176,12 @@ class PiiEngine:
             starts[1:] = np.cumsum(lens[:-1] + len(SEPARATOR))
         ends = starts + lens
         buf = SEPARATOR.join(texts)
-        sub, submap = interesting_tokens(buf)
+        views = TokenViews(buf)
         rec_ids = {id(j.recognizer): i for i, j in enumerate(self.recognizers.jobs)}
         for ji, job in enumerate(self.recognizers.jobs):
             on_sub = self._token_safe[ji] and not job.iban_groups
+            if on_sub:
+                sub, submap = views.view(_VIEW_FOR_ENTITY.get(job.entity, "any"))
             ms = list(job.compiled.finditer(sub if on_sub else buf))
             if not ms:
                 continue
@@ -341,35 +343,62 @@ _SPACE_CODES = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x16
                          0x2028, 0x2029, 0x202F, 0x205F, 0x3000], dtype=np.uint32)
 
 
-def interesting_tokens(buf: str) -> tuple[str, np.ndarray]:
-    """The whitespace-delimited tokens of `buf` that a token-safe Presidio pattern could match, each
-    followed by its original whitespace character, and the map from their characters to `buf` offsets.
+class TokenViews:
+    """Sub-buffers of the whitespace-delimited tokens of `buf` that contain a trigger, each followed by
+    its original whitespace character, with the map from their characters back to `buf` offsets.
 
-    A token is kept when it holds a digit, `@`, `:`, a `.` or `-` followed by a word character, or any
-    non-ASCII character (a superset: every pattern of Presidio's English set needs one of these). Plain
-    words, most of a web page, are skipped. Vectorised with numpy over the UTF-32 code points.
+    A token-safe pattern's match lies inside one token, so running it over the tokens that could hold a
+    match gives the same matches as over the whole text. Triggers (supersets, checked against every
+    pattern of Presidio's English set): `any` = a digit, `@`, `:`, a `.` or `-` before a word character,
+    or any non-ASCII character; `dot` (URLs) = a `.` before a letter or non-ASCII character; `at` (emails)
+    = `@`. Vectorised with numpy over the UTF-32 code points; plain words, most of a page, are skipped.
     """
-    cp = np.frombuffer(buf.encode("utf-32-le"), dtype=np.uint32)
-    if cp.size == 0:
-        return "", np.zeros(0, dtype=np.int64)
-    space = np.isin(cp, _SPACE_CODES)
-    digit = (cp >= 48) & (cp <= 57)
-    word = digit | ((cp | 32) >= 97) & ((cp | 32) <= 122) | (cp == 95)
-    nonascii = cp >= 128
-    nxt_word = np.zeros_like(word)
-    nxt_word[:-1] = word[1:] | nonascii[1:]
-    trig = digit | nonascii | (cp == 64) | (cp == 58) | (((cp == 46) | (cp == 45)) & nxt_word)
-    trig &= ~space
-    tok = np.cumsum(space)  # token id of each character (a space closes the token before it)
-    hot_tokens = np.zeros(int(tok[-1]) + 2, dtype=bool)
-    hot_tokens[tok[trig]] = True
-    keep = hot_tokens[tok] & ~space
-    # keep the whitespace right after a kept token, so tokens stay apart
-    after = np.zeros_like(keep)
-    after[1:] = keep[:-1] & space[1:]
-    keep |= after
-    idx = np.nonzero(keep)[0]
-    return cp[idx].tobytes().decode("utf-32-le"), idx.astype(np.int64)
+
+    def __init__(self, buf: str) -> None:
+        cp = np.frombuffer(buf.encode("utf-32-le"), dtype=np.uint32)
+        self.cp = cp
+        self._views: dict[str, tuple[str, np.ndarray]] = {}
+        if cp.size == 0:
+            return
+        self.space = np.isin(cp, _SPACE_CODES)
+        self.tok = np.cumsum(self.space)  # token id of each character (a space closes the token before it)
+        digit = (cp >= 48) & (cp <= 57)
+        letter = ((cp | 32) >= 97) & ((cp | 32) <= 122)
+        nonascii = cp >= 128
+        nxt_word = np.zeros_like(digit)
+        nxt_word[:-1] = digit[1:] | letter[1:] | (cp[1:] == 95) | nonascii[1:]
+        nxt_alpha = np.zeros_like(digit)
+        nxt_alpha[:-1] = letter[1:] | nonascii[1:]
+        self.triggers = {
+            "any": digit | nonascii | (cp == 64) | (cp == 58) | (((cp == 46) | (cp == 45)) & nxt_word),
+            "dot": (cp == 46) & nxt_alpha,
+            "at": cp == 64,
+        }
+
+    def view(self, kind: str = "any") -> tuple[str, np.ndarray]:
+        if kind in self._views:
+            return self._views[kind]
+        if self.cp.size == 0:
+            return "", np.zeros(0, dtype=np.int64)
+        trig = self.triggers[kind] & ~self.space
+        hot = np.zeros(int(self.tok[-1]) + 2, dtype=bool)
+        hot[self.tok[trig]] = True
+        keep = hot[self.tok] & ~self.space
+        after = np.zeros_like(keep)  # keep the whitespace right after a kept token, so tokens stay apart
+        after[1:] = keep[:-1] & self.space[1:]
+        keep |= after
+        idx = np.nonzero(keep)[0]
+        out = (self.cp[idx].tobytes().decode("utf-32-le"), idx.astype(np.int64))
+        self._views[kind] = out
+        return out
+
+
+def interesting_tokens(buf: str, kind: str = "any") -> tuple[str, np.ndarray]:
+    """`TokenViews(buf).view(kind)`: the tokens that could hold a match, and their offsets in `buf`."""
+    return TokenViews(buf).view(kind)
+
+
+_VIEW_FOR_ENTITY = {"URL": "dot", "EMAIL_ADDRESS": "at"}
 
 
 def _char_class(ch: str) -> str:
