@@ -132,3 +132,52 @@ def test_launch_form_rejects_missing_input(built: dict, monkeypatch: pytest.Monk
     at.text_input(key="launch_inputs").set_value("")
     at.button[0].click().run()
     assert "give at least one input file or folder" in "\n".join(e.value for e in at.error)
+
+
+def test_runs_page_follows_a_running_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from app.registry import RunRegistry
+    from curation.progress import Progress
+
+    ws, out = tmp_path / "ws", tmp_path / "job"
+    with RunRegistry(ws) as reg:
+        rid = reg.create("curate", {"argv": ["curate"]}, out)
+        reg.start(rid, pid=os.getpid())  # alive: this test process
+    prog = Progress(out, "score", total=2000, unit="docs", bar=False)
+    prog.update(500, msg="batch 1")
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at.session_state["page"] = "Runs"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.dataframe[0].value["progress"][0] == "score: 500/2,000 docs (25%) - batch 1"
+    assert "Stop (Ctrl-C)" in [b.label for b in at.button]
+
+
+def test_launch_page_starts_a_curation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import time
+
+    from app.registry import RunRegistry
+
+    ws = tmp_path / "ws"
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"text": f"document number {i} has a few words in it"}) + "\n"
+                              for i in range(20)))
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at.session_state["page"] = "Launch"
+    at.run()
+    at.text_input(key="launch_inputs").set_value(str(corpus))
+    at.text_input(key="launch_out").set_value(str(tmp_path / "run"))
+    at.button[0].click().run()
+    assert not at.exception and "started run 1" in at.success[0].value
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        with RunRegistry(ws) as reg:
+            run = reg.get(1)
+        if run.status not in ("queued", "running"):
+            break
+        time.sleep(0.3)
+    assert (run.status, run.kind, run.metrics.get("input")) == ("done", "curate", 20), run.error
