@@ -10,6 +10,7 @@ import typer
 
 from app.options import DEFAULT_WORKSPACE, WorkspaceOpt
 from app.workspace import open_workspace
+from curation.errors import WinnowError
 
 
 def streamlit_argv(workspace: Path, port: int, headless: bool, address: str | None = None) -> list[str]:
@@ -28,8 +29,11 @@ def launch_app(workspace: Path, port: int = 8501, headless: bool = False, addres
 
     `winnow demo --app` calls this at the end of the demo.
     """
+    import importlib.util
     import os
 
+    if importlib.util.find_spec("streamlit") is None:
+        raise WinnowError("the app needs Streamlit: pip install 'winnow[app]'")
     ws = open_workspace(workspace)
     env = {**os.environ, "WINNOW_WORKSPACE": str(ws)}
     typer.echo(f"serving the Winnow app for workspace {ws} on http://{address or 'localhost'}:{port} "
