@@ -109,8 +109,10 @@ def _read_spans(run_dir: Path, ids: pl.Series, signal: str) -> pl.Series:
     if not files:
         raise WinnowError(f"pii_scrub needs the `{signal}` signal: no files in {run_dir / 'signals' / signal}; "
                           f"add `{signal}:` to the recipe's signals")
-    sig = pl.concat([pl.read_parquet(f, columns=["id", "pii_spans"]) for f in files], how="vertical_relaxed")
-    joined = pl.DataFrame({"id": ids}).join(sig, on="id", how="left", maintain_order="left")
+    want = pl.DataFrame({"id": ids})
+    sig = (pl.scan_parquet(files).select("id", "pii_spans").join(want.lazy(), on="id", how="semi")
+           .unique("id", keep="first").collect())
+    joined = want.join(sig, on="id", how="left", maintain_order="left")
     return joined["pii_spans"]
 
 
