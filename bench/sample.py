@@ -6,6 +6,7 @@ benchmark writes its own corpus into a temporary folder (or --out-dir) and delet
 
     python bench/sample.py                       # 20k and 200k documents, JSONL and Parquet
     python bench/sample.py --sizes 20000 --formats jsonl
+    python bench/sample.py --check-quality 1500   # datatrove heuristics: pass rate per planted kind
 """
 
 from __future__ import annotations
@@ -38,13 +39,50 @@ def _child(out: str, docs: int) -> None:
                       "peak_rss_mib": cpu.ru_maxrss / 1024, "bytes": Path(out).stat().st_size}))
 
 
+def check_quality(n: int) -> None:
+    """Run datatrove's Gopher repetition, Gopher quality, C4 and FineWeb filters on n sample documents."""
+    from collections import Counter, defaultdict
+
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+
+    from curation.samples.corpus import iter_chunks
+
+    filters = [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(), FineWebQualityFilter()]
+    res: dict[str, Counter] = defaultdict(Counter)
+    for recs, lab in iter_chunks(n, seed=0):
+        for r, k in zip(recs, lab["kind"], strict=True):
+            doc, verdict = Document(text=r["text"], id=r["id"]), "pass"
+            for f in filters:
+                out = f.filter(doc)
+                if not (out if isinstance(out, bool) else out[0]):
+                    verdict = f"{type(f).__name__}:{'' if isinstance(out, bool) else out[1]}"
+                    break
+            res[k][verdict] += 1
+    print(f"{'kind':<12} {'docs':>5} {'pass':>6}  first failing filter (top 3)")
+    for k, c in sorted(res.items(), key=lambda kv: -sum(kv[1].values())):
+        tot = sum(c.values())
+        top = ", ".join(f"{v}={m}" for v, m in c.most_common() if v != "pass")
+        print(f"{k:<12} {tot:>5} {c['pass'] / tot:>6.1%}  {top[:150]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 200000], help="Corpus sizes (documents).")
     ap.add_argument("--formats", nargs="+", default=["jsonl", "parquet"], help="jsonl, jsonl.gz and/or parquet.")
     ap.add_argument("--out-dir", type=Path, default=None, help="Where to write (default: a temporary folder).")
+    ap.add_argument("--check-quality", type=int, default=0, metavar="N",
+                    help="Instead of timing: pass rates of datatrove's quality filters on N documents.")
     ap.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.check_quality:
+        check_quality(args.check_quality)
+        return
     if args._child:
         _child(args._child[0], int(args._child[1]))
         return
