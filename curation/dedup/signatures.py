@@ -213,6 +213,43 @@ if _nb is not None:
             sig[d, :] = row
 
 
+if _nb is not None:
+
+    @_nb.njit(cache=True)
+    def _normalise_kernel(data: np.ndarray, offs: np.ndarray, word: np.ndarray, lower: np.ndarray,
+                          out: np.ndarray, out_offs: np.ndarray) -> None:
+        """Write each document's dedup words joined by single spaces into `out` (out_offs: its bounds)."""
+        ln = 0
+        for d in range(len(offs) - 1):
+            out_offs[d] = ln
+            start = ln
+            inword = False
+            for i in range(offs[d], offs[d + 1]):
+                c = data[i]
+                if word[c]:
+                    if not inword:
+                        if ln > start:
+                            out[ln] = 32
+                            ln += 1
+                        inword = True
+                    out[ln] = lower[c]
+                    ln += 1
+                else:
+                    inword = False
+        out_offs[len(offs) - 1] = ln
+
+
+def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(buffer, offsets) of the UTF-8 of `" ".join(dedup_words(t))` for every text (needs numba)."""
+    ready = kernel_ready_texts(texts)
+    data, offs = _utf8_buffers(ready)
+    out = np.empty(max(1, int(offs[-1] - offs[0]) if len(offs) else 1), dtype=np.uint8)
+    out_offs = np.zeros(len(ready) + 1, dtype=np.int64)
+    if len(ready):
+        _normalise_kernel(data, offs, _WORD, _LOWER, out, out_offs)
+    return out, out_offs
+
+
 def _reference_signatures(texts: list[str], ngram: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-document Python shingling + vectorised numpy permutations (used when numba is absent)."""
     import xxhash

@@ -30,13 +30,24 @@ def normalised_text_expr(col: str = "text") -> pl.Expr:
     return t.str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars(" ")
 
 
-def text_keys(texts: pl.Series) -> pl.Series:
+def text_keys(texts: pl.Series, use_numba: bool | None = None) -> pl.Series:
     """16-byte xxh3-128 digests of the normalised texts (stable across Polars versions, unlike `hash`)."""
     import xxhash
 
-    norm = texts.to_frame("text").select(normalised_text_expr("text")).to_series()
+    from curation.dedup.signatures import normalised_bytes, numba_available
+
     digest = xxhash.xxh3_128_digest
-    return pl.Series("key", [digest(t.encode("utf-8")) for t in norm.to_list()], dtype=pl.Binary)
+    texts = texts.cast(pl.Utf8)
+    if use_numba is None:
+        use_numba = numba_available()
+    if use_numba:  # the signature kernel's normaliser: ~10x faster than the Polars regex
+        buf, offs = normalised_bytes(texts)
+        mv = memoryview(buf)
+        keys = [digest(mv[a:b]) for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
+    else:
+        norm = texts.to_frame("text").select(normalised_text_expr("text")).to_series()
+        keys = [digest(t.encode("utf-8")) for t in norm.to_list()]
+    return pl.Series("key", keys, dtype=pl.Binary)
 
 
 @register_step

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import xxhash
 
+from curation.dedup.signatures import numba_available
 from curation.errors import WinnowError
 from curation.steps import get_step
-from curation.steps.exact_dedup import ExactDedupConfig, ExactDedupStep, normalised_text_expr
+from curation.steps.exact_dedup import ExactDedupConfig, ExactDedupStep, normalised_text_expr, text_keys
 from curation.text import dedup_words
 
 TEXTS = {
@@ -47,6 +49,16 @@ def test_normalisation_matches_dedup_words() -> None:
     df = _frame(list(TEXTS))
     norm = df.select(normalised_text_expr()).to_series().to_list()
     assert norm == [" ".join(dedup_words(t)) for t in df["text"]]
+
+
+@pytest.mark.parametrize("use_numba", [True, False])
+def test_keys_hash_the_dedup_words(use_numba: bool) -> None:
+    if use_numba and not numba_available():
+        pytest.skip("numba not installed")
+    texts = pl.Series(list(TEXTS.values()) + [None], dtype=pl.Utf8)
+    keys = text_keys(texts, use_numba=use_numba).to_list()
+    want = [xxhash.xxh3_128_digest(" ".join(dedup_words(t or "")).encode("utf-8")) for t in texts]
+    assert keys == want
 
 
 def test_case_whitespace_punctuation_variants(tmp_path: Path) -> None:
