@@ -113,18 +113,22 @@ class _Draw:
         self._it = iter(row)
         self._x = row[-1] if row else 1
 
-    def _next(self) -> int:
-        try:
-            return next(self._it)
-        except StopIteration:  # rare long documents: continue with a 64-bit LCG seeded by the row
-            self._x = (self._x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
-            return self._x >> 33
+    def _lcg(self) -> int:
+        """Long documents run past the row: continue with a 64-bit LCG seeded by the row's last value."""
+        self._x = (self._x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        return self._x >> 33
 
     def __call__(self, k: int) -> int:
-        return self._next() % k
+        try:
+            return next(self._it) % k
+        except StopIteration:
+            return self._lcg() % k
 
     def pick(self, seq: list):  # noqa: ANN201 - any element type
-        return seq[self._next() % len(seq)]
+        try:
+            return seq[next(self._it) % len(seq)]
+        except StopIteration:
+            return seq[self._lcg() % len(seq)]
 
 
 def _cap(s: str) -> str:
@@ -185,7 +189,8 @@ class _Writer:
 
     def title(self, news: bool = False) -> str:
         tpl = self.d.pick(V.NEWS_TITLES if news else V.TITLES)
-        return _cap(tpl.replace("{v}", self.verb()).replace("{a}", self.adj()).replace("{n}", self.noun()))
+        t = tpl.replace("{v}", self.verb()).replace("{a}", self.adj()).replace("{n}", self.noun())
+        return _AN.sub(r"\1n ", _cap(t))
 
 
 @functools.cache
@@ -245,6 +250,7 @@ def _clean_text(d: _Draw, srow: list[int]) -> tuple[str, str, str]:
             parts.append(f"Review by {d.pick(V.USERNAMES)}: {p.paragraph(2, 4)}")
     elif genre == "forum":
         q = d.pick(V.QUESTIONS).replace("{v}", w.verb()).replace("{a}", w.adj()).replace("{n}", w.noun())
+        q = _AN.sub(r"\1n ", q)
         parts = [q, f"Posted by {d.pick(V.USERNAMES)} on {d.pick(V.MONTHS)} {1 + d(28)}, {2015 + d(10)}",
                  f"{p.paragraph(3, 5)} {q}"]
         for _ in range(3 + d(3)):

@@ -204,7 +204,7 @@ TOPICS: dict[str, dict[str, list]] = {
 # subjects work with any modal and with the past tense
 SUBJECTS = ["most beginners", "a lot of readers", "our editor", "my neighbour", "the manufacturer",
             "anyone who owns a {n}", "experienced owners", "the team", "a friend of mine", "many people",
-            "the instructor", "you", "we", "I", "the seller", "my partner", "the reviewer", "nobody",
+            "the instructor", "you", "we", "I", "the seller", "my partner", "the reviewer", "the neighbours",
             "the previous owner", "a careful buyer", "some experts", "the local shop", "our readers",
             "the author", "every guide I read", "the support staff", "my family", "first-time visitors"]
 MODALS = ["can", "should", "will", "might", "could", "would", "may", "must", "usually", "often", "rarely",
