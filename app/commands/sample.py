@@ -56,7 +56,7 @@ def sample(
     config = {"out": str(out), "docs": docs, "seed": seed, "kind": kind.value}
     ws = open_workspace(workspace)
     out_dir = out if kind == SampleKind.bench else out.parent
-    with registered_run(ws, "sample", config, out_dir=out_dir) as (reg, run_id):
+    with registered_run(ws, "data-sample", config, out_dir=out_dir) as (reg, run_id):
         metrics = _write(out, docs, seed, kind)
         reg.set_metrics(run_id, metrics)
 
