@@ -44,3 +44,13 @@ def test_set_overrides_fields_and_rules_by_name() -> None:
         apply_overrides(r, ["rules.nope.min=1"])
     with pytest.raises(WinnowError, match="batch_sise: unknown field"):
         apply_overrides(r, ["batch_sise=3"])
+
+
+def test_default_recipe_is_the_merge_of_the_fragments() -> None:
+    from curation.recipes import merge_fragments
+
+    r = load_recipe()
+    assert r.model_dump(mode="json", exclude_none=True) == load_recipe.__globals__["parse_recipe"](
+        merge_fragments()).model_dump(mode="json", exclude_none=True), \
+        "regenerate: python -m curation.recipes > curation/default_recipe.yaml"
+    assert r.rules[0].name == "language"
