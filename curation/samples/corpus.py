@@ -3,7 +3,10 @@
 Documents (~2 KB on average) are articles, how-tos, product pages, forum threads and local news about
 twelve topics, written by a sentence grammar over `vocab.py` (subjects x modals x topic verb phrases x
 tails, plus openers, connectors and comments), so clean documents read like plain web prose and pass the
-usual Gopher / C4 / FineWeb heuristics. Nobody's text is copied.
+usual Gopher / C4 / FineWeb heuristics (98.8% of clean documents pass all four datatrove filters; see
+docs/benchmarks/sample.md). Nobody's text is copied. For speed the grammar fills a pool of 3,000 sentences
+per topic once (fixed internal seed) with placeholders for a document's three focus nouns; a document draws
+its sentences by numpy-sampled index and fills the placeholders with its own nouns.
 
 Planted kinds and their share of the documents (exact counts per chunk of 2,000, largest remainder):
 
@@ -12,7 +15,7 @@ Planted kinds and their share of the documents (exact counts per chunk of 2,000,
     near_dup      9%   edited copy of an earlier clean document, 1.5% at each target word-5-gram Jaccard
                        0.95, 0.9, 0.85, 0.8, 0.7, 0.5 (word substitutions, deletions and insertions); the
                        labels hold the ACTUAL Jaccard (equal to `curation.text.ngram_jaccard`)
-    boilerplate   4%   navigation menus, cookie banners and footers around a sentence or two
+    boilerplate   4%   navigation menus, cookie banners and footers around a single sentence
     short         4%   a few words to one sentence
     spam          4%   repeated lines or keyword stuffing
     gibberish     3%   random character strings
@@ -22,7 +25,8 @@ Planted kinds and their share of the documents (exact counts per chunk of 2,000,
     bench_copy    2%   a clean document quoting a question and its answer from the synthetic benchmark
                        (`curation.samples.bench`, test split items 0..49 of the same seed)
 
-Copies always come after their source in the file, so keep-first deduplication keeps the original.
+Copies always come after their source in the file, so keep-first deduplication keeps the original (a copy
+drawn before any clean document exists, possible only at the very start, is written as clean instead).
 Clean documents contain no person names, emails or numbers that look like PII.
 
 Files: the corpus (`.jsonl`, `.jsonl.gz` or `.parquet`; records `id, text, source, metadata`) and
