@@ -104,8 +104,12 @@ def prepare_out(out: Path, resume: bool) -> str | None:
             return str(last)
     if ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
-    for name in ("metrics.jsonl", "progress.jsonl"):
+    # a previous run's weights must not survive beside this run's (an old adapter would shadow a full model)
+    for name in ("metrics.jsonl", "progress.jsonl", "manifest.json", "loss.png", "model.safetensors",
+                 "adapter_model.safetensors", "adapter_config.json"):
         (out / name).unlink(missing_ok=True)
+    for shard in [*out.glob("model-*-of-*.safetensors"), *out.glob("model.safetensors.index.json")]:
+        shard.unlink()
     return None
 
 
