@@ -87,7 +87,7 @@ def test_load_pair_and_txt(tmp_path: Path) -> None:
 # -- training, prediction, metrics ----------------------------------------------------------------------
 
 def test_normalise_lowercases_and_removes_newlines() -> None:
-    assert normalise(pl.Series(["A\nB\r\nC", None])).to_list() == ["a b c", ""]
+    assert normalise(pl.Series(["A\nB\r\nÉTÉ", None])).to_list() == ["a b\r été", ""]  # \r is whitespace to fastText
 
 
 def test_trained_model_separates_held_out_data(tmp_path: Path) -> None:
