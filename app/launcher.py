@@ -25,7 +25,7 @@ from curation.progress import read_progress
 # Commands whose registry kind is not simply their words joined by "-".
 _KINDS = {("curate",): "curate", ("mix",): "mix", ("eval", "run"): "eval", ("data", "sample"): "sample",
           ("data", "pull"): "data-pull"}
-_GROUPS = {"data", "model", "train", "eval", "guard", "pii", "classifier", "runs"}
+_GROUPS = {"data", "model", "train", "eval", "guard", "pii", "classifier"}
 _OUT_FLAGS = ("--out", "-o")
 _JOBS: dict[int, subprocess.Popen] = {}  # jobs this process started, by run id (for stop)
 

@@ -155,29 +155,32 @@ def test_runs_page_follows_a_running_job(tmp_path: Path, monkeypatch: pytest.Mon
     assert "Stop (Ctrl-C)" in [b.label for b in at.button]
 
 
-def test_launch_page_starts_a_curation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
+def test_launch_page_starts_a_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     from app.registry import RunRegistry
 
     ws = tmp_path / "ws"
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"text": f"document number {i} has a few words in it"}) + "\n"
-                              for i in range(20)))
     monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
     at = AppTest.from_file(SCRIPT, default_timeout=60)
     at.session_state["page"] = "Launch"
     at.run()
-    at.text_input(key="launch_inputs").set_value(str(corpus))
-    at.text_input(key="launch_out").set_value(str(tmp_path / "run"))
-    at.button[0].click().run()
+    at.text_input(key="launch_line").set_value("winnow runs --kind curate")
+    at.button[1].click().run()
     assert not at.exception and "started run 1" in at.success[0].value
-    deadline = time.time() + 90
+    deadline = time.time() + 60
     while time.time() < deadline:
         with RunRegistry(ws) as reg:
             run = reg.get(1)
         if run.status not in ("queued", "running"):
             break
-        time.sleep(0.3)
-    assert (run.status, run.kind, run.metrics.get("input")) == ("done", "curate", 20), run.error
+        time.sleep(0.2)
+    assert (run.status, run.kind, run.config["argv"]) == ("done", "runs", ["runs", "--kind", "curate"]), run.error
+
+
+def test_curate_form_command_line(tmp_path: Path) -> None:
+    from app.ui.launch_page import curate_argv
+
+    assert curate_argv("a.jsonl 'my dir'", " out ", None, 1) == ["curate", "a.jsonl", "my dir", "--out", "out"]
+    assert curate_argv("a.jsonl", "o", "r.yaml", 2, "--set rules.x.min=3") == [
+        "curate", "a.jsonl", "--out", "o", "--recipe", "r.yaml", "--workers", "2", "--set", "rules.x.min=3"]
