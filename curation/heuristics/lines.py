@@ -10,6 +10,7 @@ datatrove splits lines three ways, and the differences change results:
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from curation.heuristics.chars import PY_WHITESPACE, SPLITLINES_RE, WS_NOT_NL
@@ -29,12 +30,17 @@ def duplicate_stats(df: pl.DataFrame, n_docs: int, col: str = "piece") -> pl.Dat
     A piece is a duplicate when an equal piece came earlier in the same document.
     """
     key = (pl.col(col).hash() ^ (pl.col("doc").cast(pl.UInt64) * pl.lit(_GOLD, pl.UInt64)))
-    agg = (df.with_columns(dup=~key.is_first_distinct(), chars=pl.col(col).str.len_chars().cast(pl.Int64))
-           .group_by("doc").agg(n=pl.len().cast(pl.Int64), dup=pl.col("dup").sum().cast(pl.Int64),
-                                dup_chars=pl.col("chars").filter(pl.col("dup")).sum().cast(pl.Int64),
-                                chars=pl.col("chars").sum().cast(pl.Int64)))
-    full = pl.DataFrame({"doc": pl.int_range(0, n_docs, eager=True, dtype=pl.Int64)})
-    return full.join(agg, on="doc", how="left").fill_null(0)
+    f = df.select("doc", dup=~key.is_first_distinct(), chars=pl.col(col).str.len_chars())
+    doc = f["doc"].to_numpy()
+    dup = f["dup"].to_numpy()
+    chars = f["chars"].to_numpy().astype(np.float64)
+    return pl.DataFrame({
+        "doc": np.arange(n_docs, dtype=np.int64),
+        "n": np.bincount(doc, minlength=n_docs).astype(np.int64),
+        "dup": np.bincount(doc, weights=dup, minlength=n_docs).astype(np.int64),
+        "dup_chars": np.bincount(doc, weights=chars * dup, minlength=n_docs).astype(np.int64),
+        "chars": np.bincount(doc, weights=chars, minlength=n_docs).astype(np.int64),
+    })
 
 
 def gopher_paragraphs(texts: pl.Series) -> pl.DataFrame:

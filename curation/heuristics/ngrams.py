@@ -54,6 +54,21 @@ def _powers(base: int, size: int) -> _Powers:
     return p
 
 
+def _maybe_repeated(key: np.ndarray) -> np.ndarray:
+    """Indices of keys that MAY occur twice (a superset: two independent hash-bucket counts).
+
+    Most n-grams of real text are unique; sorting only these candidates is the cheap part.
+    """
+    if key.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(12, int(np.ceil(np.log2(key.size * 2))))
+    mask = np.uint64((1 << bits) - 1)
+    b = (key & mask).astype(np.int64)
+    idx = np.flatnonzero(np.bincount(b, minlength=1 << bits)[b] >= 2)
+    b = ((key[idx] >> np.uint64(64 - bits)) & mask).astype(np.int64)
+    return idx[np.bincount(b, minlength=1 << bits)[b] >= 2]
+
+
 class NgramIndex:
     """Per-batch arrays shared by all n: word positions, character offsets and prefix hashes."""
 
@@ -99,7 +114,8 @@ class NgramIndex:
         # default: every n-gram is unique -> the first one, count 1
         first_of_doc = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
         out[docs[first_of_doc]] = length[first_of_doc]
-        order = np.argsort(key)
+        cand = _maybe_repeated(key)
+        order = cand[np.argsort(key[cand])]
         sk = key[order]
         starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
         counts = np.diff(np.r_[starts, sk.size])
@@ -126,7 +142,8 @@ class NgramIndex:
         with np.errstate(over="ignore"):
             key = (self.char_prefix[vi + n] - self.char_prefix[vi]) * self._cipow[self._cpos[vi]]
             key += self.doc[vi].astype(np.uint64) * _GOLD
-        order = np.argsort(key)
+        cand = _maybe_repeated(key)
+        order = cand[np.argsort(key[cand])]
         sk = key[order]
         same = sk[1:] == sk[:-1]
         if not same.any():

@@ -163,24 +163,24 @@ def fineweb_stats(texts: pl.Series, words: np.ndarray, stop_chars: tuple[str, ..
     df = exploded(texts, pieces, "line").filter(pl.col("line").str.strip_chars(PY_WHITESPACE) != "")
     # "" in stop_chars would make every line end with punctuation (str.endswith(""))
     end = pl.lit(True) if "" in stop_chars else pl.col("line").str.contains(_end_regex(stop_chars))
-    per = (df.with_columns(p=end, s=pl.col("line").str.len_chars() <= short_line_length)
-           .group_by("doc").agg(punct=pl.col("p").sum().cast(pl.Int64), short=pl.col("s").sum().cast(pl.Int64)))
+    flags = df.select("doc", p=end, s=pl.col("line").str.len_chars() <= short_line_length)
+    doc = flags["doc"].to_numpy()
+    n_punct = np.bincount(doc, weights=flags["p"].to_numpy(), minlength=n)
+    n_short = np.bincount(doc, weights=flags["s"].to_numpy(), minlength=n)
     dup = duplicate_stats(df.rename({"line": "piece"}), n)
-    full = (pl.DataFrame({"doc": pl.int_range(0, n, eager=True, dtype=pl.Int64)})
-            .join(per, on="doc", how="left").fill_null(0).join(dup, on="doc", how="left").sort("doc"))
-    lines = full["n"].to_numpy()
+    lines = dup["n"].to_numpy()
     nl = texts.str.count_matches("\n", literal=True).cast(pl.Int64).to_numpy()
     chars_no_nl = texts.str.len_chars().cast(pl.Int64).to_numpy() - nl
     empty = lines == 0
-    punct = _ratio(full["punct"].to_numpy(), lines)
+    punct = _ratio(n_punct, lines)
     if exclude_zero:
-        punct = _nullify(punct, full["punct"].to_numpy() == 0)
+        punct = _nullify(punct, n_punct == 0)
     return pl.DataFrame({
         "empty": empty,
         "lines": lines.astype(np.int64),
         "line_punct_ratio": punct,
-        "short_line_ratio": _ratio(full["short"].to_numpy(), lines),
-        "char_dup_ratio": _nullify(_ratio(full["dup_chars"].to_numpy(), chars_no_nl), empty),
+        "short_line_ratio": _ratio(n_short, lines),
+        "char_dup_ratio": _nullify(_ratio(dup["dup_chars"].to_numpy(), chars_no_nl), empty),
         "list_ratio": _nullify(_ratio(nl, words), empty),
     })
 

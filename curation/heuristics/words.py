@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -77,28 +78,35 @@ class WordCache:
     STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
     def __init__(self) -> None:
-        import spacy
+        # spaCy's English tokenizer settings, read from the language defaults: `spacy.blank("en")` would
+        # build the same tokenizer but first loads every installed spaCy plugin (presidio, transformers...)
+        from spacy.lang.en import English
+        from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
-        self._nlp = spacy.blank("en")
-        tok = self._nlp.tokenizer
-        self._rules = {k: [d[65] for d in v] for k, v in tok.rules.items()}  # 65 = spacy.attrs.ORTH
-        self._prefix, self._suffix, self._infix = tok.prefix_search, tok.suffix_search, tok.infix_finditer
-        self._token_match, self._url_match = tok.token_match, tok.url_match
-        # special cases spaCy re-applies after splitting (its PhraseMatcher): chunks holding one go to spaCy
-        # (their patterns are the rule strings split WITHOUT special cases; chunks whose words contain such
-        # a sequence are rare)
-        matched = [k for k in tok.rules if not any(c.isspace() for c in k)
-                   and (tok.find_prefix(k) or tok.find_suffix(k) or tok.find_infix(k))]
-        self._matcher_first: dict[str, list[list[str]]] = {}
-        for k in matched:
-            seq = self._py_words(k, specials_on=False)
-            self._matcher_first.setdefault(seq[0], []).append(seq)
+        d = English.Defaults
+        self._rules = {k: [t[65] for t in v] for k, v in d.tokenizer_exceptions.items()}  # 65 = ORTH
+        self._prefix = compile_prefix_regex(d.prefixes).search
+        self._suffix = compile_suffix_regex(d.suffixes).search
+        self._infix = compile_infix_regex(d.infixes).finditer
+        self._token_match, self._url_match = d.token_match, d.url_match
+        self._spacy_tok = None  # a real spaCy Tokenizer, built only if a chunk needs it
         self._punct = _punctuation_set()
         self._sent_punct = _sentencizer_punct()
         self._stop = {w: i for i, w in enumerate(self.STOP_WORDS)}
         rng = np.random.default_rng(_RNG_SEED)
         self.base = int(rng.integers(1 << 62, 1 << 63)) | 1  # odd: invertible mod 2**64
         self._rng = rng
+        # special cases spaCy re-applies after splitting (its PhraseMatcher): chunks whose words contain
+        # such a pattern (the rule string split WITHOUT special cases) go to spaCy itself; they are rare
+        self._matcher_first: dict[str, list[list[str]]] = {}
+        for k in d.tokenizer_exceptions:
+            if any(c.isspace() for c in k):
+                continue
+            pre, suf = self._prefix(k), self._suffix(k)
+            if (pre is not None and pre.end() > pre.start()) or (suf is not None and suf.end() > suf.start()) \
+                    or next(self._infix(k), None) is not None:
+                seq = self._py_words(k, specials_on=False)
+                self._matcher_first.setdefault(seq[0], []).append(seq)
         self.reset()
 
     def reset(self, sep_k: int = 0) -> None:
@@ -227,7 +235,7 @@ class WordCache:
                     break
             else:
                 out[i] = ws
-        tok = self._nlp.tokenizer
+        tok = self._tokenizer() if hard else None
         start = 0
         while start < len(hard):
             group, size = [], 0
@@ -247,6 +255,19 @@ class WordCache:
                     continue
                 cur.append(s)
         return out
+
+    def _tokenizer(self) -> Any:
+        """spaCy's English Tokenizer over a bare Vocab (the same rules as `spacy.blank("en")`)."""
+        if self._spacy_tok is None:
+            from spacy.lang.en import English
+            from spacy.tokenizer import Tokenizer
+            from spacy.vocab import Vocab
+
+            d = English.Defaults
+            self._spacy_tok = Tokenizer(Vocab(), rules=d.tokenizer_exceptions, prefix_search=self._prefix,
+                                        suffix_search=self._suffix, infix_finditer=self._infix,
+                                        token_match=d.token_match, url_match=d.url_match)
+        return self._spacy_tok
 
     def _register(self, new_chunks: list[str]) -> None:
         gc_was = gc.isenabled()

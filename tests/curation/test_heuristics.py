@@ -134,6 +134,15 @@ def test_python_port_equals_spacy_on_tricky_chunks():
               "ok...", "1,000,000.", "$5.00", "US$10", "well-known", "o'clock", "rock'n'roll", "''",
               "Mr.", "(Mr.)", "...", "…", "#hashtag", "C++", "x:)y", "'s", "n't", "ya'll", "Ph.D.", "°F."]
     assert wc._spacy_words(chunks) == wc._spacy_words(chunks, force_spacy=True)
+    # our tokenizer settings are spacy.blank("en")'s, which datatrove uses
+    import spacy
+
+    ref = spacy.blank("en").tokenizer
+    assert {k: [t[65] for t in v] for k, v in ref.rules.items()} == wc._rules
+    for ours, theirs in [(wc._prefix, ref.prefix_search), (wc._suffix, ref.suffix_search),
+                         (wc._infix, ref.infix_finditer), (wc._url_match, ref.url_match)]:
+        assert ours.__self__.pattern == theirs.__self__.pattern
+    assert ref.token_match is None and wc._token_match is None
 
 
 def test_each_filter_matches_datatrove(scored):
