@@ -130,7 +130,9 @@ def _signals(run: Path, mtime: float) -> None:
         st.info("this run stored no signals")
         return
     c1, c2, c3 = st.columns([1, 1, 1])
-    step = c1.selectbox("signal step", steps, key="hist_step")
+    ruled = [s for s in steps if any(cd.thresholds(run, s, c) for c in cd.numeric_columns(run, s))]
+    step = c1.selectbox("signal step", steps, index=steps.index(ruled[0]) if ruled else 0,
+                        key="hist_step")  # a step with a threshold rule first
     cols = cd.numeric_columns(run, step)
     if not cols:
         st.info(f"{step} has no numeric columns")

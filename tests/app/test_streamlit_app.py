@@ -98,8 +98,7 @@ def test_corpus_text_search_and_kept_filter(built: dict, monkeypatch: pytest.Mon
 
 def test_signal_histogram_shows_rule_threshold(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(built, "Corpus", monkeypatch)
-    assert at.selectbox(key="hist_step").value == "exact_dedup"
-    at.selectbox(key="hist_step").set_value("length").run()
+    assert at.selectbox(key="hist_step").value == "length"  # the step a min/max rule reads comes first
     assert at.selectbox(key="hist_col_length").value == "n_words"  # the column a rule reads comes first
     assert "red line: length.min_words (min 5)" in _texts(at)
 
