@@ -24,7 +24,7 @@ def streamlit_argv(workspace: Path, port: int, headless: bool, address: str | No
     return argv + ["--", "--workspace", str(workspace)]
 
 
-def launch_app(workspace: Path, port: int = 8501, headless: bool = False, address: str | None = None) -> int:
+def launch_app(workspace: Path, port: int = 8501, headless: bool = False, address: str | None = "localhost") -> int:
     """Serve the app until Ctrl-C (or the server exits); return the exit code (0 after Ctrl-C).
 
     `winnow demo --app` calls this at the end of the demo.
@@ -55,7 +55,8 @@ def launch_app(workspace: Path, port: int = 8501, headless: bool = False, addres
 def app_cmd(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     port: int = typer.Option(8501, "--port", help="Port to serve the app on."),
-    address: str = typer.Option(None, "--address", help="Address to bind (default: Streamlit's, all interfaces)."),
+    address: str = typer.Option("localhost", "--address",
+                                help="Address to bind; 0.0.0.0 serves other machines (the app can start jobs)."),
     headless: bool = typer.Option(False, "--headless/--no-headless",
                                   help="Do not open a browser (for servers and CI)."),
 ) -> None:
