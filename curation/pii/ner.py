@@ -61,12 +61,55 @@ class NerModel:
         return {"ner_model": self.name, "ner_version": f"{meta.get('name')}-{meta.get('version')}",
                 "ner_components": list(self.nlp.pipe_names)}
 
-    def spans(self, texts: list[str]) -> list[list[Span]]:
+    def _spans_here(self, texts: list[str]) -> list[list[Span]]:
         out: list[list[Span]] = []
         lm = self.label_map
-        for doc in self.nlp.pipe(texts, n_process=self.n_process, batch_size=self.batch_size):
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
             out.append([(lm[e.label_], e.start_char, e.end_char, NER_SCORE) for e in doc.ents if e.label_ in lm])
         return out
+
+    def spans(self, texts: list[str]) -> list[list[Span]]:
+        """Spans per text. With n_process > 1, a pool of forked workers (started once, sharing the loaded
+        pipeline) each runs `nlp.pipe` over a slice and sends back only spans: spaCy's own `n_process`
+        ships whole Doc objects between processes, which costs more than the NER on 2 KB texts."""
+        if self.n_process <= 1 or len(texts) < 2 * self.n_process:
+            return self._spans_here(texts)
+        pool = self._get_pool()
+        if pool is None:
+            return [sp for part in (self._spans_here(texts),) for sp in part]
+        step = max(1, -(-len(texts) // (self.n_process * 4)))
+        chunks = [texts[i:i + step] for i in range(0, len(texts), step)]
+        return [sp for part in pool.map(_pool_spans, chunks) for sp in part]
+
+    def _get_pool(self):  # noqa: ANN202
+        import multiprocessing as mp
+
+        if getattr(self, "_pool", None) is None:
+            if "fork" not in mp.get_all_start_methods():
+                return None
+            global _POOL_MODEL
+            _POOL_MODEL = self
+            self._pool = mp.get_context("fork").Pool(self.n_process)
+        return self._pool
+
+    def close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.terminate()
+            self._pool = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["_pool"] = None
+        return d
+
+
+_POOL_MODEL: NerModel | None = None
+
+
+def _pool_spans(texts: list[str]) -> list[list[Span]]:
+    assert _POOL_MODEL is not None
+    return _POOL_MODEL._spans_here(texts)
 
 
 def load_ner(mode: str = "auto", model: str | None = None, *, n_process: int = 1, batch_size: int = 64,

@@ -88,4 +88,9 @@ class PiiStep(SignalStep):
             d["presidio_analyzer"] = version("presidio-analyzer")
             d["recognizers"] = eng.recognizers.recognizer_names
             d["ner"] = eng.ner.describe() if eng.ner is not None else None
+        else:
+            from curation.pii.ner import find_model
+
+            c: PiiConfig = self.config  # type: ignore[assignment]
+            d["ner"] = None if c.ner == "off" else {"ner_model": find_model(c.ner_model)}
         return d
