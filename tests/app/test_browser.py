@@ -64,6 +64,9 @@ def test_corpus_page_in_chromium(tmp_path: Path) -> None:
                 page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
                 page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
                 page.wait_for_selector("text=Removed by rule", timeout=60_000)
+                # the script run has ended (no running indicator) before the page is read
+                page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")",
+                                       timeout=60_000)
                 text = page.inner_text("[data-testid='stApp']")
                 page.screenshot(path=str(tmp_path / "corpus.png"))
             finally:
@@ -73,6 +76,6 @@ def test_corpus_page_in_chromium(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=30)
     flat = " ".join(text.split())
     assert "input 10 kept 6 removed 3 quarantined 1" in flat, flat[:3000]
-    assert "Removed by rule length.min_words · value 2" in flat
-    assert (tmp_path / "corpus.png").stat().st_size > 20_000
+    assert "Removed by rule length.min_words · value 2" in flat, flat[:3000]
+    assert (tmp_path / "corpus.png").stat().st_size > 20_000, (tmp_path / "corpus.png").stat().st_size
     assert proc.returncode == 0 and "app stopped" in out, out[-2000:]
