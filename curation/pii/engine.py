@@ -152,6 +152,8 @@ class PiiEngine:
             inval = rec.invalidate_result(text)
             if inval:
                 score = 0.0
+        if len(cache) > 100_000:  # bounded memory on long runs
+            cache.clear()
         cache[text] = score
         return score
 
