@@ -43,6 +43,20 @@ def _sentencizer_punct() -> set[str]:
     return set(Sentencizer.default_punct_chars)
 
 
+_POW_CACHE: dict[int, np.ndarray] = {}
+
+
+def _char_powers(base: int, size: int) -> np.ndarray:
+    """base**k mod 2**64 for k < size (grown on demand)."""
+    p = _POW_CACHE.get(base)
+    if p is None or len(p) < size:
+        size = max(size, 64, 2 * (len(p) if p is not None else 0))
+        with np.errstate(over="ignore"):
+            p = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, base, dtype=np.uint64)], dtype=np.uint64)
+        _POW_CACHE[base] = p
+    return p
+
+
 class _Vocab(dict):
     """str -> dense id; unseen keys get the next id and are remembered in `new`."""
 
@@ -131,22 +145,25 @@ class WordCache:
 
     # ---------------------------------------------------------------- vocabulary growth
     def _add_token_props(self, toks: list[str]) -> None:
-        m = (1 << 64) - 1
-        b = self.base
+        if not toks:
+            return
         punct, sentp, stop = self._punct, self._sent_punct, self._stop
-        for t in toks:
-            self.t_len.append(len(t))
-            self.t_nonsym.append(any(c not in punct for c in t))
-            self.t_alpha.append(any(c.isalpha() for c in t))
-            self.t_stop.append(stop.get(t, -1))
-            self.t_ispunct.append(is_spacy_punct(t))
-            self.t_sentp.append(t in sentp)
-            h, p = 0, 1
-            for c in t:
-                h = (h + (ord(c) + 1) * p) & m
-                p = (p * b) & m
-            self.t_chash.append(h)
-        self.t_rand.extend(int(x) for x in self._rng.integers(0, 1 << 63, len(toks), dtype=np.int64))
+        self.t_len.extend(map(len, toks))
+        self.t_nonsym.extend(not punct.issuperset(t) for t in toks)
+        self.t_alpha.extend(t.isalpha() or any(map(str.isalpha, t)) for t in toks)
+        self.t_stop.extend(stop.get(t, -1) for t in toks)
+        self.t_ispunct.extend(not t.isalnum() and is_spacy_punct(t) for t in toks)
+        self.t_sentp.extend(t in sentp for t in toks)
+        # polynomial hash of the characters, sum((ord(c) + 1) * base**i) mod 2**64, for all tokens at once
+        lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+        codes = np.frombuffer("".join(toks).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + np.uint64(1)
+        starts = np.cumsum(lens) - lens
+        pos = np.arange(codes.size, dtype=np.int64) - np.repeat(starts, lens)
+        p = _char_powers(self.base, int(lens.max()) + 1)
+        with np.errstate(over="ignore"):
+            h = np.add.reduceat(codes * p[pos], starts)
+        self.t_chash.extend(h.tolist())
+        self.t_rand.extend(self._rng.integers(0, 1 << 63, len(toks), dtype=np.int64).tolist())
 
     def _py_words(self, string: str, specials_on: bool = True) -> list[str]:
         """spaCy's `Tokenizer._split_affixes` + `_attach_tokens`, in Python over spaCy's own rules/regexes.
