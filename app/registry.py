@@ -107,9 +107,10 @@ class RunRegistry:
         )
         return int(cur.lastrowid)
 
-    def start(self, run_id: int, pid: int | None = None) -> None:
-        self._conn.execute("UPDATE runs SET status='running', started=?, pid=?, host=? WHERE id=?",
-                           (time.time(), pid or os.getpid(), socket.gethostname(), run_id))
+    def start(self, run_id: int, pid: int | None = None, kind: str | None = None) -> None:
+        """Mark running; `kind` replaces a guess made when the row was queued (e.g. by the app)."""
+        self._conn.execute("UPDATE runs SET status='running', started=?, pid=?, host=?, kind=COALESCE(?, kind) "
+                           "WHERE id=?", (time.time(), pid or os.getpid(), socket.gethostname(), kind, run_id))
 
     def set_metrics(self, run_id: int, metrics: dict[str, Any]) -> None:
         self._conn.execute("UPDATE runs SET metrics=? WHERE id=?", (json.dumps(metrics, default=str), run_id))
@@ -175,7 +176,7 @@ def registered_run(workspace: str | Path, kind: str, config: dict[str, Any],
         os.environ.pop("WINNOW_RUN_ID")  # only the outermost job claims it
     if run_id is None:
         run_id = reg.create(kind, config, out_dir)
-    reg.start(run_id)
+    reg.start(run_id, kind=kind)
     try:
         yield reg, run_id
     except KeyboardInterrupt:

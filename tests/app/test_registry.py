@@ -58,3 +58,14 @@ def test_several_writers(tmp_path: Path) -> None:
     with RunRegistry(tmp_path) as reg:
         runs = reg.list(limit=1000)
     assert len(runs) == 100 and {r.status for r in runs} == {"done"}
+
+
+def test_queued_row_is_claimed_with_the_commands_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RunRegistry(tmp_path) as reg:
+        rid = reg.create("guessed-kind", {"argv": ["classifier", "train"]})
+    monkeypatch.setenv("WINNOW_RUN_ID", str(rid))
+    with registered_run(tmp_path, "classifier-quality", {}) as (_, got):
+        assert got == rid
+    with RunRegistry(tmp_path) as reg:
+        run = reg.get(rid)
+    assert (run.kind, run.status) == ("classifier-quality", "done")
