@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def main() -> None:
     ap.add_argument("--save-steps", type=int, default=500)
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for both sides")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary model and run folders")
     a = ap.parse_args()
 
     env = {**os.environ, "OMP_NUM_THREADS": str(a.threads), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -154,6 +156,10 @@ def main() -> None:
         print(f"DPO tokens/s (winnow, one run of {m['train_runtime_s']:.0f} s): {m['train_tokens_per_s']:,.0f}")
     if a.json:
         a.json.write_text(json.dumps(result, indent=2))
+    if a.keep:
+        print(f"outputs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
