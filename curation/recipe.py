@@ -142,7 +142,8 @@ def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
         if "=" not in item:
             raise WinnowError(f"--set {item!r}: expected KEY=VALUE")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        # YAML 1.1 reads on/off/yes/no as booleans; on a command line they are words (ner=off)
+        value = raw if raw.strip().lower() in {"on", "off", "yes", "no", "y", "n"} else yaml.safe_load(raw)
         if key.startswith("rules."):
             rest = key[len("rules."):]
             name = next((n for n in sorted(rule_names, key=len, reverse=True) if rest.startswith(n + ".")), None)

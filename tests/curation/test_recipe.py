@@ -40,6 +40,7 @@ def test_set_overrides_fields_and_rules_by_name() -> None:
                       "rules": [{"name": "length.min_words", "signal": "length", "column": "n_words", "min": 5}]})
     r2 = apply_overrides(r, ["batch_size=10", "rules.length.min_words.min=20"])
     assert r2.batch_size == 10 and r2.rules[0].min == 20
+    assert apply_overrides(r, ["name=off"]).name == "off"  # not YAML 1.1's boolean
     with pytest.raises(WinnowError, match="no rule"):
         apply_overrides(r, ["rules.nope.min=1"])
     with pytest.raises(WinnowError, match="batch_sise: unknown field"):
