@@ -176,3 +176,23 @@ def test_add_decontamination_adds_signal_and_rule(bench: Path) -> None:
     assert [r.name for r in again.rules].count("decontamination") == 1
     with pytest.raises(WinnowError, match="benchmark folder not found"):
         add_decontamination(base, bench / "missing")
+
+
+def test_curate_with_decontamination_drops_and_reports(bench: Path, tmp_path: Path) -> None:
+    """Through the real pipeline: the signal, the `decontamination` rule, the removal log and the reports."""
+    from curation.pipeline import curate
+
+    corpus = tmp_path / "corpus.jsonl"
+    docs = [{"id": "clean", "text": FILLER * 2},
+            {"id": "leak", "text": FILLER + ARC_Q + " evaporation. " + FILLER}]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    rec = add_decontamination(Recipe(name="t", signals={}, rules=[]), bench)
+    run = tmp_path / "run"
+    m = curate([corpus], run, rec, workspace=tmp_path / "ws")
+    assert m["kept"] == 1 and m["removed"] == 1
+    removed = pl.read_parquet(run / "removed.parquet")
+    assert removed.get_column("id").to_list() == ["leak"]
+    assert removed.get_column("rule").to_list() == ["decontamination"]
+    assert removed.get_column("detail").to_list() == ["arc_easy/test/Q1"]
+    report = json.loads((run / "contamination" / "arc_easy.json").read_text())
+    assert report["docs_matched"] == 1 and report["examples"][0]["id"] == "leak"
