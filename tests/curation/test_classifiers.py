@@ -212,3 +212,28 @@ def test_cli_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert ev["f1"] == pytest.approx(res["holdout"]["f1"]) and ev["n"] == 60
     rc = main(["classifier", "train", "quality", "--workspace", str(ws)])
     assert rc == 2 and "give --positive" in capsys.readouterr().err
+
+
+def test_curate_uses_workspace_model_or_skips_it(model_path: Path, tmp_path: Path) -> None:
+    """Through the real pipeline: a missing model is skipped (optional) with the train command named;
+    a model in <workspace>/models is used and its checksum goes into the manifest."""
+    import shutil
+
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+
+    corpus = tmp_path / "c.jsonl"
+    df = _labelled(20, seed=6).with_columns(pl.format("d{}", pl.int_range(pl.len())).alias("id"))
+    df.select("id", "text").write_ndjson(corpus)
+    recipe = {"name": "t", "signals": {"quality_classifier": {}}, "optional": ["quality_classifier"],
+              "rules": [{"name": "quality", "signal": "quality_classifier", "column": "quality_prob", "min": 0.5}]}
+    ws = tmp_path / "ws"
+    m = curate([corpus], tmp_path / "run1", parse_recipe(recipe), workspace=ws)
+    assert "winnow classifier train quality" in m["skipped_signals"]["quality_classifier"]
+    assert m["kept"] == 20
+    (ws / "models").mkdir(parents=True, exist_ok=True)
+    shutil.copy(model_path, ws / "models" / "quality.bin")
+    m = curate([corpus], tmp_path / "run2", parse_recipe(recipe), workspace=ws)
+    low = int((BinaryClassifier(model_path).predict_proba(df.get_column("text")) < 0.5).sum())
+    assert 8 <= low <= 12  # about the 10 low-quality documents
+    assert m["steps"]["quality_classifier"]["sha256"] and m["removed"] == low
