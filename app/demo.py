@@ -136,7 +136,7 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
         with RunRegistry(ws) as reg:
             run = reg.get(rid)
             if run is not None and run.status == "queued":  # the command does not register itself
-                reg.start(rid)
+                reg.start(rid, started=t0)
                 if proc.returncode == 0:
                     reg.finish(rid)
                 else:

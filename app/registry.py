@@ -107,10 +107,12 @@ class RunRegistry:
         )
         return int(cur.lastrowid)
 
-    def start(self, run_id: int, pid: int | None = None, kind: str | None = None) -> None:
+    def start(self, run_id: int, pid: int | None = None, kind: str | None = None,
+              started: float | None = None) -> None:
         """Mark running; `kind` replaces a guess made when the row was queued (e.g. by the app)."""
         self._conn.execute("UPDATE runs SET status='running', started=?, pid=?, host=?, kind=COALESCE(?, kind) "
-                           "WHERE id=?", (time.time(), pid or os.getpid(), socket.gethostname(), kind, run_id))
+                           "WHERE id=?", (started or time.time(), pid or os.getpid(), socket.gethostname(), kind,
+                                          run_id))
 
     def set_metrics(self, run_id: int, metrics: dict[str, Any]) -> None:
         self._conn.execute("UPDATE runs SET metrics=? WHERE id=?", (json.dumps(metrics, default=str), run_id))
