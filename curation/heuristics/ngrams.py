@@ -151,34 +151,72 @@ class NgramIndex:
         rep = np.zeros(sk.size, dtype=bool)
         rep[1:] |= same
         rep[:-1] |= same
-        cand = np.sort(order[rep])  # indices into vi, in text order
+        sel = order[rep]  # indices into vi of repeated n-grams, grouped by key
+        rk = sk[rep]
+        gid_by_key = np.cumsum(np.r_[True, rk[1:] != rk[:-1]]) - 1
+        perm = np.argsort(sel, kind="stable")
+        cand = sel[perm]  # in text order
+        gid = gid_by_key[perm]
         pos = vi[cand]
-        keys = key[cand].tolist()
-        lens = (self.cum_chars[pos + n] - self.cum_chars[pos]).tolist()
-        hits = _scan(pos.tolist(), keys, lens, n)
-        if hits:
-            h = np.asarray(hits, dtype=np.int64)
-            np.add.at(out, self.doc[pos[h]], np.asarray(lens, dtype=np.float64)[h])
-        return out
+        hit = _scan(pos, gid, n, int(gid_by_key[-1]) + 1)
+        lens = (self.cum_chars[pos + n] - self.cum_chars[pos]).astype(np.float64)
+        return np.bincount(self.doc[pos[hit]], weights=lens[hit], minlength=self.n_docs)
 
 
-def _scan(pos: list[int], keys: list[int], lens: list[int], n: int) -> list[int]:
-    """datatrove's left-to-right scan restricted to repeated n-grams; returns indices of the hits.
+_NB_SCAN = None
+_NB_MIN = 20_000  # below this many candidates the Python loop is cheaper than loading numba
 
-    N-grams that occur once are never hits and only ever enter the `seen` set, so skipping them is exact.
-    Keys already carry the document, and a hit's jump (p + n) never leaves its document, so one pass
-    serves the whole batch.
-    """
-    seen: set[int] = set()
-    hits: list[int] = []
+
+def _scan_py(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray:
+    seen = [False] * n_groups
+    hit = [False] * pos.size
     nxt = -1
-    for i, p in enumerate(pos):
+    for i, (p, g) in enumerate(zip(pos.tolist(), gid.tolist(), strict=True)):
         if p < nxt:
             continue
-        k = keys[i]
-        if k in seen:
-            hits.append(i)
+        if seen[g]:
+            hit[i] = True
             nxt = p + n
         else:
-            seen.add(k)
-    return hits
+            seen[g] = True
+    return np.array(hit, dtype=bool)
+
+
+def _scan(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray:
+    """datatrove's left-to-right scan restricted to repeated n-grams; True where a candidate is a hit.
+
+    `gid` numbers equal n-grams. An n-gram is in datatrove's `seen` set exactly when an earlier
+    occurrence was visited (not skipped), so a flag per group replaces the set. N-grams that occur once
+    are never hits and only ever enter `seen`, so leaving them out is exact. Groups already separate
+    documents, and a hit's jump (p + n) never leaves its document, so one pass serves the whole batch.
+    Uses a numba kernel for large inputs when numba is installed.
+    """
+    global _NB_SCAN
+    if pos.size >= _NB_MIN:
+        if _NB_SCAN is None:
+            try:
+                import numba
+            except ImportError:  # pragma: no cover - numba is optional
+                _NB_SCAN = False
+            else:
+                _NB_SCAN = numba.njit(cache=True, nogil=True)(_scan_py_kernel)
+        if _NB_SCAN:
+            return _NB_SCAN(pos, gid, n, n_groups)
+    return _scan_py(pos, gid, n, n_groups)
+
+
+def _scan_py_kernel(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray:
+    seen = np.zeros(n_groups, dtype=np.bool_)
+    hit = np.zeros(pos.size, dtype=np.bool_)
+    nxt = -1
+    for i in range(pos.size):
+        p = pos[i]
+        if p < nxt:
+            continue
+        g = gid[i]
+        if seen[g]:
+            hit[i] = True
+            nxt = p + n
+        else:
+            seen[g] = True
+    return hit

@@ -125,6 +125,7 @@ class WordCache:
 
     def reset(self, sep_k: int = 0) -> None:
         self.chunks = _Vocab()
+        self._memo: dict[str, list[str]] = {}
         self.tokens = _Vocab()
         # chunk tables (sentinels first: ids 0 and 1 are the line and document separators)
         self._c_off: list[int] = []
@@ -168,69 +169,72 @@ class WordCache:
     def _py_words(self, string: str, specials_on: bool = True) -> list[str]:
         """spaCy's `Tokenizer._split_affixes` + `_attach_tokens`, in Python over spaCy's own rules/regexes.
 
-        A line-for-line port of spaCy 3.8's Cython (no Doc, no lexemes: ~10x faster per new chunk).
+        A port of spaCy 3.8's Cython (no Doc, no lexemes). One affix-loop iteration strips a prefix
+        and/or suffix and the loop then restarts on the remainder exactly as if that remainder were a
+        chunk of its own, so the remainder's words come from a memo (`_words`) instead of re-running the
+        regexes: "word," costs one prefix and one suffix search once "word" is known.
         """
         specials = self._rules if specials_on else {}
-        tm, um = self._token_match, self._url_match
-        prefixes: list[str] = []
-        suffixes: list[str] = []
-        last = 0
-        prefix = suffix = ""
-        while string and len(string) != last:
-            if tm and tm(string):
-                break
-            if string in specials:
-                break
-            last = len(string)
-            m = self._prefix(string)
-            pre_len = (m.end() - m.start()) if m is not None else 0
-            if pre_len:
-                prefix = string[:pre_len]
-                minus_pre = string[pre_len:]
-                if minus_pre and minus_pre in specials:
-                    string = minus_pre
-                    prefixes.append(prefix)
-                    break
-            m = self._suffix(string[pre_len:])
-            suf_len = (m.end() - m.start()) if m is not None else 0
-            if suf_len:
-                suffix = string[-suf_len:]
-                minus_suf = string[:-suf_len]
-                if minus_suf and minus_suf in specials:
-                    string = minus_suf
-                    suffixes.append(suffix)
-                    break
-            if pre_len and suf_len and (pre_len + suf_len) <= len(string):
-                string = string[pre_len:-suf_len]
-                prefixes.append(prefix)
-                suffixes.append(suffix)
-            elif pre_len:
-                string = string[pre_len:]
-                prefixes.append(prefix)
-            elif suf_len:
-                string = string[:-suf_len]
-                suffixes.append(suffix)
-        out = prefixes
-        if string:
-            if string in specials:
-                out.extend(specials[string])
-            elif (tm and tm(string)) or (um and um(string)):
-                out.append(string)
-            else:
-                start = 0
-                for match in self._infix(string):
-                    i0, i1 = match.start(), match.end()
-                    if i0 == 0:
-                        continue
-                    if i0 != start:
-                        out.append(string[start:i0])
-                    if i0 != i1:
-                        out.append(string[i0:i1])
-                    start = i1
-                if string[start:]:
-                    out.append(string[start:])
-        out.extend(reversed(suffixes))
+        if self._token_match and self._token_match(string):  # pragma: no cover - None for English
+            return self._attach(string, specials)
+        if string in specials:
+            return list(specials[string])
+        rest = self._words if specials_on else (lambda x: self._py_words(x, False) if x else [])
+        m = self._prefix(string)
+        pre_len = (m.end() - m.start()) if m is not None else 0
+        prefix = string[:pre_len]
+        if pre_len:
+            minus_pre = string[pre_len:]
+            if minus_pre and minus_pre in specials:
+                return [prefix, *specials[minus_pre]]
+        m = self._suffix(string[pre_len:])
+        suf_len = (m.end() - m.start()) if m is not None else 0
+        if suf_len:
+            suffix = string[-suf_len:]
+            minus_suf = string[:-suf_len]
+            if minus_suf and minus_suf in specials:
+                return [*specials[minus_suf], suffix]
+            if pre_len and (pre_len + suf_len) <= len(string):
+                return [prefix, *rest(string[pre_len:-suf_len]), suffix]
+            if not pre_len:
+                return [*rest(minus_suf), suffix]
+        if pre_len:
+            return [prefix, *rest(string[pre_len:])]
+        return self._attach(string, specials)
+
+    def _attach(self, string: str, specials: dict[str, list[str]]) -> list[str]:
+        """`_attach_tokens` for a string no affix rule strips: special case, URL, or infix split."""
+        if string in specials:
+            return list(specials[string])
+        if (self._token_match and self._token_match(string)) or (self._url_match and self._url_match(string)):
+            return [string]
+        out: list[str] = []
+        start = 0
+        for match in self._infix(string):
+            i0, i1 = match.start(), match.end()
+            if i0 == 0:
+                continue
+            if i0 != start:
+                out.append(string[start:i0])
+            if i0 != i1:
+                out.append(string[i0:i1])
+            start = i1
+        if string[start:]:
+            out.append(string[start:])
         return out
+
+    def _words(self, chunk: str) -> list[str]:
+        """Words of one chunk (memoised; the fast path for letters-only and ASCII digits-only chunks)."""
+        if not chunk:
+            return []
+        w = self._memo.get(chunk)
+        if w is None:
+            if (chunk.isalpha() or (chunk.isascii() and chunk.isdigit())) and chunk not in self._rules:
+                w = [chunk]
+            else:
+                w = self._py_words(chunk)
+            self._memo[chunk] = w
+        return w
 
     def _spacy_words(self, chunks: list[str], force_spacy: bool = False) -> list[list[str]]:
         """Words of each chunk, exactly spaCy's tokens.
@@ -240,12 +244,12 @@ class WordCache:
         """
         out: list[list[str]] = [[] for _ in chunks]
         hard = []
-        rules, first = self._rules, self._matcher_first
+        first = self._matcher_first
         for i, c in enumerate(chunks):
             if force_spacy:
                 hard.append(i)
                 continue
-            ws = [c] if (c.isalpha() or (c.isascii() and c.isdigit())) and c not in rules else self._py_words(c)
+            ws = self._words(c)
             for j, w in enumerate(ws):
                 if w in first and any(ws[j:j + len(q)] == q for q in first[w]):
                     hard.append(i)

@@ -270,3 +270,24 @@ def test_recipe_has_every_default_threshold():
     assert by["gopher_repetition.dup_10_grams"].max == 0.10 and by["gopher_repetition.top_3_gram"].max == 0.18
     assert by["c4_quality.min_sentences"].min == 5
     assert by["fineweb_quality.line_punct_ratio"].min == 0.12 and by["fineweb_quality.list_ratio"].max == 0.3
+
+
+def test_scan_kernels_agree_and_bucket_filter_is_a_superset():
+    from curation.heuristics import ngrams
+
+    rng = np.random.default_rng(0)
+    pos = np.sort(rng.choice(6000, 4000, replace=False))
+    gid = rng.integers(0, 400, pos.size)
+    py = ngrams._scan_py(pos, gid, 5, 400)
+    old = ngrams._NB_MIN
+    ngrams._NB_MIN = 0
+    try:
+        fast = ngrams._scan(pos, gid, 5, 400)
+    finally:
+        ngrams._NB_MIN = old
+    assert (py == fast).all() and py.any()
+    keys = rng.integers(0, 1 << 63, 50_000, dtype=np.int64).astype(np.uint64)
+    keys[::50] = keys[1::50]
+    cand = set(ngrams._maybe_repeated(keys).tolist())
+    _, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
+    assert set(np.flatnonzero(cnt[inv] >= 2).tolist()) <= cand
