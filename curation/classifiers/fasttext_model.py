@@ -8,15 +8,20 @@ Why these choices:
   `p` when the top label is the positive one and `1 - p` otherwise (a softmax over two labels).
 * fastText's default `bucket=2_000_000` with `wordNgrams=2` writes an ~800 MB model; the defaults here
   (`bucket=200_000`, `dim=32`) write ~28 MB, and `quantize=True` shrinks that to ~3 MB.
-* Tiny or degenerate training sets make fastText raise "Encountered NaN", sometimes at random: training is
-  retried a few times, then it becomes a `WinnowError` that says what to change.
+* fastText 0.9.2 with fewer than 10 threads leaves most of its input matrix uninitialised (random
+  "Encountered NaN" on small sets, weights of 1e19): training always uses at least 10 threads. A real
+  divergence is retried a few times, then becomes a `WinnowError` that says what to change.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +32,10 @@ import polars as pl
 from curation.errors import WinnowError
 
 POSITIVE = "__label__pos"
-# fastText 0.9.2 raises "Encountered NaN" at random on small sets with few distinct words (the same input
-# trains fine on the next try, even in a fresh process); a few fresh attempts before giving up.
-NAN_ATTEMPTS = 6
+# Real divergence (a learning rate far too high) still raises "Encountered NaN": a few fresh attempts (the
+# shuffle of Hogwild threads differs) before a clear error. See TrainParams.as_fasttext for the other cause.
+NAN_ATTEMPTS = 3
+MIN_THREADS = 10
 NEGATIVE = "__label__neg"
 
 
@@ -71,9 +77,41 @@ class TrainParams:
     max_chars: int = 100_000  # long documents are cut: fastText's line reader is the bottleneck
 
     def as_fasttext(self) -> dict[str, Any]:
+        # fastText 0.9.2 initialises the input matrix in 10 blocks of (rows*dim)//10 cells, one per training
+        # thread: with fewer than 10 threads the other blocks keep whatever the allocator returned (zeros
+        # from a fresh mmap, old heap bytes such as 1e19 otherwise), which is where its random "Encountered
+        # NaN" and exploded weights come from. 10 threads initialise all but the last (rows*dim) % 10 cells
+        # (zeroed by `zeroed_allocations`); on fewer cores the threads just take turns.
         return {"dim": self.dim, "wordNgrams": self.word_ngrams, "bucket": self.bucket, "epoch": self.epoch,
-                "lr": self.lr, "minCount": self.min_count, "thread": self.threads, "seed": self.seed,
-                "loss": "softmax", "verbose": 0}
+                "lr": self.lr, "minCount": self.min_count, "thread": max(self.threads, MIN_THREADS),
+                "seed": self.seed, "loss": "softmax", "verbose": 0}
+
+
+@contextmanager
+def zeroed_allocations() -> Iterator[None]:
+    """While fastText builds its matrices, make glibc's malloc hand out zeroed memory (M_PERTURB=255 fills
+    new blocks with 0x00): the few input-matrix cells fastText never initialises are then 0, not old heap
+    bytes. No-op where malloc is not glibc's."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        yield
+        return
+    m_perturb = -6
+    mallopt(m_perturb, 255)
+    try:
+        yield
+    finally:
+        mallopt(m_perturb, 0)
+
+
+def train_supervised(input_path: str, **kwargs: Any) -> Any:
+    """`fasttext.train_supervised` with every input-matrix cell initialised (see `TrainParams.as_fasttext`)."""
+    import fasttext
+
+    with zeroed_allocations():
+        return fasttext.train_supervised(input=input_path, **kwargs)
 
 
 def _write_training_file(df: pl.DataFrame, path: Path, max_chars: int) -> None:
@@ -86,8 +124,6 @@ def _write_training_file(df: pl.DataFrame, path: Path, max_chars: int) -> None:
 
 def train_binary(df: pl.DataFrame, out: str | Path, params: TrainParams | None = None) -> Path:
     """Train on `text, label` (bool) and save to `out`; returns the model path."""
-    import fasttext
-
     params = params or TrainParams()
     n_pos = int(df.get_column("label").sum())
     n_neg = df.height - n_pos
@@ -102,7 +138,7 @@ def train_binary(df: pl.DataFrame, out: str | Path, params: TrainParams | None =
         model = None
         for attempt in range(NAN_ATTEMPTS):
             try:
-                model = fasttext.train_supervised(input=str(train_file), **params.as_fasttext())
+                model = train_supervised(str(train_file), **params.as_fasttext())
                 if params.quantize:
                     model.quantize(input=str(train_file), retrain=True, qnorm=True,
                                    cutoff=min(params.bucket, 100_000))
