@@ -48,7 +48,7 @@ def train_cmd(
     lr: float = typer.Option(0.1, help="Learning rate (lower it if training diverges with NaN)."),
     min_count: int = typer.Option(2, "--min-count", help="Ignore words seen fewer times than this."),
     quantize: bool = typer.Option(False, "--quantize", help="Quantize the model (about 1 MB, slightly less accurate)."),
-    threads: int = typer.Option(1, help="Training threads."),
+    threads: int = typer.Option(1, help="Training threads (fastText 0.9.2 needs 10 to initialise; fewer become 10)."),
     seed: int = typer.Option(0, help="Seed for shuffling, the held-out split and fastText."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
