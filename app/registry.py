@@ -179,16 +179,24 @@ def registered_run(workspace: str | Path, kind: str, config: dict[str, Any],
     if run_id is None:
         run_id = reg.create(kind, config, out_dir)
     reg.start(run_id, kind=kind)
+    owner = os.getpid()
     try:
         yield reg, run_id
+    except GeneratorExit:
+        # A forked child (e.g. an executor's manager process) inherits this suspended generator and closes
+        # it when it exits: that is not the job ending, and only the owner process may record the end.
+        raise
     except KeyboardInterrupt:
-        reg.fail(run_id, "interrupted by the user", status="interrupted")
+        if os.getpid() == owner:
+            reg.fail(run_id, "interrupted by the user", status="interrupted")
         raise
     except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
-        reg.fail(run_id, f"{type(e).__name__}: {e}")
+        if os.getpid() == owner:
+            reg.fail(run_id, f"{type(e).__name__}: {e}")
         raise
     else:
-        run = reg.get(run_id)
-        reg.finish(run_id, run.metrics if run else None)
+        if os.getpid() == owner:
+            run = reg.get(run_id)
+            reg.finish(run_id, run.metrics if run else None)
     finally:
         reg.close()

@@ -69,3 +69,28 @@ def test_queued_row_is_claimed_with_the_commands_kind(tmp_path: Path, monkeypatc
     with RunRegistry(tmp_path) as reg:
         run = reg.get(rid)
     assert (run.kind, run.status) == ("classifier-quality", "done")
+
+
+def test_forked_child_closing_the_run_does_not_record_its_end(tmp_path: Path) -> None:
+    """datatrove's executor forks a manager process that inherits the suspended run; its exit (GC closes the
+    generator) or a Ctrl-C landing in it must not write the job's end."""
+    import os
+
+    cm = registered_run(tmp_path, "curate", {})
+    _, rid = cm.__enter__()
+    for how in ("close", "interrupt"):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                if how == "close":
+                    cm.gen.close()
+                else:
+                    cm.gen.throw(KeyboardInterrupt)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        with RunRegistry(tmp_path) as reg:
+            assert reg.get(rid).status == "running", how
+    cm.__exit__(None, None, None)
+    with RunRegistry(tmp_path) as reg:
+        assert reg.get(rid).status == "done"
