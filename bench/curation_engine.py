@@ -1,6 +1,7 @@
-"""Curation benchmark (issue 3): heuristics and near-duplicate ratios, memory scaling, and mix time.
+"""Curation benchmark (issue 3; named curation_engine.py because bench/curation.py would shadow the curation
+package for every script in bench/): heuristics and near-duplicate ratios, memory scaling, and mix time.
 
-    python bench/curation.py [--docs 20000] [--big-docs 200000] [--webtext ../shared/data/webtext]
+    python bench/curation_engine.py [--docs 20000] [--big-docs 200000] [--webtext ../shared/data/webtext]
                              [--work /tmp/winnow-bench] [--skip-ratios] [--skip-big]
 
 1. runs bench/curation_heuristics.py and bench/curation_dedup.py on the same --docs sample documents (each
