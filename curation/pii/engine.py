@@ -84,9 +84,22 @@ PHONE_BLOCKERS = frozenset({"IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", 
                             "URL"})
 
 
-def fix_overlaps(spans: list[Span]) -> list[Span]:
+_NHS_CONTEXT = ("nhs", "health")
+
+
+def fix_overlaps(spans: list[Span], text: str | None = None) -> list[Span]:
     """Presidio's weak spots: drop PHONE_NUMBER spans overlapping an IP_ADDRESS or lying inside a
-    higher-scored blocker span (`PHONE_BLOCKERS`), and URL spans overlapping an EMAIL_ADDRESS."""
+    higher-scored blocker span (`PHONE_BLOCKERS`), URL spans overlapping an EMAIL_ADDRESS, and (given the
+    text) a UK_NHS reading of a phone number unless NHS context words precede it: the NHS mod-11 checksum
+    accepts about 1 in 11 ten-digit phone numbers."""
+    phones = [(s[1], s[2]) for s in spans if s[0] == "PHONE_NUMBER"]
+    if text is not None and phones:
+        def nhs_context(start: int) -> bool:
+            prev = [w.lower() for w in _WORD.findall(text, max(0, start - 120), start)[-CONTEXT_PREFIX_WORDS:]]
+            return any(c in w for c in _NHS_CONTEXT for w in prev)
+
+        spans = [s for s in spans if not (s[0] == "UK_NHS" and any(a < s[2] and s[1] < b for a, b in phones)
+                                          and not nhs_context(s[1]))]
     ips = [(s[1], s[2]) for s in spans if s[0] == "IP_ADDRESS"]
     mails = [(s[1], s[2]) for s in spans if s[0] == "EMAIL_ADDRESS"]
     blockers = [s for s in spans if s[0] in PHONE_BLOCKERS]
@@ -328,7 +341,7 @@ class PiiEngine:
                 spans = self._boost(texts[d], spans)
             spans = remove_duplicates([s for s in spans if s[3] >= self.score_threshold])
             if self.fix:
-                spans = fix_overlaps(spans)
+                spans = fix_overlaps(spans, texts[d])
             if ner_spans is not None:
                 extra = [s for s in ner_spans[d] if s[3] >= self.score_threshold]
                 if self.fix:

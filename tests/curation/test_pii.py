@@ -327,3 +327,13 @@ def test_ner_worker_pool_equals_single_process():
         assert pooled.spans(texts) == single
     finally:
         pooled.close()
+
+
+def test_phone_number_passing_the_nhs_checksum_stays_a_phone() -> None:
+    from curation.pii.engine import PiiEngine
+
+    eng = PiiEngine()
+    phone = "Call us on 212-555-0199 today."  # also a valid NHS number by its mod-11 checksum
+    assert {s[0] for s in eng.analyze(phone)} == {"PHONE_NUMBER"}
+    nhs = "My NHS number is 212-555-0199."
+    assert "UK_NHS" in {s[0] for s in eng.analyze(nhs)}
