@@ -16,6 +16,7 @@ id, property arrays (length, alphabetic, punctuation-only, stop word, sentence p
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -301,11 +302,12 @@ class WordCache:
 
     def _register_chunks(self, new_chunks: list[str]) -> None:
         words = self._spacy_words(new_chunks)
-        for c, ws in zip(new_chunks, words, strict=True):
-            self._c_off.append(len(self._flat))
-            self._c_n.append(len(ws))
-            self._c_len.append(len(c))
-            self._flat.extend(self.tokens[w] for w in ws)
+        counts = list(map(len, words))
+        offs = np.cumsum([len(self._flat), *counts[:-1]]).tolist() if counts else []
+        self._c_off.extend(offs)
+        self._c_n.extend(counts)
+        self._c_len.extend(map(len, new_chunks))
+        self._flat.extend(map(self.tokens.__getitem__, itertools.chain.from_iterable(words)))
         self._add_token_props(self.tokens.new)
         self.tokens.new.clear()
         self._arrays_dirty = True
