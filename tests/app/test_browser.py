@@ -63,7 +63,11 @@ def test_corpus_page_in_chromium(tmp_path: Path) -> None:
                 page.goto(f"http://127.0.0.1:{port}/?{query}", timeout=60_000)
                 page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
                 page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
-                page.wait_for_selector("text=Removed by rule", timeout=60_000)
+                # Playwright's text= is a case-insensitive substring match ("show removed by rule" matches):
+                # wait for the removal explanation itself, case-sensitively
+                page.wait_for_function(
+                    "() => (document.querySelector(\"[data-testid='stApp']\")?.innerText || '')"
+                    ".replace(/\\s+/g, ' ').includes('Removed by rule length.min_words')", timeout=60_000)
                 # the script run has ended (no running indicator) before the page is read
                 page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")",
                                        timeout=60_000)
