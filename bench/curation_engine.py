@@ -88,11 +88,12 @@ def main() -> int:
     results: dict[str, object] = {}
 
     if not a.skip_ratios:
-        for script, extra in (("curation_heuristics.py", ["--input", str(small)]),
-                              ("curation_dedup.py", ["--input", str(small)])):
+        runs = [("curation_heuristics.py", ["--input", str(small)]),
+                ("curation_dedup.py", ["--corpus", str(small)])]
+        if a.webtext:
+            runs.insert(1, ("curation_heuristics.py", ["--data-dir", str(a.webtext)]))
+        for script, extra in runs:
             cmd = [sys.executable, str(ROOT / "bench" / script), "--docs", str(a.docs), *extra]
-            if script == "curation_heuristics.py" and a.webtext:
-                cmd += ["--webtext", str(a.webtext)]
             print(f"\n$ {' '.join(cmd)}", flush=True)
             subprocess.run(cmd, env=env, check=False)
 
