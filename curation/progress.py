@@ -85,15 +85,22 @@ class Progress:
         self.close("done" if et is None else f"error: {et.__name__}")
 
 
-def read_progress(out_dir: str | Path) -> list[dict]:
-    """All progress records of a job folder (skips a torn last line from a writer still running)."""
-    path = Path(out_dir) / "progress.jsonl"
-    if not path.exists():
+def read_jsonl_records(path: str | Path) -> list[dict]:
+    """The objects of a JSONL file that a writer may still be appending to (a torn last line is skipped)."""
+    path = Path(path)
+    if not path.is_file():
         return []
     recs = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            recs.append(json.loads(line))
+            rec = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(rec, dict):
+            recs.append(rec)
     return recs
+
+
+def read_progress(out_dir: str | Path) -> list[dict]:
+    """All progress records of a job folder."""
+    return read_jsonl_records(Path(out_dir) / "progress.jsonl")

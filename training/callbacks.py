@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from curation.progress import Progress
+from curation.progress import Progress, read_jsonl_records
 
 # TRL's log keys -> the names metrics.jsonl uses (the app draws curves from these)
 _RENAME = {"learning_rate": "lr", "rewards/accuracies": "reward_accuracy", "rewards/margins": "reward_margin",
@@ -21,16 +21,8 @@ _RENAME = {"learning_rate": "lr", "rewards/accuracies": "reward_accuracy", "rewa
 
 
 def read_metrics(out_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(out_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    recs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            recs.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return recs
+    """The records of `<out>/metrics.jsonl` (the app draws curves from them)."""
+    return read_jsonl_records(Path(out_dir) / "metrics.jsonl")
 
 
 def truncate_metrics(out_dir: str | Path, after_step: int) -> None:

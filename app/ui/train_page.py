@@ -12,22 +12,12 @@ import streamlit as st
 from app import launcher
 from app.registry import RunRegistry
 from app.ui.common import STATUS_ICON, fmt_duration, fmt_metrics
+from curation.progress import read_jsonl_records
 
 
 def read_metrics(out_dir: str | Path) -> list[dict[str, Any]]:
     """Records of `<out>/metrics.jsonl`, skipping a torn last line (the trainer may still be writing)."""
-    path = Path(out_dir) / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    recs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            recs.append(rec)
-    return recs
+    return read_jsonl_records(Path(out_dir) / "metrics.jsonl")
 
 
 def curves(recs: list[dict[str, Any]], names: list[str]) -> pl.DataFrame | None:
