@@ -186,7 +186,7 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
                 data = process_record(record)
                 if not data:  # request/metadata records and non-HTML payloads are not documents
                     continue
-                url = data.get("metadata", {}).get("url")
+                url = data.get("url")
                 try:
                     text = extractor.extract(data["text"]) or ""
                 except Exception as e:  # noqa: BLE001 - trafilatura raises many kinds
@@ -195,7 +195,7 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
                 if not text.strip():
                     yield Quarantined(f.rel, pos, f"no text extracted from HTML ({url})")
                     continue
-                meta = orjson.dumps({k: v for k, v in data.get("metadata", {}).items()}, default=str).decode()
+                meta = orjson.dumps({"url": url, "date": data.get("date")}, default=str).decode()
                 yield Doc(str(data.get("id") or stable_id(f.rel, pos)), text, f.index * ORDER_STRIDE + pos,
                           f.rel, meta)
     except Exception as e:  # noqa: BLE001 - a corrupt archive stops this file, not the run

@@ -75,3 +75,30 @@ def test_missing_and_unsupported_inputs(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text("a,b\n")
     with pytest.raises(WinnowError, match="unsupported"):
         discover_inputs([tmp_path / "x.csv"])
+
+
+def test_warc_html_is_extracted_and_empty_pages_quarantined(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    para = ("Winnow reads web archives through datatrove's WARC reader and its Trafilatura extractor, "
+            "so the text of a page arrives without its menus. ") * 4
+    pages = {"http://example.com/a": f"<html><body><nav>Home | About</nav><article><h1>Title</h1><p>{para}</p>"
+                                     f"<p>{para}</p></article></body></html>",
+             "http://example.com/empty": "<html><body><script>var x = 1;</script></body></html>"}
+    path = tmp_path / "crawl.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, html in pages.items():
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            rec = writer.create_warc_record(url, "response", payload=BytesIO(html.encode()), http_headers=headers,
+                                            warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
+            writer.write_record(rec)
+    out = list(iter_records(discover_inputs([path])))
+    docs = [r for r in out if isinstance(r, Doc)]
+    quar = [r for r in out if isinstance(r, Quarantined)]
+    assert len(docs) == 1 and "Trafilatura extractor" in docs[0].text and "Home | About" not in docs[0].text
+    assert json.loads(docs[0].metadata)["url"] == "http://example.com/a"
+    assert len(quar) == 1 and "no text extracted" in quar[0].reason
