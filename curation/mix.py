@@ -210,7 +210,8 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
             kt = sum(count_tokens(k["text"].to_list()))
             rt = sum(count_tokens(d.join(kept_mask, on="order", how="anti")["text"].to_list()))
         for fn, cfg in transforms:
-            k = k.with_columns(text=fn(k.select("id", "text"), cfg, run))
+            # `_batch` names the docs file: batch-local signals of the same batch share that name
+            k = k.with_columns(text=fn(k.select("id", "text", _batch=pl.lit(path.stem)), cfg, run))
         write_parquet_atomic(k.select("id", "text", "source", "metadata"), kept_dir / path.name)
         return kt, rt
 

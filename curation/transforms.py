@@ -1,8 +1,9 @@
 """Transforms applied to kept documents' text in `mix` (for example PII scrubbing).
 
 A transform is registered under a name that a recipe's `transforms:` section uses; it receives the kept
-documents (a Polars frame with at least `id` and `text`), its parameters and the run folder (to read
-stored signals such as PII spans), and returns the new text column (same length, same order).
+documents of one batch (a Polars frame with `id`, `text` and `_batch`, the batch's file stem: the stored
+signals of a batch-local step for these documents are in `signals/<step>/<_batch>.parquet`), its parameters
+and the run folder, and returns the new text column (same length, same order).
 """
 
 from __future__ import annotations

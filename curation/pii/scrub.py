@@ -42,14 +42,24 @@ class Scrubber:
         self.mode = mode
         self.salt = (salt or "").encode()
         self.hasher = getattr(hashlib, hash_type)
-        from presidio_anonymizer import AnonymizerEngine
+        self._anon_engine: Any = None
 
-        self._anon = AnonymizerEngine()
+    @property
+    def _anon(self) -> Any:
+        """Presidio's AnonymizerEngine, loaded on first need: importing it pulls in presidio_analyzer,
+        transformers and torch (seconds), and documents without overlapping spans never need it."""
+        if self._anon_engine is None:
+            from presidio_anonymizer import AnonymizerEngine
+
+            self._anon_engine = AnonymizerEngine()
+        return self._anon_engine
 
     def resolve(self, spans: list[Span]) -> list[Span]:
         """The spans AnonymizerEngine would operate on, after its own conflict resolution."""
-        if len(spans) < 2:
-            return [(e, s, t, sc) for e, s, t, sc in spans if t > s]
+        ordered = sorted(spans, key=lambda x: (x[1], x[2]))
+        if all(a[2] <= b[1] for a, b in zip(ordered, ordered[1:], strict=False)):
+            # no two spans overlap: Presidio's conflict resolution would return them unchanged
+            return [(e, s, t, sc) for e, s, t, sc in ordered if t > s]
         from presidio_anonymizer.entities import ConflictResolutionStrategy, RecognizerResult
 
         res = [RecognizerResult(e, s, t, sc) for e, s, t, sc in spans]
@@ -104,8 +114,11 @@ def spans_from_column(col: pl.Series) -> list[list[Span]]:
     return out
 
 
-def _read_spans(run_dir: Path, ids: pl.Series, signal: str) -> pl.Series:
-    files = sorted((run_dir / "signals" / signal).glob("*.parquet"))
+def _read_spans(run_dir: Path, ids: pl.Series, signal: str, batch: str | None = None) -> pl.Series:
+    folder = run_dir / "signals" / signal
+    same_batch = folder / f"{batch}.parquet" if batch else None
+    # mix hands one batch at a time: its spans are in the signal file of the same name (no scan of all files)
+    files = [same_batch] if same_batch is not None and same_batch.is_file() else sorted(folder.glob("*.parquet"))
     if not files:
         raise WinnowError(f"pii_scrub needs the `{signal}` signal: no files in {run_dir / 'signals' / signal}; "
                           f"add `{signal}:` to the recipe's signals")
@@ -128,8 +141,9 @@ def pii_scrub(kept: pl.DataFrame, params: dict[str, Any], run_dir: Path) -> pl.S
     if unknown:
         raise WinnowError(f"transforms.pii_scrub: unknown field(s) {', '.join(sorted(unknown))}")
     scrubber = Scrubber(params.get("mode", "replace"), params.get("salt"), params.get("hash_type", "sha256"))
+    batch = kept["_batch"][0] if "_batch" in kept.columns and kept.height else None
     col = kept["pii_spans"] if "pii_spans" in kept.columns else _read_spans(
-        Path(run_dir), kept["id"], params.get("signal", "pii"))
+        Path(run_dir), kept["id"], params.get("signal", "pii"), batch)
     spans = spans_from_column(col)
     ents = set(params["entities"]) if params.get("entities") else None
     min_score = float(params.get("min_score", 0.0))
