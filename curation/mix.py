@@ -145,9 +145,11 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
 
     prog = Progress(run, "mix", total=3, unit="steps")
     docs_files = doc_files(run)
-    docs = (pl.scan_parquet(docs_files).select("id", "order", "source",
-                                               n_chars=pl.col("text").str.len_chars(),
-                                               n_words=pl.col("text").str.count_matches(r"\S+"))
+    sizes_stored = bool(docs_files) and "n_words" in pl.scan_parquet(docs_files[0]).collect_schema().names()
+    text = pl.col("text")
+    sizes = ([pl.col("n_chars"), pl.col("n_words")] if sizes_stored else  # runs scored before sizes were stored
+             [text.str.len_chars().alias("n_chars"), text.str.count_matches(r"\S+").alias("n_words")])
+    docs = (pl.scan_parquet(docs_files).select("id", "order", "source", *sizes)
             if docs_files else pl.LazyFrame(schema={"id": pl.Utf8, "order": pl.Int64, "source": pl.Utf8,
                                                     "n_chars": pl.UInt32, "n_words": pl.UInt32}))
     frame = docs

@@ -100,7 +100,10 @@ class ScoreShard(PipelineStep):
         df = pl.DataFrame({"id": [d.id for d in docs], "text": [d.text for d in docs],
                            "order": [d.order for d in docs], "source": [d.source for d in docs],
                            "metadata": [d.metadata for d in docs]}, schema=DOC_SCHEMA)
-        write_parquet_atomic(df, run / "docs" / f"{name}.parquet")
+        # sizes for the manifest, computed here where the text is in memory, so mix never scans the text
+        sized = df.with_columns(n_chars=pl.col("text").str.len_chars(),
+                                n_words=pl.col("text").str.count_matches(r"\S+"))
+        write_parquet_atomic(sized, run / "docs" / f"{name}.parquet")
         batch = df.select("id", "text", "order")
         for step in steps:
             t0 = time.perf_counter()

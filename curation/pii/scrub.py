@@ -56,16 +56,7 @@ class Scrubber:
 
     def resolve(self, spans: list[Span]) -> list[Span]:
         """The spans AnonymizerEngine would operate on, after its own conflict resolution."""
-        ordered = sorted(spans, key=lambda x: (x[1], x[2]))
-        if all(a[2] <= b[1] for a, b in zip(ordered, ordered[1:], strict=False)):
-            # no two spans overlap: Presidio's conflict resolution would return them unchanged
-            return [(e, s, t, sc) for e, s, t, sc in ordered if t > s]
-        from presidio_anonymizer.entities import ConflictResolutionStrategy, RecognizerResult
-
-        res = [RecognizerResult(e, s, t, sc) for e, s, t, sc in spans]
-        kept = self._anon._remove_conflicts_and_get_text_manipulation_data(
-            res, ConflictResolutionStrategy.MERGE_SIMILAR_OR_CONTAINED)
-        return sorted(((r.entity_type, r.start, r.end, r.score) for r in kept), key=lambda x: (x[1], x[2]))
+        return resolve_conflicts(spans)
 
     def _replacement(self, entity: str, value: str) -> str:
         if self.mode == "replace":
@@ -104,6 +95,64 @@ class Scrubber:
         if self.mode == "hash":
             return {"DEFAULT": OperatorConfig("hash", {"hash_type": self.hasher().name, "salt": self.salt})}
         return {e: OperatorConfig("replace", {"new_value": f"<{e}>"}) for e in {s[0] for s in spans}}
+
+
+def _intersection(a: Span, b: Span) -> int:
+    if a[2] < b[1] or b[2] < a[1]:
+        return 0
+    return min(a[2], b[2]) - max(a[1], b[1])
+
+
+def resolve_conflicts(spans: list[Span]) -> list[Span]:
+    """Presidio AnonymizerEngine's conflict resolution (MERGE_SIMILAR_OR_CONTAINED), on tuples.
+
+    A port of `_merge_same_entity_type_intersections` then `_remove_contained_results` (presidio-anonymizer
+    2.2), tested equal to Presidio's own on random span sets (tests/curation/test_pii.py). Ported because
+    importing presidio_anonymizer pulls in presidio_analyzer, transformers and torch: seconds of start-up
+    that `winnow mix` would pay for a few documents with overlapping spans.
+    """
+    ordered = sorted(spans, key=lambda x: (x[1], x[2]))
+    if all(a[2] <= b[1] for a, b in zip(ordered, ordered[1:], strict=False)):
+        return [sp for sp in ordered if sp[2] > sp[1]]  # nothing overlaps: nothing to resolve
+    # 1. merge intersecting spans of the same type (union of spans, highest score, last position)
+    by_type: dict[str, list[tuple[int, list]]] = {}
+    for pos, sp in enumerate(spans):
+        by_type.setdefault(sp[0], []).append((pos, list(sp)))
+    merged: list[tuple[int, list]] = []
+    for items in by_type.values():
+        items.sort(key=lambda it: (it[1][1], it[1][2]))
+        pos, cur = items[0]
+        for npos, nxt in items[1:]:
+            if _intersection(tuple(cur), tuple(nxt)) == 0:
+                merged.append((pos, cur))
+                pos, cur = npos, nxt
+                continue
+            cur[1], cur[2], cur[3] = min(cur[1], nxt[1]), max(cur[2], nxt[2]), max(cur[3], nxt[3])
+            pos = max(pos, npos)
+        merged.append((pos, cur))
+    merged.sort(key=lambda it: it[0])
+    res = [tuple(c) for _, c in merged]
+    # 2. drop spans contained in another; of equal spans keep the highest score (the last on a tie)
+    order = sorted(range(len(res)), key=lambda i: (res[i][1], -res[i][2]))
+    dropped: set[int] = set()
+    largest_end: int | None = None
+    g = 0
+    while g < len(order):
+        first = res[order[g]]
+        h = g
+        while h < len(order) and res[order[h]][1] == first[1] and res[order[h]][2] == first[2]:
+            h += 1
+        group = order[g:h]
+        if largest_end is not None and largest_end >= first[2]:
+            dropped.update(group)
+        else:
+            survivor = max(group, key=lambda i: (res[i][3], i))
+            dropped.update(i for i in group if i != survivor)
+        if largest_end is None or first[2] > largest_end:
+            largest_end = first[2]
+        g = h
+    kept = [r for i, r in enumerate(res) if i not in dropped]
+    return sorted(kept, key=lambda x: (x[1], x[2]))
 
 
 def spans_from_column(col: pl.Series) -> list[list[Span]]:

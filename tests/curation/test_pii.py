@@ -337,3 +337,25 @@ def test_phone_number_passing_the_nhs_checksum_stays_a_phone() -> None:
     assert {s[0] for s in eng.analyze(phone)} == {"PHONE_NUMBER"}
     nhs = "My NHS number is 212-555-0199."
     assert "UK_NHS" in {s[0] for s in eng.analyze(nhs)}
+
+
+def test_conflict_resolution_equals_presidios_on_random_spans() -> None:
+    import random
+
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import ConflictResolutionStrategy, RecognizerResult
+
+    from curation.pii.scrub import resolve_conflicts
+
+    anon = AnonymizerEngine()
+    rng = random.Random(0)
+    for _ in range(3000):
+        spans = []
+        for _ in range(rng.randint(2, 7)):
+            s = rng.randint(0, 30)
+            spans.append((rng.choice(["PHONE_NUMBER", "UK_NHS", "DATE_TIME", "PERSON"]), s, s + rng.randint(1, 12),
+                          rng.choice([0.4, 0.6, 0.85, 1.0])))
+        ref = anon._remove_conflicts_and_get_text_manipulation_data(
+            [RecognizerResult(*sp) for sp in spans], ConflictResolutionStrategy.MERGE_SIMILAR_OR_CONTAINED)
+        want = sorted(((r.entity_type, r.start, r.end, r.score) for r in ref), key=lambda x: (x[1], x[2]))
+        assert resolve_conflicts(spans) == want, spans
