@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
+from curation.jsonl import iter_jsonl_objects
 
 CHECKSUMS = "checksums.json"
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
@@ -150,16 +151,8 @@ def list_store(data_dir: Path) -> list[dict[str, Any]]:
 
 def _check_jsonl(path: Path) -> None:
     """Every line parses as a JSON object (named by file and line when one does not)."""
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise WinnowError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise WinnowError(f"{path}:{i}: expected a JSON object per line")
+    for _ in iter_jsonl_objects(path):
+        pass
 
 
 def import_dir(src: Path, store: Path, folders: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
+from curation.jsonl import iter_jsonl_objects
 
 SFT_FORMATS = ("chat", "alpaca", "sharegpt", "text")
 DPO_FORMATS = ("preference", "preference-chat", "preference-implicit", "hh-rlhf")
@@ -79,29 +80,20 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     opener = gzip.open if name.endswith(".gz") else open
     try:
+        if not name.endswith(".json"):
+            yield from iter_jsonl_objects(path)
+            return
         with opener(path, "rt", encoding="utf-8") as fh:
-            if name.endswith(".json"):
-                try:
-                    data = json.load(fh)
-                except json.JSONDecodeError as e:
-                    raise WinnowError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
-                if not isinstance(data, list):
-                    raise WinnowError(f"{path}: a .json dataset must be a list of records")
-                for i, rec in enumerate(data, start=1):
-                    if not isinstance(rec, dict):
-                        raise WinnowError(f"{path}: record {i} is not an object")
-                    yield i, rec
-                return
-            for i, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise WinnowError(f"{path}:{i}: not valid JSON: {e.msg}") from None
-                if not isinstance(rec, dict):
-                    raise WinnowError(f"{path}:{i}: a record must be a JSON object, got {type(rec).__name__}")
-                yield i, rec
+            try:
+                data = json.load(fh)
+            except json.JSONDecodeError as e:
+                raise WinnowError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+        if not isinstance(data, list):
+            raise WinnowError(f"{path}: a .json dataset must be a list of records")
+        for i, rec in enumerate(data, start=1):
+            if not isinstance(rec, dict):
+                raise WinnowError(f"{path}: record {i} is not an object")
+            yield i, rec
     except UnicodeDecodeError:
         raise WinnowError(f"{path}: not UTF-8 text (expected JSONL, JSON or Parquet)") from None
     except (OSError, EOFError) as e:

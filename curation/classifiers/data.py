@@ -12,13 +12,13 @@ missing field, a malformed JSON line) raise `WinnowError` naming the file, the l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from curation.errors import WinnowError
+from curation.jsonl import iter_jsonl_objects
 
 FORMATS = ".jsonl, .jsonl.gz, .json (JSON lines), .parquet, .csv, .tsv, .txt (one document per line)"
 
@@ -34,19 +34,11 @@ def _kind(path: Path) -> str:
 
 def _first_bad_json_line(path: Path) -> str:
     """Find the first line that is not a JSON object, for an error message that names it."""
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                return f"{path}:{i}: not valid JSON ({e.msg})"
-            if not isinstance(obj, dict):
-                return f"{path}:{i}: expected a JSON object, got {type(obj).__name__}"
+    try:
+        for _ in iter_jsonl_objects(path):
+            pass
+    except (WinnowError, UnicodeDecodeError) as e:
+        return str(e)
     return f"{path}: could not be read as JSON lines"
 
 

@@ -14,13 +14,13 @@ An item's text is its question (or context) plus its correct answer, the part a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
+from curation.jsonl import iter_jsonl_objects
 
 KNOWN = ("arc_easy", "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "truthfulqa_gen")
 DEFAULT_SPLITS = ("test", "validation", "dev")
@@ -106,19 +106,12 @@ def benchmark_files(bench_dir: str | Path, benchmarks: list[str] | None = None,
 def iter_items(bench: str, split: str, path: Path) -> Iterator[Item]:
     """Items of one split file; a malformed line is an error that names the file and line."""
     extract = _EXTRACT.get(bench, _generic)
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise WinnowError(f"{path}:{i + 1}: not valid JSON ({e.msg})") from None
-            try:
-                item_id, text = extract(row, i)
-            except (KeyError, TypeError, ValueError) as e:
-                raise WinnowError(f"{path}:{i + 1}: not a {bench} item (missing or bad field {e})") from None
-            yield Item(bench, split, item_id, text)
+    for line_no, row in iter_jsonl_objects(path):
+        try:
+            item_id, text = extract(row, line_no - 1)
+        except (KeyError, TypeError, ValueError) as e:
+            raise WinnowError(f"{path}:{line_no}: not a {bench} item (missing or bad field {e})") from None
+        yield Item(bench, split, item_id, text)
 
 
 def load_items(bench_dir: str | Path, benchmarks: list[str] | None = None,
