@@ -36,10 +36,6 @@ def _trainer(cfg: TrainConfig, model: Any, tok: Any, out: Path, cbs: list[Any],
             "train_records": len(train_ds), "eval_records": len(eval_ds) if eval_ds is not None else 0}
     args = DPOConfig(**common_args("dpo", cfg, out, eval_ds is not None), beta=cfg.beta,
                      loss_type=[cfg.loss_type])
-    if cfg.early_stopping_patience:
-        from transformers import EarlyStoppingCallback
-
-        cbs = [*cbs, EarlyStoppingCallback(cfg.early_stopping_patience)]
     trainer = DPOTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tok, peft_config=lora_config(cfg), callbacks=cbs)
     return trainer, info

@@ -229,6 +229,10 @@ def run_training(
 
     metrics_cb = MetricsCallback(out)
     cbs = [metrics_cb, ProgressCallback(out, f"train-{kind}"), *callbacks]
+    if cfg.early_stopping_patience:  # common_args sets up the eval and best-model tracking it needs
+        from transformers import EarlyStoppingCallback
+
+        cbs.append(EarlyStoppingCallback(cfg.early_stopping_patience))
     trainer, data_info = build_trainer(cfg, model, tok, out, cbs, records)
     from transformers.trainer_callback import PrinterCallback
 

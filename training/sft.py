@@ -51,10 +51,6 @@ def _trainer(cfg: TrainConfig, model: Any, tok: Any, out: Path, cbs: list[Any],
     info.update(train_records=len(train_ds), eval_records=len(eval_ds) if eval_ds is not None else 0)
     args = SFTConfig(**common_args("sft", cfg, out, eval_ds is not None), packing=cfg.packing,
                      assistant_only_loss=cfg.assistant_only_loss)
-    if cfg.early_stopping_patience:
-        from transformers import EarlyStoppingCallback
-
-        cbs = [*cbs, EarlyStoppingCallback(cfg.early_stopping_patience)]
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tok, peft_config=lora_config(cfg), callbacks=cbs)
     return trainer, info
