@@ -110,7 +110,8 @@ def test_bad_model_folder_fails_before_training(sft_file: Path, tmp_path: Path) 
 
 def test_early_stopping_stops_when_eval_loss_stops_improving(tiny_model: Path, sft_file: Path,
                                                              tmp_path: Path) -> None:
-    # learning rate 1e-12 leaves float32 weights unchanged: the eval loss never improves, so patience 1 stops training at the second evaluation
-    res = run_sft(_cfg(tiny_model, sft_file, tmp_path / "es", max_steps=10, learning_rate=1e-12, val_split=8, eval_steps=1,
-                       early_stopping_patience=1))
+    # learning rate 1e-12 leaves float32 weights unchanged: the eval loss never improves,
+    # so patience 1 stops training at the second evaluation
+    res = run_sft(_cfg(tiny_model, sft_file, tmp_path / "es", max_steps=10, learning_rate=1e-12, val_split=8,
+                       eval_steps=1, early_stopping_patience=1))
     assert res.steps == 2 < res.max_steps
