@@ -55,6 +55,56 @@ def token_safe(pattern: str) -> bool:
     return not any(ch in s for ch in ("\x00", " ", ".", "^", "$"))
 
 
+def anchored_finditer(compiled: Any, starts: np.ndarray, buf: str) -> list[Any]:
+    """`compiled.finditer(buf)` when every match starts at one of `starts` (sorted; a superset is fine):
+    the pattern is tried only there (lookbehinds still see the text before each position), giving the same
+    leftmost, non-overlapping matches."""
+    out = []
+    last_end = 0
+    for pos in starts.tolist():
+        if pos < last_end:
+            continue
+        m = compiled.match(buf, pos)
+        if m is not None and m.end() > m.start():
+            out.append(m)
+            last_end = m.end()
+    return out
+
+
+def _iban_starts(views: TokenViews) -> np.ndarray:
+    """Where Presidio's IBAN regex can start: two characters its case-insensitive `[A-Z]` can match (ASCII
+    letters; any non-ASCII character, a superset covering the Kelvin sign and long s) and two ASCII digits."""
+    a = views.letter | views.nonascii
+    d = views.digit
+    return np.nonzero(a[:-3] & a[1:-2] & d[2:-1] & d[3:])[0] if d.size >= 4 else np.zeros(0, dtype=np.int64)
+
+
+def _regex_starts(anchor: str) -> Any:
+    def starts(views: TokenViews) -> np.ndarray:
+        import regex
+
+        rx = _ANCHOR_REGEX.get(anchor) or _ANCHOR_REGEX.setdefault(anchor, regex.compile(anchor))
+        return np.fromiter((m.start() for m in rx.finditer(views.buf, overlapped=True)), dtype=np.int64)
+    return starts
+
+
+_ANCHOR_REGEX: dict[str, Any] = {}
+# Patterns that may span spaces (so cannot run on token views) but must begin with a fixed shape are tried
+# only where that shape occurs: (prefix of a Presidio regex, positions where a match of it can start).
+# The anchors are flag-free ASCII scans, ~10x faster than the full case-insensitive pattern with its `\b`.
+# A regex not listed is scanned whole; tests check each listed one against a full scan.
+_ANCHORS = (
+    ("(?<![A-Z0-9])([A-Z]{2}[0-9]{2}", _iban_starts),  # IBAN_CODE
+    (r"\b([0-9]{3})[- .]([0-9]{2})[- .]", _regex_starts(r"[0-9]{3}[- .][0-9]{2}[- .]")),  # US_SSN (SSN5)
+    (r"\b([0-9]{3})[- ]?([0-9]{3})", _regex_starts(r"(?<![0-9])[0-9]{3}[- ]?[0-9]{3}")),  # UK_NHS
+)
+
+
+def anchor_for(pattern: str) -> Any | None:
+    """The start-position finder for a pattern (see `_ANCHORS`), or None to scan the whole buffer."""
+    return next((starts for prefix, starts in _ANCHORS if pattern.startswith(prefix)), None)
+
+
 def remove_duplicates(spans: list[Span]) -> list[Span]:
     """Presidio's `EntityRecognizer.remove_duplicates`: drop zero scores and spans contained in another
     span of the same type with an equal or higher score."""
@@ -142,6 +192,7 @@ class PiiEngine:
         self._phone_cache: dict[str, list[tuple[int, int]]] = {}
         self._phone_pattern = _phone_candidate_pattern()
         self._token_safe = [token_safe(j.regex) for j in self.recognizers.jobs]
+        self._anchors = [anchor_for(j.regex) for j in self.recognizers.jobs]
 
     @property
     def entities(self) -> list[str]:
@@ -197,7 +248,12 @@ class PiiEngine:
             on_sub = self._token_safe[ji] and not job.iban_groups
             if on_sub:
                 sub, submap = views.view(_VIEW_FOR_ENTITY.get(job.entity, "any"))
-            ms = list(job.compiled.finditer(sub if on_sub else buf))
+            if on_sub:
+                ms = list(job.compiled.finditer(sub))
+            elif self._anchors[ji] is not None:
+                ms = anchored_finditer(job.compiled, self._anchors[ji](views), buf)
+            else:
+                ms = list(job.compiled.finditer(buf))
             if not ms:
                 continue
             mstart = np.fromiter((m.start() for m in ms), dtype=np.int64, count=len(ms))
@@ -371,15 +427,16 @@ class TokenViews:
 
     def __init__(self, buf: str) -> None:
         cp = np.frombuffer(buf.encode("utf-32-le"), dtype=np.uint32)
+        self.buf = buf
         self.cp = cp
         self._views: dict[str, tuple[str, np.ndarray]] = {}
+        self.digit = digit = (cp >= 48) & (cp <= 57)
+        self.letter = letter = ((cp | 32) >= 97) & ((cp | 32) <= 122)
+        self.nonascii = nonascii = cp >= 128
         if cp.size == 0:
             return
         self.space = np.isin(cp, _SPACE_CODES)
         self.tok = np.cumsum(self.space)  # token id of each character (a space closes the token before it)
-        digit = (cp >= 48) & (cp <= 57)
-        letter = ((cp | 32) >= 97) & ((cp | 32) <= 122)
-        nonascii = cp >= 128
         nxt_word = np.zeros_like(digit)
         nxt_word[:-1] = digit[1:] | letter[1:] | (cp[1:] == 95) | nonascii[1:]
         nxt_alpha = np.zeros_like(digit)

@@ -359,3 +359,25 @@ def test_conflict_resolution_equals_presidios_on_random_spans() -> None:
             [RecognizerResult(*sp) for sp in spans], ConflictResolutionStrategy.MERGE_SIMILAR_OR_CONTAINED)
         want = sorted(((r.entity_type, r.start, r.end, r.score) for r in ref), key=lambda x: (x[1], x[2]))
         assert resolve_conflicts(spans) == want, spans
+
+
+# -- anchored scans: patterns tried only where a match can start ------------------------------------------
+
+def test_anchored_patterns_equal_a_full_scan() -> None:
+    import random
+
+    from curation.pii.engine import SEPARATOR, TokenViews, anchored_finditer
+
+    eng = PiiEngine()
+    anchored = [(j, eng._anchors[i]) for i, j in enumerate(eng.recognizers.jobs) if eng._anchors[i] is not None]
+    # the anchors must match Presidio's current regexes, or the speed-up silently stops applying
+    assert {j.entity for j, _ in anchored} >= {"IBAN_CODE", "US_SSN", "UK_NHS"}
+    docs, _ = make_documents(150, seed=3)
+    texts = [SEPARATOR.join(docs + CONSTRUCTED)]
+    rng = random.Random(7)
+    alphabet = "ab12 -.CDxz0934567\nſKé\u0663"  # long s and Kelvin sign fold to [A-Z]; Arabic-Indic digit
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    for job, starts in anchored:
+        for t in texts:
+            got = anchored_finditer(job.compiled, starts(TokenViews(t)), t)
+            assert [m.span() for m in got] == [m.span() for m in job.compiled.finditer(t)], (job.entity, t)
