@@ -55,6 +55,9 @@ class TrainConfig(BaseModel):
     save_total_limit: int | None = Field(2, ge=1)
     seed: int = 42
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    retain_cpu_memory: bool = Field(
+        True, description="On a CPU (glibc), keep freed memory in the process between steps instead of returning "
+                          "it to the kernel: ~1.3x faster steps for ~20% more peak memory (training/device.py).")
     resume: bool = False
 
     def default_lr(self, kind: str) -> float:

@@ -20,7 +20,7 @@ from curation.errors import WinnowError
 from training.callbacks import MetricsCallback, ProgressCallback, read_metrics, truncate_metrics
 from training.config import TrainConfig, dump_config
 from training.data import SourceInfo, infos_dicts
-from training.device import resolve_device
+from training.device import resolve_device, retain_freed_memory
 from training.model import is_adapter_dir
 
 
@@ -218,10 +218,12 @@ def run_training(
     quiet_libraries()
     if not cfg.out:
         raise WinnowError("no output folder given (field 'out' / --out)")
+    device = resolve_device(cfg.device)[0]
+    # before the data and the model take memory, so their blocks follow the same rules
+    allocator = retain_freed_memory() if device == "cpu" and cfg.retain_cpu_memory else None
     # Everything that can be wrong with the input is checked before the first training step.
     records, infos = load_data(cfg)
     model, tok, base_info = load_base(cfg.model, cfg.allow_download)
-    resolve_device(cfg.device)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     resume_from = prepare_out(out, cfg.resume)
@@ -262,7 +264,7 @@ def run_training(
         "kind": f"train-{kind}", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "base_model": base_info, "output": "lora-adapter" if cfg.lora.enabled and not base_is_adapter else "model",
         "data": infos_dicts(infos), "records": len(records), **data_info,
-        "seed": cfg.seed, "device": resolve_device(cfg.device)[0], "versions": versions(),
+        "seed": cfg.seed, "device": device, "allocator": allocator, "versions": versions(),
         "steps": state.global_step, "max_steps": state.max_steps, "resumed_from": resume_from,
         "wall_s": round(time.time() - started, 2), "metrics": head, "config": cfg.model_dump(mode="json"),
     }
