@@ -10,6 +10,10 @@ data loading are outside it on both sides. Runs alternate winnow / bare; the rat
 
 Without `--data` it generates 2,000 synthetic chat records (the shared folder is not needed); without
 `--model` it builds the tiny model (`winnow model tiny`) on the data.
+
+A third side, "bare TRL + allocator", runs the same bare script with glibc told through its environment
+(MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) what `winnow train` sets with mallopt on a CPU
+(`training/device.py`): it shows how much of winnow's lead is that setting (skip it with --no-tuned-bare).
 """
 
 from __future__ import annotations
@@ -84,6 +88,17 @@ def winnow_sft(a: argparse.Namespace, model: Path, data: Path, out: Path, steps:
     return {"wall": m["train_tokens_per_s"], "cpu": m["train_tokens_per_cpu_s"], "runtime": m["train_runtime_s"]}
 
 
+def tuned_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with glibc's malloc set as `winnow train` sets it on a CPU."""
+    import importlib.util
+
+    # by path: this script's own name, training.py, shadows the `training` package here
+    spec = importlib.util.spec_from_file_location("winnow_device", Path(__file__).parents[1] / "training/device.py")
+    dev = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(dev)  # type: ignore[union-attr]
+    return {**env, "MALLOC_MMAP_THRESHOLD_": str(dev.MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(dev.TRIM_THRESHOLD)}
+
+
 def bare_sft(a: argparse.Namespace, model: Path, data: Path, out: Path, steps: int,
              env: dict[str, str]) -> dict[str, float]:
     stdout = sh([sys.executable, "-c", BARE, str(model), str(data), str(out), str(steps), str(a.batch_size),
@@ -105,6 +120,7 @@ def main() -> None:
     ap.add_argument("--logging-steps", type=int, default=10)
     ap.add_argument("--save-steps", type=int, default=500)
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for both sides")
+    ap.add_argument("--no-tuned-bare", action="store_true", help="skip the bare TRL + allocator side")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary model and run folders")
     a = ap.parse_args()
@@ -120,20 +136,26 @@ def main() -> None:
         model = work / "tiny"
         sh([sys.executable, "-m", "app.cli", "model", "tiny", "--corpus", str(norm), "--out", str(model)], env)
 
-    # calibrate the step count so one run's train loop lasts about --seconds
+    # calibrate the step count so one run's train loop lasts about --seconds on the fastest side (the allocator
+    # settings make a step ~1.3x faster), so no side's run is shorter than that
     probe = 30
-    cal = bare_sft(a, model, norm, work / "probe", probe, env)
+    cal = bare_sft(a, model, norm, work / "probe", probe, tuned_env(env))
     steps = max(probe, round(probe * a.seconds / cal["runtime"]))
-    print(f"calibration: {cal['wall']:,.0f} tokens/s bare, {cal['runtime'] / probe:.3f} s/step; "
+    print(f"calibration: {cal['wall']:,.0f} tokens/s bare + allocator, {cal['runtime'] / probe:.3f} s/step; "
           f"{steps} steps per run", flush=True)
 
     w: list[dict[str, float]] = []
     b: list[dict[str, float]] = []
+    t: list[dict[str, float]] = []
     for i in range(a.runs):
         w.append(winnow_sft(a, model, norm, work / f"w{i}", steps, env))
         b.append(bare_sft(a, model, norm, work / f"b{i}", steps, env))
-        print(f"run {i + 1}: winnow {w[-1]['wall']:,.0f} tokens/s ({w[-1]['cpu']:,.0f}/CPU-s), "
-              f"bare TRL {b[-1]['wall']:,.0f} tokens/s ({b[-1]['cpu']:,.0f}/CPU-s)", flush=True)
+        line = (f"run {i + 1}: winnow {w[-1]['wall']:,.0f} tokens/s ({w[-1]['cpu']:,.0f}/CPU-s), "
+                f"bare TRL {b[-1]['wall']:,.0f} tokens/s ({b[-1]['cpu']:,.0f}/CPU-s)")
+        if not a.no_tuned_bare:
+            t.append(bare_sft(a, model, norm, work / f"t{i}", steps, tuned_env(env)))
+            line += f", bare TRL + allocator {t[-1]['wall']:,.0f} tokens/s"
+        print(line, flush=True)
     mw, mb = statistics.median(r["wall"] for r in w), statistics.median(r["wall"] for r in b)
     cw, cb = statistics.median(r["cpu"] for r in w), statistics.median(r["cpu"] for r in b)
     result = {"sft_winnow_tokens_per_s": mw, "sft_bare_tokens_per_s": mb, "ratio": mw / mb,
@@ -143,6 +165,11 @@ def main() -> None:
           f"{mb:,.0f}, ratio {mw / mb:.3f} ({'within' if mw / mb >= 0.95 else 'NOT within'} 5%)")
     print(f"SFT tokens per CPU-second (steadier on a busy machine): winnow {cw:,.0f}, bare TRL {cb:,.0f}, "
           f"ratio {cw / cb:.3f}")
+    if t:
+        mt = statistics.median(r["wall"] for r in t)
+        result.update(sft_bare_tuned_tokens_per_s=mt, ratio_vs_tuned=mw / mt, bare_tuned=t)
+        print(f"bare TRL with winnow's allocator settings: {mt:,.0f} tokens/s; winnow / that {mw / mt:.3f} "
+              "(what winnow adds beyond the allocator)")
 
     if a.dpo_data:
         out = work / "dpo"
