@@ -90,6 +90,15 @@ def test_normalise_lowercases_and_removes_newlines() -> None:
     assert normalise(pl.Series(["A\nB\r\nÉTÉ", None])).to_list() == ["a b\r été", ""]  # \r is whitespace to fastText
 
 
+def test_prediction_lines_are_the_normalised_text_encoded() -> None:
+    from curation.classifiers.fasttext_model import prediction_lines
+
+    texts = pl.Series(["A\nB\r\nÉTÉ", None, "", "\n\nΣΊΣΥΦΟΣ ŞEHİR\n", "plain ascii text"] * 3)
+    expected = [(t + "\n").encode() for t in normalise(texts).to_list()]
+    assert prediction_lines(texts) == expected
+    assert prediction_lines(texts.slice(4, 6)) == expected[4:10]  # a slice of a column (Arrow offset)
+
+
 def test_trained_model_separates_held_out_data(tmp_path: Path) -> None:
     res = train("quality", _labelled(400, seed=1), tmp_path / "m.bin", SMALL, holdout=0.25, seed=3)
     h = res["holdout"]
