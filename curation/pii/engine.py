@@ -21,6 +21,7 @@ duplicate removal, as Presidio's `SpacyRecognizer` results do.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from typing import Any
@@ -79,16 +80,20 @@ def _iban_starts(views: TokenViews) -> np.ndarray:
     return np.nonzero(a[:-3] & a[1:-2] & d[2:-1] & d[3:])[0] if d.size >= 4 else np.zeros(0, dtype=np.int64)
 
 
+@functools.cache
+def _anchor_regex(anchor: str) -> Any:
+    import regex
+
+    return regex.compile(anchor)
+
+
 def _regex_starts(anchor: str) -> Any:
     def starts(views: TokenViews) -> np.ndarray:
-        import regex
-
-        rx = _ANCHOR_REGEX.get(anchor) or _ANCHOR_REGEX.setdefault(anchor, regex.compile(anchor))
+        rx = _anchor_regex(anchor)
         return np.fromiter((m.start() for m in rx.finditer(views.buf, overlapped=True)), dtype=np.int64)
     return starts
 
 
-_ANCHOR_REGEX: dict[str, Any] = {}
 # Patterns that may span spaces (so cannot run on token views) but must begin with a fixed shape are tried
 # only where that shape occurs: (prefix of a Presidio regex, positions where a match of it can start).
 # The anchors are flag-free ASCII scans, ~10x faster than the full case-insensitive pattern with its `\b`.

@@ -105,11 +105,11 @@ class _Worker:
         os.close(from_child_w)
         self.send_conn = Connection(to_child_w, readable=False)
         self.recv_conn = Connection(from_child_r, writable=False)
-        self.send_conn.send({"model": name, "batch_size": batch_size, "label_map": label_map})
+        self.send({"model": name, "batch_size": batch_size, "label_map": label_map})
 
-    def send(self, texts: list[str] | None) -> None:
+    def send(self, message: Any) -> None:
         try:
-            self.send_conn.send(texts)
+            self.send_conn.send(message)
         except OSError as e:
             raise WinnowError(f"PII NER worker (pid {self.proc.pid}) stopped: {e}") from None
 
@@ -152,7 +152,8 @@ class NerModel:
     """A spaCy pipeline restricted to NER; `start(texts)` / `spans(texts)` -> spans per text.
 
     `n_process=0` runs the pipeline in this process; `n_process=N` runs it in N worker processes, started
-    on first use (each loads the pipeline, ~1-2 s) and reused until `close()` or exit."""
+    when the model is made (each imports spaCy and loads the pipeline, ~4-6 s, while the caller goes on;
+    the first `start` waits for them) and reused until `close()` or exit."""
 
     def __init__(self, name: str, n_process: int = 0, batch_size: int = 64,
                  entities: list[str] | None = None) -> None:
@@ -249,7 +250,11 @@ class NerModel:
         if not self._workers:
             self._launch()
         if not self._ready:
-            infos = [w.recv() for w in self._workers]  # each says it loaded the pipeline, or why not
+            try:
+                infos = [w.recv() for w in self._workers]  # each says it loaded the pipeline, or why not
+            except BaseException:
+                self.close(kill=True)  # the next call starts new workers (and says the same, if it recurs)
+                raise
             self._info, self._ready = infos[0], True
         return self._workers
 
