@@ -420,18 +420,23 @@ def test_ner_workers_equal_in_process_and_overlap_the_caller() -> None:
     assert [p.poll() for p in procs] == [0, 0]  # told to stop, they exit cleanly
 
 
+@pytest.fixture
+def ner_worker():  # noqa: ANN201 - a NerModel with one worker process, stopped after the test
+    from curation.pii.ner import load_ner
+
+    ner = load_ner("on", n_process=1)
+    yield ner
+    ner.close()
+
+
 @needs_ner
-def test_ner_engine_with_workers_equals_in_process() -> None:
+def test_ner_engine_with_workers_equals_in_process(ner_worker) -> None:  # noqa: ANN001
     from curation.pii.ner import load_ner
 
     docs, _ = make_documents(12, seed=5)
     texts = docs + NER_TEXTS
     expected = PiiEngine(ner=load_ner("on")).analyze_batch(texts)
-    ner = load_ner("on", n_process=1)
-    try:
-        assert PiiEngine(ner=ner).analyze_batch(texts) == expected
-    finally:
-        ner.close()
+    assert PiiEngine(ner=ner_worker).analyze_batch(texts) == expected
 
 
 def _blank_pipeline(tmp_path: Path) -> str:
@@ -458,29 +463,18 @@ def test_ner_pipeline_without_ner_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @needs_ner
-def test_ner_worker_that_dies_is_a_clear_error() -> None:
-    from curation.pii.ner import load_ner
-
-    ner = load_ner("on", n_process=1)
-    try:
-        ner.spans(["warm up"])
-        ner._workers[0].proc.kill()
-        ner._workers[0].proc.wait()
-        with pytest.raises(WinnowError, match=r"NER worker \(pid \d+\) (died|stopped)"):
-            ner.spans(["Mary Jones lives in Berlin."] * 4)
-    finally:
-        ner.close()
+def test_ner_worker_that_dies_is_a_clear_error(ner_worker) -> None:  # noqa: ANN001
+    ner_worker.spans(["warm up"])
+    ner_worker._workers[0].proc.kill()
+    ner_worker._workers[0].proc.wait()
+    with pytest.raises(WinnowError, match=r"NER worker \(pid \d+\) (died|stopped)"):
+        ner_worker.spans(["Mary Jones lives in Berlin."] * 4)
 
 
 @needs_ner
-def test_ner_batch_started_but_never_collected_does_not_leak_into_the_next() -> None:
+def test_ner_batch_started_but_never_collected_does_not_leak_into_the_next(ner_worker) -> None:  # noqa: ANN001
     from curation.pii.ner import load_ner
 
-    ner = load_ner("on", n_process=1)
-    try:
-        first = ["Mary Jones met Robert Brown in Berlin."] * 6
-        ner.start(first)  # e.g. the pattern pass raised before the engine collected these
-        second = ["Nothing here.", "Angela Merkel spoke in Paris."]
-        assert ner.spans(second) == load_ner("on").spans(second)
-    finally:
-        ner.close()
+    ner_worker.start(["Mary Jones met Robert Brown in Berlin."] * 6)  # e.g. the pattern pass raised before
+    second = ["Nothing here.", "Angela Merkel spoke in Paris."]     # the engine collected these
+    assert ner_worker.spans(second) == load_ner("on").spans(second)
