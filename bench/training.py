@@ -139,7 +139,8 @@ def main() -> None:
     # calibrate the step count so one run's train loop lasts about --seconds on the fastest side (the allocator
     # settings make a step ~1.3x faster), so no side's run is shorter than that
     probe = 30
-    cal = bare_sft(a, model, norm, work / "probe", probe, tuned_env(env))
+    tuned = tuned_env(env)
+    cal = bare_sft(a, model, norm, work / "probe", probe, tuned)
     steps = max(probe, round(probe * a.seconds / cal["runtime"]))
     print(f"calibration: {cal['wall']:,.0f} tokens/s bare + allocator, {cal['runtime'] / probe:.3f} s/step; "
           f"{steps} steps per run", flush=True)
@@ -153,7 +154,7 @@ def main() -> None:
         line = (f"run {i + 1}: winnow {w[-1]['wall']:,.0f} tokens/s ({w[-1]['cpu']:,.0f}/CPU-s), "
                 f"bare TRL {b[-1]['wall']:,.0f} tokens/s ({b[-1]['cpu']:,.0f}/CPU-s)")
         if not a.no_tuned_bare:
-            t.append(bare_sft(a, model, norm, work / f"t{i}", steps, tuned_env(env)))
+            t.append(bare_sft(a, model, norm, work / f"t{i}", steps, tuned))
             line += f", bare TRL + allocator {t[-1]['wall']:,.0f} tokens/s"
         print(line, flush=True)
     mw, mb = statistics.median(r["wall"] for r in w), statistics.median(r["wall"] for r in b)
@@ -162,7 +163,7 @@ def main() -> None:
               "sft_winnow_tokens_per_cpu_s": cw, "sft_bare_tokens_per_cpu_s": cb, "cpu_ratio": cw / cb,
               "runs": a.runs, "steps_per_run": steps, "winnow": w, "bare": b}
     print(f"SFT tokens/s, median of {a.runs} alternating runs of {steps} steps: winnow {mw:,.0f}, bare TRL "
-          f"{mb:,.0f}, ratio {mw / mb:.3f} ({'within' if mw / mb >= 0.95 else 'NOT within'} 5%)")
+          f"{mb:,.0f}, ratio {mw / mb:.3f} (bar >= 0.95: {'met' if mw / mb >= 0.95 else 'NOT met'})")
     print(f"SFT tokens per CPU-second (steadier on a busy machine): winnow {cw:,.0f}, bare TRL {cb:,.0f}, "
           f"ratio {cw / cb:.3f}")
     if t:

@@ -41,30 +41,31 @@ MIN_THREADS = 10
 NEGATIVE = "__label__neg"
 
 
-def normalise(texts: pl.Series) -> pl.Series:
-    """Lowercase, newlines to spaces: the form fastText is trained on and predicts on.
+def _one_line_lower(texts: pl.Series) -> Any:
+    """Arrow array of the texts lowercased, every `\n` -> space (nulls -> ""): fastText's form of a text.
 
-    Lowercasing runs in Arrow's `utf8_lower` kernel on the Polars column's buffer (6x faster than
-    `str.to_lowercase` here, which alone cost 10% of a batch's predict time); the newline replacement is
-    Polars. Only `\n` must go (fastText ends a line there); `\r`, tabs and the like are whitespace to it.
-    """
+    Lowercasing is Arrow's `utf8_lower` kernel (6x faster than Polars' `str.to_lowercase` when measured).
+    Only `\n` must go (fastText ends a line there); `\r`, tabs and the like are whitespace to it."""
     import pyarrow.compute as pc
 
     arr = texts.cast(pl.String).fill_null("").to_arrow(compat_level=pl.CompatLevel.oldest())
-    low = pl.Series(texts.name, pc.utf8_lower(arr), dtype=pl.String)
-    return low.str.replace_all("\n", " ", literal=True)
+    return pc.replace_substring(pc.utf8_lower(arr), "\n", " ")
+
+
+def normalise(texts: pl.Series) -> pl.Series:
+    """Lowercase, newlines to spaces: the form fastText is trained on and predicts on."""
+    return pl.Series(texts.name, _one_line_lower(texts), dtype=pl.String)
 
 
 def prediction_lines(texts: pl.Series) -> list[bytes]:
-    """`normalise(texts)` as the UTF-8 lines fastText predicts on, each ending in its one `\n`, in Arrow.
+    """`normalise(texts)` as the UTF-8 lines fastText predicts on, each ending in its one `\n`.
 
-    Same text as `(normalise(texts) + "\n").to_list()`, encoded; ~2x cheaper, which is what keeps the
-    classifier step within 10% of bare `predict` (bench/classifiers.py)."""
+    Kept in Arrow to the end and handed over as bytes: ~2x cheaper than building `str` lines, which is
+    what keeps the classifier step within 10% of bare `predict` (bench/classifiers.py)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = texts.cast(pl.String).fill_null("").to_arrow(compat_level=pl.CompatLevel.oldest())
-    one_line = pc.replace_substring(pc.utf8_lower(arr), "\n", " ").cast(pa.large_binary())
+    one_line = _one_line_lower(texts).cast(pa.large_binary())
     return pc.binary_join_element_wise(one_line, pa.scalar(b"\n", pa.large_binary()),
                                        pa.scalar(b"", pa.large_binary())).to_pylist()
 

@@ -212,18 +212,16 @@ class NerModel:
 
         results: list[list[list[Span]] | None] = [None] * len(chunks)
         next_chunk = len(busy)
-        by_conn = {workers[wi].recv_conn: wi for wi in busy}
+        index = {w.recv_conn: wi for wi, w in enumerate(workers)}
         try:
             while busy:
-                for conn in wait(list(by_conn)):
-                    wi = by_conn[conn]  # type: ignore[index]
+                for conn in wait([workers[wi].recv_conn for wi in busy]):
+                    wi = index[conn]
                     results[busy.pop(wi)] = workers[wi].recv()
                     if next_chunk < len(chunks):
                         workers[wi].send(chunks[next_chunk])
                         busy[wi] = next_chunk
                         next_chunk += 1
-                    else:
-                        del by_conn[conn]  # type: ignore[arg-type]
         except BaseException:  # a worker failed or the caller was interrupted: start afresh next time
             self.close(kill=True)
             raise

@@ -24,7 +24,7 @@ class PiiConfig(StepConfig):
     ner: Literal["auto", "on", "off"] = Field("auto", description="spaCy NER for PERSON/LOCATION/NRP/DATE_TIME")
     ner_model: str | None = Field(None, description="spaCy pipeline name or folder (default en_core_web_sm)")
     n_process: int = Field(1, ge=0, description="NER worker processes per curate worker (0: NER inside it; a "
-                                                "fresh process runs spaCy ~1.35x faster, see curation/pii/ner.py)")
+                                                "fresh process runs spaCy ~1.4x faster, see curation/pii/ner.py)")
     ner_batch_size: int = Field(64, ge=1, description="spaCy nlp.pipe batch size")
     score_threshold: float = Field(0.0, ge=0.0, le=1.0, description="drop spans scoring below this")
     context: bool = Field(True, description="raise scores of spans preceded by the recognizer's context words")

@@ -401,7 +401,7 @@ def test_ner_pipeline_is_ner_alone_and_equals_spacys_own() -> None:
 
 
 @needs_ner
-def test_ner_workers_equal_in_process_and_overlap_the_caller() -> None:
+def test_ner_workers_equal_in_process_and_stop_cleanly() -> None:
     import os
 
     from curation.pii.ner import load_ner
