@@ -1,0 +1,141 @@
+"""The scanner interface: `scan(text, prompt=None) -> Verdict`, one scanner a module (LLM Guard's shape).
+
+A scanner wraps a detector (curation's PII engine, its fastText classifiers, its decontamination n-gram
+index) and turns what it finds into a `Verdict`: a risk score in [0, 1], valid or not against the
+scanner's threshold, the spans it found, the text with them redacted, and how long it took. Scanners never
+raise on odd input (empty, huge, lone surrogates, binary junk): `clean_text` makes any input a valid
+`str` first. Long work checks `expired()` between chunks so a policy's time budget can cut it short.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from curation.errors import WinnowError
+
+
+@dataclass
+class Span:
+    """A character range of the scanned text (end exclusive) and what the scanner found there."""
+
+    start: int
+    end: int
+    label: str
+    score: float = 1.0
+    text: str | None = None
+
+
+@dataclass
+class Verdict:
+    """One scanner's answer for one text. `score` is the risk in [0, 1] (higher = riskier)."""
+
+    scanner: str
+    valid: bool
+    score: float
+    sanitized: str
+    spans: list[Span] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+    action: str | None = None  # set by the policy: "block" | "redact" | "warn" | None
+    timed_out: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ScannerConfig(BaseModel):
+    """Base of every scanner's config: a typo in a policy is an error that names the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def clean_text(text: Any) -> str:
+    """Any input as a valid str: None -> "", bytes decoded as UTF-8 with replacement, lone surrogates and
+    NUL bytes -> U+FFFD (they cannot be encoded, printed or stored as JSON)."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes | bytearray | memoryview):
+        text = bytes(text).decode("utf-8", errors="replace")
+    elif not isinstance(text, str):
+        text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+class Scanner(ABC):
+    """Subclasses set `name`, `kind` ("input" | "output" | "both") and `Config`, and implement `_scan`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    Config: ClassVar[type[BaseModel]] = ScannerConfig
+
+    def __init__(self, config: BaseModel | dict[str, Any] | None = None, *, threshold: float = 0.5) -> None:
+        if config is None:
+            config = self.Config()
+        elif isinstance(config, dict):
+            config = self.Config.model_validate(config)
+        elif not isinstance(config, self.Config):
+            raise WinnowError(f"scanner {self.name}: config must be {self.Config.__name__}, "
+                              f"got {type(config).__name__}")
+        self.config = config
+        self.threshold = float(threshold)
+        self._deadline: float | None = None
+
+    def expired(self) -> bool:
+        """True once the current scan has run past its time budget (checked between chunks of work)."""
+        return self._deadline is not None and time.perf_counter() > self._deadline
+
+    def scan(self, text: str, prompt: str | None = None, *, budget_ms: float | None = None) -> Verdict:
+        """Scan `text` (and, for output scanners, the `prompt` that produced it); measures its own latency.
+
+        With `budget_ms`, the scanner stops at its next check after the budget and the verdict is marked
+        `timed_out` (whatever it found so far is kept)."""
+        t0 = time.perf_counter()
+        self._deadline = t0 + budget_ms / 1000.0 if budget_ms is not None else None
+        try:
+            text = clean_text(text)
+            v = self._scan(text, clean_text(prompt) if prompt is not None else None)
+        finally:
+            deadline, self._deadline = self._deadline, None
+        end = time.perf_counter()
+        v.scanner = self.name
+        v.score = float(min(1.0, max(0.0, v.score)))
+        v.latency_ms = (end - t0) * 1000.0
+        if deadline is not None and end > deadline:
+            v.timed_out = True
+        return v
+
+    def verdict(self, text: str, score: float, *, sanitized: str | None = None, spans: list[Span] | None = None,
+                reasons: list[str] | None = None) -> Verdict:
+        """A verdict with `valid` decided by this scanner's threshold (score >= threshold is a finding)."""
+        return Verdict(scanner=self.name, valid=score < self.threshold, score=score,
+                       sanitized=text if sanitized is None else sanitized, spans=spans or [],
+                       reasons=reasons or [])
+
+    @abstractmethod
+    def _scan(self, text: str, prompt: str | None) -> Verdict:
+        """Scan a clean `text`; return `self.verdict(...)`."""
+
+
+def redact(text: str, spans: list[Span], placeholder: str = "<{label}>") -> str:
+    """`text` with each span replaced by the placeholder (overlaps merged, the earliest label kept)."""
+    if not spans:
+        return text
+    out, pos = [], 0
+    for s in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if s.end <= pos:
+            continue
+        start = max(s.start, pos)
+        out.append(text[pos:start])
+        out.append(placeholder.format(label=s.label))
+        pos = s.end
+    out.append(text[pos:])
+    return "".join(out)
