@@ -46,11 +46,35 @@ def list_runs(
     if not rows:
         typer.echo("no runs recorded yet")
         return
-    typer.echo(f"{'id':>4}  {'kind':<12} {'status':<11} {'started':<19} {'secs':>7}  metrics")
+    parents = _parents(rows)
+    typer.echo(f"{'id':>4}  {'kind':<12} {'status':<11} {'started':<19} {'secs':>7}  {'parents':<14} metrics")
     for r in rows:
         dur = f"{r.duration:.1f}" if r.duration is not None else "-"
         typer.echo(f"{r.id:>4}  {r.kind:<12} {r.status:<11} {_fmt_time(r.started):<19} {dur:>7}  "
-                   f"{_fmt_metrics(r.metrics)}")
+                   f"{parents.get(r.id, '-'):<14} {_fmt_metrics(r.metrics)}")
+
+
+def _parents(rows: list) -> dict[int, str]:
+    """Run id -> its parents as run ids (or folder names when unregistered), read from each output folder's
+    manifest lineage: the folders are the record, the registry only maps folders to ids."""
+    from pathlib import Path
+
+    from app.lineage import read_manifest, recorded_links
+
+    by_dir = {str(Path(r.out_dir).absolute()): r.id for r in rows if r.out_dir}
+    out: dict[int, str] = {}
+    for r in rows:
+        if not r.out_dir:
+            continue
+        m = read_manifest(r.out_dir)
+        if m is None:
+            continue
+        _, pars = recorded_links(Path(r.out_dir), m)
+        names = [str(by_dir[p["path"]]) if p.get("path") in by_dir else Path(str(p.get("path"))).name
+                 for p in pars]
+        if names:
+            out[r.id] = ",".join(names)
+    return out
 
 
 @runs.command("show")
