@@ -1,0 +1,245 @@
+"""Text normalisation against evasion: what a model would read, whatever bytes carry it.
+
+Attackers keep a payload readable to a model while changing its bytes (LLM Guard's users report each of
+these beating its scanners). `variants(text)` returns the forms a scanner should look at:
+
+1. `canonical`: NFKD, then every format character (zero-width, bidi controls, Unicode tags), variation
+   selector and combining mark removed, NFKC, look-alike letters of other scripts folded to the Latin
+   letter they imitate (Unicode's confusables table, TR39, from `confusable-homoglyphs`), lowercased,
+   whitespace runs to one space;
+2. `folded`: the canonical form with leetspeak read back (`1gn0r3` -> `ignore`) and spaced-out letters
+   joined (`i g n o r e` -> `ignore`);
+3. `decoded`: payloads hidden in the text, decoded and normalised again (two levels deep): base64
+   (standard and URL-safe), hex, %-escapes, Unicode tag characters (invisible ASCII), and rot13 when the
+   rotated text reads more like English than the text does.
+
+Everything is regex or `str.translate` over the whole text (no per-character Python), so a 1 KB prompt
+normalises in well under a millisecond and a 1 MB one in well under a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import functools
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from urllib.parse import unquote
+
+import regex
+
+_STRIP = regex.compile(r"[\p{Cf}\p{Mn}\p{Me}\uFE00-\uFE0F\U000E0100-\U000E01EF\u180B-\u180F]+")
+_TAGS = regex.compile(r"[\U000E0020-\U000E007E]{3,}")
+_SPACES = regex.compile(r"\s+")
+# single characters separated by single spaces or . - _ * (at least 2 of them): "i g n o r e", "i.g.n.o.r.e"
+_SPACED = regex.compile(r"(?<![^\s])(?:[^\s][ .\-_*])+[^\s](?![^\s])")
+_SPACED_SEP = regex.compile(r"(?<=[^\s])[ .\-_*](?=[^\s])")
+_TOKEN = regex.compile(r"[^\s]+")
+_LEET_CHARS = "013457889@$!|+"
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+                       "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"})
+_MIXED = regex.compile(r"(?=[^\s]*[a-z])(?=[^\s]*[0-9@$!|+])[^\s]+")
+_LEET_TOKEN = regex.compile(r"[^\s]*[0-9@$!|+][^\s]*")
+_B64 = regex.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_B64URL = regex.compile(r"(?:[A-Za-z0-9\-_]{4}){4,}(?:[A-Za-z0-9\-_]{2,3})?")
+_HEX = regex.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[ :]?){8,}")
+_PCT = regex.compile(r"(?:%[0-9a-fA-F]{2}){3,}")
+_WORD = regex.compile(r"[a-z]+")
+# the most frequent English words (general knowledge, not taken from any data set): used to tell rot13
+_COMMON = frozenset("the be to of and a in that have i it for not on with he as you do at this but his by from "
+                    "they we say her she or an will my one all would there their what so up out if about who "
+                    "get which go me when make can like time no just him know take people into year your good "
+                    "some could them see other than then now look only come its over think also back after use "
+                    "two how our work first well way even new want because any these give day most us is are "
+                    "was were been has had did does said write tell ignore previous instructions "
+                    # and German's (deepset's injections are partly German)
+                    "der die das und ist nicht ich du sie es ein eine zu mit auf was wie alles vergiss".split())
+MAX_PAYLOADS = 16
+MAX_DEPTH = 2
+
+
+@functools.cache
+def _confusable_table() -> dict[int, str]:
+    """Non-ASCII character -> the ASCII letter or digit it imitates (Unicode confusables, TR39). Where the
+    table offers several (Cyrillic `І` imitates both `I` and `l`), a letter of the same case wins."""
+    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    cands: dict[str, set[str]] = {}
+    for key, entries in data.items():
+        if len(key) != 1:
+            continue
+        for e in entries:
+            c = e["c"]
+            if len(c) != 1:
+                continue
+            if key.isascii() and key.isalnum() and not c.isascii():
+                cands.setdefault(c, set()).add(key)
+            elif not key.isascii() and c.isascii() and c.isalpha():
+                cands.setdefault(key, set()).add(c)
+
+    def pick(ch: str, options: set[str]) -> str:
+        # the table reads Cyrillic `І` ("... LETTER BYELORUSSIAN-UKRAINIAN I") as `l` only: the I/l ambiguity
+        named = unicodedata.name(ch, "").rsplit(" ", 1)[-1].lower()
+        if named == "i" and {o.lower() for o in options} <= {"l", "1", "i"}:
+            return "i"
+
+        def rank(o: str) -> tuple[int, str]:
+            same_case = o.isalpha() and (o.isupper() == ch.isupper())
+            return (0 if same_case else 1 if o.isalpha() else 2, o)
+        return min(options, key=rank).lower()
+
+    return {ord(ch): pick(ch, opts) for ch, opts in cands.items()}  # a table the whole text translates by
+
+
+def fold_confusables(text: str) -> str:
+    """Letters of other scripts that imitate Latin letters, as those letters (`раураl` -> `paypal`)."""
+    return text.translate(_confusable_table())
+
+
+def _canonical_raw(text: str) -> str:
+    """`canonical` before whitespace runs are collapsed (spaced-out letters need the runs)."""
+    if text.isascii():
+        return text.lower()
+    t = _STRIP.sub("", unicodedata.normalize("NFKD", text))
+    return fold_confusables(unicodedata.normalize("NFKC", t)).lower()
+
+
+def canonical(text: str) -> str:
+    """NFKD, invisible and combining characters removed, NFKC, confusables folded, lowercased, spaces collapsed."""
+    return _SPACES.sub(" ", _canonical_raw(text)).strip()
+
+
+def unleet(text: str) -> str:
+    """Leetspeak read back in tokens that mix letters with look-alike digits or symbols; when most tokens
+    are leet, every token with such a character (`7h3` -> `the`, and `17` -> `it`)."""
+    if not any(c in text for c in _LEET_CHARS):
+        return text
+    tokens = _TOKEN.findall(text)
+    mixed = _MIXED.findall(text)
+    if tokens and len(mixed) >= 0.3 * len(tokens):
+        return _LEET_TOKEN.sub(lambda m: m.group().translate(_LEET), text)
+    return _MIXED.sub(lambda m: m.group().translate(_LEET), text)
+
+
+def unspace(text: str) -> str:
+    """Spaced-out letters joined (`i g n o r e   t h a t` -> `ignore   that`)."""
+    if len(text) < 5:
+        return text
+    return _SPACED.sub(lambda m: _SPACED_SEP.sub("", m.group()), text)
+
+
+def _printable(s: str) -> bool:
+    if not s or len(s) < 4:
+        return False
+    bad = sum(1 for c in s if not (c.isprintable() or c in "\n\r\t"))
+    letters = sum(1 for c in s if c.isalpha())
+    return bad <= 0.05 * len(s) and letters >= 0.4 * len(s)
+
+
+def _utf8(b: bytes) -> str | None:
+    try:
+        s = b.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return s if _printable(s) else None
+
+
+def _english_words(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if w in _COMMON)
+
+
+def decode_payloads(text: str) -> list[tuple[str, str]]:
+    """(encoding, decoded text) for each payload hidden in `text` that decodes to readable text."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(kind: str, s: str | None) -> None:
+        if s and s not in seen and len(out) < MAX_PAYLOADS:
+            seen.add(s)
+            out.append((kind, s))
+
+    tags = _TAGS.findall(text)
+    for run in tags:
+        add("unicode_tags", "".join(chr(ord(c) - 0xE0000) for c in run))
+    compact = _SPACES.sub("", text)
+    for m in _B64.finditer(compact) if len(compact) >= 16 else ():
+        try:
+            add("base64", _utf8(base64.b64decode(m.group() + "=" * (-len(m.group()) % 4), validate=False)))
+        except (binascii.Error, ValueError):
+            pass
+    if "-" in compact or "_" in compact:
+        for m in _B64URL.finditer(compact):
+            try:
+                add("base64", _utf8(base64.urlsafe_b64decode(m.group() + "=" * (-len(m.group()) % 4))))
+            except (binascii.Error, ValueError):
+                pass
+    for m in _HEX.finditer(text):
+        digits = regex.sub(r"\\x|0x|[ :]", "", m.group())
+        if len(digits) % 2:
+            digits = digits[:-1]
+        try:
+            add("hex", _utf8(bytes.fromhex(digits)))
+        except ValueError:
+            pass
+    if _PCT.search(text):
+        add("percent", unquote(text))
+    if any(c.isalpha() for c in text[:4096]):
+        canon = unleet(canonical(text))
+        rot = codecs.encode(canon, "rot13")
+        n_rot, n_txt = _english_words(rot), _english_words(canon)
+        if n_rot >= 2 and n_rot > 2 * n_txt and n_rot >= 0.2 * len(_WORD.findall(rot)):
+            add("rot13", rot)
+    return out
+
+
+@dataclass
+class Normalized:
+    """The forms of a text a scanner should look at, with how each was obtained."""
+
+    original: str
+    canonical: str
+    folded: str
+    decoded: list[tuple[str, str]] = field(default_factory=list)  # (how, normalised decoded text)
+
+    @property
+    def variants(self) -> list[str]:
+        """Distinct forms to scan: canonical, folded, then each decoded payload (normalised)."""
+        seen: dict[str, None] = {}
+        for v in (self.canonical, self.folded, *(d for _, d in self.decoded)):
+            if v:
+                seen.setdefault(v, None)
+        return list(seen) or [""]
+
+    @property
+    def evasions(self) -> list[str]:
+        """What normalisation had to undo (for a verdict's reasons)."""
+        out = []
+        if self.canonical != _SPACES.sub(" ", self.original.lower()).strip():
+            out.append("unicode")
+        if self.folded != self.canonical:
+            out.append("leetspeak/spacing")
+        out.extend(dict.fromkeys(k for k, _ in self.decoded))
+        return out
+
+
+@functools.lru_cache(maxsize=32)
+def normalize(text: str, _depth: int = 0) -> Normalized:
+    """Every form of `text` worth scanning (see the module doc); the last few results are cached, so the
+    scanners of one policy share the work."""
+    raw = _canonical_raw(text)
+    canon = _SPACES.sub(" ", raw).strip()
+    folded = _SPACES.sub(" ", unspace(unleet(raw))).strip()
+    decoded: list[tuple[str, str]] = []
+    if _depth < MAX_DEPTH:
+        for kind, payload in decode_payloads(text):
+            inner = normalize(payload, _depth + 1)
+            decoded.extend((kind, v) for v in dict.fromkeys((inner.canonical, inner.folded)))
+            decoded.extend((f"{kind}+{k}", v) for k, v in inner.decoded)
+    return Normalized(text, canon, folded, decoded[:MAX_PAYLOADS])
+
+
+def variants(text: str) -> list[str]:
+    """Shorthand for `normalize(text).variants`."""
+    return normalize(text).variants
