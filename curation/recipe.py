@@ -7,6 +7,7 @@ order; a document is removed by the first rule it fails (`rule`), and every rule
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,19 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise WinnowError(f"{source}: {_pretty(e)}") from None
 
 
+class _WordsLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that only true/false are booleans: YAML 1.1 also reads on/off/yes/no/y/n
+    as booleans, so `ner: off` would arrive as False; here it stays the word "off" (a bool field still
+    accepts "yes"/"off": pydantic parses those words)."""
+
+
+_WordsLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_WordsLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
 def load_recipe(path: str | Path | None = None) -> Recipe:
     """Load a recipe file, or the default recipe that ships with the package when `path` is None."""
     if path is None:
@@ -119,7 +133,7 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
         text = p.read_text(encoding="utf-8")
         source = str(p)
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         raise WinnowError(f"{source}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
