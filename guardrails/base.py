@@ -76,8 +76,9 @@ class Scanner(ABC):
     name: ClassVar[str]
     kind: ClassVar[str]
     Config: ClassVar[type[BaseModel]] = ScannerConfig
+    default_threshold: ClassVar[float] = 0.5  # a policy entry without `threshold` uses this
 
-    def __init__(self, config: BaseModel | dict[str, Any] | None = None, *, threshold: float = 0.5) -> None:
+    def __init__(self, config: BaseModel | dict[str, Any] | None = None, *, threshold: float | None = None) -> None:
         if config is None:
             config = self.Config()
         elif isinstance(config, dict):
@@ -86,7 +87,7 @@ class Scanner(ABC):
             raise WinnowError(f"scanner {self.name}: config must be {self.Config.__name__}, "
                               f"got {type(config).__name__}")
         self.config = config
-        self.threshold = float(threshold)
+        self.threshold = float(self.default_threshold if threshold is None else threshold)
         self._deadline: float | None = None
 
     def expired(self) -> bool:

@@ -41,7 +41,8 @@ class ScannerEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scanner: str = Field(..., description="a scanner name (see `scanner_names()`)")
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score >= threshold is a finding")
+    threshold: float | None = Field(None, ge=0.0, le=1.0,
+                                    description="score >= threshold is a finding (default: the scanner's own)")
     action: Action = "block"
     time_budget_ms: float | None = Field(None, gt=0, description="stop and mark timed_out after this long")
     on_timeout: OnTimeout | None = Field(None, description="overrides the policy's on_timeout")
