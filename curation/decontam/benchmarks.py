@@ -1,15 +1,17 @@
-"""Benchmark items as text for decontamination: `<bench_dir>/<folder>/<split>.jsonl`, one item per line.
+"""Benchmark items for decontamination: `<bench_dir>/<folder>/<split>.jsonl`, one item per line.
 
-An item's text is its question (or context) plus its correct answer, the part a model could memorise:
+An item is its question (or context), its options (when the benchmark has them) and its correct answer,
+because pages show items in three common layouts: the question alone, the question with its options
+(any order, any lettering) and the question with its answer.
 
-| folder | item id | text |
-|---|---|---|
-| arc_easy, arc_challenge | `id` | question + the choice named by `answerKey` |
-| hellaswag | `ind` (else the row number) | `ctx` + the ending named by `label` |
-| mmlu | `<subject>-<row>` | question + `choices[answer]` |
-| truthfulqa_mc | row number | question + the `mc1_targets` choice labelled 1 |
-| truthfulqa_gen | row number | question + `best_answer` |
-| any other folder | `id` (else the row number) | `question` / `ctx` / `text`, plus `answer` when it is text |
+| folder | item id | question | options | answer |
+|---|---|---|---|---|
+| arc_easy, arc_challenge | `id` | `question` | `choices.text` | the choice named by `answerKey` |
+| hellaswag | `ind` (else the row number) | `ctx` | `endings` | the ending named by `label` |
+| mmlu | `<subject>-<row>` | `question` | `choices` | `choices[answer]` |
+| truthfulqa_mc | row number | `question` | `mc1_targets.choices` | the one labelled 1 |
+| truthfulqa_gen | row number | `question` | none | `best_answer` |
+| other | `id` (else row number) | `question` / `ctx` / `text` | `choices` (a list) | `answer` (text) |
 """
 
 from __future__ import annotations
@@ -31,51 +33,72 @@ class Item:
     benchmark: str
     split: str
     item_id: str
-    text: str
+    question: str
+    answer: str = ""
+    options: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.benchmark}/{self.split}/{self.item_id}"
 
+    @property
+    def ref(self) -> str:
+        """`benchmark:item_id`, the form the `decontam_items` signal column lists."""
+        return f"{self.benchmark}:{self.item_id}"
 
-def _arc(row: dict[str, Any], i: int) -> tuple[str, str]:
+    @property
+    def text(self) -> str:
+        """Question and correct answer: the part a model could memorise."""
+        return f"{self.question} {self.answer}".strip()
+
+
+Parsed = tuple[str, str, str, tuple[str, ...]]  # item id, question, answer, options
+
+
+def _strs(xs: Any) -> tuple[str, ...]:
+    return tuple(str(x) for x in xs or [] if str(x).strip())
+
+
+def _arc(row: dict[str, Any], i: int) -> Parsed:
     choices = row.get("choices") or {}
     labels, texts = choices.get("label") or [], choices.get("text") or []
     answer = texts[labels.index(row["answerKey"])] if row.get("answerKey") in labels else ""
-    return str(row.get("id", i)), f"{row['question']} {answer}"
+    return str(row.get("id", i)), row["question"], answer, _strs(texts)
 
 
-def _hellaswag(row: dict[str, Any], i: int) -> tuple[str, str]:
+def _hellaswag(row: dict[str, Any], i: int) -> Parsed:
     endings = row.get("endings") or []
     label = str(row.get("label", ""))
     ending = endings[int(label)] if label.isdigit() and int(label) < len(endings) else ""
     ctx = row.get("ctx") or f"{row.get('ctx_a', '')} {row.get('ctx_b', '')}"
-    return str(row.get("ind", i)), f"{ctx} {ending}"
+    return str(row.get("ind", i)), ctx, ending, _strs(endings)
 
 
-def _mmlu(row: dict[str, Any], i: int) -> tuple[str, str]:
+def _mmlu(row: dict[str, Any], i: int) -> Parsed:
     choices = row.get("choices") or []
     ans = row.get("answer")
     answer = choices[ans] if isinstance(ans, int) and 0 <= ans < len(choices) else ""
-    return f"{row.get('subject', 'item')}-{i}", f"{row['question']} {answer}"
+    return f"{row.get('subject', 'item')}-{i}", row["question"], str(answer), _strs(choices)
 
 
-def _truthfulqa_mc(row: dict[str, Any], i: int) -> tuple[str, str]:
+def _truthfulqa_mc(row: dict[str, Any], i: int) -> Parsed:
     mc1 = row.get("mc1_targets") or {}
     labels, choices = mc1.get("labels") or [], mc1.get("choices") or []
     answer = choices[labels.index(1)] if 1 in labels else ""
-    return str(i), f"{row['question']} {answer}"
+    return str(i), row["question"], answer, _strs(choices)
 
 
-def _truthfulqa_gen(row: dict[str, Any], i: int) -> tuple[str, str]:
-    return str(i), f"{row['question']} {row.get('best_answer', '')}"
+def _truthfulqa_gen(row: dict[str, Any], i: int) -> Parsed:
+    return str(i), row["question"], str(row.get("best_answer", "") or ""), ()
 
 
-def _generic(row: dict[str, Any], i: int) -> tuple[str, str]:
+def _generic(row: dict[str, Any], i: int) -> Parsed:
     for field in ("question", "ctx", "text", "prompt"):
         if isinstance(row.get(field), str):
             answer = row.get("answer")
-            return str(row.get("id", i)), f"{row[field]} {answer if isinstance(answer, str) else ''}"
+            choices = row.get("choices")
+            return (str(row.get("id", i)), row[field], answer if isinstance(answer, str) else "",
+                    _strs(choices) if isinstance(choices, list) else ())
     raise KeyError("question")
 
 
@@ -108,10 +131,10 @@ def iter_items(bench: str, split: str, path: Path) -> Iterator[Item]:
     extract = _EXTRACT.get(bench, _generic)
     for line_no, row in iter_jsonl_objects(path):
         try:
-            item_id, text = extract(row, line_no - 1)
+            item_id, question, answer, options = extract(row, line_no - 1)
         except (KeyError, TypeError, ValueError) as e:
             raise WinnowError(f"{path}:{line_no}: not a {bench} item (missing or bad field {e})") from None
-        yield Item(bench, split, item_id, text)
+        yield Item(bench, split, item_id, str(question), str(answer or ""), options)
 
 
 def load_items(bench_dir: str | Path, benchmarks: list[str] | None = None,

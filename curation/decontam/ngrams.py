@@ -1,22 +1,33 @@
-"""Word n-gram hashing and matching for decontamination, vectorised (Polars for words, numpy for n-grams).
+"""Finding benchmark items in documents, in the layouts pages use, vectorised where the data is large.
 
 * Words: the dedup normalisation (`curation.text.dedup_words_expr`: lowercase, runs of non-word characters
-  are spaces), so "Paris," and "paris" are the same word.
+  are spaces), so "Paris," and "paris" are the same word, and option letters ("A)", "(b)", "C.") are
+  words of their own that never join an option's words.
 * Word hashes: Polars' `hash(seed=...)` (64-bit, fixed seeds: the same in every process and worker of a
   Polars version; the index is built in the same run that matches against it, never stored).
 * n-gram hash: a polynomial over the word hashes, `h = h * P + w` (mod 2^64), built for k = 1..n in n
   vectorised passes over the batch's concatenated words, then finalised with splitmix64 together with k
   so n-grams of different lengths never share a key. A window that crosses two documents is dropped.
-* An item shorter than n words is one n-gram of its own length (all its words), matched against the
-  document's windows of that length; items shorter than `min_item_words` are skipped (too common).
 
-`BenchmarkIndex.match(texts)` returns, per (document, item) pair that shares at least one n-gram, the
-number of the item's distinct n-grams found in the document.
+Matching has two stages. (1) Every document's word windows are hashed and joined (one Polars hash join)
+against the items' QUESTION n-grams: an item's n-grams when its question has at least n words, else its
+whole question as one window (questions under `MIN_QUESTION_WORDS` words are not indexed). (2) Only for
+the rare (document, item) pairs found, the words right after the question are checked for the item's
+options (every option's words, in any order, with any lettering between them) and for its answer. The
+layout reported is the most specific one found:
+
+* `question+options`: the question, then all of its options (at least two);
+* `question+answer`: the question, then its correct answer within a few words ("Answer: Paris");
+* `question`: the question alone, which counts only for questions of `min_item_words` words or more:
+  a shorter question ("Which is a mammal?") is too common to call a page contaminated by itself.
+
+`BenchmarkIndex.match(texts)` returns one row per matched (document, item): `shared` (distinct question
+n-grams found), `overlap` (their fraction of the question's) and `layout`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -27,6 +38,10 @@ from curation.text import dedup_words_expr
 _P = np.uint64(0x100000001B3)
 _K = np.uint64(0x9E3779B97F4A7C15)
 _SEED = 0x5EED
+MIN_QUESTION_WORDS = 3
+ANSWER_SLACK = 8  # words allowed between a question and its answer ("the correct answer is option b")
+OPTION_SLACK = 4  # per option: its letter, "or", a bullet, a stray word
+LAYOUTS = ("question+options", "question+answer", "question")
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -49,9 +64,16 @@ def word_hashes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def ngram_keys(tok: np.ndarray, doc: np.ndarray, lengths: set[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each k in `lengths`: (keys of every k-word window inside one document, that window's document)."""
-    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    return {k: (keys, d) for k, (keys, d, _) in ngram_windows(tok, doc, lengths).items()}
+
+
+def ngram_windows(tok: np.ndarray, doc: np.ndarray,
+                  lengths: set[int]) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each k in `lengths`: (window keys, window document, window start in `tok`), one document each."""
+    out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    empty = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not lengths or len(tok) == 0:
-        return {k: (np.zeros(0, np.uint64), np.zeros(0, np.int64)) for k in lengths}
+        return {k: empty for k in lengths}
     h = np.zeros(len(tok), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(1, max(lengths) + 1):
@@ -61,57 +83,121 @@ def ngram_keys(tok: np.ndarray, doc: np.ndarray, lengths: set[int]) -> dict[int,
             h = h[:m] * _P + tok[k - 1:k - 1 + m]
             if k in lengths:
                 valid = doc[:m] == doc[k - 1:k - 1 + m]
-                out[k] = (_splitmix(h[valid] ^ (np.uint64(k) * _K)), doc[:m][valid])
+                out[k] = (_splitmix(h[valid] ^ (np.uint64(k) * _K)), doc[:m][valid], np.flatnonzero(valid))
     for k in lengths:
-        out.setdefault(k, (np.zeros(0, np.uint64), np.zeros(0, np.int64)))
+        out.setdefault(k, empty)
     return out
+
+
+def _find(seq: list[int], pat: tuple[int, ...], lo: int, hi: int) -> int:
+    """Start of the first occurrence of `pat` in seq[lo:hi], or -1."""
+    m = len(pat)
+    first = pat[0]
+    i = lo
+    while i <= hi - m:
+        try:
+            i = seq.index(first, i, hi - m + 1)
+        except ValueError:
+            return -1
+        if tuple(seq[i:i + m]) == pat:
+            return i
+        i += 1
+    return -1
+
+
+def _phrase_hashes(texts: list[str]) -> list[tuple[int, ...]]:
+    """Each text's word hashes (as Python ints), with the same normalisation and seed as documents."""
+    if not texts:
+        return []
+    tok, doc, counts = word_hashes(pl.Series(texts, dtype=pl.String))
+    bounds = np.r_[0, np.cumsum(counts)]
+    vals = tok.tolist()
+    return [tuple(vals[bounds[i]:bounds[i + 1]]) for i in range(len(texts))]
 
 
 @dataclass
 class BenchmarkIndex:
-    """Hashed n-grams of benchmark items: `table` (key, item) and per-item n-gram counts."""
+    """Hashed question n-grams of benchmark items (`table`: key, item, k) and each item's options and answer
+    as word-hash tuples for the second stage."""
 
     items: list[Item]
     n: int
+    min_item_words: int
     table: pl.DataFrame  # key: u64, item: i64 (distinct pairs)
-    item_ngrams: np.ndarray  # distinct n-grams per item (0 = skipped)
+    item_ngrams: np.ndarray  # distinct question n-grams per item (0 = not indexed)
+    question_words: np.ndarray
     lengths: set[int]  # window lengths to compute on documents
-    skipped_short: int
+    skipped_short: int  # items whose question has fewer than MIN_QUESTION_WORDS words
+    answers: list[tuple[int, ...]] = field(default_factory=list)
+    options: list[list[tuple[int, ...]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, items: list[Item], n: int = 13, min_item_words: int = 8) -> BenchmarkIndex:
-        tok, doc, counts = word_hashes(pl.Series([it.text for it in items], dtype=pl.String))
-        usable = counts >= min_item_words
+        tok, doc, counts = word_hashes(pl.Series([it.question for it in items], dtype=pl.String))
+        usable = counts >= MIN_QUESTION_WORDS
         short_lengths = {int(c) for c in np.unique(counts[usable & (counts < n)])}
         lengths = ({n} if (counts >= n).any() else set()) | short_lengths
         frames = []
         for k, (keys, owner) in ngram_keys(tok, doc, lengths).items():
-            keep = counts[owner] >= n if k == n else counts[owner] == k  # short items: only their full window
+            keep = counts[owner] >= n if k == n else counts[owner] == k  # short questions: their full window
             keep &= usable[owner]
             frames.append(pl.DataFrame({"key": keys[keep], "item": owner[keep]}))
         table = (pl.concat(frames) if frames else pl.DataFrame(schema={"key": pl.UInt64, "item": pl.Int64})).unique()
         per_item = table.group_by("item").len()
         item_ngrams = np.zeros(len(items), dtype=np.int64)
         item_ngrams[per_item.get_column("item").to_numpy()] = per_item.get_column("len").to_numpy()
-        return cls(items, n, table, item_ngrams, lengths, int((~usable).sum()))
+        answers = _phrase_hashes([it.answer for it in items])
+        flat = [o for it in items for o in it.options]
+        hashed = _phrase_hashes(flat)
+        options, at = [], 0
+        for it in items:
+            opts = [h for h in hashed[at:at + len(it.options)] if h]
+            at += len(it.options)
+            options.append(list(dict.fromkeys(opts)))  # duplicate options need one occurrence
+        return cls(items, n, min_item_words, table, item_ngrams, counts.astype(np.int64), lengths,
+                   int((~usable).sum()), answers, options)
+
+    def _layout(self, words: list[int], item: int, q_end: int, doc_end: int) -> str | None:
+        """The most specific layout item `item` shows after a question ending at `q_end`, or None."""
+        opts = self.options[item]
+        if len(opts) >= 2:
+            hi = min(doc_end, q_end + sum(len(o) + OPTION_SLACK for o in opts) + OPTION_SLACK)
+            if all(_find(words, o, q_end, hi) >= 0 for o in opts):
+                return "question+options"
+        ans = self.answers[item]
+        if ans and _find(words, ans, q_end, min(doc_end, q_end + len(ans) + ANSWER_SLACK)) >= 0:
+            return "question+answer"
+        if self.question_words[item] >= self.min_item_words:
+            return "question"
+        return None
 
     def match(self, texts: pl.Series) -> pl.DataFrame:
-        """`doc` (row in `texts`), `item`, `shared` (distinct item n-grams in the doc), `overlap` (fraction)."""
-        empty = pl.DataFrame(schema={"doc": pl.Int64, "item": pl.Int64, "shared": pl.UInt32, "overlap": pl.Float64})
+        """`doc` (row in `texts`), `item`, `shared`, `overlap` (fraction of the question's n-grams), `layout`."""
+        empty = pl.DataFrame(schema={"doc": pl.Int64, "item": pl.Int64, "shared": pl.UInt32,
+                                     "overlap": pl.Float64, "layout": pl.String})
         if self.table.height == 0 or len(texts) == 0:
             return empty
-        tok, doc, _ = word_hashes(texts)
-        windows = list(ngram_keys(tok, doc, self.lengths).values())
-        if sum(len(k) for k, _ in windows) == 0:
+        tok, doc, counts = word_hashes(texts)
+        windows = ngram_windows(tok, doc, self.lengths)
+        if sum(len(w[0]) for w in windows.values()) == 0:
             return empty
-        grams = pl.DataFrame({"doc": np.concatenate([d for _, d in windows]),
-                              "key": np.concatenate([k for k, _ in windows])})
-        # one hash join against the index (Polars), then distinct n-grams per (document, item)
-        pairs = (grams.join(self.table, on="key", how="inner").unique(["doc", "key", "item"])
-                 .group_by("doc", "item").agg(pl.len().alias("shared")))
+        grams = pl.DataFrame({"doc": np.concatenate([w[1] for w in windows.values()]),
+                              "key": np.concatenate([w[0] for w in windows.values()]),
+                              "end": np.concatenate([w[2] + k for k, w in windows.items()])})
+        # stage 1: one hash join against the question index, then per (document, item) the distinct
+        # n-grams and where the question ends (the last window found)
+        pairs = (grams.join(self.table, on="key", how="inner")
+                 .group_by("doc", "item").agg(pl.col("key").n_unique().alias("shared"), pl.col("end").max()))
         if pairs.height == 0:
             return empty
+        # stage 2 (rare pairs only): options or answer after the question
+        doc_end = np.cumsum(counts)
+        words = tok.tolist()
+        layouts = [self._layout(words, it, e, int(doc_end[d])) for d, it, e in
+                   zip(pairs["doc"].to_list(), pairs["item"].to_list(), pairs["end"].to_list(), strict=True)]
         totals = pl.DataFrame({"item": np.arange(len(self.item_ngrams), dtype=np.int64), "total": self.item_ngrams})
-        return (pairs.join(totals, on="item").select("doc", "item", "shared",
-                                                     (pl.col("shared") / pl.col("total")).alias("overlap"))
+        return (pairs.with_columns(pl.Series("layout", layouts, dtype=pl.String))
+                .filter(pl.col("layout").is_not_null()).join(totals, on="item")
+                .select("doc", "item", pl.col("shared").cast(pl.UInt32),
+                        (pl.col("shared") / pl.col("total")).alias("overlap"), "layout")
                 .sort("doc", "item"))

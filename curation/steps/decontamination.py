@@ -1,14 +1,24 @@
-"""Decontamination: word n-gram overlap between documents and benchmark questions + answers.
+"""Decontamination: benchmark items found in documents, in the layouts quiz and answer pages use.
 
 A `CorpusStep` because the per-benchmark report needs the whole corpus: `score` writes, per batch, each
-document's best match plus every item it matched (`matched`); `finalize` writes the final signals
-(`contaminated`, `overlap`, `match`, `benchmark`, `shared_ngrams`, `n_items`) and one report per benchmark,
-`<run_dir>/contamination/<benchmark>.json` (items checked, items matched, documents matched, examples).
+document's best match plus every item it matched (`matched`); `finalize` writes the final signals and one
+report per benchmark, `<run_dir>/contamination/<benchmark>.json` (items checked, items matched, documents
+matched, matches per layout, examples).
 
-* `contaminated`: the document shares at least one n-gram with some item (GPT-3's rule for 13-grams).
-* `overlap`: for the best-matching item, the fraction of the item's distinct n-grams found in the document
-  (1.0 = the whole question and answer appear). A stricter cut is a recipe rule on `overlap`.
-* `match`: `benchmark/split/item_id` of that item; `benchmark` its folder.
+Signal columns (one row per document):
+* `contaminated`: some benchmark item is in the document, in one of three layouts (see
+  `curation.decontam.ngrams`): its question alone (questions of `min_item_words` words or more; longer than
+  `ngram` words: any shared n-gram, GPT-3's rule), its question followed by all its options (any order,
+  any lettering), or its question followed by its correct answer.
+* `overlap`: for the best-matching item, the fraction of its question's distinct n-grams found (1.0 = the
+  whole question). A stricter cut is a recipe rule on `overlap`.
+* `match`: `benchmark/split/item_id` of that item; `benchmark` its folder; `layout` the layout it was found in
+  (`question`, `question+options`, `question+answer`); `shared_ngrams` the question n-grams found.
+* `decontam_items`: EVERY item found, as `benchmark:item_id` (e.g. `mmlu:abstract_algebra-12`,
+  `arc_challenge:Mercury_7175875`); `decontam_layouts`: the layout of each, in the same order. These are
+  what a contamination split of evaluation scores joins on (`benchmark` = the benchmark folder name,
+  `item_id` = the id `curation.decontam.benchmarks` gives that benchmark's items).
+* `n_items`: how many items were found.
 
 See `curation.decontam.ngrams` for hashing and the rule for items shorter than n words, and
 `curation.decontam.benchmarks` for which fields make an item's text.
@@ -28,6 +38,8 @@ from curation.progress import Progress
 from curation.recipe import Recipe, Rule
 from curation.steps.base import CorpusStep, StepConfig, register_step
 
+LAYOUTS = ("question+options", "question+answer", "question")  # most specific first (= ngrams.LAYOUTS)
+
 EXAMPLES = 20
 
 
@@ -36,12 +48,13 @@ class DecontaminationConfig(StepConfig):
     ngram: int = Field(13, ge=3, le=50, description="words per n-gram")
     benchmarks: list[str] | None = Field(None, description="benchmark folders to check (default: all found)")
     splits: list[str] | None = Field(None, description="splits to check (default: test, validation, dev)")
-    min_item_words: int = Field(8, ge=1, description="items with fewer words are skipped (too common to match)")
+    min_item_words: int = Field(8, ge=1, description="a question with fewer words counts only together with its "
+                                                     "options or its answer (alone it is too common)")
 
 
 @register_step
 class Decontamination(CorpusStep):
-    """Flags documents that contain benchmark items (question plus correct answer)."""
+    """Flags documents that contain benchmark items (question alone, with its options, or with its answer)."""
 
     name = "decontamination"
     Config: ClassVar[type[StepConfig]] = DecontaminationConfig
@@ -72,6 +85,7 @@ class Decontamination(CorpusStep):
         items = load_items(self.bench_dir(), self.cfg.benchmarks, self.cfg.splits)
         self._index = BenchmarkIndex.build(items, self.cfg.ngram, self.cfg.min_item_words)
         self._keys = pl.Series("key", [it.key for it in items], dtype=pl.String)
+        self._refs = pl.Series("ref", [it.ref for it in items], dtype=pl.String)
         self._benches = pl.Series("bench", [it.benchmark for it in items], dtype=pl.String)
 
     def _ensure(self) -> None:
@@ -87,30 +101,45 @@ class Decontamination(CorpusStep):
             return base.select(
                 "id", pl.lit(False).alias("contaminated"), pl.lit(0.0, dtype=pl.Float32).alias("overlap"),
                 pl.lit(None, dtype=pl.String).alias("match"), pl.lit(None, dtype=pl.String).alias("benchmark"),
+                pl.lit(None, dtype=pl.String).alias("layout"),
                 pl.lit(0, dtype=pl.Int32).alias("shared_ngrams"),
-                pl.lit(None, dtype=pl.List(pl.String)).alias("matched"))
+                pl.lit(None, dtype=pl.List(pl.String)).alias("matched"),
+                pl.lit([], dtype=pl.List(pl.String)).alias("decontam_items"),
+                pl.lit([], dtype=pl.List(pl.String)).alias("decontam_layouts"))
         m = m.with_columns(self._keys.gather(m.get_column("item")).alias("key"),
-                           self._benches.gather(m.get_column("item")).alias("bench"))
-        per_doc = (m.sort(["doc", "overlap", "shared", "item"], descending=[False, True, True, False])
+                           self._refs.gather(m.get_column("item")).alias("ref"),
+                           self._benches.gather(m.get_column("item")).alias("bench"),
+                           pl.col("layout").replace_strict(list(LAYOUTS), list(range(len(LAYOUTS))),
+                                                           return_dtype=pl.Int8).alias("_rank"))
+        # best match: the most specific layout, then the largest share of the question found
+        per_doc = (m.sort(["doc", "_rank", "overlap", "shared", "item"], descending=[False, False, True, True, False])
                    .group_by("doc", maintain_order=True)
                    .agg(pl.col("overlap").first(), pl.col("key").first().alias("match"),
-                        pl.col("bench").first().alias("benchmark"), pl.col("shared").first().alias("shared_ngrams"),
-                        pl.col("key").alias("matched")))
+                        pl.col("bench").first().alias("benchmark"), pl.col("layout").first(),
+                        pl.col("shared").first().alias("shared_ngrams"),
+                        pl.col("key").alias("matched"), pl.col("ref").alias("decontam_items"),
+                        pl.col("layout").alias("decontam_layouts")))
         return base.join(per_doc, on="doc", how="left").sort("doc").select(
             "id", pl.col("match").is_not_null().alias("contaminated"),
-            pl.col("overlap").fill_null(0.0).cast(pl.Float32), "match", "benchmark",
-            pl.col("shared_ngrams").fill_null(0).cast(pl.Int32), "matched")
+            pl.col("overlap").fill_null(0.0).cast(pl.Float32), "match", "benchmark", "layout",
+            pl.col("shared_ngrams").fill_null(0).cast(pl.Int32), "matched",
+            pl.col("decontam_items").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("decontam_layouts").fill_null(pl.lit([], dtype=pl.List(pl.String))))
 
     def finalize(self, parts: list[Path], out_dir: Path, progress: Progress | None = None) -> None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        cols = ["id", "contaminated", "overlap", "match", "benchmark", "shared_ngrams", "matched"]
+        cols = ["id", "contaminated", "overlap", "match", "benchmark", "layout", "shared_ngrams", "matched",
+                "decontam_items", "decontam_layouts"]
         frames = [pl.read_parquet(p, columns=cols) for p in parts]
         df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(
             schema={"id": pl.String, "contaminated": pl.Boolean, "overlap": pl.Float32, "match": pl.String,
-                    "benchmark": pl.String, "shared_ngrams": pl.Int32, "matched": pl.List(pl.String)})
-        signals = df.select("id", "contaminated", "overlap", "match", "benchmark", "shared_ngrams",
-                            pl.col("matched").list.len().fill_null(0).cast(pl.Int32).alias("n_items"))
+                    "benchmark": pl.String, "layout": pl.String, "shared_ngrams": pl.Int32,
+                    "matched": pl.List(pl.String), "decontam_items": pl.List(pl.String),
+                    "decontam_layouts": pl.List(pl.String)})
+        signals = df.select("id", "contaminated", "overlap", "match", "benchmark", "layout", "shared_ngrams",
+                            pl.col("matched").list.len().fill_null(0).cast(pl.Int32).alias("n_items"),
+                            "decontam_items", "decontam_layouts")
         tmp = out_dir / "part-00000.parquet.tmp"
         signals.write_parquet(tmp)
         tmp.replace(out_dir / "part-00000.parquet")
@@ -152,9 +181,12 @@ class Decontamination(CorpusStep):
                 "items": its.height, "items_checked": int((its.get_column("ngrams") > 0).sum()),
                 "items_matched": h.get_column("key").n_unique(), "docs_matched": h.get_column("id").n_unique(),
                 "docs_best_match_here": int((best.get_column("benchmark") == bench).sum()),
+                "docs_by_layout": {lay: int(((best.get_column("benchmark") == bench)
+                                             & (best.get_column("layout") == lay)).sum()) for lay in LAYOUTS},
                 "splits": splits,
                 "top_items": per_item.head(50).to_dicts(),
-                "examples": [{"id": r["id"], "match": r["match"], "overlap": round(float(r["overlap"]), 4),
+                "examples": [{"id": r["id"], "match": r["match"], "layout": r["layout"],
+                              "overlap": round(float(r["overlap"]), 4),
                               "shared_ngrams": int(r["shared_ngrams"])} for r in ex.iter_rows(named=True)],
             }
             tmp = report_dir / f"{bench}.json.tmp"

@@ -54,13 +54,17 @@ FILLER = ("the weather report for the coming week says there will be rain on tue
           "weekend so plan your garden work accordingly ")
 
 
-def test_items_take_question_and_correct_answer(bench: Path) -> None:
-    items = {it.key: it.text for it in load_items(bench)}
-    assert items["arc_easy/test/Q1"] == f"{ARC_Q} evaporation"
-    assert items["hellaswag/validation/7"] == f"{HS_CTX} puts a brand new gutter in its place."
-    assert items["mmlu/test/abstract_algebra-0"] == f"{MMLU_Q} 120"
-    assert items["truthfulqa_mc/validation/0"] == f"{TQA_Q} Nothing happens"
-    assert items["truthfulqa_gen/validation/0"].endswith("digestive system")
+def test_items_take_question_options_and_correct_answer(bench: Path) -> None:
+    items = {it.key: it for it in load_items(bench)}
+    assert items["arc_easy/test/Q1"].text == f"{ARC_Q} evaporation"
+    assert items["arc_easy/test/Q1"].options == ("evaporation", "condensation")
+    assert items["arc_easy/test/Q1"].ref == "arc_easy:Q1"
+    assert items["hellaswag/validation/7"].text == f"{HS_CTX} puts a brand new gutter in its place."
+    assert items["mmlu/test/abstract_algebra-0"].text == f"{MMLU_Q} 120"
+    assert items["mmlu/test/abstract_algebra-0"].options == ("60", "120", "24", "5")
+    assert items["truthfulqa_mc/validation/0"].text == f"{TQA_Q} Nothing happens"
+    assert items["truthfulqa_gen/validation/0"].text.endswith("digestive system")
+    assert items["truthfulqa_gen/validation/0"].options == ()
     assert not any(k.startswith("arc_easy/train") for k in items)
     assert any(k.startswith("arc_easy/train") for k in (it.key for it in load_items(bench, splits=["train"])))
 
@@ -89,26 +93,60 @@ def test_ngram_keys_do_not_cross_documents() -> None:
     assert ngram_keys(tok2, doc2, {2})[2][0][1] == keys[2][0][1]
 
 
-def test_index_matches_whole_and_partial_items(bench: Path) -> None:
+def test_index_matches_whole_and_partial_questions(bench: Path) -> None:
     items = load_items(bench)
     idx = BenchmarkIndex.build(items, n=13, min_item_words=8)
     keys = [it.key for it in items]
-    q2 = keys.index("arc_easy/test/Q2")
-    assert idx.item_ngrams[q2] == 0 and idx.skipped_short == 1  # "Which is a mammal? cat": 5 words, skipped
     tqa = keys.index("truthfulqa_mc/validation/0")
-    assert idx.item_ngrams[tqa] == 1  # 11 words < 13: the whole item is one n-gram
-    half = " ".join(ARC_Q.split()[:14])  # the first 14 words of a 20-word item: 2 of its 8 13-grams
+    assert idx.item_ngrams[tqa] == 1  # a 9-word question < 13: the whole question is one n-gram
+    arc_ngrams = int(idx.item_ngrams[keys.index("arc_easy/test/Q1")])
+    assert arc_ngrams == len(ARC_Q.split()) - 13 + 1
+    half = " ".join(ARC_Q.split()[:14])  # the first 14 words of the 20-word question: 2 of its 13-grams
     texts = pl.Series([FILLER + ARC_Q.upper() + " -- EVAPORATION. " + FILLER,  # case and punctuation ignored
                        FILLER + half + " " + FILLER,
-                       FILLER + TQA_Q + " nothing happens, really",
+                       FILLER + TQA_Q + " " + FILLER,
                        FILLER * 3,
-                       "what happens to you if you eat watermelon seeds nothing"])  # short item, last word differs
+                       "what happens to you if you eat watermelon nothing"])  # the last word differs
     m = idx.match(texts)
-    got = {(r["doc"], keys[r["item"]]): round(r["overlap"], 4) for r in m.iter_rows(named=True)}
-    arc_ngrams = int(idx.item_ngrams[keys.index("arc_easy/test/Q1")])
-    assert arc_ngrams == len((ARC_Q + " evaporation").split()) - 13 + 1
-    assert got == {(0, "arc_easy/test/Q1"): 1.0, (1, "arc_easy/test/Q1"): round(2 / arc_ngrams, 4),
-                   (2, "truthfulqa_mc/validation/0"): 1.0}
+    got = {(r["doc"], keys[r["item"]]): (round(r["overlap"], 4), r["layout"]) for r in m.iter_rows(named=True)}
+    assert got == {(0, "arc_easy/test/Q1"): (1.0, "question+answer"),
+                   (1, "arc_easy/test/Q1"): (round(2 / arc_ngrams, 4), "question"),
+                   (2, "truthfulqa_gen/validation/0"): (1.0, "question"),
+                   (2, "truthfulqa_mc/validation/0"): (1.0, "question")}
+
+
+QUIZ_LAYOUTS = {
+    "A) {0}\nB) {1}": ("cat", "fish"),
+    "(a) {1}   (b) {0}": ("cat", "fish"),
+    "1. {1}\n2. {0}\nShow answer": ("cat", "fish"),
+}
+
+
+def test_short_question_counts_only_with_its_options_or_answer(bench: Path) -> None:
+    """"Which is a mammal?" (4 words) is everywhere; with its options, in any order and lettering, or with
+    its answer, it is the benchmark item."""
+    items = load_items(bench)
+    keys = [it.key for it in items]
+    idx = BenchmarkIndex.build(items, n=13, min_item_words=8)
+    q2 = keys.index("arc_easy/test/Q2")
+    texts = [FILLER + "Quiz time! Which is a mammal?\n" + lay.format("cat", "fish") + "\n" + FILLER
+             for lay in QUIZ_LAYOUTS]
+    texts += [FILLER + "Which is a mammal? Answer: cat. " + FILLER,
+              FILLER + "Which is a mammal? Nobody knows, said the teacher. " + FILLER,  # question alone
+              FILLER + "Which is a mammal? " + FILLER + "cat fish"]  # options far away: not a quiz of it
+    m = idx.match(pl.Series(texts))
+    found = {r["doc"]: r["layout"] for r in m.iter_rows(named=True) if r["item"] == q2}
+    assert found == {0: "question+options", 1: "question+options", 2: "question+options", 3: "question+answer"}
+
+
+def test_long_question_with_shuffled_options_reports_the_layout(bench: Path) -> None:
+    cls = get_step("decontamination")
+    step = cls(cls.Config(benchmarks_dir=str(bench)))
+    page = f"Question 4: {MMLU_Q}\n(A) 24\n(B) 5\n(C) 120\n(D) 60\nReveal the answer below."
+    out = step.score(_batch([FILLER + page + FILLER, FILLER + MMLU_Q + " " + FILLER, FILLER]))
+    assert out["contaminated"].to_list() == [True, True, False]
+    assert out["layout"].to_list() == ["question+options", "question", None]
+    assert out["decontam_items"].to_list() == [["mmlu:abstract_algebra-0"], ["mmlu:abstract_algebra-0"], []]
 
 
 def _batch(texts: list[str]) -> pl.DataFrame:
@@ -138,15 +176,19 @@ def test_step_scores_finalizes_and_reports(bench: Path, tmp_path: Path) -> None:
                                                  "mmlu/test/abstract_algebra-0"]
     assert sig.get_column("benchmark").to_list() == ["hellaswag", None, "mmlu", "mmlu"]
     ov = sig.get_column("overlap").to_list()
-    assert ov[0] == 1.0 and ov[1] == 0.0 and ov[2] == 1.0 and 0 < ov[3] < 1  # doc3 lacks the answer
+    assert ov == [1.0, 0.0, 1.0, 1.0]  # the whole question, in each contaminated document
+    assert sig.get_column("layout").to_list() == ["question+answer", None, "question+answer", "question"]
+    assert sig.get_column("decontam_items").to_list() == [["hellaswag:7"], [], ["mmlu:abstract_algebra-0"],
+                                                          ["mmlu:abstract_algebra-0"]]
     reports = {p.stem: json.loads(p.read_text()) for p in (run_dir / "contamination").glob("*.json")}
     assert set(reports) == {"arc_easy", "hellaswag", "mmlu", "truthfulqa_gen", "truthfulqa_mc"}
     assert reports["mmlu"]["items_matched"] == 1 and reports["mmlu"]["docs_matched"] == 2
     assert reports["mmlu"]["examples"][0]["overlap"] == 1.0
+    assert reports["mmlu"]["docs_by_layout"] == {"question+options": 0, "question+answer": 1, "question": 1}
     assert reports["hellaswag"]["splits"]["validation"] == {"items": 1, "items_checked": 1, "items_matched": 1,
                                                             "docs_matched": 1}
     assert reports["arc_easy"]["items_matched"] == 0 and reports["arc_easy"]["items"] == 2
-    assert reports["arc_easy"]["items_checked"] == 1
+    assert reports["arc_easy"]["items_checked"] == 2  # "Which is a mammal?" is checked, with its options
     assert set(step.describe()["files"]) == {"arc_easy/test", "hellaswag/validation", "mmlu/test",
                                              "truthfulqa_gen/validation", "truthfulqa_mc/validation"}
 
@@ -154,7 +196,7 @@ def test_step_scores_finalizes_and_reports(bench: Path, tmp_path: Path) -> None:
 def test_configurable_ngram_and_selection(bench: Path) -> None:
     cls = get_step("decontamination")
     step = cls(cls.Config(benchmarks_dir=str(bench), ngram=5, benchmarks=["mmlu"], min_item_words=3))
-    out = step.score(_batch(["we counted the elements in the symmetric group today", FILLER]))
+    out = step.score(_batch(["we counted the elements in the symmetric group on five letters today", FILLER]))
     assert out.get_column("contaminated").to_list() == [True, False]  # shares a 5-gram with the MMLU item
     assert out.get_column("benchmark").to_list() == ["mmlu", None]
 
