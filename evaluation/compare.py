@@ -109,7 +109,8 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
                 row["metric"] = s.get("label", s["metric"])
         table.append(row)
     out: dict[str, Any] = {"reports": names, "models": [r["fingerprint"]["model"]["path"] for r in reps],
-                           "table": table, "warnings": soft, "forced": blocking if force else []}
+                           "table": table, "warnings": soft, "forced": blocking if force else [],
+                           "contamination": [r.get("contamination") for r in reps]}
     if len(reps) == 2:
         paired = []
         for bench in sorted(set(reps[0]["scores"]) & set(reps[1]["scores"])):
@@ -158,6 +159,11 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     lines += _grid(head, rows, fmt)
     if prows:
         lines += ["", "paired over shared samples (task + doc_id):"] + _grid(phead, prows, fmt)
+    for lab, block in zip(labels, result.get("contamination", []), strict=False):
+        if block:
+            from evaluation.contamination import render as render_contamination
+
+            lines += ["", f"{lab}: " + render_contamination(block)[0]] + render_contamination(block)[1:]
     for w in result.get("warnings", []):
         lines.append(f"warning: {w}")
     for w in result.get("forced", []):

@@ -44,6 +44,7 @@ class EvalConfig:
     device: str | None = None
     add_bos_token: bool | None = None
     use_cache: bool = True
+    contamination: Path | None = None  # a curated run with the decontamination signal: split scores by it
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -66,7 +67,9 @@ def _plan(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str]]:
         p = PRESETS[cfg.preset]
         return list(p), {b: fs for b, (fs, _) in p.items()}, {b: m for b, (_, m) in p.items()}
     if not cfg.benchmarks:
-        raise WinnowError("nothing to evaluate: give --benchmarks LIST or --preset leaderboard-v1")
+        if cfg.perplexity is not None:  # bits per byte on held-out text alone (recipe ablations)
+            return [], {}, {}
+        raise WinnowError("nothing to evaluate: give --benchmarks LIST, --preset leaderboard-v1 or --perplexity")
     unknown = [b for b in cfg.benchmarks if b not in BENCHMARKS]
     if unknown:
         raise WinnowError(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
@@ -147,11 +150,17 @@ def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str],
         raise WinnowError("--limit must be a positive number of documents per task")
     if cfg.batch_size <= 0:
         raise WinnowError("--batch-size must be positive")
-    if not cfg.data_dir.is_dir():
+    if benches and not cfg.data_dir.is_dir():
         raise WinnowError(f"benchmark store {cfg.data_dir} does not exist; import data with "
                           f"`winnow data import DIR` or `winnow data pull FOLDER`, or pass --data-dir")
     if cfg.num_fewshot is not None and cfg.num_fewshot < 0:
         raise WinnowError("--num-fewshot must be 0 or more")
+    if cfg.contamination is not None:
+        from evaluation.contamination import has_signal
+
+        if not has_signal(cfg.contamination):
+            raise WinnowError(f"--contamination {cfg.contamination}: no decontamination signal there "
+                              "(signals/decontamination/); curate with the decontamination signal first")
     ts = build_taskset(benches, cfg.data_dir, cfg.out / "tasks", cfg.cache_dir / "derived", fewshot,
                        cfg.perplexity)
     info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
@@ -208,7 +217,12 @@ def run_eval(cfg: EvalConfig, prepared: tuple | None = None) -> dict[str, Any]:
             if b not in handler.seen:
                 prog.update(1, msg=f"scored {b}")
     report = build_report(cfg, results, ts, info, benches, fewshot, metrics, device, time.time() - t0)
+    if cfg.contamination is not None and report["scores"]:
+        from evaluation.contamination import contamination_block
+
+        report["contamination"] = contamination_block({**report, "_dir": str(cfg.out)}, cfg.contamination)
     rpt.write_report(cfg.out, report)
+    write_manifest(cfg, info, benches, report)
     syn = " (SYNTHETIC data)" if report["fingerprint"]["synthetic_data"] else ""
     rpt.plot_scores(report["scores"], cfg.out / "scores.png", f"{Path(info.spec).name}{syn}")
     return report
@@ -281,3 +295,24 @@ def build_report(cfg: EvalConfig, results: dict[str, Any], ts: TaskSet, info: Mo
         "files": {"results": str(res_file.relative_to(out)) if res_file else None, "samples": sample_files,
                   "tasks": "tasks", "scores_png": "scores.png"},
     }
+
+
+def write_manifest(cfg: EvalConfig, info: ModelInfo, benches: list[str], report: dict[str, Any]) -> str:
+    """`<out>/manifest.json`: the lineage block (model folder as parent, benchmark data and held-out text by
+    fingerprint, command, config) and the report's fingerprint, so lineage reaches this report."""
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    parents = [p for p in dict.fromkeys([info.spec, info.peft, info.pretrained]) if p and Path(p).exists()]
+    inputs: list[str | Path] = [cfg.data_dir / BENCHMARKS[b].folder for b in benches
+                                if (cfg.data_dir / BENCHMARKS[b].folder).exists()]
+    if cfg.perplexity is not None:
+        inputs.append(cfg.perplexity)
+    if report.get("contamination", {}).get("curated"):
+        parents.append(report["contamination"]["curated"])
+    manifest: dict[str, Any] = {"kind": "eval", "created": report["created"], "scores": report["scores"],
+                                "perplexity": report.get("perplexity")}
+    manifest["lineage"] = lineage_block(inputs=inputs, parents=parents, config=cfg.to_dict(), kind="eval")
+    outputs = [cfg.out / rpt.REPORT] + [cfg.out / rel for rel in report["files"].get("samples", {}).values()]
+    fp = stamp_fingerprint(manifest, outputs)
+    (cfg.out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    return fp

@@ -205,6 +205,20 @@ def plot_curves(out: Path, kind: str, metrics: list[dict[str, Any]]) -> Path | N
     return path
 
 
+def write_lineage(manifest: dict[str, Any], cfg: TrainConfig, kind: str, records: list[dict[str, Any]],
+                  out: Path) -> str:
+    """Add the lineage block (data and base model by fingerprint, command, config) and the output fingerprint,
+    so `winnow lineage` can walk from this model back to its data; returns the fingerprint."""
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    base = [cfg.model] if Path(cfg.model).exists() else []
+    lk = "pretrain" if kind == "sft" and records and "text" in records[0] else kind
+    manifest["lineage"] = lineage_block(inputs=list(cfg.data), parents=base, config=cfg.model_dump(mode="json"),
+                                        kind=lk)
+    outputs = [p for p in sorted(out.iterdir()) if p.is_file() and p.name not in ("manifest.json", "progress.jsonl")]
+    return stamp_fingerprint(manifest, outputs)
+
+
 def run_training(
     kind: str,
     cfg: TrainConfig,
@@ -268,5 +282,6 @@ def run_training(
         "steps": state.global_step, "max_steps": state.max_steps, "resumed_from": resume_from,
         "wall_s": round(time.time() - started, 2), "metrics": head, "config": cfg.model_dump(mode="json"),
     }
+    write_lineage(manifest, cfg, kind, records, out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     return TrainResult(out, state.global_step, state.max_steps, head)

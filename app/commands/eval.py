@@ -46,6 +46,9 @@ def eval_run(
     add_bos_token: bool = typer.Option(None, "--add-bos-token/--no-add-bos-token",
                                        help="Force BOS handling (default: the tokenizer's own behaviour)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or record cached model responses."),
+    contamination: Path = typer.Option(None, "--contamination",
+                                       help="Curated run with the decontamination signal: split scores into items "
+                                            "found in its kept data and clean items (default: found by lineage)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a model with lm-eval's own tasks on the local benchmark store; write a fingerprinted report."""
@@ -58,7 +61,13 @@ def eval_run(
                      preset=preset, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
                      apply_chat_template=apply_chat_template,
                      perplexity=perplexity.expanduser().absolute() if perplexity else None, dtype=dtype,
-                     device=device, add_bos_token=add_bos_token, use_cache=not no_cache)
+                     device=device, add_bos_token=add_bos_token, use_cache=not no_cache,
+                     contamination=contamination.expanduser().absolute() if contamination else None)
+    if cfg.contamination is None and (cfg.benchmarks or cfg.preset):
+        cfg.contamination = _curated_with_decontamination(model, ws)
+        if cfg.contamination is not None:
+            typer.echo(f"note: the model's lineage reaches {cfg.contamination} (decontamination signal): "
+                       "scores are split into contaminated and clean items")
     prepared = prepare(cfg)  # every input check before a run is recorded or lm-eval starts
     with registered_run(ws, "eval", cfg.to_dict(), cfg.out) as (reg, run_id):
         rep = run_eval(cfg, prepared)
@@ -76,7 +85,33 @@ def eval_run(
         p = rep["perplexity"]
         typer.echo(f"perplexity: word {p['word_perplexity']:.3f}, byte {p['byte_perplexity']:.4f}, "
                    f"bits/byte {p['bits_per_byte']:.4f}")
+    if rep.get("contamination"):
+        from evaluation.contamination import render as render_contamination
+
+        for line in render_contamination(rep["contamination"]):
+            typer.echo(line)
     typer.echo(f"report: {cfg.out / 'report.json'} ({rep['seconds']:.1f} s)")
+
+
+def _curated_with_decontamination(model: str, ws: Path) -> Path | None:
+    """The nearest curated run in the model's lineage that computed the decontamination signal, if any."""
+    if not Path(model).is_dir():
+        return None
+    from app.lineage import lineage
+    from evaluation.contamination import has_signal
+
+    g = lineage(model, ws)
+    todo, seen = [g.root], set()
+    while todo:  # breadth first: the closest curated run wins
+        path = todo.pop(0)
+        for e in g.parents(path):
+            if e.parent in seen:
+                continue
+            seen.add(e.parent)
+            if g.nodes[e.parent].kind in ("curated", "mix") and has_signal(e.parent):
+                return Path(e.parent)
+            todo.append(e.parent)
+    return None
 
 
 @groups.eval_.command("compare")

@@ -1,0 +1,90 @@
+"""Contamination-aware scores: a report split into items found in the curated training data and clean items."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from curation.errors import WinnowError
+from evaluation.runner import EvalConfig, run_eval
+from tests.evaluation.conftest import write_jsonl
+
+N = 10
+PLANTED = (1, 4, 7)  # arc_easy test items whose question and answer appear in the corpus
+FILLER = ("the weather report for the coming week says there will be rain on tuesday and sunshine on the "
+          "weekend so plan your garden work accordingly ")
+
+
+def _question(i: int) -> str:
+    return f"Which material in the laboratory experiment number {i} conducts electricity best when it is warm?"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from curation.steps.decontamination import add_decontamination
+
+    d = tmp_path_factory.mktemp("contam")
+    store = d / "benchmarks"
+    rows = [{"id": f"Q{i}", "question": _question(i),
+             "choices": {"text": ["copper wire", "dry wood", "glass rod", "rubber band"], "label": list("ABCD")},
+             "answerKey": "A"} for i in range(N)]
+    for split in ("test", "train"):
+        write_jsonl(store / "arc_easy" / f"{split}.jsonl", rows)
+    corpus = d / "corpus.jsonl"
+    docs = [{"id": f"c{j}", "text": FILLER * 2} for j in range(4)]
+    docs += [{"id": f"leak{i}", "text": FILLER + _question(i) + " copper wire. " + FILLER} for i in PLANTED]
+    corpus.write_text("".join(json.dumps(x) + "\n" for x in docs), encoding="utf-8")
+    signals = add_decontamination(Recipe(name="t", signals={}, rules=[]), store).signals
+    run = d / "curated"
+    curate([corpus], run, Recipe(name="keep-all", signals=signals, rules=[]), workspace=d / "ws")
+    return {"store": store, "run": run, "dir": d}
+
+
+def _samples(rep_dir: Path) -> dict[int, float]:
+    f = next((rep_dir / "lm_eval").rglob("samples_arc_easy_*.jsonl"))
+    return {r["doc_id"]: float(r["acc_norm"]) for r in map(json.loads, f.read_text().splitlines())}
+
+
+def test_report_splits_scores_by_items_found_in_kept_data(setup, tiny_model, tmp_path):
+    out = tmp_path / "rep"
+    cfg = EvalConfig(model=str(tiny_model), out=out, data_dir=setup["store"], cache_dir=tmp_path / "cache",
+                     benchmarks=["arc_easy"], contamination=setup["run"])
+    rep = run_eval(cfg)
+    assert rep["contamination"]["source"] == "decontam_items"
+    s = rep["contamination"]["benchmarks"]["arc_easy"]
+    vals = _samples(out)
+    dirty = [vals[i] for i in PLANTED]
+    clean = [vals[i] for i in range(N) if i not in PLANTED]
+    assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(PLANTED), N - len(PLANTED))
+    assert s["contaminated"]["value"] == pytest.approx(sum(dirty) / len(dirty))
+    assert s["clean"]["value"] == pytest.approx(sum(clean) / len(clean))
+    assert s["difference"] == pytest.approx(sum(dirty) / len(dirty) - sum(clean) / len(clean))
+    m = sum(clean) / len(clean)
+    se_clean = math.sqrt(sum((v - m) ** 2 for v in clean) / (len(clean) - 1) / len(clean))
+    assert s["clean"]["stderr"] == pytest.approx(se_clean)
+    on_disk = json.loads((out / "report.json").read_text())
+    assert on_disk["contamination"]["curated"] == str(setup["run"].absolute())
+    # the report's manifest names the curated run as a parent, so lineage reaches it
+    man = json.loads((out / "manifest.json").read_text())
+    assert str(setup["run"].absolute()) in [p["path"] for p in man["lineage"]["parents"]]
+
+    from evaluation.compare import compare, render
+
+    text = render(compare([out, out], iters=100))
+    assert "contamination split" in text and f"(n={len(PLANTED)})" in text
+
+
+def test_curated_run_without_the_signal_is_a_clear_error(setup, tiny_model, tmp_path):
+    from evaluation.runner import prepare
+
+    bare = tmp_path / "bare"
+    (bare / "signals").mkdir(parents=True)
+    cfg = EvalConfig(model=str(tiny_model), out=tmp_path / "r", data_dir=setup["store"],
+                     cache_dir=tmp_path / "cache", benchmarks=["arc_easy"], contamination=bare)
+    with pytest.raises(WinnowError, match=r"--contamination .*bare: no decontamination signal"):
+        prepare(cfg)
