@@ -1,13 +1,19 @@
 """`mix`: apply a recipe's rules to stored signals (no re-scoring) and write the curated corpus.
 
-Writes `kept/*.parquet`, `removed.parquet` (id, rule, rules, value, detail, kept_id), `quarantine.jsonl`
-and `manifest.json`, and checks `input == kept + removed + quarantined`.
+Writes `kept/*.parquet`, `removed.parquet` (id, rule, rules, value, detail, kept_id), `quarantine.jsonl`,
+`skipped.jsonl`, `recipe.yaml` and `manifest.json`, and checks `input == kept + removed + quarantined +
+skipped`. Before deciding, every signal must cover exactly the stored documents, once each (rows are keyed
+by input position, so repeated ids keep their own signals). Everything is written into a temporary folder
+inside the output first and swapped in only when the accounting closes; the manifest goes last, so a
+folder with a manifest always agrees with it (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
@@ -20,7 +26,8 @@ from curation.errors import WinnowError
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE
 from curation.recipe import Recipe, Rule, load_recipe
-from curation.store import doc_files, signal_files, write_parquet_atomic, write_text_atomic
+from curation.run_folder import RunLock, check_writable_dir, is_run
+from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
 
 REMOVED_SCHEMA = {"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8), "value": pl.Float64,
                   "detail": pl.Utf8, "kept_id": pl.Utf8}
@@ -77,32 +84,68 @@ def _detail(rule: Rule, schema: dict[str, pl.DataType]) -> pl.Expr:
     return pl.lit(None, dtype=pl.Utf8)
 
 
-def _signals_frame(run_dir: Path, step: str, columns: list[str]) -> pl.LazyFrame:
+def _signals_frame(run_dir: Path, step: str, columns: list[str]) -> tuple[pl.LazyFrame, str]:
+    """A step's columns, renamed `<step>.<col>`, and the row key they join on (`order`; `id` for runs
+    scored before signals carried the input position)."""
     files = signal_files(run_dir, step)
     if not files:
         raise WinnowError(f"{run_dir}: no stored signals for {step!r} (was it computed in this run?)")
-    lf = pl.scan_parquet(files)
-    have = lf.collect_schema().names()
+    try:
+        lf = pl.scan_parquet(files)
+        have = lf.collect_schema().names()
+    except Exception as e:  # noqa: BLE001 - a truncated or foreign file among the shards
+        raise WinnowError(f"signals of {step!r} are unreadable ({e}); rerun `winnow curate` with the same "
+                          "command to rescore the damaged batches") from None
     for c in columns:
         if c not in have:
             raise WinnowError(f"signal {step!r} has no column {c!r} (columns: {', '.join(have)})")
-    return lf.select(["id", *columns]).unique(subset="id", keep="first").rename(
-        {c: f"{step}.{c}" for c in columns})
+    key = "order" if "order" in have else "id"
+    return lf.select([key, *columns]).rename({c: f"{step}.{c}" for c in columns}), key
 
 
-def _read_quarantine(run_dir: Path) -> list[str]:
-    lines: list[str] = []
-    for p in sorted((run_dir / "quarantine").glob("*.jsonl")):
-        lines += [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return lines
+def _check_coverage(run: Path, docs: pl.DataFrame, steps: list[str]) -> None:
+    """Every signal must hold exactly the stored documents, once each: a deleted or extra shard, or a
+    scoring that did not finish, would otherwise decide some documents on nothing."""
+    for step in steps:
+        files = signal_files(run, step)
+        if not files:
+            raise WinnowError(f"{run}: the signals of {step!r} are missing; rerun `winnow curate` with the "
+                              "same command to rescore them")
+        try:
+            lf = pl.scan_parquet(files)
+            key = "order" if "order" in lf.collect_schema().names() else "id"
+            keys = lf.select(key).collect()
+        except Exception as e:  # noqa: BLE001
+            raise WinnowError(f"signals of {step!r} are unreadable ({e}); rerun `winnow curate` with the same "
+                              "command to rescore the damaged batches") from None
+        mine, want = keys[key], docs[key]
+        dup = mine.is_duplicated().sum() if key == "order" else 0
+        missing = want.is_in(mine.implode()).not_().sum()
+        extra = mine.is_in(want.implode()).not_().sum()
+        if missing or extra or dup:
+            raise WinnowError(f"signals of {step!r} do not match the stored documents ({missing} documents "
+                              f"without a signal, {extra} signals of no stored document, {dup} repeated); "
+                              "rerun `winnow curate` with the same command to rescore")
+
+
+def _read_quarantine(run_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The reader's entries of every batch, split into quarantined (broken) and skipped (not a document)."""
+    quar: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for p in sorted((source_dir(run_dir) / "quarantine").glob("*.jsonl")):
+        for ln in p.read_text(encoding="utf-8").splitlines():
+            if ln.strip():
+                e = json.loads(ln)
+                (skipped if e.pop("skipped", False) else quar).append(e)
+    return quar, skipped
 
 
 def _task_totals(run_dir: Path) -> dict[str, int]:
-    tot = {"docs": 0, "quarantined": 0}
-    for p in (run_dir / "state" / "tasks").glob("*.json"):
+    tot = {"docs": 0, "quarantined": 0, "skipped": 0}
+    for p in (source_dir(run_dir) / "state" / "tasks").glob("*.json"):
         c = json.loads(p.read_text())
-        tot["docs"] += c["docs"]
-        tot["quarantined"] += c["quarantined"]
+        for k in tot:
+            tot[k] += c.get(k, 0)
     return tot
 
 
@@ -120,16 +163,7 @@ def _token_counter(path: str | None) -> Any:
     return lambda texts: [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
 
 
-def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dict[str, Any] | None = None,
-        ) -> dict[str, Any]:
-    """Apply `recipe` (default: the run's own recipe.yaml) to the stored signals of `run_dir`."""
-    t0 = time.perf_counter()
-    run = Path(run_dir).absolute()
-    if not (run / "run.json").exists():
-        raise WinnowError(f"{run} is not a curation run folder (no run.json); run `winnow curate` first")
-    info = json.loads((run / "run.json").read_text())
-    if recipe is None:
-        recipe = load_recipe(run / "recipe.yaml")
+def _check_rules(recipe: Recipe, info: dict[str, Any]) -> tuple[list[Rule], dict[str, str]]:
     skipped = info.get("skipped", {})
     available = set(info.get("steps", []))
     rules: list[Rule] = []
@@ -142,8 +176,108 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
                               "re-run `winnow curate` with a recipe that computes it")
         else:
             rules.append(r)
+    return rules, skipped_rules
 
-    prog = Progress(run, "mix", total=3, unit="steps")
+
+def _file_of(info: dict[str, Any]) -> dict[int, str]:
+    """Input file index -> its path relative to the input root (what quarantine entries name)."""
+    return {i: f.get("rel", f.get("path")) for i, f in enumerate(info.get("inputs", []))}
+
+
+def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:
+    """A new folder for `mix --out`: it reads the parent's documents and signals in place."""
+    if out.resolve() == run.resolve():
+        return
+    if out.exists() and not out.is_dir():
+        raise WinnowError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(not e.name.startswith(".winnow") for e in out.iterdir()):
+        try:
+            same_parent = json.loads((out / "run.json").read_text()).get("parent") == str(run)
+        except (OSError, ValueError):
+            same_parent = False
+        if not same_parent:
+            raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
+    check_writable_dir(out)
+    derived = {k: v for k, v in info.items() if k not in ("parent",)}
+    derived["parent"] = str(run)
+    write_text_atomic(json.dumps(derived, indent=2), out / "run.json")
+
+
+def _commit(out: Path, tmp: Path) -> None:
+    """Swap the new outputs in. The manifest is removed first and written last: a crash in between leaves a
+    folder without a manifest (read as "not mixed"), never a manifest that contradicts the files."""
+    (out / "manifest.json").unlink(missing_ok=True)
+    old_kept = out / ".kept-old"
+    if old_kept.exists():
+        shutil.rmtree(old_kept)
+    if (out / "kept").exists():
+        os.replace(out / "kept", old_kept)
+    os.replace(tmp / "kept", out / "kept")
+    for name in ("removed.parquet", "quarantine.jsonl", "skipped.jsonl", "recipe.yaml"):
+        os.replace(tmp / name, out / name)
+    os.replace(tmp / "manifest.json", out / "manifest.json")
+    shutil.rmtree(old_kept, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Path | None = None,
+        extra_timings: dict[str, Any] | None = None, locked: bool = False, command: list[str] | None = None,
+        config: dict[str, Any] | None = None, started: float | None = None) -> dict[str, Any]:
+    """Apply `recipe` (default: the run's own recipe.yaml) to the stored signals of `run_dir`.
+
+    With `out_dir`, the result goes to that new folder, which reads `run_dir`'s signals in place and names it
+    as its parent; `run_dir` is never changed. `locked` says the caller (curate) already holds the lock.
+    """
+    t0 = started if started is not None else time.perf_counter()
+    run = Path(run_dir).absolute()
+    if not is_run(run):
+        raise WinnowError(f"{run} is not a curation run folder (no run.json); run `winnow curate` first")
+    info = json.loads((run / "run.json").read_text())
+    if info.get("parent"):  # re-mixing a mixed folder: decide from its parent's signals
+        parent = Path(info["parent"])
+        if not is_run(parent):
+            raise WinnowError(f"{run} was mixed from {parent}, which is gone or is no longer a run")
+        if out_dir is None:
+            out_dir = run
+        run = parent
+        info = json.loads((run / "run.json").read_text())
+    out = Path(out_dir).absolute() if out_dir is not None else run
+    from curation.pipeline import scoring_finished
+
+    if (why := scoring_finished(run)) is not None:
+        raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
+    if recipe is None:
+        recipe = load_recipe(out / "recipe.yaml" if (out / "recipe.yaml").is_file() else run / "recipe.yaml")
+    rules, skipped_rules = _check_rules(recipe, info)
+
+    locks: list[RunLock] = []
+    try:
+        if not locked:
+            if out != run:
+                locks.append(RunLock(run, "winnow mix (reading)", shared=True).acquire())
+                out.mkdir(parents=True, exist_ok=True)
+            locks.append(RunLock(out, "winnow mix").acquire())
+        _prepare_out(run, out, info)
+        for stale in out.glob(".mix-*"):  # left by a mix that was killed before its commit
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = out / f".mix-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            manifest = _decide_and_write(run, out, tmp, recipe, rules, skipped_rules, info, extra_timings, t0,
+                                         command, config)
+            _commit(out, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        for lk in reversed(locks):
+            lk.release()
+    return manifest
+
+
+def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: list[Rule],
+                      skipped_rules: dict[str, str], info: dict[str, Any], extra_timings: dict[str, Any] | None,
+                      t0: float, command: list[str] | None, config: dict[str, Any] | None) -> dict[str, Any]:
+    prog = Progress(out, "mix", total=3, unit="steps")
     docs_files = doc_files(run)
     sizes_stored = bool(docs_files) and "n_words" in pl.scan_parquet(docs_files[0]).collect_schema().names()
     text = pl.col("text")
@@ -152,14 +286,23 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
     docs = (pl.scan_parquet(docs_files).select("id", "order", "source", *sizes)
             if docs_files else pl.LazyFrame(schema={"id": pl.Utf8, "order": pl.Int64, "source": pl.Utf8,
                                                     "n_chars": pl.UInt32, "n_words": pl.UInt32}))
-    frame = docs
     needed: dict[str, set[str]] = {}
     for r in rules:
         needed.setdefault(r.signal, set()).update(
             c for c in (r.column, r.value_column, r.detail_column, r.kept_id_column) if c)
+    docs_df = docs.collect()
+    if docs_df["order"].is_duplicated().any():
+        raise WinnowError(f"{run}: some documents are stored twice (a damaged run); rerun `winnow curate` "
+                          "with --overwrite")
+    _check_coverage(run, docs_df, list(needed))
+    frame = docs_df.lazy()
     for step, cols in needed.items():
-        frame = frame.join(_signals_frame(run, step, sorted(cols)), on="id", how="left")
-    # duplicate ids in the input: later copies are quarantined (ids must be unique to explain drops)
+        sig, key = _signals_frame(run, step, sorted(cols))
+        if key == "id":  # an old run: one row per id, as it was decided then
+            sig = sig.unique(subset="id", keep="first")
+        frame = frame.join(sig, on=key, how="left")
+    # duplicate ids in the input: later copies (by input position) are quarantined; ids must be unique to
+    # explain drops. Each copy was scored on its own text, so the first copy is judged by its own signals.
     frame = frame.with_columns(_dup_id=pl.col("order") != pl.col("order").min().over("id"))
     df = frame.collect()
     prog.update(1, "signals joined")
@@ -185,17 +328,15 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
                              value=pl.lit(None, pl.Float64), detail=pl.lit(None, pl.Utf8),
                              kept_id=pl.lit(None, pl.Utf8))
     df = df.with_columns(pl.when(pl.col("_dup_id")).then(None).otherwise(pl.col("rule")).alias("rule"))
-    quarantined_dups = df.filter(pl.col("_dup_id"))
-    removed = df.filter(pl.col("rule").is_not_null() & ~pl.col("_dup_id"))
+    quarantined_dups = df.filter(pl.col("_dup_id")).sort("order")
+    removed = df.filter(pl.col("rule").is_not_null() & ~pl.col("_dup_id")).sort("order")
     kept_mask = df.filter(pl.col("rule").is_null() & ~pl.col("_dup_id")).select("order")
-    write_parquet_atomic(removed.select(list(REMOVED_SCHEMA)).cast(REMOVED_SCHEMA), run / "removed.parquet")
+    write_parquet_atomic(removed.select(list(REMOVED_SCHEMA)).cast(REMOVED_SCHEMA), tmp / "removed.parquet")
     prog.update(1, "removal log written")
 
     # kept documents: per docs file (bounded memory), transforms applied, in parallel threads
-    kept_dir = run / "kept"
-    kept_dir.mkdir(exist_ok=True)
-    for old in kept_dir.glob("*.parquet"):
-        old.unlink()
+    kept_dir = tmp / "kept"
+    kept_dir.mkdir()
     transforms = []
     if recipe.transforms:
         from curation.transforms import get_transform
@@ -224,27 +365,32 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
     prog.update(1, "kept documents written")
     prog.close()
 
-    # quarantine: reader's entries plus duplicate ids
-    qlines = _read_quarantine(run)
-    for row in quarantined_dups.select("id", "order", "source").iter_rows():
-        qlines.append(json.dumps({"file": row[2], "line": row[1] % ORDER_STRIDE,
-                                  "reason": f"duplicate id {row[0]!r} (an earlier document has it)"}))
-    write_text_atomic("".join(ln + "\n" for ln in qlines), run / "quarantine.jsonl")
+    # quarantine: reader's entries plus duplicate ids (named by input file and line, in input order)
+    quar, skipped = _read_quarantine(run)
+    file_of = _file_of(info)
+    for row in quarantined_dups.select("id", "order").iter_rows():
+        quar.append({"file": file_of.get(row[1] // ORDER_STRIDE, "?"), "line": row[1] % ORDER_STRIDE,
+                     "reason": f"duplicate id {row[0]!r} (an earlier document has it)"})
+    write_text_atomic("".join(json.dumps(q) + "\n" for q in quar), tmp / "quarantine.jsonl")
+    write_text_atomic("".join(json.dumps(q) + "\n" for q in skipped), tmp / "skipped.jsonl")
+    write_text_atomic(recipe.to_yaml(), tmp / "recipe.yaml")
 
     totals = _task_totals(run)
     n_kept = kept_mask.height
     n_removed = removed.height
-    n_quar = len(qlines)
-    n_input = totals["docs"] + totals["quarantined"]
+    n_quar = len(quar)
+    n_skip = len(skipped)
+    n_input = totals["docs"] + totals["quarantined"] + totals["skipped"]
     if df.height != totals["docs"]:
-        raise WinnowError(f"accounting: {df.height} documents stored but tasks read {totals['docs']}")
-    if n_input != n_kept + n_removed + n_quar:
+        raise WinnowError(f"accounting: {df.height} documents stored but tasks read {totals['docs']}; rerun "
+                          "`winnow curate` with the same command to repair the run")
+    if n_input != n_kept + n_removed + n_quar + n_skip:
         raise WinnowError(f"accounting mismatch: input {n_input} != kept {n_kept} + removed {n_removed} + "
-                          f"quarantined {n_quar}")
+                          f"quarantined {n_quar} + skipped {n_skip}; nothing was written")
     kd = df.filter(pl.col("rule").is_null() & ~pl.col("_dup_id"))
-    by_rule = dict(removed.group_by("rule").len().sort("len", descending=True).iter_rows())
+    by_rule = dict(removed.group_by("rule").len().sort(["len", "rule"], descending=[True, False]).iter_rows())
     by_rule_any = dict(removed.select(pl.col("rules").explode()).group_by("rules").len().iter_rows())
-    timings = {"mix": round(time.perf_counter() - t0, 3)}
+    timings: dict[str, Any] = {"mix": round(time.perf_counter() - t0, 3)}
     step_secs: dict[str, float] = {}
     for p in (run / "state" / "tasks").glob("*.json"):
         for k, v in json.loads(p.read_text()).get("timings", {}).items():
@@ -252,20 +398,47 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, extra_timings: dic
     timings["steps_cpu"] = {k: round(v, 3) for k, v in step_secs.items()}
     if extra_timings:
         timings.update(extra_timings)
+    skipped_by: dict[str, int] = {}
+    for e in skipped:
+        skipped_by[e["reason"]] = skipped_by.get(e["reason"], 0) + 1
     manifest: dict[str, Any] = {
-        "input": n_input, "kept": n_kept, "removed": n_removed, "quarantined": n_quar,
+        "input": n_input, "kept": n_kept, "removed": n_removed, "quarantined": n_quar, "skipped": n_skip,
+        "skipped_by_reason": skipped_by,
         "by_rule": by_rule, "by_rule_any": by_rule_any,
         "chars": {"kept": int(kd["n_chars"].sum() or 0), "removed": int(removed["n_chars"].sum() or 0)},
         "words": {"kept": int(kd["n_words"].sum() or 0), "removed": int(removed["n_words"].sum() or 0)},
         "tokens": ({**tok_counts, "tokenizer": recipe.tokenizer} if count_tokens is not None else None),
         "recipe": recipe.model_dump(mode="json", exclude_none=True),
-        "signals": info.get("steps", []), "skipped_signals": skipped, "skipped_rules": skipped_rules,
+        "signals": info.get("steps", []), "skipped_signals": info.get("skipped", {}),
+        "skipped_rules": skipped_rules,
         "steps": _describe_steps(recipe, info),
         "inputs": info.get("inputs", []), "executor": info.get("executor"), "workers": info.get("world"),
+        "tasks": info.get("tasks", info.get("world")), "parent": str(run) if out != run else None,
         "timings": timings, "versions": package_versions(),
     }
-    (run / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    _stamp_lineage(manifest, run, out, tmp, info, command, config)
+    if manifest["timings"].get("score_wall") is not None:
+        manifest["timings"]["curate_wall"] = round(time.perf_counter() - t0, 3)
+    write_text_atomic(json.dumps(manifest, indent=2, default=str), tmp / "manifest.json")
     return manifest
+
+
+def _stamp_lineage(manifest: dict[str, Any], run: Path, out: Path, tmp: Path, info: dict[str, Any],
+                   command: list[str] | None, config: dict[str, Any] | None) -> None:
+    """Lineage block (inputs by content fingerprint, the parent run of a `mix --out`) and the fingerprint of
+    what this mix wrote (issue "experiment loop"; curation/lineage_record.py)."""
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    inputs = [i["path"] for i in info.get("inputs", [])]
+    parents = [run] if out != run else []
+    parents += [Path(a) for a in info.get("context", {}).get("against", [])]
+    lin = lineage_block(inputs=[], parents=parents, command=command or info.get("command"),
+                        config=config or info.get("config"), kind="mix" if out != run else "curated")
+    # the raw inputs were fingerprinted by content when the run was scored: reuse them, never re-read
+    lin["inputs"] = [{"path": p, "fingerprint": i.get("fingerprint"), "type": "file"}
+                     for p, i in zip(inputs, info.get("inputs", []), strict=True)]
+    manifest["lineage"] = lin
+    stamp_fingerprint(manifest, [tmp / "kept", tmp / "removed.parquet"])
 
 
 def _describe_steps(recipe: Recipe, info: dict[str, Any]) -> dict[str, Any]:

@@ -8,35 +8,76 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from curation.errors import WinnowError
+from curation.fingerprint import file_fingerprint
 from curation.mix import mix
+from curation.processes import set_parent_death_signal, stop_children_on_exit
 from curation.progress import Progress
-from curation.reader import InputFile, discover_inputs
+from curation.reader import InputFile, check_fields, discover_inputs
 from curation.recipe import Recipe
+from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps
 from curation.steps import CorpusStep
 from curation.store import part_files, write_text_atomic
 
+# Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
+READER_VERSION = 2
+
 
 def _inputs_fingerprint(files: list[InputFile]) -> list[dict[str, Any]]:
-    out = []
-    for f in files:
-        st = f.path.stat()
-        out.append({"path": str(f.path), "rel": f.rel, "size": st.st_size, "mtime": int(st.st_mtime)})
-    return out
+    """Each input by content (cached by stat, so an unchanged corpus is not read again)."""
+    return [{"path": str(f.path), "rel": f.rel, "size": f.path.stat().st_size,
+             "fingerprint": file_fingerprint(f.path)} for f in files]
 
 
-def _scoring_key(recipe: Recipe, files: list[InputFile], world: int, steps: list[str],
-                 context: dict[str, Any]) -> str:
-    """What decides the stored signals: a different key means the folder holds another run."""
-    data = {"inputs": _inputs_fingerprint(files), "world": world, "batch_size": recipe.batch_size,
-            "signals": {k: recipe.signals[k] for k in steps}, "against": context.get("against", [])}
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+def _scoring_key(recipe: Recipe, inputs: list[dict[str, Any]], tasks: int, steps: list[str],
+                 context: dict[str, Any], text_field: str, id_field: str | None) -> tuple[str, dict[str, Any]]:
+    """Everything that decides the stored documents and signals, and its hash: a different key means the
+    folder holds another run. Workers are not in it (more workers resume the same tasks)."""
+    from curation.fingerprint import folder_fingerprint
+
+    parts = {
+        "inputs": [{"rel": i["rel"], "fingerprint": i["fingerprint"]} for i in inputs],
+        "reader": {"text_field": text_field, "id_field": id_field, "reader_version": READER_VERSION},
+        "tasks": tasks, "batch_size": recipe.batch_size,
+        "signals": {k: recipe.signals[k] for k in steps},
+        "against": [{"path": a, "fingerprint": folder_fingerprint(a)} for a in context.get("against", [])],
+    }
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16], parts
+
+
+def _key_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between the stored run's key parts and this command's, in words."""
+    if not old:
+        return "it was made by an older Winnow"
+    diffs = []
+    o_in = {i["rel"]: i.get("fingerprint") for i in old.get("inputs", [])}
+    n_in = {i["rel"]: i.get("fingerprint") for i in new.get("inputs", [])}
+    if set(o_in) != set(n_in):
+        diffs.append(f"inputs ({', '.join(sorted(set(o_in) ^ set(n_in))[:3])} added or removed)")
+    else:
+        changed = [r for r in n_in if o_in[r] != n_in[r]]
+        if changed:
+            diffs.append(f"input content ({', '.join(changed[:3])} changed)")
+    o_rd, n_rd = old.get("reader", {}), new.get("reader", {})
+    for k in sorted(set(o_rd) | set(n_rd)):
+        if o_rd.get(k) != n_rd.get(k):
+            diffs.append(f"{k} ({o_rd.get(k)} -> {n_rd.get(k)})")
+    for k, words in (("tasks", "number of tasks"), ("batch_size", "batch_size"), ("against", "--against runs")):
+        if old.get(k) != new.get(k):
+            diffs.append(f"{words} ({old.get(k)} -> {new.get(k)})")
+    o_sig, n_sig = old.get("signals", {}), new.get("signals", {})
+    if o_sig != n_sig:
+        names = sorted(k for k in set(o_sig) | set(n_sig) if o_sig.get(k) != n_sig.get(k))
+        diffs.append(f"signal settings ({', '.join(names)})")
+    return "; ".join(diffs) or "its settings"
 
 
 def _estimate_total(files: list[InputFile]) -> int | None:
@@ -74,11 +115,12 @@ def plan_steps(recipe: Recipe, context: dict[str, Any]) -> tuple[list[str], dict
     return run, skipped
 
 
-def _make_executor(kind: str, pipeline: list, world: int, logs: Path) -> Any:
+def _make_executor(kind: str, pipeline: list, tasks: int, workers: int, logs: Path) -> Any:
+    workers = max(1, min(workers, tasks))
     if kind == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        return LocalPipelineExecutor(pipeline=pipeline, tasks=world, workers=world, logging_dir=str(logs),
+        return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=str(logs),
                                      skip_completed=True)
     if kind == "ray":
         try:
@@ -89,9 +131,9 @@ def _make_executor(kind: str, pipeline: list, world: int, logs: Path) -> Any:
 
         if not ray.is_initialized():
             # RAY_ADDRESS (env) joins an existing cluster; otherwise a local instance is started.
-            ray.init(num_cpus=None if _ray_address() else world, include_dashboard=False,
+            ray.init(num_cpus=None if _ray_address() else workers, include_dashboard=False,
                      log_to_driver=False, ignore_reinit_error=True)
-        return RayPipelineExecutor(pipeline=pipeline, tasks=world, workers=world, logging_dir=str(logs),
+        return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=str(logs),
                                    skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=1)
     raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
 
@@ -102,46 +144,128 @@ def _ray_address() -> str | None:
     return os.environ.get("RAY_ADDRESS")
 
 
-def _run_scoring(executor: Any, run_dir: Path, world: int, total: int | None) -> None:
+@contextmanager
+def _managers_die_with_us() -> Iterator[None]:
+    """datatrove's local executor starts a `multiprocess` manager process; make the kernel stop it if this
+    process is killed (SIGKILL leaves no chance to clean up), instead of leaving it running for ever."""
+    import multiprocess
+    from multiprocess.managers import SyncManager
+
+    original = multiprocess.Manager
+
+    def manager() -> SyncManager:
+        m = SyncManager(ctx=multiprocess.get_context())
+        m.start(initializer=set_parent_death_signal)
+        return m
+
+    multiprocess.Manager = manager
+    try:
+        yield
+    finally:
+        multiprocess.Manager = original
+
+
+def _task_counts(run_dir: Path) -> dict[str, int]:
+    done = 0
+    for p in (run_dir / "state" / "tasks").glob("*.json"):
+        try:
+            c = json.loads(p.read_text())
+            done += c["docs"] + c["quarantined"] + c.get("skipped", 0)
+        except (json.JSONDecodeError, OSError, KeyError):
+            continue
+    return {"done": done}
+
+
+def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None) -> None:
     """Run the executor in a thread while this thread draws one progress bar from the tasks' counters."""
     error: list[BaseException] = []
 
     def target() -> None:
         try:
-            executor.run()
+            with _managers_die_with_us():
+                executor.run()
         except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
             error.append(e)
 
     th = threading.Thread(target=target, name="winnow-executor", daemon=True)
     th.start()
-    tasks_dir = run_dir / "state" / "tasks"
     with Progress(run_dir, "score", total=total, unit="docs") as prog:
         while th.is_alive():
             th.join(timeout=0.5)
-            done = 0
-            for p in tasks_dir.glob("*.json"):
-                try:
-                    c = json.loads(p.read_text())
-                    done += c["docs"] + c["quarantined"]
-                except (json.JSONDecodeError, OSError, KeyError):
-                    continue
+            done = _task_counts(run_dir)["done"]
             if done > prog.done:
                 prog.update(done - prog.done)
     if error:
         raise error[0]
-    missing = [r for r in range(world) if not (run_dir / "logs" / "completions" / f"{r:05d}").exists()]
+    missing = [r for r in range(tasks) if not (run_dir / "logs" / "completions" / f"{r:05d}").exists()]
     if missing:
         raise WinnowError(f"scoring tasks {missing} did not complete; see {run_dir / 'logs'}")
 
 
+def _parts_signature(parts: list[Path]) -> str:
+    """Which per-batch parts a corpus step was finalized from: a rescored batch means finalize again."""
+    h = hashlib.sha256()
+    for p in parts:
+        st = p.stat()
+        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _finalize(recipe: Recipe, steps: list[str], context: dict[str, Any], run_dir: Path) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    for step in build_steps(recipe, steps, context):
+        if not isinstance(step, CorpusStep):
+            continue
+        parts = part_files(run_dir, step.name)
+        sig = _parts_signature(parts)
+        marker = run_dir / "state" / "stages" / f"finalize_{step.name}"
+        out = run_dir / "signals" / step.name
+        try:
+            if json.loads(marker.read_text()).get("parts") == sig and any(out.glob("*.parquet")):
+                continue
+        except (OSError, ValueError, AttributeError):
+            pass
+        t0 = time.perf_counter()
+        with Progress(run_dir, f"finalize {step.name}", unit="docs") as prog:
+            step.finalize(parts, out, prog)
+        timings[step.name] = time.perf_counter() - t0
+        write_text_atomic(json.dumps({"seconds": timings[step.name], "parts": sig}), marker)
+    return timings
+
+
+def scoring_finished(run_dir: Path) -> str | None:
+    """None when a run's scoring and finalize finished for its current key; otherwise what is missing."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return "it is not a curation run"
+    try:
+        done = json.loads((run_dir / "state" / "scored.json").read_text())
+    except (OSError, ValueError):
+        if "key_parts" not in info and (run_dir / "manifest.json").is_file():
+            return None  # a run made before completion was recorded, which did finish (it has a manifest)
+        return "its scoring did not finish"
+    if done.get("key") != info.get("key"):
+        return "its scoring did not finish for the run's current settings"
+    return None
+
+
 def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, executor: str = "local",
-           workers: int = 1, against: list[str | Path] | None = None, workspace: str | Path | None = None,
-           text_field: str = "text", id_field: str = "id", overwrite: bool = False) -> dict[str, Any]:
-    """Score `inputs` into `out_dir` with `recipe`, then mix; return the manifest."""
+           workers: int = 1, tasks: int | None = None, against: list[str | Path] | None = None,
+           workspace: str | Path | None = None, text_field: str = "text", id_field: str | None = None,
+           overwrite: bool = False, command: list[str] | None = None,
+           config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Score `inputs` into `out_dir` with `recipe`, then mix; return the manifest.
+
+    Everything is checked before any work: the output folder (never a file, never someone else's folder,
+    never one holding an input), the text and id fields, the recipe's steps. The folder is locked while
+    written; a rerun of the same command resumes; `overwrite` removes only what Winnow wrote there.
+    """
     t_start = time.perf_counter()
     run_dir = Path(out_dir).absolute()
     files = discover_inputs(inputs)
     world = max(1, int(workers))
+    n_tasks = max(1, int(tasks)) if tasks else world
     ws = Path(workspace).absolute() if workspace else None
     against_dirs = [str(Path(a).absolute()) for a in (against or [])]
     for a in against_dirs:
@@ -150,47 +274,42 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     context = {"run_dir": str(run_dir), "workspace": str(ws) if ws else None,
                "models_dir": str(ws / "models") if ws else None,
                "benchmarks_dir": str(ws / "benchmarks") if ws else None, "against": against_dirs}
+    prepare_run_dir(run_dir, overwrite=False, inputs=[f.path for f in files] + [Path(p) for p in inputs])
+    check_fields(files, text_field, id_field)
     steps, skipped = plan_steps(recipe, context)
-    for name, why in skipped.items():
-        print(f"note: skipping signal {name!r}: {why}")
-    key = _scoring_key(recipe, files, world, steps, context)
-    run_json = run_dir / "run.json"
-    if run_json.exists() and not overwrite:
-        old = json.loads(run_json.read_text())
-        if old.get("key") != key:
-            raise WinnowError(f"{run_dir} holds a different run (other inputs, workers or signal settings); "
-                              "use a new --out, or --overwrite to start again")
-    elif overwrite and run_dir.exists():
-        import shutil
+    with RunLock(run_dir, "winnow curate"), stop_children_on_exit():
+        if overwrite:
+            clear_owned(run_dir)
+        input_fps = _inputs_fingerprint(files)
+        key, key_parts = _scoring_key(recipe, input_fps, n_tasks, steps, context, text_field, id_field)
+        run_json = run_dir / "run.json"
+        if run_json.exists():
+            old = json.loads(run_json.read_text())
+            if old.get("key") != key:
+                what = _key_difference(old.get("key_parts", {}), key_parts)
+                raise WinnowError(f"{run_dir} holds a different run (differs in {what}); use a new --out, or "
+                                  "--overwrite to start again there")
+        for name, why in skipped.items():
+            print(f"note: skipping signal {name!r}: {why}")
+        write_text_atomic(recipe.to_yaml(), run_dir / "recipe.yaml")
+        info = {"key": key, "key_parts": key_parts, "inputs": input_fps, "world": world, "tasks": n_tasks,
+                "executor": executor, "steps": steps, "skipped": skipped, "context": context,
+                "text_field": text_field, "id_field": id_field,
+                "command": list(command) if command is not None else None, "config": config}
+        write_text_atomic(json.dumps(info, indent=2), run_json)
 
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(recipe.to_yaml(), run_dir / "recipe.yaml")
-    info = {"key": key, "inputs": _inputs_fingerprint(files), "world": world, "executor": executor,
-            "steps": steps, "skipped": skipped, "context": context, "text_field": text_field,
-            "id_field": id_field}
-    write_text_atomic(json.dumps(info, indent=2), run_json)
-
-    t0 = time.perf_counter()
-    shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field, id_field)
-    ex = _make_executor(executor, [shard], world, run_dir / "logs")
-    _run_scoring(ex, run_dir, world, _estimate_total(files))
-    score_wall = time.perf_counter() - t0
-
-    finalize_timings: dict[str, float] = {}
-    for step in build_steps(recipe, steps, context):
-        if not isinstance(step, CorpusStep):
-            continue
-        marker = run_dir / "state" / "stages" / f"finalize_{step.name}"
-        if marker.exists():
-            continue
         t0 = time.perf_counter()
-        with Progress(run_dir, f"finalize {step.name}", unit="docs") as prog:
-            step.finalize(part_files(run_dir, step.name), run_dir / "signals" / step.name, prog)
-        finalize_timings[step.name] = time.perf_counter() - t0
-        write_text_atomic(json.dumps({"seconds": finalize_timings[step.name]}), marker)
+        shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
+                           id_field or "id")
+        ex = _make_executor(executor, [shard], n_tasks, world, run_dir / "logs")
+        _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
+        score_wall = time.perf_counter() - t0
+        finalize_timings = _finalize(recipe, steps, context, run_dir)
+        write_text_atomic(json.dumps({"key": key, "at": time.time()}), run_dir / "state" / "scored.json")
 
-    manifest = mix(run_dir, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize_timings})
-    manifest["timings"]["curate_wall"] = time.perf_counter() - t_start
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        manifest = mix(run_dir, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize_timings},
+                       locked=True, command=command, config=config, started=t_start)
+    if manifest["input"] == 0 or manifest["kept"] + manifest["removed"] == 0:
+        print(f"warning: no documents were read from the input ({manifest['input']} records, "
+              f"{manifest['quarantined']} quarantined, {manifest.get('skipped', 0)} skipped): the run is empty")
     return manifest

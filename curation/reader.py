@@ -64,6 +64,16 @@ class Quarantined:
     reason: str
 
 
+@dataclass
+class Skipped:
+    """A record that is not a usable document but not broken either (a WARC response that holds no page
+    text): counted in the manifest as `skipped`, so input = kept + removed + quarantined + skipped."""
+
+    file: str
+    line: int
+    reason: str
+
+
 def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
     """Expand files and folders (recursively) into a sorted list of readable corpus files."""
     found: list[tuple[Path, str]] = []
@@ -164,16 +174,64 @@ def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field
         yield Quarantined(f.rel, 0, "empty file")
         return
     row = 0
-    for batch in pf.iter_batches(batch_size=4096):
-        for rec in batch.to_pylist():
+    for g in range(pf.metadata.num_row_groups):
+        n = pf.metadata.row_group(g).num_rows
+        try:
+            table = pf.read_row_group(g)
+        except Exception as e:  # noqa: BLE001 - a corrupt row group is quarantined, the rest is read
+            # one entry per row it held, so input = kept + removed + quarantined still counts every row
+            for r in range(row, row + n):
+                if r % world == rank:
+                    yield Quarantined(f.rel, r, f"row group {g} unreadable: {e}")
+            row += n
+            continue
+        for rec in table.to_pylist():
             if row % world == rank:
                 yield _make_doc(rec, f, row, text_field, id_field)
             row += 1
 
 
-def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantined]:
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _warc_payload(record: Any) -> dict[str, Any] | str | None:
+    """A response record's HTML and metadata; a reason string when it holds no usable page; None for records
+    that are not pages at all (requests, metadata, warcinfo), which are not input documents.
+
+    Like datatrove's `process_record`, but the HTTP Content-Type is trusted before libmagic's sniffing (which
+    reads some HTML pages as JavaScript), and every page that is not used says why.
+    """
+    if record.rec_type not in ("response", "conversion"):
+        return None
+    mime = record.rec_headers.get("WARC-Identified-Payload-Type")
+    if mime is None and record.http_headers is not None:
+        ctype = record.http_headers.get_header("Content-Type")
+        mime = ctype.split(";")[0].strip().lower() if ctype else None
+    content = record.content_stream().read()
+    if mime is None:
+        import magic
+
+        mime = magic.from_buffer(content, mime=True)
+    if mime not in _HTML_TYPES and not (record.rec_type == "conversion" and mime == "text/plain"):
+        return f"not HTML ({mime})"
+    try:
+        html = content.decode("utf-8")
+    except UnicodeDecodeError:
+        import cchardet
+
+        enc = cchardet.detect(content)["encoding"]
+        try:
+            html = content.decode(enc) if enc else None
+        except (UnicodeDecodeError, LookupError):
+            html = None
+        if html is None:
+            return "bytes in no known encoding"
+    return {"text": html, "id": record.rec_headers.get("WARC-Record-ID"),
+            "url": record.rec_headers.get("WARC-Target-URI"), "date": record.rec_headers.get("WARC-Date")}
+
+
+def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantined | Skipped]:
     from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.readers.warc import process_record
     from warcio.archiveiterator import ArchiveIterator
 
     extractor = Trafilatura(favour_precision=True)
@@ -183,8 +241,11 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
             for pos, record in enumerate(ArchiveIterator(fh)):
                 if pos % world != rank:
                     continue
-                data = process_record(record)
-                if not data:  # request/metadata records and non-HTML payloads are not documents
+                data = _warc_payload(record)
+                if data is None:
+                    continue
+                if isinstance(data, str):
+                    yield Skipped(f.rel, pos, data)
                     continue
                 url = data.get("url")
                 try:
@@ -193,7 +254,7 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
                     yield Quarantined(f.rel, pos, f"HTML extraction failed: {e}")
                     continue
                 if not text.strip():
-                    yield Quarantined(f.rel, pos, f"no text extracted from HTML ({url})")
+                    yield Skipped(f.rel, pos, "no main text in the page")
                     continue
                 meta = orjson.dumps({"url": url, "date": data.get("date")}, default=str).decode()
                 yield Doc(str(data.get("id") or stable_id(f.rel, pos)), text, f.index * ORDER_STRIDE + pos,
@@ -204,7 +265,7 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
 
 
 def iter_records(files: list[InputFile], rank: int = 0, world: int = 1, text_field: str = "text",
-                 id_field: str = "id") -> Iterator[Doc | Quarantined]:
+                 id_field: str = "id") -> Iterator[Doc | Quarantined | Skipped]:
     """Documents and quarantine entries of task `rank` of `world`, in input order."""
     for f in files:
         if f.kind == "jsonl":
@@ -213,3 +274,60 @@ def iter_records(files: list[InputFile], rank: int = 0, world: int = 1, text_fie
             yield from _iter_parquet(f, rank, world, text_field, id_field)
         else:
             yield from _iter_warc(f, rank, world)
+
+
+def check_fields(files: list[InputFile], text_field: str, id_field: str | None, sample: int = 1000) -> None:
+    """Before any work: a text (or explicitly named id) field that no record has is a user error.
+
+    Reads the first `sample` records of each JSONL file and each Parquet schema (WARC has no fields). Files
+    that hold no readable object at all say nothing here: the reader quarantines them record by record.
+    """
+    seen: dict[str, None] = {}
+    wanted = [f for f in (text_field, id_field) if f]
+    found = {f: False for f in wanted}
+    where: list[str] = []
+    for f in files:
+        if f.kind == "warc":
+            found = {k: True for k in found}
+            continue
+        keys: set[str] = set()
+        if f.kind == "parquet":
+            try:
+                keys = set(pq.ParquetFile(f.path).schema_arrow.names)
+            except Exception:  # noqa: BLE001 - the reader quarantines an unreadable file
+                continue
+        else:
+            opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+            n = 0
+            try:
+                with opener(f.path, "rb") as fh:
+                    for raw in fh:
+                        if n >= sample:
+                            break
+                        if not raw.strip():
+                            continue
+                        try:
+                            rec = orjson.loads(raw)
+                        except orjson.JSONDecodeError:
+                            continue
+                        if isinstance(rec, dict):
+                            n += 1
+                            keys.update(rec)
+            except (OSError, EOFError, zlib.error):
+                continue
+            if n == 0:
+                continue
+        where.append(f.rel)
+        for k in keys:
+            seen.setdefault(k, None)
+        for w in wanted:
+            found[w] = found[w] or w in keys
+    if not where:
+        return
+    for w in wanted:
+        if not found[w]:
+            flag = "--text-field" if w == text_field else "--id-field"
+            fields = ", ".join(list(seen)[:20]) or "none"
+            raise WinnowError(f"no record has the field {w!r} ({flag}); the records have: {fields} "
+                              f"(looked at the first {sample} records of {', '.join(where[:3])}"
+                              f"{' and more' if len(where) > 3 else ''})")

@@ -9,6 +9,7 @@ overwritten atomically).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import polars as pl
 from datatrove.pipeline.base import PipelineStep
 
 import curation.datatrove_logs  # noqa: F401 - keeps datatrove logs in files, also in workers
-from curation.reader import Doc, InputFile, Quarantined, iter_records
+from curation.processes import parent_gone, watch_parent
+from curation.reader import Doc, InputFile, Quarantined, Skipped, iter_records
 from curation.recipe import Recipe
 from curation.steps import CorpusStep, SignalStep, get_step
 from curation.store import batch_name, write_parquet_atomic, write_text_atomic
@@ -32,9 +34,10 @@ def build_steps(recipe: Recipe, names: list[str], context: dict[str, Any]) -> li
     return steps
 
 
-def _batches(records: Iterator[Doc | Quarantined], size: int) -> Iterator[tuple[list[Doc], list[Quarantined]]]:
+def _batches(records: Iterator[Doc | Quarantined | Skipped], size: int
+             ) -> Iterator[tuple[list[Doc], list[Quarantined | Skipped]]]:
     docs: list[Doc] = []
-    quar: list[Quarantined] = []
+    quar: list[Quarantined | Skipped] = []
     for rec in records:
         if isinstance(rec, Doc):
             docs.append(rec)
@@ -66,36 +69,60 @@ class ScoreShard(PipelineStep):
         self.context = context
         self.text_field = text_field
         self.id_field = id_field
+        self.driver_pid = os.getpid()  # a task running in another process watches this one
+
+    def _batch_intact(self, run: Path, name: str, steps: list[SignalStep]) -> bool:
+        """A finished batch's files are all there and readable (a deleted or truncated one is redone)."""
+        import pyarrow.parquet as pq
+
+        paths = [run / "docs" / f"{name}.parquet"] + [
+            run / "signals" / (f"{s.name}.parts" if isinstance(s, CorpusStep) else s.name) / f"{name}.parquet"
+            for s in steps]
+        try:
+            rows = {pq.read_metadata(p).num_rows for p in paths}
+        except Exception:  # noqa: BLE001 - missing, truncated or not Parquet: score the batch again
+            return False
+        return len(rows) == 1 and (run / "quarantine" / f"{name}.jsonl").is_file()
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         run = Path(self.run_dir)
+        if os.getpid() != self.driver_pid:
+            watch_parent()  # a worker process: die with the command that started it, never orphaned
         recipe = Recipe.model_validate_json(self.recipe_json)
         steps = build_steps(recipe, self.step_names, self.context)
         for s in steps:
             s.setup()
         state = run / "state"
         timings: dict[str, float] = {s.name: 0.0 for s in steps}
-        counts = {"docs": 0, "quarantined": 0, "batches": 0, "skipped_batches": 0}
+        counts = {"docs": 0, "quarantined": 0, "skipped": 0, "batches": 0, "skipped_batches": 0,
+                  "rescored_batches": 0}
         records = iter_records(self.files, rank, world_size, self.text_field, self.id_field)
         for b, (docs, quar) in enumerate(_batches(records, recipe.batch_size)):
+            if parent_gone():
+                raise SystemExit(f"task {rank}: the curate command that started it is gone; stopping")
             name = batch_name(rank, b)
+            n_skipped = sum(isinstance(q, Skipped) for q in quar)
             counts["docs"] += len(docs)
-            counts["quarantined"] += len(quar)
+            counts["quarantined"] += len(quar) - n_skipped
+            counts["skipped"] += n_skipped
             marker = state / "batches" / name
-            if marker.exists():
+            if marker.exists() and self._batch_intact(run, name, steps):
                 counts["skipped_batches"] += 1
             else:
+                if marker.exists():
+                    counts["rescored_batches"] += 1
+                    marker.unlink()
                 self._score_batch(run, name, docs, quar, steps, timings)
                 write_text_atomic("", marker)
             counts["batches"] += 1
             self.stat_update("documents", value=len(docs))
-            self.stat_update("quarantined", value=len(quar))
+            self.stat_update("quarantined", value=len(quar) - n_skipped)
             write_text_atomic(json.dumps({**counts, "done": False}), state / "tasks" / f"{rank:05d}.json")
         write_text_atomic(json.dumps({**counts, "done": True, "timings": timings}),
                           state / "tasks" / f"{rank:05d}.json")
         return iter(())
 
-    def _score_batch(self, run: Path, name: str, docs: list[Doc], quar: list[Quarantined],
+    def _score_batch(self, run: Path, name: str, docs: list[Doc], quar: list[Quarantined | Skipped],
                      steps: list[SignalStep], timings: dict[str, float]) -> None:
         df = pl.DataFrame({"id": [d.id for d in docs], "text": [d.text for d in docs],
                            "order": [d.order for d in docs], "source": [d.source for d in docs],
@@ -113,6 +140,9 @@ class ScoreShard(PipelineStep):
                 raise RuntimeError(f"signal step {step.name!r} returned {out.height} rows for {batch.height} "
                                    "documents (or changed their order)")
             folder = f"{step.name}.parts" if isinstance(step, CorpusStep) else step.name
+            if "order" not in out.columns:  # the row key: ids may repeat, input positions never do
+                out = out.with_columns(order=batch["order"])
             write_parquet_atomic(out, run / "signals" / folder / f"{name}.parquet")
-        lines = "".join(json.dumps({"file": q.file, "line": q.line, "reason": q.reason}) + "\n" for q in quar)
+        lines = "".join(json.dumps({"file": q.file, "line": q.line, "reason": q.reason}
+                                   | ({"skipped": True} if isinstance(q, Skipped) else {})) + "\n" for q in quar)
         write_text_atomic(lines, run / "quarantine" / f"{name}.jsonl")

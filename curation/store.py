@@ -7,11 +7,17 @@
     <run>/signals/<step>.parts/...      per-batch parts of corpus-wide steps (e.g. MinHash signatures)
     <run>/state/                        batch and stage completion markers (resume), per-task counters
     <run>/quarantine/<rank>_<batch>.jsonl  unreadable input, merged into <run>/quarantine.jsonl
-    <run>/kept/, removed.parquet, manifest.json, quarantine.jsonl   written by mix
+    <run>/kept/, removed.parquet, manifest.json, quarantine.jsonl, skipped.jsonl   written by mix
+    <run>/.winnow.lock                  held while a command writes the folder (curation/run_folder.py)
+
+A folder made by `winnow mix RUN --out NEW` holds only what mix writes, and a `run.json` whose `parent`
+names the run it was mixed from: its documents and signals are read from the parent in place, through
+`source_dir`, so `doc_files` and `signal_files` work on both kinds of folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -37,13 +43,23 @@ def write_text_atomic(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def source_dir(run_dir: Path) -> Path:
+    """Where a run folder's documents and signals live: the folder itself, or the parent it was mixed from."""
+    run_dir = Path(run_dir)
+    try:
+        parent = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("parent")
+    except (OSError, ValueError, AttributeError):
+        return run_dir
+    return Path(parent) if parent else run_dir
+
+
 def signal_files(run_dir: Path, step: str) -> list[Path]:
-    return sorted((run_dir / "signals" / step).glob("*.parquet"))
+    return sorted((source_dir(run_dir) / "signals" / step).glob("*.parquet"))
 
 
 def part_files(run_dir: Path, step: str) -> list[Path]:
-    return sorted((run_dir / "signals" / f"{step}.parts").glob("*.parquet"))
+    return sorted((source_dir(run_dir) / "signals" / f"{step}.parts").glob("*.parquet"))
 
 
 def doc_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / "docs").glob("*.parquet"))
+    return sorted((source_dir(run_dir) / "docs").glob("*.parquet"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -13,7 +14,9 @@ from app.workspace import open_workspace
 
 
 def _summary(m: dict, out: Path) -> None:
-    typer.echo(f"input {m['input']}: kept {m['kept']}, removed {m['removed']}, quarantined {m['quarantined']}")
+    skipped = f", skipped {m['skipped']}" if m.get("skipped") else ""
+    typer.echo(f"input {m['input']}: kept {m['kept']}, removed {m['removed']}, quarantined {m['quarantined']}"
+               f"{skipped}")
     for rule, n in list(m["by_rule"].items())[:12]:
         typer.echo(f"  {n:>8}  {rule}")
     for name, why in m.get("skipped_signals", {}).items():
@@ -33,12 +36,15 @@ def curate_cmd(
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the one that ships)."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     executor: str = typer.Option("local", help="datatrove executor: local or ray."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel tasks (input is spread over them)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel worker processes."),
+    tasks: int = typer.Option(None, "--tasks", min=1, help="Tasks the input is split into (default: --workers)."),
     against: list[Path] = typer.Option([], "--against", help="Earlier run folder(s) to deduplicate against."),
     decontaminate: Path = typer.Option(None, "--decontaminate", help="Benchmark folder to decontaminate against."),
     text_field: str = typer.Option("text", help="Field holding the document text."),
-    id_field: str = typer.Option("id", help="Field holding the document id (made when absent)."),
-    overwrite: bool = typer.Option(False, help="Start again in an output folder that holds another run."),
+    id_field: str = typer.Option(None, help="Field holding the document id (default: `id` when present, else "
+                                            "made from the file and position)."),
+    overwrite: bool = typer.Option(False, help="Start again in an output folder that holds another run "
+                                               "(removes only what Winnow wrote there)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
@@ -52,23 +58,28 @@ def curate_cmd(
 
         rec = add_decontamination(rec, decontaminate)
     config = {"inputs": [str(p) for p in inputs], "out": str(out), "recipe": str(recipe) if recipe else "default",
-              "executor": executor, "workers": workers, "against": [str(a) for a in against],
-              "decontaminate": str(decontaminate) if decontaminate else None}
+              "set": list(set_), "executor": executor, "workers": workers, "tasks": tasks,
+              "against": [str(a) for a in against], "decontaminate": str(decontaminate) if decontaminate else None,
+              "text_field": text_field, "id_field": id_field}
     with registered_run(ws, "curate", config, out.absolute()) as (reg, run_id):
-        m = curate(inputs, out, rec, executor=executor, workers=workers, against=against, workspace=ws,
-                   text_field=text_field, id_field=id_field, overwrite=overwrite)
+        m = curate(inputs, out, rec, executor=executor, workers=workers, tasks=tasks, against=against,
+                   workspace=ws, text_field=text_field, id_field=id_field, overwrite=overwrite,
+                   command=["winnow", *sys.argv[1:]], config=config)
         reg.set_metrics(run_id, _headline(m))
     _summary(m, out)
 
 
 def mix_cmd(
-    run_dir: Path = typer.Argument(..., help="Output folder of an earlier `winnow curate`."),
+    run_dir: Path = typer.Argument(..., help="Output folder of an earlier `winnow curate` (or `mix --out`)."),
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML with new rules (default: the run's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the result to this new folder (reads RUN_DIR's "
+                                                       "signals in place; RUN_DIR is not changed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json."""
+    """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json
+    (of RUN_DIR, or of --out)."""
     from curation.mix import mix
     from curation.recipe import apply_overrides, load_recipe
 
@@ -76,16 +87,16 @@ def mix_cmd(
     rec = load_recipe(recipe) if recipe else None
     if set_:
         rec = apply_overrides(rec or load_recipe(run_dir / "recipe.yaml"), set_)
-    with registered_run(ws, "mix", {"run_dir": str(run_dir), "recipe": str(recipe) if recipe else None},
-                        run_dir.absolute()) as (reg, run_id):
-        m = mix(run_dir, rec)
-        if rec is not None:
-            (run_dir / "recipe.yaml").write_text(rec.to_yaml(), encoding="utf-8")
+    target = (out or run_dir).absolute()
+    config = {"run_dir": str(run_dir), "recipe": str(recipe) if recipe else None, "set": list(set_),
+              "out": str(out) if out else None}
+    with registered_run(ws, "mix", config, target) as (reg, run_id):
+        m = mix(run_dir, rec, out_dir=out, command=["winnow", *sys.argv[1:]], config=config)
         reg.set_metrics(run_id, _headline(m))
     if as_json:
         typer.echo(json.dumps(m, indent=2, default=str))
     else:
-        _summary(m, run_dir)
+        _summary(m, target)
 
 
 def register(root: typer.Typer) -> None:

@@ -104,6 +104,8 @@ def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
 def pick_representatives(labels: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
     """For each node, the node of its component that sorts first by `keys` (primary first; ties: lower index)."""
     n = len(labels)
+    if n == 0:  # a run with no documents
+        return np.zeros(0, dtype=np.int64)
     order = np.lexsort((np.arange(n), *reversed(keys), labels))
     sl = labels[order]
     starts = np.concatenate(([True], sl[1:] != sl[:-1]))

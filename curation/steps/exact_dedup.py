@@ -95,6 +95,6 @@ def exact_groups(df: pl.DataFrame, keep: str = "first") -> pl.DataFrame:
         kept_r.alias("_kr"), kept_id.alias("_kid"), pl.len().over("key").cast(pl.UInt32).alias("group_size"))
     dup = pl.col("_kr") != pl.col("_r")
     return (out.sort("order", "_r")
-            .select("id", dup.alias("duplicate"),
+            .select("id", "order", dup.alias("duplicate"),
                     pl.when(dup).then(pl.col("_kid")).otherwise(None).cast(pl.Utf8).alias("kept_id"),
                     "group_size"))

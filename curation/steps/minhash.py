@@ -231,4 +231,4 @@ def cluster(st: Stored, n_old: int, cfg: MinHashConfig) -> pl.DataFrame:
         "n_shingles": pl.Series(st.n_shingles, dtype=pl.UInt32),
         "_order": st.order,
     }).slice(n_old)
-    return out.sort("_order").drop("_order")
+    return out.sort("_order").rename({"_order": "order"})  # order: the row key mix joins on

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from curation.errors import WinnowError
-from curation.reader import Doc, Quarantined, discover_inputs, iter_records
+from curation.reader import Doc, Quarantined, Skipped, discover_inputs, iter_records
 
 
 def _write_jsonl(path: Path, recs: list) -> Path:
@@ -77,7 +77,7 @@ def test_missing_and_unsupported_inputs(tmp_path: Path) -> None:
         discover_inputs([tmp_path / "x.csv"])
 
 
-def test_warc_html_is_extracted_and_empty_pages_quarantined(tmp_path: Path) -> None:
+def test_warc_pages_are_extracted_and_unusable_ones_counted_as_skipped(tmp_path: Path) -> None:
     from io import BytesIO
 
     from warcio.statusandheaders import StatusAndHeaders
@@ -85,20 +85,29 @@ def test_warc_html_is_extracted_and_empty_pages_quarantined(tmp_path: Path) -> N
 
     para = ("Winnow reads web archives through datatrove's WARC reader and its Trafilatura extractor, "
             "so the text of a page arrives without its menus. ") * 4
-    pages = {"http://example.com/a": f"<html><body><nav>Home | About</nav><article><h1>Title</h1><p>{para}</p>"
-                                     f"<p>{para}</p></article></body></html>",
-             "http://example.com/empty": "<html><body><script>var x = 1;</script></body></html>"}
+    script_first = ("(function(){var a=1;})();\n<html><body><article><h1>Scripted</h1><p>A page that starts "
+                    f"with a script. {para}</p></article></body></html>")  # libmagic: application/javascript
+    pages = [  # url, payload, Content-Type, WARC-Identified-Payload-Type
+        ("http://example.com/a", f"<html><body><nav>Home | About</nav><article><h1>Title</h1><p>{para}</p>"
+                                 f"<p>{para}</p></article></body></html>", "text/html; charset=utf-8", "text/html"),
+        ("http://example.com/empty", "<html><body><script>var x = 1;</script></body></html>", "text/html",
+         "text/html"),
+        # no payload type: the HTTP header says HTML, though libmagic would sniff this as JavaScript
+        ("http://example.com/js-looking", script_first, "text/html", None),
+        ("http://example.com/logo.png", "\x89PNG not a page", "image/png", None),
+    ]
     path = tmp_path / "crawl.warc.gz"
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
-        for url, html in pages.items():
-            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        for url, html, ctype, ptype in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
             rec = writer.create_warc_record(url, "response", payload=BytesIO(html.encode()), http_headers=headers,
-                                            warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
+                                            warc_headers_dict={"WARC-Identified-Payload-Type": ptype} if ptype else {})
             writer.write_record(rec)
     out = list(iter_records(discover_inputs([path])))
     docs = [r for r in out if isinstance(r, Doc)]
-    quar = [r for r in out if isinstance(r, Quarantined)]
-    assert len(docs) == 1 and "Trafilatura extractor" in docs[0].text and "Home | About" not in docs[0].text
-    assert json.loads(docs[0].metadata)["url"] == "http://example.com/a"
-    assert len(quar) == 1 and "no text extracted" in quar[0].reason
+    skipped = [r for r in out if isinstance(r, Skipped)]
+    assert len(out) == len(pages)  # every response is a document or says why it is not
+    assert [json.loads(d.metadata)["url"] for d in docs] == ["http://example.com/a", "http://example.com/js-looking"]
+    assert "Trafilatura extractor" in docs[0].text and "Home | About" not in docs[0].text
+    assert sorted(s.reason for s in skipped) == ["no main text in the page", "not HTML (image/png)"]

@@ -1,0 +1,144 @@
+"""No orphans: a command's worker processes end when the command ends, however it ends.
+
+* In the command (`stop_children_on_exit`): SIGTERM and SIGINT become KeyboardInterrupt in the main thread
+  (so the run registry records `interrupted`), and on any abnormal exit every descendant process is
+  terminated: executor workers, datatrove's manager process, the forkserver, NER workers.
+* In a worker (`watch_parent`): the kernel sends SIGTERM when the parent dies (PR_SET_PDEATHSIG), and
+  `parent_gone()` is checked between batches in case the signal was missed (a reparented worker).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+PR_SET_PDEATHSIG = 1
+_parent_pid: int | None = None
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (children first), read from /proc."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: fields after the last ')' are fixed
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(e))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def terminate_descendants(pid: int | None = None, grace: float = 3.0) -> int:
+    """SIGTERM every descendant, then SIGKILL what is left after `grace` seconds; returns how many."""
+    pid = os.getpid() if pid is None else pid
+    procs = descendants(pid)
+    for p in procs:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        _reap()
+        if not any(_alive(p) for p in procs):
+            break
+        time.sleep(0.05)
+    for p in procs + descendants(pid):  # and anything started meanwhile
+        if _alive(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _reap()
+    return len(procs)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+@contextmanager
+def stop_children_on_exit() -> Iterator[None]:
+    """Around a command's work: signals become KeyboardInterrupt, and an abnormal exit stops all children."""
+    in_main = threading.current_thread() is threading.main_thread()
+    old: dict[int, object] = {}
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    if in_main:
+        for s in (signal.SIGTERM, signal.SIGINT):
+            old[s] = signal.signal(s, _interrupt)
+    try:
+        yield
+    except BaseException:
+        if in_main:  # a second signal while we clean up must not cut the cleanup short
+            for s in old:
+                signal.signal(s, signal.SIG_IGN)
+        terminate_descendants()
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)  # type: ignore[arg-type]
+
+
+def watch_parent() -> None:
+    """In a worker process: die with the parent (SIGTERM from the kernel), and remember who it is."""
+    global _parent_pid
+    _parent_pid = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the ppid check below still works
+        pass
+    if os.getppid() != _parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def parent_gone() -> bool:
+    """True when the worker's parent has died since `watch_parent` (the worker was reparented)."""
+    return _parent_pid is not None and os.getppid() != _parent_pid
+
+
+def set_parent_death_signal() -> None:
+    """Manager/initializer hook: the kernel stops this process when its parent dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass

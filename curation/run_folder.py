@@ -1,0 +1,167 @@
+"""A run folder owns itself: what Winnow writes there, the lock that keeps a second writer out, and the
+checks that stop a command from touching anything it does not own.
+
+Only the entries named in `OWNED` are ever removed (by `--overwrite`); a user's own files in the folder
+stay. A folder that is neither empty nor a Winnow run is refused, and so is a folder that holds an input.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import IO
+
+from curation.errors import WinnowError
+
+# Every entry a curate or mix writes at the top of a run folder. Nothing else is removed by --overwrite.
+OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search")
+OWNED_FILES = ("run.json", "recipe.yaml", "removed.parquet", "manifest.json", "quarantine.jsonl",
+               "progress.jsonl", "commit.json")
+OWNED_PREFIXES = (".mix-", ".kept-old", ".winnow")  # temporary folders of an interrupted mix; the lock
+LOCK_NAME = ".winnow.lock"
+
+
+def is_run(path: Path) -> bool:
+    return (path / "run.json").is_file()
+
+
+def _owned(entry: Path) -> bool:
+    n = entry.name
+    return n in OWNED_DIRS or n in OWNED_FILES or n.startswith(OWNED_PREFIXES) or n.startswith(".") and \
+        ".tmp" in n and any(n[1:].startswith(f) for f in OWNED_FILES)
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """Entries of a folder that Winnow did not write (the user's own files)."""
+    if not path.is_dir():
+        return []
+    return sorted(e.name for e in path.iterdir() if not _owned(e))
+
+
+def check_writable_dir(path: Path, what: str = "--out") -> None:
+    """One clear line when `path` cannot be a folder we write: a file, or a place we cannot create."""
+    if path.exists() and not path.is_dir():
+        raise WinnowError(f"{what} {path} is a file, not a folder: give a folder path")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise WinnowError(f"{what} {path}: {probe} is a file, so the folder cannot be created")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise WinnowError(f"{what} {path}: {probe} is not writable")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        t = path / f".winnow-write-test-{os.getpid()}"
+        t.write_bytes(b"")
+        t.unlink()
+    except OSError as e:
+        reason = "read-only file system" if e.errno == errno.EROFS else (e.strerror or str(e))
+        raise WinnowError(f"{what} {path}: cannot write there ({reason})") from None
+
+
+def _under(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def check_inputs_outside(run_dir: Path, inputs: list[Path]) -> None:
+    for p in inputs:
+        if _under(Path(p), run_dir):
+            raise WinnowError(f"input {p} lies inside the output folder {run_dir}: choose another --out "
+                              "(a run folder is cleared and rewritten by Winnow)")
+        if Path(p).is_dir() and _under(run_dir, Path(p)):
+            raise WinnowError(f"the output folder {run_dir} lies inside the input folder {p}: its files would be "
+                              "read as input; choose an --out outside it")
+
+
+def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path]) -> None:
+    """Refuse what a run must not touch; with `overwrite`, remove only what Winnow wrote."""
+    check_inputs_outside(run_dir, inputs)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise WinnowError(f"--out {run_dir} is a file, not a folder: give a folder path")
+    if run_dir.is_dir() and not is_run(run_dir):
+        # not a run: anything but our own lock makes it someone else's folder (even a `docs/` of theirs)
+        foreign = sorted(e.name for e in run_dir.iterdir() if not e.name.startswith(".winnow"))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise WinnowError(f"--out {run_dir} is not empty and is not a Winnow run (it holds {shown}); "
+                              "give an empty or new folder")
+    check_writable_dir(run_dir)
+    if overwrite:
+        clear_owned(run_dir)
+
+
+def clear_owned(run_dir: Path) -> list[str]:
+    """Remove the entries Winnow wrote in a run folder (never the lock we hold, never anything else)."""
+    removed = []
+    for e in sorted(run_dir.iterdir()):
+        if e.name == LOCK_NAME or not _owned(e):
+            continue
+        if e.is_dir() and not e.is_symlink():
+            shutil.rmtree(e)
+        else:
+            e.unlink()
+        removed.append(e.name)
+    return removed
+
+
+class RunLock:
+    """An advisory lock on a run folder (flock on `.winnow.lock`, holding pid and host).
+
+    The kernel drops a flock when its holder dies, so a lock left by a killed process is taken over at once;
+    the pid and host in the file only name the holder in the message a second writer sees.
+    """
+
+    def __init__(self, run_dir: Path, what: str = "curate", shared: bool = False) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self.what = what
+        self.shared = shared
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            try:
+                h = json.loads(holder)
+                who = f"{h.get('command', 'a winnow command')} (pid {h.get('pid')} on {h.get('host')}, " \
+                      f"since {time.strftime('%H:%M:%S', time.localtime(h.get('since', 0)))})"
+            except (ValueError, AttributeError):
+                who = "another winnow command"
+            raise WinnowError(f"{self.path.parent} is in use by {who}; wait for it to finish or stop it") from None
+        if not self.shared:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": self.what,
+                                 "since": time.time()}))
+            fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            finally:
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
