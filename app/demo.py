@@ -8,16 +8,13 @@ whose area is not installed or not built yet is reported as skipped.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 
-from app.registry import RunRegistry
+from app.launcher import last_error_line, log_path, log_tail, run_job
 
 
 @dataclass
@@ -106,7 +103,6 @@ def _cli_path(args: list[str]) -> list[str]:
 def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
     steps, paths = plan(ws, data_dir, docs)
     results: list[tuple[Step, str, float, str]] = []
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t_all = time.time()
     for i, step in enumerate(steps, 1):
         head = f"[{i}/{len(steps)}] {step.title}"
@@ -124,28 +120,15 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
         takes_ws = any(p.name == "workspace" for p in getattr(command, "params", []))
         args = [*step.args, "--workspace", str(ws)] if takes_ws else list(step.args)
         typer.echo(f"{head}\n    $ winnow {' '.join(args)}")
-        with RunRegistry(ws) as reg:
-            rid = reg.create(step.kind, {"argv": step.args, "demo": True})
         t0 = time.time()
-        argv = [sys.executable, "-m", "app.cli", *args]
-        proc = subprocess.run(argv, env={**env, "WINNOW_RUN_ID": str(rid)}, text=True, capture_output=True)
+        run, rc = run_job(ws, args, kind=step.kind, config={"demo": True})  # the app's registered runner
         dt = time.time() - t0
-        out = (proc.stdout or "").strip()
-        for line in out.splitlines()[-12:]:
+        for line in (log_tail(ws, run.id, 12) or "").splitlines():
             typer.echo(f"    {line}")
-        with RunRegistry(ws) as reg:
-            run = reg.get(rid)
-            if run is not None and run.status == "queued":  # the command does not register itself
-                reg.start(rid, started=t0)
-                if proc.returncode == 0:
-                    reg.finish(rid)
-                else:
-                    reg.fail(rid, (proc.stderr or "").strip().splitlines()[-1:] and
-                             proc.stderr.strip().splitlines()[-1] or f"exit {proc.returncode}")
-        if proc.returncode != 0:
-            err = (proc.stderr or "").strip().splitlines()
-            typer.echo(f"    FAILED (exit {proc.returncode}): {err[-1] if err else ''}", err=True)
-            results.append((step, "failed", dt, err[-1] if err else ""))
+        if rc != 0:
+            err = run.error or last_error_line(log_path(ws, run.id))
+            typer.echo(f"    FAILED (exit {rc}): {err}", err=True)
+            results.append((step, "failed", dt, err))
             if not step.optional:
                 break
         else:

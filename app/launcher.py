@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.registry import Run, RunRegistry
+from app.ui.confine import TOKEN_ENV, Allowed, confine_argv
 from curation.errors import WinnowError
 from curation.progress import read_progress
 
@@ -79,21 +80,28 @@ def last_error_line(log: Path) -> str:
     return (errs or lines or ["no output"])[-1][:500]
 
 
-def launch(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = None,
-           env: dict[str, str] | None = None) -> int:
-    """Start `winnow ARGV` in the background; return its registry run id at once."""
+def start_job(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = None,
+              env: dict[str, str] | None = None, kind: str | None = None,
+              config: dict[str, Any] | None = None) -> tuple[int, subprocess.Popen, Path]:
+    """Queue a registry row and start `winnow ARGV` in its own session, output to `<ws>/runs/<id>.log`.
+
+    The one registered-subprocess runner: the app's launcher (which watches the job from a thread) and
+    the demo (which waits for each step) both start jobs through it. The CLI's `registered_run` claims the
+    row through env WINNOW_RUN_ID. Relative paths resolve in `cwd`, by default the workspace.
+    """
     ws = Path(workspace).absolute()
-    work = Path(cwd).absolute() if cwd else Path.cwd()
+    work = Path(cwd).absolute() if cwd else ws
     argv = [str(a) for a in argv]
     if argv and argv[0] == "winnow":
         argv = argv[1:]
-    kind = command_kind(argv)
+    kind = kind or command_kind(argv)
     out_dir = command_out_dir(argv, work)
     with RunRegistry(ws) as reg:
-        run_id = reg.create(kind, {"argv": argv, "cwd": str(work), "launched_from": "app"}, out_dir, status="queued")
+        run_id = reg.create(kind, {"argv": argv, "cwd": str(work), **(config or {})}, out_dir, status="queued")
         log = log_path(ws, run_id)
         log.parent.mkdir(parents=True, exist_ok=True)
-        child_env = {**os.environ, **(env or {}), "WINNOW_RUN_ID": str(run_id), "WINNOW_WORKSPACE": str(ws),
+        base = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}  # the app's token stays in the app
+        child_env = {**base, **(env or {}), "WINNOW_RUN_ID": str(run_id), "WINNOW_WORKSPACE": str(ws),
                      "WINNOW_NO_BAR": "1", "PYTHONUNBUFFERED": "1"}
         with open(log, "ab") as fh:
             try:
@@ -103,22 +111,51 @@ def launch(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = N
             except OSError as e:
                 reg.fail(run_id, f"could not start: {e}")
                 raise WinnowError(f"could not start winnow {' '.join(argv)}: {e}") from None
-        # Running from now on. The row holds this (the app's) pid until the CLI's registered_run claims it
+        # Running from now on. The row holds this (the starter's) pid until the CLI's registered_run claims it
         # with its own: were it the child's, the registry's reaper would mark the row interrupted in the
-        # instant between the child's exit and the watcher recording how it ended.
+        # instant between the child's exit and the starter recording how it ended.
         reg.start(run_id, pid=os.getpid())
     _JOBS[run_id] = proc
+    return run_id, proc, log
+
+
+def launch(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = None,
+           env: dict[str, str] | None = None, allowed: Allowed | None = None) -> int:
+    """Start `winnow ARGV` in the background; return its registry run id at once.
+
+    With `allowed` (the app), every path of the command line must lie in the allowed folders, and path
+    options are made absolute there (relative ones resolve in the workspace).
+    """
+    argv = [str(a) for a in argv]
+    if argv and argv[0] == "winnow":
+        argv = argv[1:]
+    if allowed is not None:
+        argv = confine_argv(argv, allowed)
+    ws = Path(workspace).absolute()
+    run_id, proc, log = start_job(ws, argv, cwd=cwd, env=env, config={"launched_from": "app"})
     threading.Thread(target=_settle, args=(ws, run_id, proc, log), daemon=True,
                      name=f"winnow-job-{run_id}").start()
     return run_id
 
 
-def relaunch(workspace: str | Path, run: Run) -> int:
+def run_job(workspace: str | Path, argv: list[str], *, kind: str | None = None,
+            config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> tuple[Run, int]:
+    """Run `winnow ARGV` to its end as a registered job (the demo's steps); return its row and exit code."""
+    ws = Path(workspace).absolute()
+    run_id, proc, log = start_job(ws, argv, env=env, kind=kind, config=config)
+    _settle(ws, run_id, proc, log)
+    with RunRegistry(ws) as reg:
+        run = reg.get(run_id)
+    assert run is not None
+    return run, proc.returncode
+
+
+def relaunch(workspace: str | Path, run: Run, allowed: Allowed | None = None) -> int:
     """Start the same command again (a killed curation resumes in its output folder)."""
     argv = run.config.get("argv")
     if not argv:
         raise WinnowError(f"run {run.id} was not launched from the app; rerun its command from a shell")
-    return launch(workspace, argv, cwd=run.config.get("cwd"))
+    return launch(workspace, argv, cwd=run.config.get("cwd"), allowed=allowed)
 
 
 def stop(run: Run) -> bool:

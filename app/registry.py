@@ -114,6 +114,19 @@ class RunRegistry:
                            "WHERE id=?", (started or time.time(), pid or os.getpid(), socket.gethostname(), kind,
                                           run_id))
 
+    def claim(self, run_id: int, kind: str, config: dict[str, Any], out_dir: str | Path | None) -> None:
+        """A command takes over the row queued for it (by the app or the demo): running, with its kind, its
+        output folder and its config merged over what the launcher recorded (the argv and cwd stay)."""
+        row = self._conn.execute("SELECT config FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id} in {self.path}")
+        merged = {**json.loads(row["config"] or "{}"), **config}
+        self._conn.execute(
+            "UPDATE runs SET status='running', started=?, pid=?, host=?, kind=?, config=?, "
+            "out_dir=COALESCE(?, out_dir) WHERE id=?",
+            (time.time(), os.getpid(), socket.gethostname(), kind, json.dumps(merged, default=str),
+             str(Path(out_dir).absolute()) if out_dir else None, run_id))
+
     def set_metrics(self, run_id: int, metrics: dict[str, Any]) -> None:
         self._conn.execute("UPDATE runs SET metrics=? WHERE id=?", (json.dumps(metrics, default=str), run_id))
 
@@ -178,7 +191,9 @@ def registered_run(workspace: str | Path, kind: str, config: dict[str, Any],
         os.environ.pop("WINNOW_RUN_ID")  # only the outermost job claims it
     if run_id is None:
         run_id = reg.create(kind, config, out_dir)
-    reg.start(run_id, kind=kind)
+        reg.start(run_id, kind=kind)
+    else:
+        reg.claim(run_id, kind, config, out_dir)
     owner = os.getpid()
     try:
         yield reg, run_id

@@ -1,73 +1,174 @@
-"""Corpus page: a curation run's counts, removals by rule, documents and why each was removed,
-signal histograms with the recipe's thresholds, and the quarantine."""
+"""Corpus page: a curated run's counts, live re-thresholding, documents and why each was removed, signal
+histograms, the quarantine; or a raw JSONL/Parquet corpus file.
+
+Everything is read through `curation.run_reader.RunReader`; this module only lays it out.
+"""
 
 from __future__ import annotations
 
-import json
+import html
+import itertools
+import re
+import time
+from difflib import SequenceMatcher
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
+from app import launcher
 from app.registry import RunRegistry
-from app.ui import corpus_data as cd
+from app.ui.confine import Allowed
 from curation.errors import WinnowError
+from curation.recipe import Recipe, Rule
+from curation.run_reader import Counts, Recounter, RunReader, SignalFilter, histogram_of, is_run_dir
 
 PAGE_SIZE = 100
+DIFF_WORDS = 4000  # word diff of longer documents covers their start
+OPS = [">=", "<=", ">", "<", "==", "!="]
 
 
+# -- cached reads (keyed by the run's manifest mtime, so a re-mix invalidates them) ---------------------------
 @st.cache_data(show_spinner=False, max_entries=64)
-def _browse(run: str, mtime: float, status: str, rule: str | None, search: str | None,
-            offset: int) -> tuple[pl.DataFrame, int]:
-    return cd.browse(run, status, rule, search, limit=PAGE_SIZE, offset=offset)
+def _page(run: str, mtime: float, status: str, rule: str | None, search: str | None,
+          filters: tuple[tuple[str, str, str, Any], ...], sort: tuple[str, bool] | None,
+          offset: int) -> tuple[pl.DataFrame, int | None]:
+    flt = [SignalFilter(*f) for f in filters]
+    return RunReader(run).page(status, rule, search, flt, sort, limit=PAGE_SIZE, offset=offset)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _histogram(run: str, mtime: float, step: str, column: str, bins: int) -> tuple[pl.DataFrame, int]:
-    return cd.histogram(run, step, column, bins)
+    return RunReader(run).histogram(step, column, bins)
 
 
-def _pick_run(ws: Path) -> Path | None:
+@st.cache_resource(show_spinner="loading every rule's column for live recounts ...", max_entries=2)
+def recounter(run: str, mtime: float) -> Recounter:
+    return RunReader(run).recounter()
+
+
+# -- picking what to show ---------------------------------------------------------------------------------
+def _pick(ws: Path, allowed: Allowed) -> tuple[str, Path] | None:
+    """('run', folder) or ('file', corpus file): from the registry, the URL (?run= / ?file=) or typed."""
     with RunRegistry(ws) as reg:
-        runs = [r for r in reg.list(limit=500) if r.kind in ("curate", "mix") and r.out_dir]
+        runs = [r for r in reg.list(limit=500) if r.out_dir]
     options: dict[str, str] = {}
     for r in runs:
-        if r.out_dir not in options.values() and cd.is_run_dir(r.out_dir):
+        if r.out_dir not in options.values() and is_run_dir(r.out_dir):
             options[f"run {r.id} · {r.kind} · {Path(r.out_dir).name} ({r.status})"] = r.out_dir
-    labels = [*options, "another folder..."]
-    pre = st.query_params.get("run")
-    if pre:
-        labels.insert(0, pre)
-        options[pre] = pre
-    choice = st.selectbox("curation run", labels, key="corpus_run")
-    if choice == "another folder...":
-        path = st.text_input("run folder (the --out of winnow curate)", key="corpus_path")
-        return Path(path).expanduser() if path else None
-    return Path(options[choice])
+    labels = [*options, "another run folder...", "a raw JSONL/Parquet file..."]
+    for key in ("run", "file"):
+        pre = st.query_params.get(key)
+        if pre:
+            try:
+                path = allowed.resolve(pre, "?" + key)
+            except WinnowError as e:
+                st.error(str(e))
+                return None
+            label = f"{key}: {pre}"
+            labels.insert(0, label)
+            options[label] = str(path)
+            if key == "file":
+                options[label] = "file:" + str(path)
+    choice = st.selectbox("what to open", labels, key="corpus_run")
+    typed = None
+    if choice == "another run folder...":
+        typed = ("run", st.text_input("run folder (the --out of winnow curate or mix)", key="corpus_path"))
+    elif choice == "a raw JSONL/Parquet file...":
+        typed = ("file", st.text_input("corpus file (.jsonl, .jsonl.gz, .parquet)", key="corpus_file"))
+    if typed is not None:
+        if not typed[1].strip():
+            return None
+        try:
+            return typed[0], allowed.resolve(typed[1], "path")
+        except WinnowError as e:
+            st.error(str(e))
+            return None
+    val = options[choice]
+    return ("file", Path(val[5:])) if val.startswith("file:") else ("run", Path(val))
 
 
-def _overview(manifest: dict) -> None:
+# -- overview and rule chart ---------------------------------------------------------------------------------
+def rule_chart(by_rule: dict[str, int], title: str = "documents removed (first failing rule)") -> alt.Chart:
+    """Horizontal bars, one per rule, with the full rule name (labels are never cut)."""
+    df = pl.DataFrame({"rule": list(by_rule), "removed": [int(v) for v in by_rule.values()]},
+                      schema={"rule": pl.String, "removed": pl.Int64})
+    return alt.Chart(df.to_pandas()).mark_bar().encode(
+        x=alt.X("removed:Q", title=title),
+        y=alt.Y("rule:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
+        tooltip=["rule", "removed"]).properties(height=max(60, 22 * len(by_rule)))
+
+
+def _overview(reader: RunReader) -> None:
+    m = reader.manifest
     cols = st.columns(4)
     for col, key in zip(cols, ("input", "kept", "removed", "quarantined"), strict=True):
-        col.metric(key, f"{manifest.get(key, 0):,}")
-    by_rule = cd.removals_by_rule(manifest)
-    if by_rule.height:
-        chart = alt.Chart(by_rule.to_pandas()).mark_bar().encode(
-            x=alt.X("removed:Q", title="documents removed (first failing rule)"),
-            y=alt.Y("rule:N", sort="-x", title=None), tooltip=["rule", "removed"])
-        st.altair_chart(chart, width="stretch")
-    skipped = manifest.get("skipped_signals") or {}
-    for name, why in skipped.items():
+        col.metric(key, f"{m.get(key, 0):,}")
+    by_rule = m.get("by_rule") or {}
+    if by_rule:
+        st.altair_chart(rule_chart(by_rule), width="stretch")
+    for name, why in (m.get("skipped_signals") or {}).items():
         st.caption(f"signal {name} skipped: {why}")
+    if reader.parent is not None:
+        st.caption(f"mixed from `{reader.parent}` (documents and signals read there, in place)")
 
 
-def _explain(run: Path, doc_id: str) -> None:
-    doc = cd.document(run, doc_id)
+# -- one document ------------------------------------------------------------------------------------------
+def highlight_spans(text: str, spans: list[dict[str, Any]]) -> str:
+    """HTML of the text with each PII span marked and labelled by its entity type (escaped)."""
+    out, pos = [], 0
+    for s in sorted(spans, key=lambda s: (s.get("start", 0), -s.get("end", 0))):
+        start, end = int(s.get("start", 0)), int(s.get("end", 0))
+        if start < pos or end <= start:
+            continue  # overlapping span: the first one is shown
+        out.append(html.escape(text[pos:start]))
+        label = html.escape(str(s.get("entity_type", "PII")))
+        out.append(f'<mark title="{label}" style="background:#ffd54f">{html.escape(text[start:end])}'
+                   f'<sub style="color:#8a6d00">{label}</sub></mark>')
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def word_diff(kept: str, this: str, limit: int = DIFF_WORDS) -> tuple[str, int, int]:
+    """HTML word-level diff of this document against the kept copy: words only here are green (<ins>), words
+    only in the kept copy struck red (<del>). Returns (html, words added, words removed)."""
+    a, b = re.findall(r"\S+|\s+", kept)[: 2 * limit], re.findall(r"\S+|\s+", this)[: 2 * limit]
+    sm = SequenceMatcher(a=a, b=b, autojunk=False)
+    out: list[str] = []
+    added = removed = 0
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            out.append(html.escape("".join(b[j1:j2])))
+            continue
+        if i2 > i1:
+            words = "".join(a[i1:i2])
+            if words.strip():
+                removed += sum(1 for w in a[i1:i2] if w.strip())
+                out.append(f'<del style="background:#ffcdd2">{html.escape(words)}</del>')
+        if j2 > j1:
+            words = "".join(b[j1:j2])
+            if words.strip():
+                added += sum(1 for w in b[j1:j2] if w.strip())
+                out.append(f'<ins style="background:#c8e6c9">{html.escape(words)}</ins>')
+            else:
+                out.append(html.escape(words))
+    return "".join(out), added, removed
+
+
+def _box(body: str) -> str:
+    return ('<div style="white-space:pre-wrap;max-height:360px;overflow:auto;border:1px solid #ddd;'
+            f'padding:8px;border-radius:4px;font-size:0.9em">{body}</div>')
+
+
+def _explain(reader: RunReader, doc_id: str) -> None:
+    doc = reader.document(doc_id)
     if doc is None:
         st.warning(f"no document {doc_id}")
         return
-    rem = doc["removed"]
+    rem = doc.removed
     if rem:
         value = f"{rem['value']:.4g}" if rem.get("value") is not None else "-"
         also = [r for r in (rem.get("rules") or []) if r != rem["rule"]]
@@ -76,72 +177,217 @@ def _explain(run: Path, doc_id: str) -> None:
                  + (f" · also failed: {', '.join(also)}" if also else ""))
     else:
         st.success("Kept")
-    meta = {"id": doc["id"], "source": doc.get("source")}
-    if doc.get("metadata"):
-        try:
-            meta["metadata"] = json.loads(doc["metadata"]) if isinstance(doc["metadata"], str) else doc["metadata"]
-        except json.JSONDecodeError:
-            meta["metadata"] = doc["metadata"]
-    if doc["kept_copy"]:
+    if doc.kept_copy:
+        body, added, gone = word_diff(doc.kept_copy["text"], doc.text)
+        st.markdown(f"**Near-duplicate of the kept copy** `{doc.kept_copy['id']}`: {added} words only here "
+                    f"(green), {gone} words only in the kept copy (struck)")
+        st.markdown(_box(body), unsafe_allow_html=True)
         left, right = st.columns(2)
-        left.markdown(f"**This document** `{doc['id']}`")
-        left.text_area("removed text", doc["text"], height=300, key=f"txt-{doc_id}")
-        right.markdown(f"**Kept copy** `{doc['kept_copy']['id']}`")
-        right.text_area("kept text", doc["kept_copy"]["text"], height=300, key=f"kept-{doc_id}")
+        left.text_area("removed text", doc.text, height=200, key=f"txt-{doc_id}")
+        right.text_area("kept text", doc.kept_copy["text"], height=200, key=f"kept-{doc_id}")
+        members = reader.cluster(doc_id)
+        if members.height:
+            st.markdown(f"**Cluster**: {members.height} members")
+            st.dataframe(members, hide_index=True, width="stretch", key=f"cluster-{doc_id}")
+    elif doc.pii_spans:
+        kinds = sorted({s.get("entity_type", "?") for s in doc.pii_spans})
+        st.markdown(f"**PII found**: {len(doc.pii_spans)} spans ({', '.join(kinds)})")
+        st.markdown(_box(highlight_spans(doc.text, doc.pii_spans)), unsafe_allow_html=True)
     else:
-        st.text_area("text", doc["text"], height=250, key=f"txt-{doc_id}")
-    sig_rows = [{"step": step, "signal": k, "value": str(v)} for step, vals in doc["signals"].items()
+        st.text_area("text", doc.text, height=250, key=f"txt-{doc_id}")
+    if doc.kept_text is not None and doc.kept_text != doc.text:
+        st.markdown("**As written to the curated corpus** (scrubbed)")
+        st.text_area("kept (scrubbed) text", doc.kept_text, height=200, key=f"scrub-{doc_id}")
+    sig_rows = [{"step": step, "signal": k, "value": str(v)} for step, vals in doc.signals.items()
                 for k, v in vals.items()]
     c1, c2 = st.columns([2, 1])
     c1.markdown("**Signals**")
     c1.dataframe(sig_rows, hide_index=True, width="stretch")
     c2.markdown("**Source**")
-    c2.json(meta, expanded=False)
+    c2.json({"id": doc.id, "source": doc.source, "metadata": doc.metadata}, expanded=False)
 
 
-def _documents(run: Path, mtime: float) -> None:
+# -- documents table ----------------------------------------------------------------------------------------
+def _filters_ui(reader: RunReader) -> tuple[list[tuple[str, str, str, Any]], tuple[str, bool] | None]:
+    cols = reader.filterable_columns()
+    with st.expander("filter and sort on signals"):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        fcol = c1.selectbox("filter on", ["(none)", *cols], key="corpus_fcol")
+        op = c2.selectbox("op", OPS, key="corpus_fop")
+        val = c3.number_input("value", value=0.0, key="corpus_fval", format="%.4g")
+        d1, d2 = st.columns([3, 1])
+        scol = d1.selectbox("sort by", ["(input order)", *cols], key="corpus_sort")
+        desc = d2.checkbox("descending", value=True, key="corpus_desc")
+    filters = [] if fcol == "(none)" else [(*fcol.split(".", 1), op, float(val))]
+    return filters, (None if scol == "(input order)" else (scol, bool(desc)))
+
+
+def _documents(reader: RunReader) -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     shows = ["all", "kept", "removed"]
     wanted = st.query_params.get("show")
     status = c1.selectbox("show", shows, index=shows.index(wanted) if wanted in shows else 0, key="corpus_status")
-    rules = ["any", *cd.rules_removed(run)]
+    rules = ["any", *reader.rules_removed()]
     wanted = st.query_params.get("rule")
     rule = c2.selectbox("removed by rule", rules, index=rules.index(wanted) if wanted in rules else 0,
                         key="corpus_rule")
     search = c3.text_input("text contains", key="corpus_search")
+    filters, sort = _filters_ui(reader)
     page_no = st.number_input("page", min_value=1, value=1, step=1, key="corpus_page")
-    page, total = _browse(str(run), mtime, status, None if rule == "any" else rule, search or None,
-                          (int(page_no) - 1) * PAGE_SIZE)
-    st.caption(f"{total:,} documents match; showing {page.height} from #{(int(page_no) - 1) * PAGE_SIZE + 1}")
+    offset = (int(page_no) - 1) * PAGE_SIZE
+    t0 = time.perf_counter()
+    page, total = _page(str(reader.path), reader.mtime, status, None if rule == "any" else rule, search or None,
+                        tuple(tuple(f) for f in filters), sort, offset)
+    took = time.perf_counter() - t0
+    count = f"{total:,} documents match" if total is not None else f"at least {offset + page.height:,} match " \
+        "(the search stopped once this page was full)"
+    st.caption(f"{count}; showing {page.height} from #{offset + 1} ({took:.2f} s)")
     if page.height == 0:
         return
     event = st.dataframe(page, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                          key="corpus_table")
     rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     ids = page["id"].to_list()
-    default = ids[rows[0]] if rows else ids[0]
+    wanted_doc = st.query_params.get("doc")
+    default = ids[rows[0]] if rows else (wanted_doc if wanted_doc in ids else ids[0])
     doc_id = st.selectbox("document", ids, index=ids.index(default), key=f"corpus_doc_{default}")
-    _explain(run, doc_id)
+    _explain(reader, doc_id)
 
 
-def _signals(run: Path, mtime: float) -> None:
-    steps = cd.signal_steps(run)
+# -- live re-thresholding -----------------------------------------------------------------------------------
+def _thr_key(rule: Rule, bound: str) -> str:
+    return f"thr|{rule.name}|{bound}"
+
+
+def edited_recipe(base: Recipe, state: Any) -> Recipe:
+    """The run's recipe with the page's edits: thresholds moved, rules switched off."""
+    rules = []
+    for r in base.rules:
+        if not state.get(f"on|{r.name}", True):
+            continue
+        upd = {b: float(state[_thr_key(r, b)]) for b in ("min", "max")
+               if getattr(r, b) is not None and _thr_key(r, b) in state}
+        rules.append(r.model_copy(update=upd))
+    return base.model_copy(update={"rules": rules, "name": state.get("rethr_name") or base.name})
+
+
+def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
+    """The rule's on/off switch and threshold slider(s) beside its signal's histogram with the threshold drawn.
+
+    `r` is the rule as the run's recipe has it: the slider's range never moves, so the widget keeps its state."""
+    left, right = st.columns([1, 2])
+    on_key = f"on|{r.name}"
+    left.checkbox(f"**{r.name}**", key=on_key, **({} if on_key in st.session_state else {"value": True}))
+    removes, fails = counts.by_rule.get(r.name, 0), counts.by_rule_any.get(r.name, 0)
+    left.caption(f"removes {removes:,} first · {fails:,} fail it")
+    if r.name in rc.inactive:
+        left.caption(rc.inactive[r.name])
+        return
+    if r.min is None and r.max is None:
+        cond = (f"drop if {r.column} is {r.drop_if}" if r.drop_if is not None else
+                f"keep {r.column} in {r.keep_values}" if r.keep_values is not None else
+                f"drop {r.column} in {r.drop_values}")
+        left.caption(cond)
+        return
+    vals = rc.values(r.signal, r.column)
+    lo = float(vals.min()) if vals.size else 0.0
+    hi = float(vals.max()) if vals.size else 1.0
+    lines = []
+    for bound in ("min", "max"):
+        cur = getattr(r, bound)
+        if cur is None:
+            continue
+        key = _thr_key(r, bound)
+        a, b = min(lo, cur), max(hi, cur)
+        if a == b:
+            a, b = a - 1.0, b + 1.0
+        step = float(f"{(b - a) / 200:.2g}") or 0.01
+        start = {} if key in st.session_state else {"value": float(cur)}
+        val = left.slider(f"{bound} ({'drop below' if bound == 'min' else 'drop above'})", min_value=float(a),
+                          max_value=float(b), step=step, key=key, **start)
+        lines.append({"bound": bound, "at": val})
+    hist, _ = histogram_of(vals, 40)
+    if hist.height == 0:
+        right.caption("no values")
+        return
+    bars = alt.Chart(hist.to_pandas()).mark_bar().encode(
+        x=alt.X("start:Q", bin="binned", title=f"{r.signal}.{r.column}"), x2="end:Q",
+        y=alt.Y("count:Q", title="documents"), tooltip=["start", "end", "count"])
+    rule_lines = alt.Chart(pl.DataFrame(lines).to_pandas()).mark_rule(color="red", strokeWidth=2).encode(
+        x="at:Q", tooltip=["bound", "at"])
+    right.altair_chart(alt.layer(bars, rule_lines).properties(height=140), width="stretch")
+
+
+def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
+    base = reader.recipe
+    if base is None or not base.rules:
+        st.info("this run has no recipe rules to re-threshold")
+        return
+    # edits of rules whose controls are not drawn now (another signal is picked) must survive this run:
+    # Streamlit forgets the state of a widget that is not drawn, unless it is written back
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(("thr|", "on|"))]:
+        st.session_state[k] = st.session_state[k]
+    t0 = time.perf_counter()
+    rc = recounter(str(reader.path), reader.mtime)
+    recipe = edited_recipe(base, st.session_state)
+    counts = rc.count(recipe.rules)
+    took = time.perf_counter() - t0
+    m = reader.manifest
+    cols = st.columns(4)
+    cols[0].metric("kept (live)", f"{counts.kept:,}", delta=f"{counts.kept - int(m.get('kept', 0)):+,}")
+    cols[1].metric("removed (live)", f"{counts.removed:,}", delta=f"{counts.removed - int(m.get('removed', 0)):+,}",
+                   delta_color="inverse")
+    cols[2].metric("quarantined", f"{counts.quarantined + rc.quarantined_dups:,}")
+    cols[3].metric("recount", f"{took * 1000:.0f} ms")
+    st.caption("Counted from the stored signals, exactly as `mix` would apply the edited recipe; nothing is "
+               "written until you save or re-mix.")
+    steps = list(dict.fromkeys(r.signal for r in base.rules))
+    step = st.selectbox("rules of signal", steps, key="rethr_step")
+    for r in base.rules:
+        if r.signal == step:
+            _rule_control(rc, r, counts)
+    if counts.by_rule:
+        st.altair_chart(rule_chart(counts.by_rule, "documents removed with these thresholds"), width="stretch")
+    st.divider()
+    c1, c2 = st.columns(2)
+    name = c1.text_input("recipe name", value=f"{base.name}-edited", key="rethr_name")
+    out = c2.text_input("re-mix into (new run folder)", value=f"runs/{reader.path.name}-{name}", key="rethr_out")
+    b1, b2 = st.columns(2)
+    path = ws / "recipes" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-') or 'recipe'}.yaml"
+    if b1.button("Save as recipe", key="rethr_save"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(recipe.to_yaml(), encoding="utf-8")
+        st.success(f"saved {path}")
+    if b2.button("Re-mix into a new run", key="rethr_remix"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(recipe.to_yaml(), encoding="utf-8")
+        try:
+            argv = ["mix", str(reader.path), "--recipe", str(path), "--out", out]
+            run_id = launcher.launch(ws, argv, allowed=allowed)
+        except WinnowError as e:
+            st.error(str(e))
+        else:
+            st.success(f"started run {run_id}: winnow mix {reader.path.name} --recipe {path.name} --out {out} "
+                       "— it appears in the run picker when done")
+
+
+# -- signals tab ---------------------------------------------------------------------------------------------
+def _signals(reader: RunReader) -> None:
+    steps = reader.signal_steps()
     if not steps:
         st.info("this run stored no signals")
         return
     c1, c2, c3 = st.columns([1, 1, 1])
-    ruled = [s for s in steps if any(cd.thresholds(run, s, c) for c in cd.numeric_columns(run, s))]
-    step = c1.selectbox("signal step", steps, index=steps.index(ruled[0]) if ruled else 0,
-                        key="hist_step")  # a step with a threshold rule first
-    cols = cd.numeric_columns(run, step)
+    ruled = [s for s in steps if any(reader.thresholds(s, c) for c in reader.numeric_columns(s))]
+    step = c1.selectbox("signal step", steps, index=steps.index(ruled[0]) if ruled else 0, key="hist_step")
+    cols = reader.numeric_columns(step)
     if not cols:
         st.info(f"{step} has no numeric columns")
         return
-    rule_cols = [t for t in cols if cd.thresholds(run, step, t)]
-    column = c2.selectbox("column", cols, index=cols.index(rule_cols[0]) if rule_cols else 0,
-                          key=f"hist_col_{step}")
+    rule_cols = [t for t in cols if reader.thresholds(step, t)]
+    column = c2.selectbox("column", cols, index=cols.index(rule_cols[0]) if rule_cols else 0, key=f"hist_col_{step}")
     bins = c3.slider("bins", 10, 100, 40, key="hist_bins")
-    hist, nulls = _histogram(str(run), mtime, step, column, bins)
+    hist, nulls = _histogram(str(reader.path), reader.mtime, step, column, bins)
     if hist.height == 0:
         st.info("no values")
         return
@@ -149,8 +395,8 @@ def _signals(run: Path, mtime: float) -> None:
         x=alt.X("start:Q", bin="binned", title=column), x2="end:Q", y=alt.Y("count:Q", title="documents"),
         tooltip=["start", "end", "count"])
     layers = [bars]
-    lines = [{"name": f"{t['name']} ({k} {t[k]:g})", "at": t[k]} for t in cd.thresholds(run, step, column)
-             for k in ("min", "max") if t[k] is not None]
+    lines = [{"name": f"{t.name} ({k} {getattr(t, k):g})", "at": getattr(t, k)}
+             for t in reader.thresholds(step, column) for k in ("min", "max") if getattr(t, k) is not None]
     if lines:
         layers.append(alt.Chart(pl.DataFrame(lines).to_pandas()).mark_rule(color="red", strokeWidth=2).encode(
             x="at:Q", tooltip=["name"]))
@@ -160,27 +406,70 @@ def _signals(run: Path, mtime: float) -> None:
         st.caption(f"{nulls:,} documents have no value (a rule does not fire on them)")
 
 
-def render(ws: Path) -> None:
-    st.header("Corpus")
-    run = _pick_run(ws)
-    if run is None:
-        st.info("Pick a curation run, or give the folder of one.")
-        return
+# -- a raw corpus file ---------------------------------------------------------------------------------------
+def raw_records(path: Path, limit: int = 200) -> pl.DataFrame:
+    """The first records of a corpus file, read by the same reader `curate` uses (bad lines shown as such)."""
+    from curation.reader import Doc, Quarantined, discover_inputs, iter_records
+
+    rows = []
+    for rec in itertools.islice(iter_records(discover_inputs([path])), limit):
+        if isinstance(rec, Doc):
+            rows.append({"id": rec.id, "line": None, "status": "ok", "text": rec.text, "source": rec.source})
+        elif isinstance(rec, Quarantined):
+            rows.append({"id": None, "line": rec.line, "status": f"unreadable: {rec.reason}", "text": None,
+                         "source": rec.file})
+    return pl.DataFrame(rows, schema={"id": pl.String, "line": pl.Int64, "status": pl.String, "text": pl.String,
+                                      "source": pl.String})
+
+
+def _raw_file(path: Path) -> None:
+    st.caption(f"`{path}` (first 200 records, read as `winnow curate` reads it)")
     try:
-        manifest = cd.load_manifest(run)
+        df = raw_records(path)
     except WinnowError as e:
         st.error(str(e))
         return
-    mtime = (run / "manifest.json").stat().st_mtime  # a re-mix invalidates the caches
-    st.caption(f"`{run}` · recipe {manifest.get('recipe', {}).get('name', '?')}")
-    _overview(manifest)
-    tab_docs, tab_sig, tab_q = st.tabs(["Documents", "Signals", "Quarantine"])
-    with tab_docs:
-        _documents(run, mtime)
-    with tab_sig:
-        _signals(run, mtime)
-    with tab_q:
-        q = cd.quarantine(run)
+    st.metric("records shown", f"{df.height:,}")
+    view = df.with_columns(preview=pl.col("text").str.slice(0, 160)).drop("text")
+    st.dataframe(view, hide_index=True, width="stretch", key="raw_table")
+    ids = [i for i in df["id"].to_list() if i is not None]
+    if ids:
+        pick = st.selectbox("record", ids, key="raw_pick")
+        st.text_area("text", df.filter(pl.col("id") == pick)["text"][0], height=250, key=f"raw-{pick}")
+
+
+def render(ws: Path) -> None:
+    st.header("Corpus")
+    allowed = Allowed.from_env(ws)
+    picked = _pick(ws, allowed)
+    if picked is None:
+        st.info("Pick a curation run, or give the folder of one, or a raw corpus file.")
+        return
+    kind, path = picked
+    if kind == "file":
+        _raw_file(path)
+        return
+    try:
+        reader = RunReader(path)
+        _ = reader.manifest
+    except WinnowError as e:
+        st.error(str(e))
+        return
+    st.caption(f"`{path}` · recipe {reader.manifest.get('recipe', {}).get('name', '?')}")
+    _overview(reader)
+    # one view at a time (not tabs, which would all run): opening the run never pays for the others
+    views = ["Documents", "Re-threshold", "Signals", "Quarantine"]
+    wanted = st.query_params.get("view")
+    view = st.radio("view", views, index=views.index(wanted) if wanted in views else 0, horizontal=True,
+                    key="corpus_view", label_visibility="collapsed")
+    if view == "Documents":
+        _documents(reader)
+    elif view == "Re-threshold":
+        _rethreshold(ws, reader, allowed)
+    elif view == "Signals":
+        _signals(reader)
+    else:
+        q = reader.quarantine()
         if q.height:
             st.dataframe(q, hide_index=True, width="stretch")
         else:

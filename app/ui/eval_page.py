@@ -1,128 +1,158 @@
-"""Evaluation page: runs of kind eval*, each report's headline scores, and a paired comparison of two
-reports through `winnow eval compare A B --format json`."""
+"""Evaluation page: each report's scores with 95% error bars, the paired comparison of two reports, the
+items each model alone got right, the samples they disagree on (question, choices, each model's choice),
+and the clean/contaminated split when a report has one. Read through `evaluation.report_reader`."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import altair as alt
+import polars as pl
 import streamlit as st
 
 from app.registry import RunRegistry
 from app.ui.common import STATUS_ICON, fmt_duration
+from curation.errors import WinnowError
+from evaluation.report_reader import ReportReader, disagreements
 
 
-def load_report(folder: str | Path) -> dict[str, Any] | None:
-    path = Path(folder) / "report.json"
-    if not path.is_file():
+def _reader(folder: str) -> ReportReader | None:
+    try:
+        return ReportReader(folder)
+    except WinnowError:
         return None
+
+
+def scores_chart(rows: list[dict[str, Any]], group: str | None = None) -> alt.Chart:
+    """Bars with 95% interval whiskers; one colour per report when `group` names the column."""
+    df = pl.DataFrame(rows).to_pandas()
+    enc = {"x": alt.X("benchmark:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=0))}
+    if group:
+        enc["xOffset"] = alt.XOffset(f"{group}:N")
+        enc["color"] = alt.Color(f"{group}:N")
+    tip = ["benchmark", "metric", "value", "stderr", "low", "high", "n"] + ([group] if group else [])
+    bars = alt.Chart(df).mark_bar().encode(y=alt.Y("value:Q", title="score (95% CI)"), tooltip=tip, **enc)
+    whiskers = alt.Chart(df).mark_errorbar(ticks=True).encode(y="low:Q", y2="high:Q", **enc)
+    return (bars + whiskers).properties(height=260)
+
+
+@st.cache_data(show_spinner="paired comparison ...", max_entries=16)
+def _compare(a: str, b: str, force: bool) -> tuple[dict[str, Any] | None, str | None]:
+    from evaluation.compare import compare
+
     try:
-        rep = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
-    return rep if isinstance(rep, dict) else None
+        return compare([Path(a), Path(b)], force=force, iters=2000), None
+    except WinnowError as e:
+        return None, str(e)
 
 
-def model_path(rep: dict[str, Any] | None) -> str:
-    model = ((rep or {}).get("fingerprint") or {}).get("model")
-    return str(model.get("path", "")) if isinstance(model, dict) else str(model or "")
+@st.cache_data(show_spinner=False, max_entries=16)
+def _disagreements(a: str, b: str, bench: str) -> list[dict[str, Any]]:
+    return disagreements(ReportReader(a), ReportReader(b), bench)
 
 
-def score_rows(rep: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for bench, s in (rep.get("scores") or {}).items():
-        if not isinstance(s, dict):
-            continue
-        rows.append({"benchmark": bench, "metric": s.get("label", s.get("metric")), "value": s.get("value"),
-                     "stderr": s.get("stderr"), "n": s.get("n")})
-    return rows
-
-
-def run_compare(a: str, b: str, timeout: float = 300) -> tuple[dict[str, Any] | None, str | None]:
-    """`winnow eval compare A B --format json` in a subprocess: (result, None) or (None, why not)."""
-    try:
-        proc = subprocess.run([sys.executable, "-m", "app.cli", "eval", "compare", a, b, "--format", "json"],
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"compare took more than {timeout:.0f} s"
-    if proc.returncode != 0:
-        err = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
-        return None, f"compare is not available for these reports: {err}"
-    try:
-        return json.loads(proc.stdout), None
-    except json.JSONDecodeError:
-        return None, "compare did not print JSON: " + proc.stdout[:300]
-
-
-def _show_compare(result: dict[str, Any]) -> None:
-    labels = [chr(ord("A") + i) for i in range(len(result.get("reports", [])))]
-    for lab, rep, model in zip(labels, result.get("reports", []), result.get("models", []), strict=False):
-        st.caption(f"{lab}: `{rep}` ({model})")
-    table = [{"benchmark": r.get("benchmark"), "metric": r.get("metric"),
-              **{lab: (s or {}).get("value") for lab, s in zip(labels, r.get("scores", []), strict=False)}}
-             for r in result.get("table", [])]
-    if table:
-        st.dataframe(table, hide_index=True, width="stretch")
-    paired = []
+def paired_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
     for p in result.get("paired", []) or []:
         bs, mc = p.get("bootstrap") or {}, p.get("mcnemar") or {}
-        paired.append({"benchmark": p.get("benchmark"), "pairs": p.get("n_pairs"), "B - A": bs.get("diff"),
-                       "CI low": bs.get("ci_low"), "CI high": bs.get("ci_high"),
-                       "McNemar p": mc.get("p_value")})
-    if paired:
-        st.markdown("**Paired over shared samples** (bootstrap 95% CI, McNemar exact test)")
-        st.dataframe(paired, hide_index=True, width="stretch")
+        out.append({"benchmark": p.get("benchmark"), "pairs": p.get("n_pairs"), "A": p.get("mean_a"),
+                    "B": p.get("mean_b"), "B - A": bs.get("diff"), "CI low": bs.get("ci_low"),
+                    "CI high": bs.get("ci_high"), "only A right": mc.get("only_a_correct"),
+                    "only B right": mc.get("only_b_correct"), "McNemar p": mc.get("p_value")})
+    return out
+
+
+def _show_compare(a: str, b: str) -> None:
+    force = st.checkbox("compare even if the fingerprints differ (--force)", key="eval_force")
+    result, err = _compare(a, b, force)
+    if err:
+        st.warning(err)
+        return
+    assert result is not None
     for w in result.get("warnings", []) or []:
-        st.warning(w)
-    with st.expander("raw JSON"):
-        st.json(result)
+        st.caption(f"note: {w}")
+    rows = paired_rows(result)
+    if not rows:
+        st.info("no benchmark in common")
+        return
+    st.markdown("**Paired over shared samples** (bootstrap 95% CI of B - A, McNemar exact test)")
+    st.dataframe(rows, hide_index=True, width="stretch", key="eval_paired")
+    df = pl.DataFrame(rows).select("benchmark", "B - A", "CI low", "CI high").to_pandas()
+    base = alt.Chart(df).encode(y=alt.Y("benchmark:N", title=None, axis=alt.Axis(labelLimit=0)))
+    chart = (base.mark_point(filled=True, size=80).encode(x=alt.X("B - A:Q", title="B - A (95% CI)"),
+                                                         tooltip=list(df.columns))
+             + base.mark_rule().encode(x="CI low:Q", x2="CI high:Q")
+             + alt.Chart(pl.DataFrame({"zero": [0.0]}).to_pandas()).mark_rule(strokeDash=[4, 4]).encode(x="zero:Q"))
+    st.altair_chart(chart.properties(height=40 + 30 * len(rows)), width="stretch")
+    benches = [r["benchmark"] for r in rows]
+    bench = st.selectbox("samples where the two models disagree, on", benches, key="eval_dis_bench")
+    dis = _disagreements(a, b, bench)
+    only_a = sum(1 for d in dis if d["right"] == "A")
+    st.caption(f"{len(dis)} disagreements: A alone right on {only_a}, B alone right on {len(dis) - only_a}")
+    if not dis:
+        return
+    table = [{"task": d["task"], "doc_id": d["doc_id"], "right": d["right"], "A picked": d["A picked"],
+              "B picked": d["B picked"], "answer": d["answer"], "question": d["question"][-200:]} for d in dis]
+    event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                         key="eval_dis_table")
+    sel = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    labels = [f"{d['task']} #{d['doc_id']}" for d in dis]
+    idx = sel[0] if sel else 0
+    choice = st.selectbox("sample", labels, index=idx, key=f"eval_dis_pick_{bench}_{idx}")
+    d = dis[labels.index(choice)]
+    st.markdown("**Question**")
+    st.text(d["question"])
+    marks = []
+    for c in d["choices"]:
+        tags = [t for t, hit in (("answer", c == d["answer"]), ("A", c == d["A picked"]), ("B", c == d["B picked"]))
+                if hit]
+        marks.append({"choice": c.strip(), "marks": ", ".join(tags)})
+    st.dataframe(marks, hide_index=True, width="stretch", key="eval_dis_choices")
+    st.markdown(f"Model {'A' if d['right'] == 'A' else 'B'} is right: it picked **{d[d['right'] + ' picked']}**.")
 
 
 def render(ws: Path) -> None:
     st.header("Evaluation")
     with RunRegistry(ws) as reg:
         runs = [r for r in reg.list(limit=500) if r.kind.startswith("eval") and r.out_dir]
-    if not runs:
-        st.info("No evaluation runs yet: `winnow eval run --model ... --out ...`.")
-        return
-    reports = {r.id: load_report(r.out_dir) for r in runs}
-    st.dataframe([{"id": r.id, "status": f"{STATUS_ICON.get(r.status, '')} {r.status}",
-                   "duration": fmt_duration(r.duration),
-                   "model": model_path(reports[r.id]),
-                   **{f"{row['benchmark']}": row["value"] for row in score_rows(reports[r.id] or {})},
-                   "out_dir": r.out_dir} for r in runs], hide_index=True, width="stretch")
-    with_report = [r for r in runs if reports[r.id]]
+    readers = {r.id: _reader(r.out_dir) for r in runs}
+    with_report = [r for r in runs if readers[r.id] is not None]
     if not with_report:
-        st.info("no report.json written yet")
+        st.info("No evaluation reports yet: start `eval run` on the Jobs page, or `winnow eval run ...`.")
         return
-    pick = st.selectbox("report", [r.id for r in with_report], format_func=lambda i: f"run {i}", key="eval_pick")
-    run = next(r for r in with_report if r.id == pick)
-    rep = reports[pick] or {}
-    st.dataframe(score_rows(rep), hide_index=True, width="stretch")
-    png = Path(run.out_dir) / "scores.png"
-    if png.is_file():
-        st.image(str(png))
+    st.dataframe([{"id": r.id, "status": f"{STATUS_ICON.get(r.status, '')} {r.status}",
+                   "duration": fmt_duration(r.duration), "model": readers[r.id].model,
+                   **{row["benchmark"]: row["value"] for row in readers[r.id].scores()},
+                   "out_dir": r.out_dir} for r in with_report], hide_index=True, width="stretch")
+    ids = [r.id for r in with_report]
+    pick = st.selectbox("report", ids, format_func=lambda i: f"run {i}", key="eval_pick")
+    rd = readers[pick]
+    assert rd is not None
+    rows = rd.scores()
+    st.dataframe(rows, hide_index=True, width="stretch", key="eval_scores")
+    if any(r["value"] is not None for r in rows):
+        st.altair_chart(scores_chart([r for r in rows if r["value"] is not None]), width="stretch")
+    split = rd.contamination()
+    if split:
+        st.markdown("**Clean vs contaminated items** (items found in the training data)")
+        st.dataframe(split, hide_index=True, width="stretch", key="eval_contam")
     with st.expander("fingerprint"):
-        st.json(rep.get("fingerprint") or {}, expanded=False)
+        st.json(rd.fingerprint, expanded=False)
     st.subheader("Compare two reports")
     if len(with_report) < 2:
         st.caption("needs two runs with a report")
         return
-    ids = [r.id for r in with_report]
     c1, c2 = st.columns(2)
     a = c1.selectbox("A (baseline)", ids, index=1, format_func=lambda i: f"run {i}", key="eval_a")
     b = c2.selectbox("B", ids, index=0, format_func=lambda i: f"run {i}", key="eval_b")
-    if st.button("Compare", key="eval_compare"):
-        if a == b:
-            st.warning("pick two different reports")
-            return
-        out = {r.id: r.out_dir for r in with_report}
-        with st.spinner("winnow eval compare ..."):
-            result, err = run_compare(str(out[a]), str(out[b]))
-        if err:
-            st.warning(err)
-        else:
-            _show_compare(result or {})
+    if a == b:
+        st.warning("pick two different reports")
+        return
+    both = []
+    for lab, rid in (("A", a), ("B", b)):
+        both += [{**r, "report": f"{lab}: run {rid}"} for r in readers[rid].scores() if r["value"] is not None]
+    if both:
+        st.altair_chart(scores_chart(both, group="report"), width="stretch")
+    folders = {r.id: r.out_dir for r in with_report}
+    _show_compare(str(folders[a]), str(folders[b]))

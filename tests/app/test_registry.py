@@ -94,3 +94,15 @@ def test_forked_child_closing_the_run_does_not_record_its_end(tmp_path: Path) ->
     cm.__exit__(None, None, None)
     with RunRegistry(tmp_path) as reg:
         assert reg.get(rid).status == "done"
+
+
+def test_claimed_queued_row_keeps_its_output_folder_and_config(tmp_path: Path) -> None:
+    # the app (or the demo) queues a row without knowing the output folder; the command's claim fills it in
+    with RunRegistry(tmp_path) as reg:
+        rid = reg.create("mix", {"argv": ["mix", "r"], "cwd": "/w", "launched_from": "app"}, None)
+    with registered_run(tmp_path, "mix", {"run_dir": "r", "recipe": None}, tmp_path / "out", run_id=rid):
+        pass
+    with RunRegistry(tmp_path) as reg:
+        run = reg.get(rid)
+    assert run.status == "done" and run.out_dir == str(tmp_path / "out")
+    assert run.config == {"argv": ["mix", "r"], "cwd": "/w", "launched_from": "app", "run_dir": "r", "recipe": None}

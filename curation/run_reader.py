@@ -1,0 +1,518 @@
+"""The typed reader of a curated run folder: the one place that parses what `curate` and `mix` write.
+
+    RunReader(run).manifest / .recipe / .signal_steps() / .signals(step) / .docs() / .removed()
+    RunReader(run).page(...)        one page of documents: status, rule, signal filters, sort, text search
+    RunReader(run).document(id)     text, signals, PII spans, scrubbed kept text, why removed, kept copy
+    RunReader(run).cluster(id)      every member of a document's near-duplicate cluster
+    RunReader(run).recounter()      what a recipe would keep, from the stored signals (no mix)
+
+Everything is lazy Polars over the Parquet files with only the needed columns, so a run of a million
+documents stays responsive. A run made by `mix --out` may hold no documents or signals of its own: they
+are read in place from the parent run its manifest names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from curation.errors import WinnowError
+from curation.recipe import Recipe, Rule, load_recipe
+
+PREVIEW_CHARS = 160
+REMOVED_SCHEMA = {"id": pl.String, "rule": pl.String, "rules": pl.List(pl.String), "value": pl.Float64,
+                  "detail": pl.String, "kept_id": pl.String}
+_OPS = {">=": "ge", "<=": "le", ">": "gt", "<": "lt", "==": "eq", "!=": "ne"}
+
+
+def is_run_dir(path: str | Path) -> bool:
+    return (Path(path) / "manifest.json").is_file()
+
+
+def _glob(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+@dataclass
+class SignalFilter:
+    """Keep documents whose `step.column` compares true with `value` (op one of >=, <=, >, <, ==, !=)."""
+
+    step: str
+    column: str
+    op: str
+    value: float | str | bool
+
+    def expr(self) -> pl.Expr:
+        if self.op not in _OPS:
+            raise WinnowError(f"unknown comparison {self.op!r} (use one of {', '.join(_OPS)})")
+        col = pl.col(f"{self.step}.{self.column}")
+        return getattr(col, _OPS[self.op])(self.value).fill_null(False)
+
+
+@dataclass
+class DocumentView:
+    """One document and everything known about it."""
+
+    id: str
+    text: str
+    source: str | None
+    metadata: Any
+    order: int | None
+    removed: dict[str, Any] | None
+    signals: dict[str, dict[str, Any]]
+    pii_spans: list[dict[str, Any]] = field(default_factory=list)
+    kept_text: str | None = None  # the text as written to kept/ (PII scrubbed), for kept documents
+    kept_copy: dict[str, Any] | None = None  # the copy kept instead of this duplicate: {id, text}
+
+    @property
+    def status(self) -> str:
+        return "removed" if self.removed else "kept"
+
+
+@dataclass
+class Counts:
+    """What a recipe keeps: totals and, per rule, documents it removes first and documents failing it at all."""
+
+    kept: int
+    removed: int
+    quarantined: int
+    by_rule: dict[str, int]
+    by_rule_any: dict[str, int]
+
+
+class RunReader:
+    """Read a curated run folder (`winnow curate --out RUN`, or `winnow mix PARENT --out RUN`)."""
+
+    def __init__(self, run: str | Path) -> None:
+        self.path = Path(run).absolute()
+        if not (self.path / "manifest.json").is_file():
+            raise WinnowError(f"{run}: not a finished curation run (no manifest.json)")
+
+    # -- what the run is -----------------------------------------------------------------------------
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        path = self.path / "manifest.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise WinnowError(f"{path}: not valid JSON (line {e.lineno})") from None
+
+    @property
+    def mtime(self) -> float:
+        """Changes when the run is re-mixed: a cache key."""
+        return (self.path / "manifest.json").stat().st_mtime
+
+    @cached_property
+    def parent(self) -> Path | None:
+        """The run whose documents and signals this one reads in place (`mix --out`), if any."""
+        m = self.manifest
+        raw = m.get("parent") or (m.get("lineage") or {}).get("parent") or (m.get("mix_of") or None)
+        if isinstance(raw, dict):
+            raw = raw.get("path") or raw.get("run")
+        if not raw:
+            return None
+        p = Path(raw)
+        return p if p.is_absolute() else (self.path / p).resolve()
+
+    @cached_property
+    def data_root(self) -> Path:
+        """The folder holding docs/ and signals/: this run, or the parent it was mixed from."""
+        if (self.path / "docs").is_dir() or (self.path / "signals").is_dir() or self.parent is None:
+            return self.path
+        return RunReader(self.parent).data_root
+
+    @cached_property
+    def recipe(self) -> Recipe | None:
+        """The recipe this run was mixed with (its recipe.yaml, else the copy in the manifest)."""
+        path = self.path / "recipe.yaml"
+        if path.is_file():
+            return load_recipe(path)
+        data = self.manifest.get("recipe")
+        if isinstance(data, dict) and data.get("rules") is not None:
+            from curation.recipe import parse_recipe
+
+            return parse_recipe(data, f"{self.path}/manifest.json recipe")
+        return None
+
+    @cached_property
+    def run_info(self) -> dict[str, Any]:
+        for folder in (self.path, self.data_root):
+            p = folder / "run.json"
+            if p.is_file():
+                return json.loads(p.read_text(encoding="utf-8"))
+        return {}
+
+    def removals_by_rule(self) -> pl.DataFrame:
+        rows = [{"rule": k, "removed": int(v)} for k, v in (self.manifest.get("by_rule") or {}).items()]
+        return pl.DataFrame(rows, schema={"rule": pl.String, "removed": pl.Int64})
+
+    # -- files -----------------------------------------------------------------------------------------
+    def doc_files(self) -> list[Path]:
+        return _glob(self.data_root / "docs")
+
+    def kept_files(self) -> list[Path]:
+        return _glob(self.path / "kept")
+
+    def docs(self) -> pl.LazyFrame:
+        """Every document as read (falls back to the kept corpus for runs without docs/)."""
+        files = self.doc_files() or self.kept_files()
+        if not files:
+            raise WinnowError(f"{self.path}: no documents (docs/*.parquet or kept/*.parquet)")
+        return pl.scan_parquet(files)
+
+    def removed(self) -> pl.LazyFrame:
+        path = self.path / "removed.parquet"
+        if not path.is_file():
+            return pl.LazyFrame(schema=REMOVED_SCHEMA)
+        return pl.scan_parquet(path)
+
+    def rules_removed(self) -> list[str]:
+        return sorted(self.removed().select(pl.col("rule").unique()).collect()["rule"].drop_nulls().to_list())
+
+    def signal_steps(self) -> list[str]:
+        """Steps with stored columns (signals/<step>/*.parquet; `.parts` folders are scratch)."""
+        root = self.data_root / "signals"
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and "." not in p.name and _glob(p))
+
+    def signals(self, step: str) -> pl.LazyFrame:
+        files = _glob(self.data_root / "signals" / step)
+        if not files:
+            raise WinnowError(f"{self.path}: no signals stored for step {step!r}")
+        return pl.scan_parquet(files)
+
+    def signal_schema(self, step: str) -> dict[str, pl.DataType]:
+        return {k: v for k, v in self.signals(step).collect_schema().items() if k != "id"}
+
+    def numeric_columns(self, step: str) -> list[str]:
+        return [n for n, t in self.signal_schema(step).items() if t.is_numeric() or t == pl.Boolean]
+
+    def filterable_columns(self) -> list[str]:
+        """`step.column` of every numeric or boolean signal: what the document table can filter and sort on."""
+        return [f"{s}.{c}" for s in self.signal_steps() for c in self.numeric_columns(s)]
+
+    def quarantine(self, limit: int = 1000) -> pl.DataFrame:
+        """Malformed input lines that were set aside: file, line, reason."""
+        path = self.path / "quarantine.jsonl"
+        rows: list[dict[str, Any]] = []
+        if path.is_file():
+            with open(path, encoding="utf-8") as fh:
+                for raw in fh:
+                    if len(rows) >= limit:
+                        break
+                    try:
+                        rec = json.loads(raw)
+                    except json.JSONDecodeError:
+                        continue
+                    rows.append({"file": str(rec.get("file")), "line": rec.get("line"),
+                                 "reason": str(rec.get("reason"))})
+        return pl.DataFrame(rows, schema={"file": pl.String, "line": pl.Int64, "reason": pl.String})
+
+    # -- rules and histograms -----------------------------------------------------------------------------
+    def thresholds(self, step: str, column: str) -> list[Rule]:
+        """Min/max rules of the run's recipe on this column."""
+        rec = self.recipe
+        if rec is None:
+            return []
+        return [r for r in rec.rules if r.signal == step and r.column == column
+                and (r.min is not None or r.max is not None)]
+
+    def histogram(self, step: str, column: str, bins: int = 40) -> tuple[pl.DataFrame, int]:
+        """Bin counts of one signal column (only that column is read) and the number of null values."""
+        col = self.signals(step).select(pl.col(column).cast(pl.Float64)).collect().to_series()
+        return histogram_of(col.to_numpy(), bins, col.null_count())
+
+    # -- browsing ---------------------------------------------------------------------------------------
+    def _base(self, status: str, rule: str | None, filters: list[SignalFilter],
+              sort: tuple[str, bool] | None) -> pl.LazyFrame:
+        """id, order (when stored), rule, value and the signal columns filters/sort need: small columns only."""
+        docs = self.docs()
+        names = docs.collect_schema().names()
+        q = docs.select("id", *(["order"] if "order" in names else []))
+        q = q.join(self.removed().select("id", "rule", "value"), on="id", how="left")
+        if status == "kept":
+            q = q.filter(pl.col("rule").is_null())
+        elif status == "removed":
+            q = q.filter(pl.col("rule").is_not_null())
+        if rule:
+            q = q.filter(pl.col("rule") == rule)
+        wanted: dict[str, set[str]] = {}
+        for f in filters:
+            wanted.setdefault(f.step, set()).add(f.column)
+        if sort:
+            step, col = sort[0].split(".", 1)
+            wanted.setdefault(step, set()).add(col)
+        for step, cols in wanted.items():
+            sig = self.signals(step).select("id", *sorted(cols)).unique("id", keep="first")
+            q = q.join(sig.rename({c: f"{step}.{c}" for c in cols}), on="id", how="left")
+        for f in filters:
+            q = q.filter(f.expr())
+        return q
+
+    def _search_hits(self, search: str, files: list[Path]) -> Iterator[pl.DataFrame]:
+        """Ids whose text contains `search` (case-insensitive), file by file: a caller stops when it has enough."""
+        pattern = "(?i)" + re.escape(search)
+        for f in files:
+            hits = pl.scan_parquet(f).select("id", "text").filter(
+                pl.col("text").str.contains(pattern)).select("id").collect()
+            if hits.height:
+                yield hits
+
+    def page(self, status: str = "all", rule: str | None = None, search: str | None = None,
+             filters: list[SignalFilter] | None = None, sort: tuple[str, bool] | None = None,
+             limit: int = 100, offset: int = 0) -> tuple[pl.DataFrame, int | None]:
+        """One page of documents (id, status, rule, value, preview, sort column) and how many match.
+
+        The total is None when a text search stopped early: searching reads the text file by file and stops
+        once the page is full, so the first page of hits never waits for the whole corpus.
+        """
+        filters = filters or []
+        base = self._base(status, rule, filters, sort)
+        order_cols = base.collect_schema().names()
+        total: int | None
+        if search:
+            need = offset + limit
+            found: list[pl.DataFrame] = []
+            n = 0
+            files = self.doc_files() or self.kept_files()
+            stopped = False
+            for hits in self._search_hits(search, files):
+                got = base.join(hits.lazy(), on="id", how="semi").collect()
+                found.append(got)
+                n += got.height
+                if n >= need and not sort:
+                    stopped = True
+                    break
+            q = pl.concat(found).lazy() if found else base.clear()
+            total = None if stopped else n
+        else:
+            q = base
+            total = int(q.select(pl.len()).collect().item())
+        if sort:
+            q = q.sort(sort[0], descending=sort[1], nulls_last=True)
+        elif "order" in order_cols:
+            q = q.sort("order")
+        page = q.slice(offset, limit).collect()
+        previews = self.docs().filter(pl.col("id").is_in(page["id"].implode())).select(
+            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")).collect()
+        page = page.join(previews, on="id", how="left", maintain_order="left")
+        status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
+        extra = [c for c in page.columns if "." in c]
+        return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview"), total
+
+    # -- one document ----------------------------------------------------------------------------------
+    def _row_of(self, doc_id: str, files: list[Path], columns: list[str] | None = None) -> tuple[dict, Path] | None:
+        for f in files:
+            lf = pl.scan_parquet(f)
+            if columns:
+                lf = lf.select(columns)
+            rows = lf.filter(pl.col("id") == doc_id).head(1).collect()
+            if rows.height:
+                return rows.row(0, named=True), f
+        return None
+
+    def _find(self, doc_id: str) -> tuple[dict, Path] | None:
+        """The document's row and docs file: ids are scanned in one pass, then only that file is read."""
+        files = self.doc_files() or self.kept_files()
+        if not files:
+            return None
+        hit = pl.scan_parquet(files, include_file_paths="_file").select("id", "_file").filter(
+            pl.col("id") == doc_id).head(1).collect()
+        if hit.height == 0:
+            return None
+        f = Path(hit["_file"][0])
+        return self._row_of(doc_id, [f])
+
+    def document(self, doc_id: str) -> DocumentView | None:
+        """Everything about one document: text, source, metadata, every signal value, why it was removed."""
+        found = self._find(doc_id)
+        if found is None:
+            return None
+        row, file = found
+        rem = self.removed().filter(pl.col("id") == doc_id).head(1).collect()
+        removed = rem.row(0, named=True) if rem.height else None
+        signals: dict[str, dict[str, Any]] = {}
+        spans: list[dict[str, Any]] = []
+        for step in self.signal_steps():
+            same = self.data_root / "signals" / step / file.name  # batch-local steps share the docs file name
+            files = [same] if same.is_file() else _glob(self.data_root / "signals" / step)
+            got = self._row_of(doc_id, files)
+            if got is None:
+                continue
+            vals = {k: v for k, v in got[0].items() if k != "id"}
+            if isinstance(vals.get("pii_spans"), list):
+                spans = [dict(s) for s in vals.pop("pii_spans")]
+            signals[step] = vals
+        kept_text = None
+        if removed is None and (self.path / "kept").is_dir():
+            same = self.path / "kept" / file.name
+            got = self._row_of(doc_id, [same] if same.is_file() else self.kept_files(), ["id", "text"])
+            kept_text = got[0]["text"] if got else None
+        kept_copy = None
+        if removed and removed.get("kept_id"):
+            got = self._find(removed["kept_id"])
+            if got is not None:
+                kept_copy = {"id": removed["kept_id"], "text": got[0]["text"]}
+        meta = row.get("metadata")
+        if isinstance(meta, str):
+            try:
+                meta = json.loads(meta)
+            except json.JSONDecodeError:
+                pass
+        return DocumentView(id=doc_id, text=row.get("text") or "", source=row.get("source"), metadata=meta,
+                            order=row.get("order"), removed=removed, signals=signals,
+                            pii_spans=sorted(spans, key=lambda s: s.get("start", 0)), kept_text=kept_text,
+                            kept_copy=kept_copy)
+
+    def cluster(self, doc_id: str, limit: int = 200) -> pl.DataFrame:
+        """Every member of the document's duplicate cluster (minhash cluster, else exact-duplicate group)."""
+        steps = self.signal_steps()
+        members: pl.DataFrame | None = None
+        if "minhash" in steps and "cluster_id" in self.signal_schema("minhash"):
+            sig = self.signals("minhash")
+            cid = sig.filter(pl.col("id") == doc_id).select("cluster_id").head(1).collect()
+            if cid.height and cid["cluster_id"][0] is not None:
+                members = sig.filter(pl.col("cluster_id") == cid["cluster_id"][0]).select(
+                    "id", "duplicate", "similarity").head(limit).collect()
+        if (members is None or members.height <= 1) and "exact_dedup" in steps:
+            sig = self.signals("exact_dedup").select("id", "duplicate", "kept_id")
+            me = sig.filter(pl.col("id") == doc_id).head(1).collect()
+            if me.height:
+                root = me["kept_id"][0] or doc_id
+                members = sig.filter((pl.col("id") == root) | (pl.col("kept_id") == root)).select(
+                    "id", "duplicate", pl.lit(1.0).alias("similarity")).head(limit).collect()
+        if members is None or members.height == 0:
+            return pl.DataFrame(schema={"id": pl.String, "duplicate": pl.Boolean, "similarity": pl.Float64,
+                                        "preview": pl.String})
+        previews = self.docs().filter(pl.col("id").is_in(members["id"].implode())).select(
+            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")).collect()
+        return members.join(previews, on="id", how="left", maintain_order="left").sort("duplicate")
+
+    # -- live re-thresholding ------------------------------------------------------------------------------
+    def recounter(self, recipe: Recipe | None = None) -> Recounter:
+        rec = recipe or self.recipe
+        if rec is None:
+            raise WinnowError(f"{self.path}: no recipe.yaml to re-threshold")
+        return Recounter(self, rec)
+
+
+def histogram_of(vals: np.ndarray, bins: int, nulls: int = 0) -> tuple[pl.DataFrame, int]:
+    vals = vals[~np.isnan(vals)] if vals.dtype.kind == "f" else vals
+    if vals.size == 0:
+        return pl.DataFrame(schema={"start": pl.Float64, "end": pl.Float64, "count": pl.Int64}), nulls
+    lo, hi = float(vals.min()), float(vals.max())
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(vals, bins=bins, range=(lo, hi))
+    return pl.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts.astype(np.int64)}), nulls
+
+
+class Recounter:
+    """The rule columns of every document in memory (numpy), so a threshold change recounts in milliseconds.
+
+    Same semantics as `mix`: rules in recipe order, the first failing rule removes a document, a null value
+    never fires, documents with a repeated id are quarantined, rules on skipped signals do not apply.
+    """
+
+    def __init__(self, reader: RunReader, recipe: Recipe) -> None:
+        self.reader = reader
+        self.rules = list(recipe.rules)
+        info = reader.run_info
+        skipped = info.get("skipped", reader.manifest.get("skipped_signals") or {})
+        available = set(info.get("steps") or reader.signal_steps())
+        self.inactive = {r.name: (f"signal {r.signal} skipped" if r.signal in skipped else
+                                  f"signal {r.signal} not computed in this run")
+                         for r in self.rules if r.signal in skipped or r.signal not in available}
+        docs = reader.docs().select("id", "order")
+        frame = docs
+        needed: dict[str, set[str]] = {}
+        for r in self.rules:
+            if r.name not in self.inactive:
+                needed.setdefault(r.signal, set()).add(r.column)
+        for step, cols in needed.items():
+            sig = reader.signals(step).select("id", *sorted(cols)).unique("id", keep="first")
+            frame = frame.join(sig.rename({c: f"{step}.{c}" for c in cols}), on="id", how="left")
+        frame = frame.with_columns(_dup=pl.col("order") != pl.col("order").min().over("id"))
+        df = frame.collect()
+        self.n = df.height
+        self.dup = df["_dup"].to_numpy()
+        self.quarantined_dups = int(self.dup.sum())
+        self._numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # step.column -> (values f64, null mask)
+        self._fixed: dict[str, np.ndarray] = {}  # rule name -> fail mask (drop_if, keep/drop values)
+        for r in self.rules:
+            if r.name in self.inactive:
+                continue
+            key = f"{r.signal}.{r.column}"
+            s = df[key]
+            if r.min is not None or r.max is not None:
+                if key not in self._numeric:
+                    self._numeric[key] = (s.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                                          s.is_null().to_numpy())
+            else:
+                self._fixed[r.name] = _fixed_fail(r, s)
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def values(self, step: str, column: str) -> np.ndarray:
+        """The (non-null) values of a min/max rule's column, for its histogram."""
+        vals, nulls = self._numeric[f"{step}.{column}"]
+        return vals[~nulls & ~self.dup]
+
+    def fails(self, rule: Rule) -> np.ndarray:
+        if rule.min is None and rule.max is None:
+            return self._fixed[rule.name]
+        key = (rule.signal, rule.column, rule.min, rule.max)
+        got = self._cache.get(key)
+        if got is None:
+            vals, nulls = self._numeric[f"{rule.signal}.{rule.column}"]
+            with np.errstate(invalid="ignore"):
+                f = np.zeros(self.n, dtype=bool)
+                if rule.min is not None:
+                    f |= vals < rule.min
+                if rule.max is not None:
+                    f |= (vals > rule.max) | np.isnan(vals)  # Polars orders NaN above every number
+            f &= ~nulls
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = got = f
+        return got
+
+    def count(self, rules: list[Rule] | None = None) -> Counts:
+        """Kept/removed totals and per-rule counts for these rules (default: the recipe's), in milliseconds."""
+        rules = [r for r in (self.rules if rules is None else rules) if r.name not in self.inactive]
+        undecided = ~self.dup
+        by_rule: dict[str, int] = {}
+        by_any: dict[str, int] = {}
+        for r in rules:
+            f = self.fails(r)
+            first = f & undecided
+            k = int(np.count_nonzero(first))
+            if k:
+                by_rule[r.name] = k
+                undecided &= ~first
+            a = int(np.count_nonzero(f & ~self.dup))
+            if a:
+                by_any[r.name] = a
+        kept = int(np.count_nonzero(undecided))
+        removed = self.n - self.quarantined_dups - kept
+        quarantined = int(self.reader.manifest.get("quarantined", 0) or 0)
+        return Counts(kept=kept, removed=removed, quarantined=quarantined,
+                      by_rule=dict(sorted(by_rule.items(), key=lambda kv: -kv[1])), by_rule_any=by_any)
+
+
+def _fixed_fail(rule: Rule, s: pl.Series) -> np.ndarray:
+    if rule.drop_if is not None:
+        e = s == rule.drop_if
+    elif rule.keep_values is not None:
+        e = ~s.cast(pl.String).is_in(rule.keep_values)
+    else:
+        e = s.cast(pl.String).is_in(rule.drop_values or [])
+    return e.fill_null(False).to_numpy()

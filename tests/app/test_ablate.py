@@ -1,0 +1,134 @@
+"""`winnow ablate`: score once, mix each recipe, equal token budgets, train + evaluate each arm, paired report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from app.ablate import paired_stats
+from app.cli import main
+
+PLANTED = "buy cheap pills now best price click here " * 12
+
+
+def _recipes(d):
+    signals = {"gopher_repetition": {}, "exact_dedup": {"keep": "first"}}
+    strict = {"name": "strict", "signals": signals, "rules": [
+        {"name": "dup", "signal": "exact_dedup", "column": "duplicate", "drop_if": True},
+        {"name": "rep", "signal": "gopher_repetition", "column": "top_2_gram_char_frac", "max": 0.2}]}
+    keep = {"name": "keep-everything", "signals": signals, "rules": []}
+    paths = []
+    for r in (strict, keep):
+        p = d / f"{r['name']}.yaml"
+        p.write_text(yaml.safe_dump(r))
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from training.tiny import build_tiny_model
+
+    d = tmp_path_factory.mktemp("ablate")
+    words = ("river stone garden window morning letter music paper winter market bridge forest").split()
+    rng = np.random.default_rng(0)
+    clean = [" ".join(rng.choice(words, 60)) + "." for _ in range(40)]
+    docs = [{"id": f"c{i}", "text": t} for i, t in enumerate(clean)]
+    docs += [{"id": f"s{i}", "text": PLANTED} for i in range(15)]  # repeated spam: duplicates, repetitive
+    corpus = d / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(x) + "\n" for x in docs))
+    heldout = d / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps({"text": " ".join(rng.choice(words, 40))}) + "\n" for _ in range(12)))
+    model = build_tiny_model([corpus], d / "base", vocab_size=300, hidden=32, layers=1, heads=2, max_positions=256)
+    train = d / "train.yaml"
+    train.write_text(yaml.safe_dump({"max_length": 64, "batch_size": 4, "learning_rate": 1e-3, "device": "cpu",
+                                     "logging_steps": 1, "save_steps": 1000}))
+    return {"d": d, "corpus": corpus, "heldout": heldout, "model": model, "train": train,
+            "recipes": _recipes(d)}
+
+
+def test_two_arm_ablation_end_to_end_and_resume(setup, capsys):
+    s, d = setup, setup["d"]
+    out, ws = d / "abl", d / "ws"
+    args = ["ablate", str(s["corpus"]), "--recipes", str(s["recipes"][0]), str(s["recipes"][1]),
+            "--model", str(s["model"]), "--train-config", str(s["train"]), "--heldout", str(s["heldout"]),
+            "--seeds", "2", "--max-steps", "3", "--out", str(out), "--workspace", str(ws)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    rep = json.loads((out / "ablation.json").read_text())
+    arms = {a["name"]: a for a in rep["arms"]}
+    assert set(arms) == {"strict", "keep-everything"}
+    assert arms["strict"]["kept_docs"] == 40 and arms["keep-everything"]["kept_docs"] == 55
+    # same budget: the smallest arm's tokens; every sample reaches it within one document
+    assert rep["budget_tokens"] == arms["strict"]["kept_tokens"]
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(s["model"] / "tokenizer.json"))
+    longest = max(len(tok.encode(json.loads(x)["text"], add_special_tokens=False).ids)
+                  for x in s["corpus"].read_text().splitlines())
+    for a in arms.values():
+        assert rep["budget_tokens"] <= a["sample_tokens"] < rep["budget_tokens"] + longest
+    # bits per byte recomputed from each eval's own per-sample file
+    m = rep["metrics"]["bits_per_byte"]
+    for name, a in arms.items():
+        for seed in a["evals"]:
+            f = next((out / "evals" / f"{name}-s{seed}" / "lm_eval").rglob("samples_winnow_perplexity_*.jsonl"))
+            rows = [json.loads(x)["bits_per_byte"] for x in f.read_text().splitlines()]
+            expected = -sum(r[0] for r in rows) / sum(r[1] for r in rows) / math.log(2)
+            assert m["per_seed"][name][int(seed)] == pytest.approx(expected)
+    diff = m["vs_first"]["keep-everything"]
+    expected_diff = np.mean(m["per_seed"]["keep-everything"]) - np.mean(m["per_seed"]["strict"])
+    assert diff["diff"] == pytest.approx(expected_diff)
+    assert diff["ci_items"][0] <= diff["diff"] <= diff["ci_items"][1]
+    assert "diff vs strict" in printed and (out / "ablation.png").stat().st_size > 0
+    # every arm model is a registered run whose lineage reaches the raw corpus
+    from app.lineage import lineage
+
+    g = lineage(out / "evals" / "keep-everything-s1", ws)
+    assert str(s["corpus"]) in g.nodes and not any(n.stale for n in g.nodes.values())
+    from app.registry import RunRegistry
+
+    with RunRegistry(ws) as reg:
+        kinds = [r.kind for r in reg.list(limit=100)]
+    assert kinds.count("train-sft") == 4 and kinds.count("eval") == 4 and kinds.count("mix") == 2
+    # resume: a second run redoes nothing (no new train/eval runs) and gives the same report
+    assert main(args) == 0
+    with RunRegistry(ws) as reg:
+        assert [r.kind for r in reg.list(limit=100)].count("train-sft") == 4
+    assert json.loads((out / "ablation.json").read_text())["metrics"]["bits_per_byte"]["per_seed"] == m["per_seed"]
+
+
+def test_bad_input_is_one_line(setup, capsys, tmp_path):
+    s = setup
+    base = ["ablate", str(s["corpus"]), "--model", str(s["model"]), "--heldout", str(s["heldout"]),
+            "--workspace", str(tmp_path / "ws")]
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"name": "o", "signals": {"gopher_repetition": {},
+                                                               "exact_dedup": {"keep": "longest"}}}))
+    assert main([*base, "--recipes", str(s["recipes"][0]), str(other), "--out", str(tmp_path / "a")]) == 2
+    assert "configure signal 'exact_dedup' differently" in capsys.readouterr().err
+    assert main([*base, "--recipes", str(s["recipes"][0]), str(s["recipes"][1]), "--budget-tokens", "10000000",
+                 "--max-steps", "1", "--train-config", str(s["train"]), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "--budget-tokens 10000000 is larger than the smallest arm: strict" in err
+    no_tok = tmp_path / "m"
+    no_tok.mkdir()
+    (no_tok / "config.json").write_text("{}")
+    assert main(["ablate", str(s["corpus"]), "--recipes", str(s["recipes"][0]), str(s["recipes"][1]),
+                 "--model", str(no_tok), "--heldout", str(s["heldout"]), "--out", str(tmp_path / "c"),
+                 "--workspace", str(tmp_path / "ws")]) == 2
+    assert "no tokenizer.json" in capsys.readouterr().err
+
+
+def test_paired_stats_over_seeds_and_items():
+    rng = np.random.default_rng(1)
+    base = [rng.normal(0, 1, 50) for _ in range(3)]
+    arm = [b + 0.5 for b in base]  # a constant shift: every interval is the shift itself
+    st = paired_stats(base, arm, lambda x: float(x.mean()), iters=200)
+    assert st["diff"] == pytest.approx(0.5)
+    assert st["ci_items"] == pytest.approx((0.5, 0.5)) and st["ci_seeds"] == pytest.approx((0.5, 0.5))
+    assert st["per_seed"] == pytest.approx([0.5, 0.5, 0.5])
