@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
 
 # Each module defines `register(root: typer.Typer) -> None`.
 COMMAND_MODULES = ["groups", "curate", "dedup", "sample", "train", "eval", "models", "guard", "runs",
-                   "app_cmd", "demo", "pii_cmd", "lineage", "budget"]
+                   "app_cmd", "demo", "pii_cmd", "lineage", "budget", "ablate", "audit"]
 
 
 def _version() -> str:

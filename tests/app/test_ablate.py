@@ -51,6 +51,7 @@ def setup(tmp_path_factory):
             "recipes": _recipes(d)}
 
 
+@pytest.mark.slow
 def test_two_arm_ablation_end_to_end_and_resume(setup, capsys):
     s, d = setup, setup["d"]
     out, ws = d / "abl", d / "ws"

@@ -50,6 +50,7 @@ def _samples(rep_dir: Path) -> dict[int, float]:
     return {r["doc_id"]: float(r["acc_norm"]) for r in map(json.loads, f.read_text().splitlines())}
 
 
+@pytest.mark.slow
 def test_report_splits_scores_by_items_found_in_kept_data(setup, tiny_model, tmp_path):
     out = tmp_path / "rep"
     cfg = EvalConfig(model=str(tiny_model), out=out, data_dir=setup["store"], cache_dir=tmp_path / "cache",

@@ -1,0 +1,495 @@
+"""Recipe ablations: did this recipe make the model better? One command, strung across the three engines.
+
+    score once  -> DIR/score            (curate with the union of the recipes' signals, no rules)
+    mix each    -> DIR/arms/<recipe>    (curation.mix.mix from the same signals: principle 1 pays off)
+    same budget -> DIR/samples/<recipe> (every arm sampled to the same number of tokens of the base tokenizer)
+    train       -> DIR/models/<recipe>-s<seed>  (same base, seeds and steps; plain text: continued pretraining)
+    evaluate    -> DIR/evals/<recipe>-s<seed>   (bits per byte on held-out text, plus any benchmarks named)
+    report      -> DIR/ablation.json, DIR/ablation.md, DIR/ablation.png
+
+Each stage is skipped when its output is already complete, so a killed ablation resumes. Every stage is a
+registered run and writes a manifest with lineage, so `winnow lineage DIR/evals/x` reaches the raw corpus.
+
+Paired differences against the first recipe: over items (held-out documents or benchmark items, resampled
+with replacement, the score recomputed as the arm's aggregate) and over seeds (the same seed trains every
+arm, so seed s of arm B pairs with seed s of arm A).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curation.errors import WinnowError
+
+
+class EvalSettings(BaseModel):
+    """`--eval-config` YAML: how every arm is evaluated (the same way for all)."""
+
+    model_config = ConfigDict(extra="forbid")
+    heldout: str | None = Field(None, description="held-out text (.txt or .jsonl 'text') for bits per byte")
+    benchmarks: list[str] = Field(default_factory=list, description="benchmarks from the store, e.g. arc_easy")
+    data_dir: str | None = Field(None, description="benchmark store (default: <workspace>/benchmarks)")
+    limit: int | None = Field(None, ge=1)
+    batch_size: int = Field(8, ge=1)
+    num_fewshot: int | None = Field(None, ge=0)
+
+
+class AblateConfig(BaseModel):
+    """Everything an ablation was asked to do; recorded in its manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+    corpus: list[str] = Field(..., min_length=1)
+    recipes: list[str] = Field(..., min_length=2)
+    model: str
+    out: str
+    train_config: str | None = None
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    seeds: int = Field(1, ge=1)
+    budget_tokens: int | None = Field(None, ge=1, description="tokens per arm (default: the smallest arm's)")
+    max_steps: int | None = Field(None, ge=1, description="training steps per arm (default: one pass over the "
+                                                          "budget)")
+    sample_seed: int = 0
+    bootstrap_iters: int = Field(2000, ge=100)
+
+
+@dataclass
+class Arm:
+    name: str
+    recipe_path: str
+    mix_dir: Path
+    sample_dir: Path
+    tokens: int = 0
+    docs: int = 0
+    sampled_tokens: int = 0
+    sampled_docs: int = 0
+    models: dict[int, Path] = field(default_factory=dict)
+    evals: dict[int, Path] = field(default_factory=dict)
+
+
+def load_eval_settings(path: str | Path | None) -> EvalSettings:
+    if path is None:
+        return EvalSettings()
+    p = Path(path)
+    if not p.is_file():
+        raise WinnowError(f"--eval-config {p}: no such file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        return EvalSettings.model_validate(data)
+    except yaml.YAMLError as e:
+        raise WinnowError(f"{p}: not valid YAML: {e}") from None
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise WinnowError(f"{p}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+
+
+# ------------------------------------------------------------------------------------------- planning
+def _arm_names(recipes: list[Any], paths: list[str]) -> list[str]:
+    names: list[str] = []
+    for r, p in zip(recipes, paths, strict=True):
+        base = r.name if r.name and r.name != "custom" else Path(p).stem
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names.append("".join(c if c.isalnum() or c in "-_." else "-" for c in name))
+    return names
+
+
+def union_recipe(recipes: list[Any], paths: list[str]) -> Any:
+    """One recipe that scores every signal any arm reads, with no rules (keeps everything). Two recipes that
+    set one signal differently cannot share a scoring pass: that is an error naming both."""
+    from curation.recipe import Recipe
+
+    signals: dict[str, dict[str, Any]] = {}
+    owner: dict[str, str] = {}
+    optional: set[str] = set()
+    for r, p in zip(recipes, paths, strict=True):
+        for name, params in r.signals.items():
+            params = params or {}
+            if name in signals and signals[name] != params:
+                raise WinnowError(f"recipes {owner[name]} and {p} configure signal {name!r} differently "
+                                  f"({signals[name]} vs {params}); an ablation scores once, so give both the same "
+                                  "signal settings and vary only the rules")
+            signals.setdefault(name, params)
+            owner.setdefault(name, p)
+        optional |= set(r.optional)
+    tok = next((r.tokenizer for r in recipes if r.tokenizer), None)
+    batch = min(r.batch_size for r in recipes)
+    return Recipe(name="ablation-signals", batch_size=batch, signals=signals,
+                  optional=sorted(optional & set(signals)), rules=[], tokenizer=tok)
+
+
+def check_fit(recipes: list[Any], paths: list[str], scored: list[str]) -> None:
+    """Every rule of every recipe must read a signal that was scored (an optional one may have been skipped,
+    and mix then skips its rules with a note)."""
+    for r, p in zip(recipes, paths, strict=True):
+        for rule in r.rules:
+            if rule.signal not in scored and rule.signal not in r.optional:
+                raise WinnowError(f"recipe {p}: rule {rule.name!r} reads signal {rule.signal!r}, which the corpus "
+                                  f"was not scored with (scored: {', '.join(scored) or 'none'})")
+
+
+# ------------------------------------------------------------------------------------------- stages
+def _done(folder: Path, marker: str = "manifest.json") -> bool:
+    return (folder / marker).is_file()
+
+
+def _stage(ws: Path, kind: str, config: dict[str, Any], out: Path, fn) -> Any:
+    from app.registry import registered_run
+
+    with registered_run(ws, kind, config, out) as (reg, run_id):
+        res = fn()
+        if isinstance(res, dict) and res.get("_metrics"):
+            reg.set_metrics(run_id, res.pop("_metrics"))
+        return res
+
+
+def _kept_frame(mix_dir: Path):
+    import polars as pl
+
+    from curation.budget import kept_files
+
+    try:
+        files = kept_files(mix_dir)
+    except WinnowError:
+        return pl.DataFrame({"id": [], "text": []}, schema={"id": pl.String, "text": pl.String})
+    return pl.concat([pl.read_parquet(f, columns=["id", "text"]) for f in files])
+
+
+def _token_lengths(texts: list[str], tok_file: Path) -> np.ndarray:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tok_file))
+    out = np.zeros(len(texts), dtype=np.int64)
+    for i in range(0, len(texts), 2048):
+        enc = tok.encode_batch(texts[i:i + 2048], add_special_tokens=False)
+        out[i:i + len(enc)] = [len(e.ids) for e in enc]
+    return out
+
+
+def write_sample(arm: Arm, budget: int, seed: int, tok_file: Path) -> dict[str, Any]:
+    """Shuffle the arm's kept documents (fixed seed) and take them until the token budget is reached: every
+    arm gets the same number of tokens (to within one document), so no arm wins by having more data."""
+
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    df = _kept_frame(arm.mix_dir)
+    lens = _token_lengths(df["text"].to_list(), tok_file)
+    order = np.random.default_rng(seed).permutation(df.height)
+    csum = np.cumsum(lens[order])
+    n = int(np.searchsorted(csum, budget, side="left")) + 1
+    n = min(n, df.height)
+    take = np.sort(order[:n])
+    sample = df[take.tolist()]
+    arm.sample_dir.mkdir(parents=True, exist_ok=True)
+    sample.write_parquet(arm.sample_dir / "sample.parquet")
+    tokens = int(lens[take].sum())
+    man: dict[str, Any] = {"kind": "sample", "docs": sample.height, "tokens": tokens, "budget": budget,
+                           "seed": seed, "tokenizer": str(tok_file), "arm": arm.name}
+    man["lineage"] = lineage_block(parents=[arm.mix_dir], config={"budget": budget, "seed": seed,
+                                                                  "tokenizer": str(tok_file)}, kind="sample")
+    stamp_fingerprint(man, [arm.sample_dir / "sample.parquet"])
+    (arm.sample_dir / "manifest.json").write_text(json.dumps(man, indent=2), encoding="utf-8")
+    return man
+
+
+# ------------------------------------------------------------------------------------------- scoring
+def heldout_items(report_dir: Path) -> np.ndarray:
+    """Per held-out document: (log-likelihood, bytes) from lm-eval's per-sample file, in doc_id order."""
+    from evaluation.tasks import PERPLEXITY_TASK
+
+    files = sorted((report_dir / "lm_eval").rglob(f"samples_{PERPLEXITY_TASK}_*.jsonl"))
+    if not files:
+        raise WinnowError(f"{report_dir}: no per-sample file for the held-out text")
+    rows = []
+    for line in files[-1].read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            ll, nbytes = r["bits_per_byte"]
+            rows.append((int(r["doc_id"]), float(ll), float(nbytes)))
+    rows.sort()
+    return np.array([(ll, b) for _, ll, b in rows], dtype=np.float64)
+
+
+def bpb(items: np.ndarray) -> float:
+    """lm-eval's bits per byte: -sum(loglik) / sum(bytes) / ln 2."""
+    return float(-items[:, 0].sum() / items[:, 1].sum() / math.log(2))
+
+
+def bench_items(report_dir: Path, bench: str) -> np.ndarray:
+    from evaluation import report as rpt
+
+    rep = rpt.load_report(report_dir)
+    s = rep["scores"][bench]
+    vals: list[float] = []
+    for task in s.get("tasks", [bench]):
+        d = rpt.read_samples(rep, task, s["metric"])
+        vals += [d[k] for k in sorted(d)]
+    return np.asarray(vals, dtype=np.float64)
+
+
+def _ci(x: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
+    lo, hi = np.quantile(x, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def paired_stats(base: list[np.ndarray], arm: list[np.ndarray], score, iters: int, seed: int = 0
+                 ) -> dict[str, Any]:
+    """Difference arm - base of a score computed per seed, averaged over seeds; 95% bootstrap intervals
+    resampling items (the same items for both arms and every seed) and resampling seeds (pairs kept)."""
+    rng = np.random.default_rng(seed)
+    per_seed = np.array([score(a) - score(b) for a, b in zip(arm, base, strict=True)])
+    n_items = base[0].shape[0]
+    item_means = np.empty(iters)
+    for i in range(iters):
+        idx = rng.integers(0, n_items, n_items)
+        item_means[i] = np.mean([score(a[idx]) - score(b[idx]) for a, b in zip(arm, base, strict=True)])
+    k = len(per_seed)
+    seed_means = per_seed[rng.integers(0, k, size=(iters, k))].mean(axis=1)
+    out: dict[str, Any] = {"diff": float(per_seed.mean()), "per_seed": per_seed.tolist(),
+                           "ci_items": _ci(item_means), "ci_seeds": _ci(seed_means) if k > 1 else None}
+    if k > 1:
+        from scipy.stats import t
+
+        se = float(per_seed.std(ddof=1) / math.sqrt(k))
+        half = float(t.ppf(0.975, k - 1) * se)
+        out["ci_seeds_t"] = (out["diff"] - half, out["diff"] + half)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- the run
+def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[str, Any]:
+    """Run (or resume) an ablation; returns the report dict also written to `<out>/ablation.json`."""
+    from app.workspace import benchmarks_dir, open_workspace
+    from curation.budget import tokenizer_file
+    from curation.recipe import load_recipe
+
+    t_start = time.perf_counter()
+    ws = open_workspace(workspace)
+    out = Path(cfg.out).absolute()
+    # every input check before any work
+    recipes = [load_recipe(p) for p in cfg.recipes]
+    names = _arm_names(recipes, cfg.recipes)
+    for c in cfg.corpus:
+        if not Path(c).exists():
+            raise WinnowError(f"corpus {c}: no such file or folder")
+    if not Path(cfg.model).is_dir():
+        raise WinnowError(f"--model {cfg.model}: no such model folder")
+    tok_file = tokenizer_file(cfg.model, "--model")
+    ev = cfg.eval
+    if ev.heldout is None and not ev.benchmarks:
+        raise WinnowError("nothing to evaluate the arms on: give --heldout FILE (bits per byte) or benchmarks in "
+                          "--eval-config")
+    if ev.heldout is not None and not Path(ev.heldout).is_file():
+        raise WinnowError(f"held-out text {ev.heldout}: no such file")
+    data_dir = Path(ev.data_dir).absolute() if ev.data_dir else benchmarks_dir(ws)
+    from training.config import load_config
+
+    base_train = load_config(cfg.train_config, {"model": cfg.model, "data": ["-"]})
+    union = union_recipe(recipes, cfg.recipes)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
+    timings: dict[str, float] = {}
+
+    # 1. score once
+    t0 = time.perf_counter()
+    score_dir = out / "score"
+    if not _done(score_dir):
+        from curation.pipeline import curate
+
+        log(f"scoring {len(cfg.corpus)} input(s) once with signals: {', '.join(union.signals) or 'none'}")
+        _stage(ws, "curate", {"inputs": cfg.corpus, "recipe": union.model_dump(mode="json")}, score_dir,
+               lambda: curate(cfg.corpus, score_dir, union, workspace=ws))
+    scored = json.loads((score_dir / "run.json").read_text())["steps"]
+    check_fit(recipes, cfg.recipes, scored)
+    timings["score"] = time.perf_counter() - t0
+
+    # 2. mix every recipe from the same signals
+    t0 = time.perf_counter()
+    from curation.mix import mix
+
+    arms = [Arm(n, p, out / "arms" / n, out / "samples" / n) for n, p in zip(names, cfg.recipes, strict=True)]
+    for arm, recipe in zip(arms, recipes, strict=True):
+        if not _done(arm.mix_dir):
+            log(f"mixing arm {arm.name} ({arm.recipe_path})")
+            _stage(ws, "mix", {"run": str(score_dir), "recipe": arm.recipe_path, "out": str(arm.mix_dir)},
+                   arm.mix_dir, lambda a=arm, r=recipe: mix(score_dir, r, out_dir=a.mix_dir))
+        df = _kept_frame(arm.mix_dir)
+        arm.docs = df.height
+        arm.tokens = int(_token_lengths(df["text"].to_list(), tok_file).sum())
+    timings["mix"] = time.perf_counter() - t0
+
+    # 3. the same token budget for every arm
+    smallest = min(arms, key=lambda a: a.tokens)
+    if smallest.tokens == 0:
+        raise WinnowError(f"arm {smallest.name} ({smallest.recipe_path}) kept no text: nothing to train on")
+    budget = cfg.budget_tokens or smallest.tokens
+    if budget > smallest.tokens:
+        raise WinnowError(f"--budget-tokens {budget} is larger than the smallest arm: {smallest.name} "
+                          f"({smallest.mix_dir}) keeps {smallest.tokens} tokens")
+    t0 = time.perf_counter()
+    for arm in arms:
+        man_path = arm.sample_dir / "manifest.json"
+        ok = man_path.is_file() and json.loads(man_path.read_text()).get("budget") == budget
+        if not ok:
+            man = _stage(ws, "sample", {"arm": str(arm.mix_dir), "budget": budget}, arm.sample_dir,
+                         lambda a=arm: write_sample(a, budget, cfg.sample_seed, tok_file))
+        else:
+            man = json.loads(man_path.read_text())
+        arm.sampled_tokens, arm.sampled_docs = man["tokens"], man["docs"]
+    timings["sample"] = time.perf_counter() - t0
+
+    # 4. train: same base, seeds and steps
+    from training.sft import run_sft
+
+    chunk = base_train.max_length * base_train.batch_size * base_train.grad_accum
+    steps = cfg.max_steps or (base_train.max_steps if base_train.max_steps > 0 else
+                              max(1, math.ceil(budget * base_train.epochs / chunk)))
+    t0 = time.perf_counter()
+    for arm in arms:
+        for s in range(cfg.seeds):
+            mdir = out / "models" / f"{arm.name}-s{s}"
+            arm.models[s] = mdir
+            man = mdir / "manifest.json"
+            if man.is_file() and json.loads(man.read_text()).get("steps") == steps:
+                continue
+            tc = load_config(cfg.train_config, {"model": cfg.model, "data": [str(arm.sample_dir)], "out": str(mdir),
+                                                "seed": base_train.seed + s, "max_steps": steps})
+            log(f"training arm {arm.name} seed {s} ({steps} steps)")
+            _stage(ws, "train-sft", tc.model_dump(mode="json"), mdir,
+                   lambda tc=tc: {"_metrics": run_sft(tc).metrics})
+    timings["train"] = time.perf_counter() - t0
+
+    # 5. evaluate every arm the same way
+    from evaluation.runner import EvalConfig, prepare, run_eval
+
+    t0 = time.perf_counter()
+    for arm in arms:
+        for s, mdir in arm.models.items():
+            edir = out / "evals" / f"{arm.name}-s{s}"
+            arm.evals[s] = edir
+            if _done(edir) and _done(edir, "report.json"):
+                continue
+            ec = EvalConfig(model=str(mdir), out=edir, data_dir=data_dir, cache_dir=ws / "cache" / "eval",
+                            benchmarks=list(ev.benchmarks), limit=ev.limit, batch_size=ev.batch_size,
+                            num_fewshot=ev.num_fewshot,
+                            perplexity=Path(ev.heldout).absolute() if ev.heldout else None, use_cache=False)
+            prep = prepare(ec)
+            log(f"evaluating arm {arm.name} seed {s}")
+            _stage(ws, "eval", ec.to_dict(), edir, lambda ec=ec, prep=prep: run_eval(ec, prep))
+    timings["eval"] = time.perf_counter() - t0
+
+    # 6. one report
+    t0 = time.perf_counter()
+    report = build_report(cfg, arms, budget, steps, str(tok_file))
+    timings["report"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    report["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    write_outputs(out, report, arms)
+    return report
+
+
+def build_report(cfg: AblateConfig, arms: list[Arm], budget: int, steps: int, tok: str) -> dict[str, Any]:
+    base = arms[0]
+    seeds = sorted(base.evals)
+    metrics: dict[str, dict[str, Any]] = {}
+    if cfg.eval.heldout:
+        items = {a.name: [heldout_items(a.evals[s]) for s in seeds] for a in arms}
+        metrics["bits_per_byte"] = {"lower_is_better": True, "n_items": int(items[base.name][0].shape[0]),
+                                    "per_seed": {a: [bpb(x) for x in v] for a, v in items.items()},
+                                    "score": bpb, "items": items}
+    for b in cfg.eval.benchmarks:
+        items = {a.name: [bench_items(a.evals[s], b) for s in seeds] for a in arms}
+        metrics[b] = {"lower_is_better": False, "n_items": int(items[base.name][0].shape[0]),
+                      "per_seed": {a: [float(x.mean()) for x in v] for a, v in items.items()},
+                      "score": lambda x: float(x.mean()), "items": items}
+    out_metrics: dict[str, Any] = {}
+    for name, m in metrics.items():
+        entry = {"lower_is_better": m["lower_is_better"], "n_items": m["n_items"], "per_seed": m["per_seed"],
+                 "mean": {a: float(np.mean(v)) for a, v in m["per_seed"].items()}, "vs_first": {}}
+        for a in arms[1:]:
+            entry["vs_first"][a.name] = paired_stats(m["items"][base.name], m["items"][a.name], m["score"],
+                                                     cfg.bootstrap_iters)
+        out_metrics[name] = entry
+    return {"version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "first": base.name,
+            "budget_tokens": budget, "steps": steps, "seeds": seeds, "tokenizer": tok,
+            "arms": [{"name": a.name, "recipe": a.recipe_path, "mix": str(a.mix_dir), "kept_docs": a.docs,
+                      "kept_tokens": a.tokens, "sample_docs": a.sampled_docs, "sample_tokens": a.sampled_tokens,
+                      "models": {s: str(p) for s, p in a.models.items()},
+                      "evals": {s: str(p) for s, p in a.evals.items()}} for a in arms],
+            "metrics": out_metrics}
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The headline: per metric, each arm's mean over seeds and its difference from the first with CIs."""
+    lines = [f"ablation: {len(report['arms'])} arms x {len(report['seeds'])} seed(s), {report['budget_tokens']:,} "
+             f"tokens and {report['steps']} steps each"]
+    for name, m in report["metrics"].items():
+        better = "lower is better" if m["lower_is_better"] else "higher is better"
+        lines.append(f"{name} ({better}; {m['n_items']} items):")
+        for a in report["arms"]:
+            seeds = ", ".join(f"{v:.4f}" for v in m["per_seed"][a["name"]])
+            line = f"  {a['name']:<20} {m['mean'][a['name']]:.4f}  (seeds: {seeds})"
+            d = m["vs_first"].get(a["name"])
+            if d:
+                lo, hi = d["ci_items"]
+                line += f"   diff vs {report['first']}: {d['diff']:+.4f}  95% CI items [{lo:+.4f}, {hi:+.4f}]"
+                if d.get("ci_seeds_t"):
+                    slo, shi = d["ci_seeds_t"]
+                    line += f", seeds [{slo:+.4f}, {shi:+.4f}]"
+            lines.append(line)
+    return lines
+
+
+def write_outputs(out: Path, report: dict[str, Any], arms: list[Arm]) -> None:
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    (out / "ablation.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    (out / "ablation.md").write_text("```\n" + "\n".join(summary_lines(report)) + "\n```\n", encoding="utf-8")
+    plot(report, out / "ablation.png")
+    man: dict[str, Any] = {"kind": "ablation", "first": report["first"], "budget_tokens": report["budget_tokens"]}
+    cfg = json.loads((out / "config.json").read_text())
+    man["lineage"] = lineage_block(parents=[p for a in arms for p in a.evals.values()], config=cfg, kind="ablation")
+    stamp_fingerprint(man, [out / "ablation.json"])
+    (out / "manifest.json").write_text(json.dumps(man, indent=2), encoding="utf-8")
+
+
+def plot(report: dict[str, Any], path: Path) -> Path | None:
+    """One panel per metric: each seed's score per arm (dots) and the mean with the items CI of the
+    difference from the first arm drawn around the first arm's mean."""
+    if not report["metrics"]:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ms = list(report["metrics"].items())
+    fig, axes = plt.subplots(1, len(ms), figsize=(4.5 * len(ms), 3.6), squeeze=False)
+    names = [a["name"] for a in report["arms"]]
+    for ax, (mname, m) in zip(axes[0], ms, strict=True):
+        first = m["mean"][report["first"]]
+        for i, n in enumerate(names):
+            ys = m["per_seed"][n]
+            ax.plot([i] * len(ys), ys, "o", color="#4C72B0", alpha=0.6)
+            d = m["vs_first"].get(n)
+            if d:
+                lo, hi = d["ci_items"]
+                ax.errorbar([i], [first + d["diff"]], yerr=[[d["diff"] - lo], [hi - d["diff"]]], fmt="s",
+                            color="#C44E52", capsize=5)
+            else:
+                ax.plot([i], [first], "s", color="#C44E52")
+        ax.set_xticks(range(len(names)), names, rotation=15)
+        ax.set_title(f"{mname} ({'lower' if m['lower_is_better'] else 'higher'} is better)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
