@@ -58,6 +58,8 @@ class Decontamination(CorpusStep):
 
     name = "decontamination"
     Config: ClassVar[type[StepConfig]] = DecontaminationConfig
+    columns: ClassVar[tuple[str, ...]] = ("contaminated", "overlap", "match", "benchmark", "layout", "shared_ngrams",
+                                          "n_items", "decontam_items", "decontam_layouts")
 
     @property
     def cfg(self) -> DecontaminationConfig:
