@@ -24,6 +24,10 @@ from curation.heuristics.chars import CITATION_RE, PY_WHITESPACE, SPLITLINES_RE,
 from curation.heuristics.words import Tokens, WordCache
 
 END_PUNCTUATION = (".", "?", "!", '"', "'")
+# The C4 paper (Raffel et al. 2020, 2.2) keeps lines ending in "a period, exclamation mark, question mark, or
+# end quotation mark"; datatrove's list has only the straight quotes, so a line ending in a closing curly
+# quote (news prose: `he said.”`) is dropped there. `sentences_paper` counts with these too.
+PAPER_END_QUOTES = ("\u201d", "\u2019", "\u00bb")
 POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
                      "use cookies")
 
@@ -113,10 +117,14 @@ def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4L
     low = t.str.to_lowercase()
     ends = pl.any_horizontal([t.str.ends_with(e) for e in END_PUNCTUATION])
     no_punct = (~ends | t.str.ends_with("...")) if p.filter_no_terminal_punct else pl.lit(False)
+    quote_end = pl.any_horizontal([t.str.ends_with(e) for e in PAPER_END_QUOTES])
     few = pl.col("n_words") < p.min_words_per_line
     lines = lines.with_columns(
         no_punct=~pl.col("long_word") & no_punct,
         few_words=~pl.col("long_word") & ~no_punct & few,
+        # a line only the paper's rule keeps: it ends in a closing curly quote and passes the other checks
+        quote_only=(~pl.col("long_word") & no_punct & quote_end & ~few) if p.filter_no_terminal_punct
+        else pl.lit(False),
     ).with_columns(eligible=~pl.col("long_word") & ~pl.col("no_punct") & ~pl.col("few_words"))
     e = pl.col("eligible")
     lorem = e & low.str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else pl.lit(False)
@@ -125,17 +133,25 @@ def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4L
     policy = (e & ~lorem & ~js & ~curly & pl.any_horizontal([low.str.contains(s, literal=True)
                                                            for s in POLICY_SUBSTRINGS])
               if p.filter_policy else pl.lit(False))
+    q = pl.col("quote_only")
+    q_drop = ((low.str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else pl.lit(False))
+              | (low.str.contains("javascript", literal=True) if p.filter_javascript else pl.lit(False))
+              | (t.str.contains("{", literal=True) if p.filter_curly_bracket else pl.lit(False))
+              | (pl.any_horizontal([low.str.contains(s, literal=True) for s in POLICY_SUBSTRINGS])
+                 if p.filter_policy else pl.lit(False)))
     lines = lines.with_columns(lorem=lorem, javascript=js, curly=curly, policy=policy).with_columns(
         kept=e & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"),
+        kept_paper_only=q & ~q_drop,
         # lines whose cached words are not spaCy's exact tokens of the kept text
         odd=(t != stripped) | t.str.contains(f"{WS}{{2,}}|[{WS[1:-1]}&&[^ ]]"),
     )
     kept = lines["kept"].to_numpy()
+    counted = kept | lines["kept_paper_only"].to_numpy()
     odd = lines["odd"].to_numpy()
-    sents, n_tok = _sentences_vectorised(tk, cache, kept & ~odd)
+    sents, n_tok = _sentences_vectorised(tk, cache, counted & ~odd)
     sents = sents.copy()
     n_tok = n_tok.copy()
-    odd_idx = np.flatnonzero(kept & odd)
+    odd_idx = np.flatnonzero(counted & odd)
     if odd_idx.size:
         texts_odd = lines["text"].gather(odd_idx).to_list()
         for i, s in zip(odd_idx, texts_odd, strict=True):
@@ -150,6 +166,7 @@ def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4L
         lorem_ipsum=pl.col("lorem").any(),
         curly_bracket=pl.col("curly").any(),
         sentences=pl.col("sentences").filter(kept_expr).sum().cast(pl.Int64),
+        sentences_paper=pl.col("sentences").filter(kept_expr | pl.col("kept_paper_only")).sum().cast(pl.Int64),
         javascript_lines=pl.col("javascript").sum().cast(pl.Int64),
         policy_lines=pl.col("policy").sum().cast(pl.Int64),
         no_terminal_punct_lines=pl.col("no_punct").sum().cast(pl.Int64),

@@ -106,7 +106,10 @@ def gopher_quality(a: Analysis) -> pl.DataFrame:
     frame = pl.DataFrame({"text": t})
     sym = frame.select(hash=pl.col("text").str.count_matches("#", literal=True),
                        ell=pl.col("text").str.count_matches("...", literal=True)
-                       + pl.col("text").str.count_matches("…", literal=True))
+                       + pl.col("text").str.count_matches("…", literal=True),
+                       # the Gopher paper's words: whitespace-separated, "alpha" when one holds a letter
+                       ws=pl.col("text").str.count_matches(r"\S+"),
+                       ws_alpha=pl.col("text").str.count_matches(r"\S*\p{L}\S*"))
     ls = splitlines_stats(t)
     return pl.DataFrame({
         "words": words.astype(np.int64),
@@ -117,6 +120,7 @@ def gopher_quality(a: Analysis) -> pl.DataFrame:
         "bullet_lines_ratio": _ratio(ls["bullet_lines"].to_numpy(), ls["lines"].to_numpy()),
         "ellipsis_lines_ratio": _ratio(ls["ellipsis_lines"].to_numpy(), ls["lines"].to_numpy()),
         "alpha_words_ratio": _ratio(alpha, words),
+        "alpha_words_ratio_paper": _ratio(sym["ws_alpha"].to_numpy(), sym["ws"].to_numpy()),
         "stop_words": n_stop,
     })
 

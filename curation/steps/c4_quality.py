@@ -1,8 +1,10 @@
 """`c4_quality`: the statistics behind datatrove's C4QualityFilter (split on lines, as C4 does).
 
 Columns: `lines`, `kept_lines` (lines C4 keeps), `sentences` (spaCy sentences in the kept lines: the
-min-sentences rule), `lorem_ipsum` and `curly_bracket` (a line that survived the line rules holds
-"lorem ipsum" / "{": C4 drops the whole document), and per-reason counts of removed lines
+min-sentences rule as datatrove counts), `sentences_paper` (the same count when lines ending in a closing
+curly quote are kept too, as the C4 paper's "end quotation mark" does), `lorem_ipsum` and `curly_bracket`
+(a line that survived the line rules holds "lorem ipsum" / "{": C4 drops the whole document), and
+per-reason counts of removed lines
 (`javascript_lines`, `policy_lines`, `no_terminal_punct_lines`, `few_words_lines`, `long_word_lines`).
 """
 
@@ -38,6 +40,9 @@ class C4QualityConfig(StepConfig):
 class C4QualityStep(SignalStep):
     name: ClassVar[str] = "c4_quality"
     Config: ClassVar[type[StepConfig]] = C4QualityConfig
+    columns: ClassVar[tuple[str, ...]] = (
+        "lines", "kept_lines", "lorem_ipsum", "curly_bracket", "sentences", "sentences_paper", "javascript_lines",
+        "policy_lines", "no_terminal_punct_lines", "few_words_lines", "long_word_lines")
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         from curation.heuristics.signals import analyse, c4_quality
