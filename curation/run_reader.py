@@ -113,21 +113,25 @@ class RunReader:
     @cached_property
     def parent(self) -> Path | None:
         """The run whose documents and signals this one reads in place (`mix --out`), if any."""
-        m = self.manifest
-        raw = m.get("parent") or (m.get("lineage") or {}).get("parent") or (m.get("mix_of") or None)
-        if isinstance(raw, dict):
-            raw = raw.get("path") or raw.get("run")
-        if not raw:
-            return None
-        p = Path(raw)
-        return p if p.is_absolute() else (self.path / p).resolve()
+        from curation.store import source_dir
+
+        src = source_dir(self.path)
+        return None if src == self.path else src
 
     @cached_property
     def data_root(self) -> Path:
         """The folder holding docs/ and signals/: this run, or the parent it was mixed from."""
-        if (self.path / "docs").is_dir() or (self.path / "signals").is_dir() or self.parent is None:
-            return self.path
-        return RunReader(self.parent).data_root
+        return self.parent or self.path
+
+    def signal_key(self, step: str) -> str:
+        """The row key a step's signals join on: `order` (the input position), or `id` in older runs."""
+        return "order" if "order" in self.signals(step).collect_schema().names() else "id"
+
+    def _signal_cols(self, step: str, cols: set[str] | list[str]) -> tuple[pl.LazyFrame, str]:
+        """A step's columns renamed `step.col`, one row per key, and the key to join on."""
+        key = self.signal_key(step)
+        sig = self.signals(step).select(key, *sorted(cols)).unique(key, keep="first")
+        return sig.rename({c: f"{step}.{c}" for c in cols}), key
 
     @cached_property
     def recipe(self) -> Recipe | None:
@@ -191,7 +195,7 @@ class RunReader:
         return pl.scan_parquet(files)
 
     def signal_schema(self, step: str) -> dict[str, pl.DataType]:
-        return {k: v for k, v in self.signals(step).collect_schema().items() if k != "id"}
+        return {k: v for k, v in self.signals(step).collect_schema().items() if k not in ("id", "order")}
 
     def numeric_columns(self, step: str) -> list[str]:
         return [n for n, t in self.signal_schema(step).items() if t.is_numeric() or t == pl.Boolean]
@@ -252,8 +256,8 @@ class RunReader:
             step, col = sort[0].split(".", 1)
             wanted.setdefault(step, set()).add(col)
         for step, cols in wanted.items():
-            sig = self.signals(step).select("id", *sorted(cols)).unique("id", keep="first")
-            q = q.join(sig.rename({c: f"{step}.{c}" for c in cols}), on="id", how="left")
+            sig, key = self._signal_cols(step, cols)
+            q = q.join(sig, on=key, how="left")
         for f in filters:
             q = q.filter(f.expr())
         return q
@@ -348,7 +352,7 @@ class RunReader:
             got = self._row_of(doc_id, files)
             if got is None:
                 continue
-            vals = {k: v for k, v in got[0].items() if k != "id"}
+            vals = {k: v for k, v in got[0].items() if k not in ("id", "order")}
             if isinstance(vals.get("pii_spans"), list):
                 spans = [dict(s) for s in vals.pop("pii_spans")]
             signals[step] = vals
@@ -439,8 +443,8 @@ class Recounter:
             if r.name not in self.inactive:
                 needed.setdefault(r.signal, set()).add(r.column)
         for step, cols in needed.items():
-            sig = reader.signals(step).select("id", *sorted(cols)).unique("id", keep="first")
-            frame = frame.join(sig.rename({c: f"{step}.{c}" for c in cols}), on="id", how="left")
+            sig, key = reader._signal_cols(step, cols)
+            frame = frame.join(sig, on=key, how="left")
         frame = frame.with_columns(_dup=pl.col("order") != pl.col("order").min().over("id"))
         df = frame.collect()
         self.n = df.height

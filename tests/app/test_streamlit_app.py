@@ -254,3 +254,37 @@ def test_runs_page_follows_a_running_job(tmp_path: Path, monkeypatch: pytest.Mon
     at = _app(ws, "Runs", monkeypatch)
     assert at.dataframe[0].value["progress"][0] == "score: 500/2,000 docs (25%) - batch 1"
     assert "Stop" in [b.label for b in at.button]
+
+
+def test_remix_writes_a_new_run_from_the_parent_signals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from app.registry import RunRegistry
+    from curation.run_reader import RunReader
+
+    built = make_workspace(tmp_path)  # its own: this test adds a run
+    parent_manifest = (built["run"] / "manifest.json").read_text()
+    at = _app(built["ws"], "Corpus", monkeypatch, {"run": str(built["run"])})
+    at.radio(key="corpus_view").set_value("Re-threshold").run()
+    at.selectbox(key="rethr_step").set_value("minhash").run()
+    at.checkbox(key="on|near_duplicate").uncheck().run()
+    at.text_input(key="rethr_name").set_value("keep-near").run()
+    at.text_input(key="rethr_out").set_value("runs/keep-near").run()
+    at.button(key="rethr_remix").click().run()
+    assert "started run" in at.success[0].value, [e.value for e in at.error]
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        with RunRegistry(built["ws"]) as reg:
+            run = reg.list(kind="mix", limit=1)
+        if run and run[0].status not in ("queued", "running"):
+            break
+        time.sleep(0.3)
+    assert run[0].status == "done", run[0].error
+    new = built["ws"] / "runs" / "keep-near"
+    assert run[0].out_dir == str(new.resolve())  # the row keeps the new folder: the run picker lists it
+    reader = RunReader(new)
+    assert reader.parent == built["run"].resolve()  # lineage: it names its parent
+    assert (reader.manifest["kept"], reader.manifest["removed"]) == (8, 3)  # the near-copy is kept now
+    assert (built["run"] / "manifest.json").read_text() == parent_manifest  # the parent is untouched
+    at = _app(built["ws"], "Corpus", monkeypatch)
+    assert any("keep-near" in o for o in at.selectbox(key="corpus_run").options)
