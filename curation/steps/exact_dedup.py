@@ -4,6 +4,14 @@ The key is xxh3-128 of the normalised text (`curation.text.dedup_words` joined b
 lowercase, runs of non-word characters -> one space), computed per batch and stored in
 `signals/exact_dedup.parts/`; `finalize` groups all parts by key and keeps one copy per group
 (`keep: first` = smallest `order`, `longest` = most characters, then first).
+
+With `--against` (earlier runs in `context["against"]`), the keys those runs stored in their own
+`signals/exact_dedup.parts/` count as already kept: a document whose normalised text is a document of an
+earlier run is an exact duplicate of that one, so `exact_duplicate` (not `near_duplicate`) names why it went.
+
+Columns: `duplicate`, `kept_id` (the copy kept instead: an id of this run, or `<run>:<id>` when the copy is
+in the earlier run folder named `<run>`), `kept_run` (that run folder's name; null when the copy is in this
+run) and `group_size` (copies in this run, plus one when an earlier run holds the kept copy).
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ class ExactDedupStep(CorpusStep):
     name = "exact_dedup"
     Config = ExactDedupConfig
     config: ExactDedupConfig
+    columns = ("duplicate", "kept_id", "kept_run", "group_size")
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame({
@@ -77,15 +86,41 @@ class ExactDedupStep(CorpusStep):
                 raise WinnowError(f"{p}: cannot read exact_dedup part: {e}") from None
         schema = {"id": pl.Utf8, "order": pl.Int64, "length": pl.UInt32, "key": pl.Binary}
         df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
-        out = exact_groups(df, self.config.keep)
+        out = exact_groups(df, self.config.keep, earlier_keys(self.context.get("against") or []))
         out.write_parquet(out_dir / "part-00000.parquet")
         if progress is not None:
             progress.message(f"exact_dedup: {int(out['duplicate'].sum()) if len(out) else 0} exact duplicates "
                              f"among {len(out)} documents")
 
 
-def exact_groups(df: pl.DataFrame, keep: str = "first") -> pl.DataFrame:
-    """One row per document: duplicate, kept_id (null for the kept copy), group_size."""
+def run_label(run_dir: str | Path) -> str:
+    """How a kept copy's run is named in `kept_id` / `kept_run`: the run folder's name."""
+    return Path(run_dir).name
+
+
+def earlier_keys(runs: list[str | Path]) -> pl.DataFrame | None:
+    """`key`, `kept_id` (`<run>:<id>`) and `kept_run` of the first copy of each text in earlier runs (the
+    first run listed wins), or None when there are none."""
+    frames = []
+    for i, d in enumerate(runs):
+        parts = sorted((Path(d) / "signals" / "exact_dedup.parts").glob("*.parquet"))
+        if not parts:
+            raise WinnowError(f"--against {d}: no stored exact_dedup keys (signals/exact_dedup.parts/); "
+                              "curate that run with the exact_dedup signal, or leave exact_dedup out here")
+        name = run_label(d)
+        frames.append(pl.scan_parquet(parts).select(
+            "key", (pl.lit(f"{name}:") + pl.col("id").cast(pl.Utf8)).alias("kept_id"),
+            pl.lit(name).alias("kept_run"), pl.lit(i).alias("_run"), pl.col("order").alias("_order")).collect())
+    if not frames:
+        return None
+    return pl.concat(frames).sort("_run", "_order").unique("key", keep="first").drop("_run", "_order")
+
+
+def exact_groups(df: pl.DataFrame, keep: str = "first", earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per document: duplicate, kept_id (null for the kept copy), kept_run, group_size.
+
+    `earlier`: keys already kept by earlier runs (`earlier_keys`); a document with one of them is a duplicate
+    of that earlier copy, whatever its place in this run."""
     df = df.with_row_index("_r")
     by = [pl.col("length").cast(pl.Int64).neg(), pl.col("order"), pl.col("_r")] if keep == "longest" \
         else [pl.col("order"), pl.col("_r")]
@@ -94,7 +129,14 @@ def exact_groups(df: pl.DataFrame, keep: str = "first") -> pl.DataFrame:
     out = df.with_columns(
         kept_r.alias("_kr"), kept_id.alias("_kid"), pl.len().over("key").cast(pl.UInt32).alias("group_size"))
     dup = pl.col("_kr") != pl.col("_r")
-    return (out.sort("order", "_r")
-            .select("id", "order", dup.alias("duplicate"),
-                    pl.when(dup).then(pl.col("_kid")).otherwise(None).cast(pl.Utf8).alias("kept_id"),
-                    "group_size"))
+    out = out.with_columns(dup.alias("duplicate"),
+                           pl.when(dup).then(pl.col("_kid")).otherwise(None).cast(pl.Utf8).alias("kept_id"),
+                           pl.lit(None, pl.Utf8).alias("kept_run"))
+    if earlier is not None and earlier.height:
+        old = earlier.rename({"kept_id": "_old_id", "kept_run": "_old_run"})
+        out = out.join(old, on="key", how="left").with_columns(
+            (pl.col("duplicate") | pl.col("_old_id").is_not_null()).alias("duplicate"),
+            pl.coalesce("_old_id", "kept_id").alias("kept_id"),
+            pl.col("_old_run").alias("kept_run"),
+            (pl.col("group_size") + pl.col("_old_id").is_not_null().cast(pl.UInt32)).alias("group_size"))
+    return out.sort("order", "_r").select("id", "order", "duplicate", "kept_id", "kept_run", "group_size")

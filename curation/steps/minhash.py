@@ -6,7 +6,9 @@ Per batch (`score`) the step stores each document's signature and band hashes
 with the Jaccard estimated from the whole signature (`threshold`), joins confirmed pairs into clusters
 (connected components) and keeps one representative per cluster (`keep: first|longest`). Documents of
 earlier runs listed in `context["against"]` join the index as already-kept documents: a new document in
-their cluster is a duplicate whose `kept_id` is the old document; old documents get no output rows.
+their cluster is a duplicate whose `kept_id` is the old document, written `<run>:<id>` with `kept_run` =
+`<run>` (the earlier run folder's name; null when the kept copy is in this run), so a removed document's
+`kept_id` never reads like one of this run's ids; old documents get no output rows.
 Documents without any word have no shingles and are never near-duplicates (exact_dedup handles them).
 """
 
@@ -150,6 +152,7 @@ class MinHashStep(CorpusStep):
     name = "minhash"
     Config = MinHashConfig
     config: MinHashConfig
+    columns = ("duplicate", "cluster_id", "kept_id", "kept_run", "similarity", "cluster_size", "n_shingles")
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
@@ -172,27 +175,35 @@ class MinHashStep(CorpusStep):
                 "against": [str(d) for d in self.context.get("against") or []]}
 
     def _against_parts(self) -> list[Path]:
+        return [p for _, ps in self._against_runs() for p in ps]
+
+    def _against_runs(self) -> list[tuple[str, list[Path]]]:
+        """(run name, its stored parts) for each earlier run, in the order given."""
+        from curation.steps.exact_dedup import run_label
+
         mine = params_of(self.config)
-        paths: list[Path] = []
+        out: list[tuple[str, list[Path]]] = []
         for d in self.context.get("against") or []:
             theirs = run_params(d)
             if theirs is not None and theirs != mine:
                 raise WinnowError(f"{d}: its MinHash parameters {theirs} differ from this recipe's {mine}; "
                                   "--against needs the same ngram, num_perm, seed, bands and rows")
-            paths.extend(run_parts(d))
-        return paths
+            out.append((run_label(d), run_parts(d)))
+        return out
 
     def finalize(self, parts: list[Path], out_dir: Path, progress: Progress | None = None) -> None:
         cfg = self.config
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        old_parts = self._against_parts()
-        n_old = sum(count_rows(old_parts))
+        runs = self._against_runs()
+        old_parts = [p for _, ps in runs for p in ps]
+        old_runs = [(name, sum(count_rows(ps))) for name, ps in runs]
+        n_old = sum(n for _, n in old_runs)
         stored = load_stored(old_parts + sorted(parts), cfg.num_perm, cfg.bands)
         if progress is not None:
             progress.message(f"minhash: {len(stored) - n_old} documents from {len(parts)} parts"
                              + (f", {n_old} earlier documents" if n_old else ""))
-        out = cluster(stored, n_old, cfg)
+        out = cluster(stored, n_old, cfg, old_runs)
         out.write_parquet(out_dir / "part-00000.parquet")
         (out_dir / PARAMS_FILE).write_text(json.dumps({"params": params_of(cfg), "config": cfg.model_dump(),
                                                        "against": [str(d) for d in
@@ -202,9 +213,10 @@ class MinHashStep(CorpusStep):
             progress.message(f"minhash: {int(out['duplicate'].sum())} near-duplicates")
 
 
-def cluster(st: Stored, n_old: int, cfg: MinHashConfig) -> pl.DataFrame:
-    """Cluster stored documents (the first `n_old` are already-kept documents of earlier runs) and return
-    one row per new document, in input order."""
+def cluster(st: Stored, n_old: int, cfg: MinHashConfig,
+            old_runs: list[tuple[str, int]] | None = None) -> pl.DataFrame:
+    """Cluster stored documents (the first `n_old` are already-kept documents of earlier runs, `old_runs`:
+    (run name, documents) in order) and return one row per new document, in input order."""
     n = len(st)
     sig = st.sig
     idx = np.flatnonzero(st.n_shingles > 0)
@@ -221,11 +233,19 @@ def cluster(st: Stored, n_old: int, cfg: MinHashConfig) -> pl.DataFrame:
     sim = estimated_jaccard(sig, np.arange(n), rep)
     rep_ids = st.ids.gather(rep) if n else st.ids
     dup = rep != np.arange(n)
+    names = [name for name, _ in old_runs or []]
+    bounds = np.cumsum([k for _, k in old_runs or []])
+    run_of = pl.Series([names[int(np.searchsorted(bounds, r, side="right"))] if r < n_old else None for r in rep],
+                       dtype=pl.Utf8) if n_old and names else pl.Series([None] * n, dtype=pl.Utf8)
+    qualified = pl.DataFrame({"run": run_of, "rid": rep_ids}).select(
+        pl.when(pl.col("run").is_not_null()).then(pl.col("run") + ":" + pl.col("rid")).otherwise(pl.col("rid")))
+    kept = qualified.to_series().rename("kept_id")
     out = pl.DataFrame({
         "id": st.ids,
         "duplicate": pl.Series(dup, dtype=pl.Boolean),
         "cluster_id": rep_ids,
-        "kept_id": rep_ids.zip_with(pl.Series(dup, dtype=pl.Boolean), pl.Series([None] * n, dtype=pl.Utf8)),
+        "kept_id": kept.zip_with(pl.Series(dup, dtype=pl.Boolean), pl.Series([None] * n, dtype=pl.Utf8)),
+        "kept_run": run_of.zip_with(pl.Series(dup, dtype=pl.Boolean), pl.Series([None] * n, dtype=pl.Utf8)),
         "similarity": pl.Series(sim, dtype=pl.Float64),
         "cluster_size": pl.Series(sizes, dtype=pl.UInt32),
         "n_shingles": pl.Series(st.n_shingles, dtype=pl.UInt32),

@@ -90,3 +90,29 @@ def test_bad_part_is_a_winnow_error(tmp_path: Path) -> None:
 
 def test_registered() -> None:
     assert get_step("exact_dedup") is ExactDedupStep
+
+
+def test_copies_of_an_earlier_run_are_exact_duplicates_named_with_that_run(tmp_path: Path) -> None:
+    """--against: a document whose text an earlier run already holds is an exact duplicate of that copy."""
+    old = _frame(["a", "d"])
+    _run(old, tmp_path / "old" / "signals" / "exact_dedup.parts_src")  # writes parts + out below it
+    parts_dir = tmp_path / "old" / "signals" / "exact_dedup.parts"
+    parts_dir.mkdir(parents=True)
+    for p in (tmp_path / "old" / "signals" / "exact_dedup.parts_src" / "parts").glob("*.parquet"):
+        p.rename(parts_dir / p.name)
+    new = pl.DataFrame({"id": ["a", "x", "y"], "text": [TEXTS["b"], TEXTS["i"], TEXTS["i"]], "order": [0, 1, 2]},
+                       schema={"id": pl.Utf8, "text": pl.Utf8, "order": pl.Int64})
+    step = ExactDedupStep(ExactDedupConfig(), context={"against": [str(tmp_path / "old")]})
+    p = tmp_path / "new_parts" / "0_0.parquet"
+    p.parent.mkdir()
+    step.score(new).write_parquet(p)
+    step.finalize([p], tmp_path / "new_out")
+    rows = {r["id"]: r for r in pl.read_parquet(tmp_path / "new_out" / "*.parquet").iter_rows(named=True)}
+    # "a" here has the same id as the old "a" and a variant of its text: the kept copy is old:a, not itself
+    assert (rows["a"]["duplicate"], rows["a"]["kept_id"], rows["a"]["kept_run"]) == (True, "old:a", "old")
+    assert rows["a"]["group_size"] == 2
+    assert (rows["x"]["duplicate"], rows["x"]["kept_id"], rows["x"]["kept_run"]) == (False, None, None)
+    assert (rows["y"]["duplicate"], rows["y"]["kept_id"], rows["y"]["kept_run"]) == (True, "x", None)
+    with pytest.raises(WinnowError, match="no stored exact_dedup keys"):
+        ExactDedupStep(ExactDedupConfig(), context={"against": [str(tmp_path / "nope")]}).finalize(
+            [p], tmp_path / "out2")

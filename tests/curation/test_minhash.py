@@ -190,9 +190,11 @@ def test_against_earlier_run(tmp_path: Path) -> None:
     out = _run_step(new, tmp_path / "new", context={"against": [str(tmp_path / "old")]})
     assert set(out["id"]) == set(new["id"])  # old documents get no rows
     rows = {r["id"]: r for r in out.iter_rows(named=True)}
-    for copy, src in planted:
-        assert rows[copy]["duplicate"] and rows[copy]["kept_id"] == src
+    for copy, src in planted:  # the kept copy is named with its run, so it never reads as one of ours
+        assert rows[copy]["duplicate"] and rows[copy]["kept_id"] == f"old:{src}"
+        assert rows[copy]["kept_run"] == "old"
     assert out["duplicate"].sum() == len(planted)
+    assert out.filter(~pl.col("duplicate"))["kept_run"].null_count() == out.height - len(planted)
     params = json.loads((tmp_path / "new" / "signals" / "minhash" / "params.json").read_text())
     assert params["against"] == [str(tmp_path / "old")]
     with pytest.raises(WinnowError, match="differ"):
