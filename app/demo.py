@@ -142,7 +142,7 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
         m = json.loads(man.read_text())
         typer.echo(f"\n  curated corpus: {m['kept']} kept, {m['removed']} removed, {m['quarantined']} quarantined "
                    f"of {m['input']}  ->  {paths['curated'] / 'kept'}")
-        typer.echo("  removals by rule: " + ", ".join(f"{k} {v}" for k, v in list(m["by_rule"].items())[:8]))
+        typer.echo("  removals by rule: " + (", ".join(f"{k} {v}" for k, v in m["by_rule"].items()) or "none"))
     for key in ("dpo_model", "eval_dpo"):
         if paths[key].exists():
             typer.echo(f"  {key.replace('_', ' ')}: {paths[key]}")

@@ -12,13 +12,25 @@ from app.options import DEFAULT_WORKSPACE, WorkspaceOpt
 from app.registry import registered_run
 from app.workspace import open_workspace
 
+SUMMARY_RULES = 12
 
-def _summary(m: dict, out: Path) -> None:
+
+def rule_lines(by_rule: dict[str, int], limit: int | None = SUMMARY_RULES) -> list[str]:
+    """Removals per rule, at most `limit` of them (None: all), and a line saying so when some are not shown."""
+    items = list(by_rule.items())
+    shown = items if limit is None else items[:limit]
+    lines = [f"  {n:>8}  {rule}" for rule, n in shown]
+    if len(shown) < len(items):
+        lines.append(f"  {len(shown)} of {len(items)} rules shown; use --all")
+    return lines
+
+
+def _summary(m: dict, out: Path, show_all: bool = False) -> None:
     skipped = f", skipped {m['skipped']}" if m.get("skipped") else ""
     typer.echo(f"input {m['input']}: kept {m['kept']}, removed {m['removed']}, quarantined {m['quarantined']}"
                f"{skipped}")
-    for rule, n in list(m["by_rule"].items())[:12]:
-        typer.echo(f"  {n:>8}  {rule}")
+    for line in rule_lines(m["by_rule"], None if show_all else SUMMARY_RULES):
+        typer.echo(line)
     for name, why in m.get("skipped_signals", {}).items():
         typer.echo(f"  skipped {name}: {why}")
     typer.echo(f"curated corpus: {out / 'kept'}   removal log: {out / 'removed.parquet'}   "
@@ -45,6 +57,7 @@ def curate_cmd(
                                             "made from the file and position)."),
     overwrite: bool = typer.Option(False, help="Start again in an output folder that holds another run "
                                                "(removes only what Winnow wrote there)."),
+    show_all: bool = typer.Option(False, "--all", help="List every rule's removals (default: the first 12)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
@@ -66,7 +79,7 @@ def curate_cmd(
                    workspace=ws, text_field=text_field, id_field=id_field, overwrite=overwrite,
                    command=["winnow", *sys.argv[1:]], config=config)
         reg.set_metrics(run_id, _headline(m))
-    _summary(m, out)
+    _summary(m, out, show_all)
 
 
 def mix_cmd(
@@ -76,6 +89,7 @@ def mix_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Write the result to this new folder (reads RUN_DIR's "
                                                        "signals in place; RUN_DIR is not changed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    show_all: bool = typer.Option(False, "--all", help="List every rule's removals (default: the first 12)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json
@@ -96,7 +110,7 @@ def mix_cmd(
     if as_json:
         typer.echo(json.dumps(m, indent=2, default=str))
     else:
-        _summary(m, target)
+        _summary(m, target, show_all)
 
 
 def register(root: typer.Typer) -> None:

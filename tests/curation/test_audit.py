@@ -1,0 +1,101 @@
+"""`audit_run` / `winnow audit`: a run's decisions joined with human labels, per rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from curation.audit import audit_run
+from curation.errors import WinnowError
+
+RECIPE = {"name": "t", "signals": {"length": {}}, "rules": [
+    {"name": "short", "signal": "length", "column": "n_words", "min": 5},
+    {"name": "long", "signal": "length", "column": "n_words", "max": 100},
+    {"name": "never", "signal": "length", "column": "n_lines", "max": 1000}]}
+# id: (n_words, removed by [rules], human label 1 = high quality)
+DOCS = {"a": (2, ["short"], 0), "b": (3, ["short"], 0), "c": (4, ["short"], 1), "d": (500, ["long"], 1),
+        "e": (50, [], 1), "f": (60, [], 0), "g": (1, ["short"], 0), "h": (2, ["short"], 1)}
+
+
+def _run(tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    (run / "kept").mkdir(parents=True)
+    (run / "signals" / "length").mkdir(parents=True)
+    (run / "recipe.yaml").write_text(yaml.safe_dump(RECIPE))
+    removed = [(i, r[0], r) for i, (_, r, _) in DOCS.items() if r]
+    pl.DataFrame({"id": [x[0] for x in removed], "rule": [x[1] for x in removed], "rules": [x[2] for x in removed]},
+                 schema={"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8)}).write_parquet(
+        run / "removed.parquet")
+    kept = [i for i, (_, r, _) in DOCS.items() if not r]
+    pl.DataFrame({"id": kept, "text": ["x"] * len(kept)}).write_parquet(run / "kept" / "p.parquet")
+    pl.DataFrame({"id": list(DOCS), "n_words": [v[0] for v in DOCS.values()],
+                  "n_lines": [1] * len(DOCS)}).write_parquet(run / "signals" / "length" / "0_0.parquet")
+    return run
+
+
+def _labels(tmp_path: Path, field: str = "label", values: tuple = (1, 0)) -> Path:
+    p = tmp_path / "labels.jsonl"
+    rows = [{"id": i, field: values[0] if v[2] == 1 else values[1]} for i, v in DOCS.items()]
+    rows.append({"id": "not-in-run", field: values[0]})
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return p
+
+
+def test_per_rule_precision_losses_and_distributions(tmp_path: Path) -> None:
+    rep = audit_run(_run(tmp_path), _labels(tmp_path))
+    assert (rep.labelled, rep.matched, rep.high, rep.low) == (9, 8, 4, 4)
+    assert (rep.low_removed, rep.high_removed) == (3, 3)  # a b g low; c d h high
+    short = rep.rule("short")
+    assert (short.fires, short.first, short.low, short.high_lost, short.high_lost_only) == (5, 5, 3, 2, 2)
+    assert short.precision == pytest.approx(3 / 5)
+    long = rep.rule("long")
+    assert (long.fires, long.precision, long.high_lost) == (1, 0.0, 1)
+    never = rep.rule("never")
+    assert never.fires == 0 and never.precision is None
+    # medians of n_words: high c d e h = 4 500 50 2 -> 27; low a b f g = 2 3 60 1 -> 2.5
+    assert short.quantiles["high"]["q50"] == pytest.approx(27.0)
+    assert short.quantiles["low"]["q50"] == pytest.approx(2.5)
+    text = rep.render()
+    assert "2 of 3 rules shown" in text and "use --all" in text
+    assert "never" in rep.render(show_all=True)
+
+
+def test_label_field_and_positive_values(tmp_path: Path) -> None:
+    labels = _labels(tmp_path, field="quality", values=("good", "bad"))
+    rep = audit_run(_run(tmp_path), labels, label_field="quality", positive_labels=["good"])
+    assert (rep.high, rep.low) == (4, 4)
+    with pytest.raises(WinnowError, match="no `label` field"):
+        audit_run(_run(tmp_path / "x"), labels)
+
+
+def test_no_shared_ids_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "other.jsonl"
+    p.write_text(json.dumps({"id": "zzz", "label": 1}) + "\n")
+    with pytest.raises(WinnowError, match="none of the 1 labelled ids"):
+        audit_run(_run(tmp_path), p)
+
+
+def test_cli_prints_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from app.cli import main
+
+    run, labels = _run(tmp_path), _labels(tmp_path)
+    assert main(["audit", str(run), "--labels", str(labels), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["rules"][0]["name"] == "short" and d["rules"][0]["fires"] == 5
+    assert d["low_removed_share"] == pytest.approx(0.75)
+    assert main(["audit", str(run), "--labels", str(tmp_path / "missing.jsonl")]) == 2
+    assert "labels file not found" in capsys.readouterr().err
+
+
+def test_summary_says_when_rules_are_cut() -> None:
+    from app.commands.curate import rule_lines
+
+    by_rule = {f"r{i}": 40 - i for i in range(31)}
+    lines = rule_lines(by_rule)
+    assert lines[-1] == "  12 of 31 rules shown; use --all" and len(lines) == 13
+    assert len(rule_lines(by_rule, None)) == 31
+    assert rule_lines({"a": 1}) == ["         1  a"]
