@@ -38,7 +38,7 @@ def get_transform(name: str) -> TransformFn:
 def _load_builtin() -> None:
     import importlib
 
-    for mod in ("curation.pii.scrub",):
+    for mod in ("curation.pii.scrub", "curation.heuristics.c4_clean"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

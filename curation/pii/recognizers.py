@@ -9,13 +9,29 @@ Presidio reach for the network or are slow per document, and are replaced with e
   first use; we validate with a `TLDExtract` that reads only the snapshot bundled with tldextract.
 * `PhoneRecognizer` runs `phonenumbers.PhoneNumberMatcher` over the whole text once per region; the engine
   runs it only on candidate windows (see `engine.py`), with the recognizer's own regions and leniency.
+
+Start-up: `import presidio_analyzer` runs the package `__init__`, whose registry imports the NLP engines
+(spaCy, transformers, torch) and the Hugging Face recognizer (which tries transformers and torch): ~6 s per
+process on this machine, for code a pattern-only worker never calls. `presidio_import_scope` builds the
+recognizers with `presidio_analyzer.nlp_engine` replaced by an empty placeholder and those optional
+libraries reported as absent; afterwards it removes the placeholder and every Presidio module imported
+under it from `sys.modules`, so a later `import presidio_analyzer` (an `AnalyzerEngine`, the anonymizer)
+gets the real, complete package. When the real package is already imported it is simply used.
 """
 
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+# optional imports Presidio tries at import time (NLP engines, NER recognizers) that pattern recognizers never use
+_OPTIONAL_HEAVY = ("torch", "transformers", "spacy", "stanza", "gliner")
+_NLP_ENGINE = "presidio_analyzer.nlp_engine"
 
 
 @dataclass
@@ -61,6 +77,43 @@ def email_is_valid(text: str) -> bool:
     return offline_tld_extractor()(text).fqdn != ""
 
 
+class _Placeholder(types.ModuleType):
+    """Stands in for `presidio_analyzer.nlp_engine` while recognizers load: any name is an empty class
+    (used in annotations and isinstance checks that pattern recognizers never reach)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = type(name, (), {"__module__": self.__name__})
+        setattr(self, name, value)
+        return value
+
+
+@contextmanager
+def presidio_import_scope() -> Iterator[None]:
+    """Import Presidio's recognizers without its NLP engines (see the module docstring)."""
+    if "presidio_analyzer" in sys.modules:
+        yield
+        return
+    before = set(sys.modules)
+    placeholder = _Placeholder(_NLP_ENGINE)
+    placeholder.__path__ = []  # a package: `from presidio_analyzer.nlp_engine.x import y` fails cleanly
+    sys.modules[_NLP_ENGINE] = placeholder
+    blocked = [m for m in _OPTIONAL_HEAVY if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # type: ignore[assignment] - `import m` raises ImportError
+    try:
+        yield
+    finally:
+        for m in blocked:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+        for name in set(sys.modules) - before:
+            if name == "presidio_analyzer" or name.startswith("presidio_analyzer."):
+                del sys.modules[name]
+        sys.modules.pop(_NLP_ENGINE, None)
+
+
 def presidio_recognizers(language: str = "en", entities: list[str] | None = None) -> list[Any]:
     """The predefined recognizers `AnalyzerEngine` uses for `language` (pattern ones and the phone one)."""
     from presidio_analyzer import RecognizerRegistry
@@ -76,14 +129,17 @@ def presidio_recognizers(language: str = "en", entities: list[str] | None = None
 def build_recognizer_set(language: str = "en", entities: list[str] | None = None) -> RecognizerSet:
     """Compile every pattern of every Presidio pattern recognizer for `language` into batch jobs."""
     import regex
-    from presidio_analyzer import PatternRecognizer
-    from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
 
+    with presidio_import_scope():
+        from presidio_analyzer import PatternRecognizer
+        from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
+
+        recs = presidio_recognizers(language, entities)
     jobs: list[PatternJob] = []
     phone = None
     context: dict[str, list[str]] = {}
     names: list[str] = []
-    for rec in presidio_recognizers(language, entities):
+    for rec in recs:
         names.append(type(rec).__name__)
         ent = rec.supported_entities[0]
         if rec.context:
