@@ -239,9 +239,12 @@ class RunReader:
     def _base(self, status: str, rule: str | None, filters: list[SignalFilter],
               sort: tuple[str, bool] | None) -> pl.LazyFrame:
         """id, order (when stored), rule, value and the signal columns filters/sort need: small columns only."""
-        docs = self.docs()
+        files = self.doc_files() or self.kept_files()
+        if not files:
+            raise WinnowError(f"{self.path}: no documents (docs/*.parquet or kept/*.parquet)")
+        docs = pl.scan_parquet(files, include_file_paths="_file")
         names = docs.collect_schema().names()
-        q = docs.select("id", *(["order"] if "order" in names else []))
+        q = docs.select("id", *(["order"] if "order" in names else []), "_file")
         q = q.join(self.removed().select("id", "rule", "value"), on="id", how="left")
         if status == "kept":
             q = q.filter(pl.col("rule").is_null())
@@ -265,8 +268,9 @@ class RunReader:
     def _search_hits(self, search: str, files: list[Path]) -> Iterator[pl.DataFrame]:
         """Ids whose text contains `search` (case-insensitive), file by file: a caller stops when it has enough."""
         pattern = "(?i)" + re.escape(search)
-        for f in files:
-            hits = pl.scan_parquet(f).select("id", "text").filter(
+        step = 16  # files per scan: Polars reads them in parallel; the caller may stop after any group
+        for i in range(0, len(files), step):
+            hits = pl.scan_parquet(files[i:i + step]).select("id", "text").filter(
                 pl.col("text").str.contains(pattern)).select("id").collect()
             if hits.height:
                 yield hits
@@ -306,12 +310,19 @@ class RunReader:
         elif "order" in order_cols:
             q = q.sort("order")
         page = q.slice(offset, limit).collect()
-        previews = self.docs().filter(pl.col("id").is_in(page["id"].implode())).select(
-            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")).collect()
-        page = page.join(previews, on="id", how="left", maintain_order="left")
+        page = page.join(self._previews(page), on="id", how="left", maintain_order="left")
         status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
         extra = [c for c in page.columns if "." in c]
         return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview"), total
+
+    def _previews(self, page: pl.DataFrame) -> pl.DataFrame:
+        """id, preview of the page's documents, reading the text of only the files they are in."""
+        parts = [pl.scan_parquet(f).filter(pl.col("id").is_in(grp["id"].implode())).select(
+            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " "))
+            for (f,), grp in page.group_by("_file")] if page.height else []
+        if not parts:
+            return pl.DataFrame(schema={"id": pl.String, "preview": pl.String})
+        return pl.concat(pl.collect_all(parts)).unique("id", keep="first")
 
     # -- one document ----------------------------------------------------------------------------------
     def _row_of(self, doc_id: str, files: list[Path], columns: list[str] | None = None) -> tuple[dict, Path] | None:

@@ -14,12 +14,12 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from app import launcher
 from app.registry import RunRegistry
+from app.ui import charts
 from app.ui.confine import Allowed
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule
@@ -91,16 +91,6 @@ def _pick(ws: Path, allowed: Allowed) -> tuple[str, Path] | None:
 
 
 # -- overview and rule chart ---------------------------------------------------------------------------------
-def rule_chart(by_rule: dict[str, int], title: str = "documents removed (first failing rule)") -> alt.Chart:
-    """Horizontal bars, one per rule, with the full rule name (labels are never cut)."""
-    df = pl.DataFrame({"rule": list(by_rule), "removed": [int(v) for v in by_rule.values()]},
-                      schema={"rule": pl.String, "removed": pl.Int64})
-    return alt.Chart(df.to_pandas()).mark_bar().encode(
-        x=alt.X("removed:Q", title=title),
-        y=alt.Y("rule:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
-        tooltip=["rule", "removed"]).properties(height=max(60, 22 * len(by_rule)))
-
-
 def _overview(reader: RunReader) -> None:
     m = reader.manifest
     cols = st.columns(4)
@@ -108,7 +98,7 @@ def _overview(reader: RunReader) -> None:
         col.metric(key, f"{m.get(key, 0):,}")
     by_rule = m.get("by_rule") or {}
     if by_rule:
-        st.altair_chart(rule_chart(by_rule), width="stretch")
+        charts.draw(charts.rule_bars(by_rule, "documents removed (first failing rule)"))
     for name, why in (m.get("skipped_signals") or {}).items():
         st.caption(f"signal {name} skipped: {why}")
     if reader.parent is not None:
@@ -305,17 +295,13 @@ def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
         start = {} if key in st.session_state else {"value": float(cur)}
         val = left.slider(f"{bound} ({'drop below' if bound == 'min' else 'drop above'})", min_value=float(a),
                           max_value=float(b), step=step, key=key, **start)
-        lines.append({"bound": bound, "at": val})
+        lines.append({"name": f"{r.name} {bound}", "at": val})
     hist, _ = histogram_of(vals, 40)
     if hist.height == 0:
         right.caption("no values")
         return
-    bars = alt.Chart(hist.to_pandas()).mark_bar().encode(
-        x=alt.X("start:Q", bin="binned", title=f"{r.signal}.{r.column}"), x2="end:Q",
-        y=alt.Y("count:Q", title="documents"), tooltip=["start", "end", "count"])
-    rule_lines = alt.Chart(pl.DataFrame(lines).to_pandas()).mark_rule(color="red", strokeWidth=2).encode(
-        x="at:Q", tooltip=["bound", "at"])
-    right.altair_chart(alt.layer(bars, rule_lines).properties(height=140), width="stretch")
+    with right:
+        charts.draw(charts.histogram(hist, f"{r.signal}.{r.column}", lines, height=140))
 
 
 def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
@@ -347,7 +333,7 @@ def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
         if r.signal == step:
             _rule_control(rc, r, counts)
     if counts.by_rule:
-        st.altair_chart(rule_chart(counts.by_rule, "documents removed with these thresholds"), width="stretch")
+        charts.draw(charts.rule_bars(counts.by_rule, "documents removed with these thresholds"))
     st.divider()
     c1, c2 = st.columns(2)
     name = c1.text_input("recipe name", value=f"{base.name}-edited", key="rethr_name")
@@ -391,17 +377,11 @@ def _signals(reader: RunReader) -> None:
     if hist.height == 0:
         st.info("no values")
         return
-    bars = alt.Chart(hist.to_pandas()).mark_bar().encode(
-        x=alt.X("start:Q", bin="binned", title=column), x2="end:Q", y=alt.Y("count:Q", title="documents"),
-        tooltip=["start", "end", "count"])
-    layers = [bars]
     lines = [{"name": f"{t.name} ({k} {getattr(t, k):g})", "at": getattr(t, k)}
              for t in reader.thresholds(step, column) for k in ("min", "max") if getattr(t, k) is not None]
     if lines:
-        layers.append(alt.Chart(pl.DataFrame(lines).to_pandas()).mark_rule(color="red", strokeWidth=2).encode(
-            x="at:Q", tooltip=["name"]))
         st.caption("red line: " + "; ".join(ln["name"] for ln in lines))
-    st.altair_chart(alt.layer(*layers), width="stretch")
+    charts.draw(charts.histogram(hist, column, lines, height=260))
     if nulls:
         st.caption(f"{nulls:,} documents have no value (a rule does not fire on them)")
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import altair as alt
-import polars as pl
 import streamlit as st
 
 from app.registry import RunRegistry
+from app.ui import charts
 from app.ui.common import STATUS_ICON, fmt_duration
 from curation.errors import WinnowError
 from evaluation.report_reader import ReportReader, disagreements
@@ -22,19 +21,6 @@ def _reader(folder: str) -> ReportReader | None:
         return ReportReader(folder)
     except WinnowError:
         return None
-
-
-def scores_chart(rows: list[dict[str, Any]], group: str | None = None) -> alt.Chart:
-    """Bars with 95% interval whiskers; one colour per report when `group` names the column."""
-    df = pl.DataFrame(rows).to_pandas()
-    enc = {"x": alt.X("benchmark:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=0))}
-    if group:
-        enc["xOffset"] = alt.XOffset(f"{group}:N")
-        enc["color"] = alt.Color(f"{group}:N")
-    tip = ["benchmark", "metric", "value", "stderr", "low", "high", "n"] + ([group] if group else [])
-    bars = alt.Chart(df).mark_bar().encode(y=alt.Y("value:Q", title="score (95% CI)"), tooltip=tip, **enc)
-    whiskers = alt.Chart(df).mark_errorbar(ticks=True).encode(y="low:Q", y2="high:Q", **enc)
-    return (bars + whiskers).properties(height=260)
 
 
 @st.cache_data(show_spinner="paired comparison ...", max_entries=16)
@@ -78,13 +64,7 @@ def _show_compare(a: str, b: str) -> None:
         return
     st.markdown("**Paired over shared samples** (bootstrap 95% CI of B - A, McNemar exact test)")
     st.dataframe(rows, hide_index=True, width="stretch", key="eval_paired")
-    df = pl.DataFrame(rows).select("benchmark", "B - A", "CI low", "CI high").to_pandas()
-    base = alt.Chart(df).encode(y=alt.Y("benchmark:N", title=None, axis=alt.Axis(labelLimit=0)))
-    chart = (base.mark_point(filled=True, size=80).encode(x=alt.X("B - A:Q", title="B - A (95% CI)"),
-                                                         tooltip=list(df.columns))
-             + base.mark_rule().encode(x="CI low:Q", x2="CI high:Q")
-             + alt.Chart(pl.DataFrame({"zero": [0.0]}).to_pandas()).mark_rule(strokeDash=[4, 4]).encode(x="zero:Q"))
-    st.altair_chart(chart.properties(height=40 + 30 * len(rows)), width="stretch")
+    charts.draw(charts.deltas([{k: r[k] for k in ("benchmark", "B - A", "CI low", "CI high")} for r in rows]))
     benches = [r["benchmark"] for r in rows]
     bench = st.selectbox("samples where the two models disagree, on", benches, key="eval_dis_bench")
     dis = _disagreements(a, b, bench)
@@ -132,7 +112,7 @@ def render(ws: Path) -> None:
     rows = rd.scores()
     st.dataframe(rows, hide_index=True, width="stretch", key="eval_scores")
     if any(r["value"] is not None for r in rows):
-        st.altair_chart(scores_chart([r for r in rows if r["value"] is not None]), width="stretch")
+        charts.draw(charts.scores([r for r in rows if r["value"] is not None]))
     split = rd.contamination()
     if split:
         st.markdown("**Clean vs contaminated items** (items found in the training data)")
@@ -153,6 +133,6 @@ def render(ws: Path) -> None:
     for lab, rid in (("A", a), ("B", b)):
         both += [{**r, "report": f"{lab}: run {rid}"} for r in readers[rid].scores() if r["value"] is not None]
     if both:
-        st.altair_chart(scores_chart(both, group="report"), width="stretch")
+        charts.draw(charts.scores(both, group="report"))
     folders = {r.id: r.out_dir for r in with_report}
     _show_compare(str(folders[a]), str(folders[b]))

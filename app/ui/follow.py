@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import altair as alt
-import polars as pl
 import streamlit as st
 
 from app import launcher
 from app.registry import Run, RunRegistry
+from app.ui import charts
 from app.ui.common import STATUS_ICON, fmt_duration
 from app.ui.confine import Allowed
 from curation.errors import WinnowError
 from training.output_reader import LOSS_SERIES, TrainingOutput
 
 REFRESH_S = 2.0
-
-
-def loss_chart(df: pl.DataFrame) -> alt.Chart:
-    """Loss and eval loss against step. Each series is drawn through the points it has, so eval loss (logged
-    every N steps) is one line across the steps where only the training loss was logged."""
-    base = alt.Chart(df.to_pandas()).encode(
-        x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None), tooltip=["series", "step", "value"])
-    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(height=280).interactive()
 
 
 def show_progress(out_dir: str | None) -> None:
@@ -58,7 +48,8 @@ def show_run(ws: Path, run: Run, allowed: Allowed, key: str) -> None:
     if run.kind.startswith("train") and run.out_dir:
         df = TrainingOutput(run.out_dir).curves(LOSS_SERIES)
         if df is not None:
-            st.altair_chart(loss_chart(df), width="stretch", key=f"loss-{key}-{run.id}")
+            # eval loss (logged every N steps) is one line across the steps where only the loss was logged
+            charts.draw(charts.lines(df, "loss", zero=False), key=f"loss-{key}-{run.id}")
         else:
             st.caption("no loss logged yet")
     if run.metrics:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import altair as alt
 import streamlit as st
 
 from app.registry import RunRegistry
+from app.ui import charts
 from app.ui.common import STATUS_ICON, fmt_duration, fmt_metrics
 from app.ui.confine import Allowed
 from app.ui.follow import follow
@@ -21,16 +21,13 @@ def _extras(out: TrainingOutput) -> None:
     lr = out.curves(LR_SERIES, recs)
     if lr is not None:
         st.markdown("**Learning rate**")
-        st.altair_chart(alt.Chart(lr.to_pandas()).mark_line().encode(
-            x="step:Q", y=alt.Y("value:Q", title="learning rate"), color="series:N").properties(height=180),
-            width="stretch")
+        charts.draw(charts.lines(lr, "learning rate", height=180))
     other = [n for n in out.series_names(recs) if n not in (*LOSS_SERIES, *LR_SERIES)]
     if other:
         extra = st.multiselect("more series", other, key="train_more")
         df = out.curves(extra, recs) if extra else None
         if df is not None:
-            st.altair_chart(alt.Chart(df.to_pandas()).mark_line(point=True).encode(
-                x="step:Q", y="value:Q", color="series:N").properties(height=220).interactive(), width="stretch")
+            charts.draw(charts.lines(df, "value", height=220, zero=False))
     png = out.loss_png()
     if png is not None:
         with st.expander("loss.png written by the trainer"):

@@ -1,0 +1,265 @@
+"""How responsive is the app on a curated run of 1,000,000 documents? Server-side timings.
+
+    python bench/app.py build --out /tmp/winnow-app-1m [--docs 1000000]   # once: synthesize the run folder
+    python bench/app.py time --run /tmp/winnow-app-1m [--out docs/benchmarks/app.json]
+
+`build` writes a run folder the way `curate` + `mix` lay it out (docs/, signals/<step>/ keyed by id and
+order, recipe.yaml, removed.parquet, manifest.json, run.json): ~2.2 KB of text per document from a
+5,000-word vocabulary, with signals for five steps and 30+ rules. It is synthesized directly (scoring a
+million documents takes hours on two cores) and kept off the test suite.
+
+`time` measures, each in the state a user meets it:
+- first table render: the Corpus page's first full script run (AppTest, fresh process, cold caches);
+- threshold change + recount: moving one rule's slider, the whole script rerun (the rule columns are
+  loaded once when the Re-threshold view first opens: that load is reported apart);
+- new full-text search to the first page of hits: a rare word (in 10 documents: the whole text is read)
+  and a common one (the first page fills at once);
+- opening a document: text, every signal, removal reason, kept copy;
+- peak memory of the process (ru_maxrss) after all of the above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PER_FILE = 2_000  # documents per docs file: what curate writes (its batch size)
+RARE = "zephyrine"  # planted in one document of every 100,000
+RULES = [
+    {"name": "length.min_words", "signal": "length", "column": "n_words", "min": 50},
+    {"name": "gopher_quality.min_avg_word_length", "signal": "gopher_quality", "column": "avg_word_length",
+     "min": 3},
+    {"name": "gopher_quality.max_avg_word_length", "signal": "gopher_quality", "column": "avg_word_length",
+     "max": 10},
+    {"name": "gopher_quality.alpha_words", "signal": "gopher_quality", "column": "alpha_words_ratio", "min": 0.8},
+    {"name": "gopher_quality.stop_words", "signal": "gopher_quality", "column": "stop_words", "min": 2},
+    *[{"name": f"gopher_repetition.dup_{n}_grams", "signal": "gopher_repetition",
+       "column": f"dup_{n}_gram_char_frac", "max": round(0.2 - 0.01 * n, 2)} for n in range(5, 11)],
+    {"name": "gopher_repetition.dup_line_frac", "signal": "gopher_repetition", "column": "dup_line_frac",
+     "max": 0.3},
+    {"name": "fineweb_quality.line_punct_ratio", "signal": "fineweb_quality", "column": "line_punct_ratio",
+     "min": 0.12},
+    {"name": "fineweb_quality.short_line_ratio", "signal": "fineweb_quality", "column": "short_line_ratio",
+     "max": 0.67},
+    {"name": "fineweb_quality.char_dup_ratio", "signal": "fineweb_quality", "column": "char_dup_ratio",
+     "max": 0.01},
+    {"name": "exact_duplicate", "signal": "exact_dedup", "column": "duplicate", "drop_if": True,
+     "kept_id_column": "kept_id"},
+    {"name": "near_duplicate", "signal": "minhash", "column": "duplicate", "drop_if": True,
+     "value_column": "similarity", "kept_id_column": "kept_id"},
+    {"name": "pii.too_many", "signal": "pii", "column": "pii_count", "max": 20},
+]
+RECIPE = {"name": "bench", "signals": {"length": {}, "gopher_quality": {}, "gopher_repetition": {},
+                                       "fineweb_quality": {}, "exact_dedup": {}, "minhash": {}, "pii": {}},
+          "rules": RULES}
+
+
+def _paragraphs(rng: np.random.Generator, n: int, words: int) -> list[str]:
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    vocab = ["".join(rng.choice(letters, size=int(k))) for k in rng.integers(2, 11, size=5000)]
+    vocab[:20] = ["the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "with", "was", "on",
+                  "be", "by", "this", "are", "from", "at"]
+    probs = 1.0 / np.arange(1, len(vocab) + 1)
+    probs /= probs.sum()
+    out = []
+    for _ in range(n):
+        idx = rng.choice(len(vocab), size=words, p=probs)
+        sent = [" ".join(vocab[j] for j in idx[k:k + 15]) + "." for k in range(0, words, 15)]
+        out.append("\n".join(" ".join(sent[k:k + 4]) for k in range(0, len(sent), 4)))
+    return out
+
+
+def build(out: Path, n_docs: int, seed: int = 0) -> None:
+    """Synthesize a curated run folder of `n_docs` documents under `out`."""
+    from curation.recipe import parse_recipe
+    from curation.run_reader import RunReader
+
+    t0 = time.perf_counter()
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "docs").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    paras = pl.Series(_paragraphs(rng, 4000, 330))
+    n_files = (n_docs + PER_FILE - 1) // PER_FILE
+    for f in range(n_files):
+        lo, hi = f * PER_FILE, min(n_docs, (f + 1) * PER_FILE)
+        n = hi - lo
+        order = np.arange(lo, hi, dtype=np.int64)
+        pick = rng.integers(0, len(paras), size=n)
+        dup_of = np.where(rng.random(n) < 0.03, rng.integers(0, max(1, lo + 1), size=n), -1)  # 3% copies
+        ids = pl.Series([f"{i:016x}" for i in order])
+        text = paras.gather(pick)
+        prefix = pl.Series([f"Document {i} about item {int(k) % 977}. " for i, k in zip(order, pick, strict=True)])
+        rare = pl.Series(np.where(order % 100_000 == 7, f" {RARE} ", " "))
+        full = (prefix + text + rare).alias("text")
+        name = f"{0:05d}_{f:06d}"
+        docs = pl.DataFrame({"id": ids, "text": full, "order": order, "source": pl.Series(["bench.jsonl"] * n),
+                             "metadata": pl.Series(["{}"] * n)}).with_columns(
+            n_chars=pl.col("text").str.len_chars(), n_words=pl.col("text").str.count_matches(r"\S+"))
+        docs.write_parquet(out / "docs" / f"{name}.parquet", compression="zstd", compression_level=1)
+        u = lambda lo_, hi_, n=n: rng.uniform(lo_, hi_, size=n)  # noqa: E731
+        batch = {
+            "length": {"n_chars": docs["n_chars"], "n_words": docs["n_words"]},
+            "gopher_quality": {"non_symbol_words": docs["n_words"], "avg_word_length": u(2.9, 8.0),
+                               "alpha_words_ratio": u(0.77, 1.0), "stop_words": rng.integers(0, 40, size=n)},
+            "gopher_repetition": {"dup_line_frac": rng.beta(1, 20, size=n),
+                                  **{f"dup_{k}_gram_char_frac": rng.beta(1, 60, size=n) for k in range(5, 11)}},
+            "fineweb_quality": {"line_punct_ratio": u(0.1, 1.0), "short_line_ratio": u(0, 0.7),
+                                "char_dup_ratio": rng.beta(1, 900, size=n)},
+            "pii": {"pii_count": rng.poisson(1.5, size=n).astype(np.int32)},
+        }
+        for step, cols in batch.items():
+            (out / "signals" / step).mkdir(parents=True, exist_ok=True)
+            pl.DataFrame({"id": ids, "order": order, **cols}).write_parquet(
+                out / "signals" / step / f"{name}.parquet")
+        dup = dup_of >= 0
+        kept = pl.Series([f"{int(j):016x}" if d else None for j, d in zip(dup_of, dup, strict=True)], dtype=pl.String)
+        for step in ("exact_dedup", "minhash"):
+            frac = dup & (rng.random(n) < 0.5) if step == "exact_dedup" else dup
+            (out / "signals" / step).mkdir(parents=True, exist_ok=True)
+            none = pl.Series([None] * n, dtype=pl.String)
+            cols = {"duplicate": frac, "kept_id": kept.zip_with(pl.Series(frac), none)}
+            if step == "minhash":
+                cols |= {"cluster_id": kept.fill_null(ids), "similarity": np.where(frac, u(0.75, 1.0), 1.0)}
+            pl.DataFrame({"id": ids, "order": order, **cols}).write_parquet(
+                out / "signals" / step / f"{name}.parquet")
+        print(f"\rfile {f + 1}/{n_files}", end="", flush=True)
+    recipe = parse_recipe(RECIPE)
+    (out / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
+    (out / "run.json").write_text(json.dumps({"steps": list(RECIPE["signals"]), "skipped": {}}), encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps({"input": n_docs, "kept": 0, "removed": 0, "quarantined": 0,
+                                                   "by_rule": {}, "recipe": RECIPE}), encoding="utf-8")
+    # removal log and counts: the rules applied with the reader's recounter (mix's semantics)
+    reader = RunReader(out)
+    rc = reader.recounter()
+    counts = rc.count()
+    undecided = ~rc.dup
+    first_rule = np.full(rc.n, -1, dtype=np.int32)
+    for i, r in enumerate(rc.rules):
+        first = rc.fails(r) & undecided
+        first_rule[first] = i
+        undecided &= ~first
+    names = pl.Series([r.name for r in rc.rules], dtype=pl.String)
+    kept_ids = pl.scan_parquet(sorted((out / "signals" / "minhash").glob("*.parquet"))).select("order", "kept_id")
+    removed = (reader.docs().select("id", "order").collect()
+               .with_columns(_r=pl.Series(first_rule)).filter(pl.col("_r") >= 0)
+               .with_columns(rule=pl.col("_r").replace_strict(
+                   list(range(len(names))), names.to_list(), return_dtype=pl.String))
+               .join(kept_ids.collect(), on="order", how="left")
+               .select("id", "rule", pl.concat_list(pl.col("rule")).alias("rules"),
+                       pl.lit(None, pl.Float64).alias("value"), pl.lit(None, pl.String).alias("detail"),
+                       pl.when(pl.col("rule").str.ends_with("duplicate")).then(pl.col("kept_id")).alias("kept_id")))
+    removed.write_parquet(out / "removed.parquet")
+    (out / "manifest.json").write_text(json.dumps({
+        "input": n_docs, "kept": counts.kept, "removed": counts.removed, "quarantined": 0,
+        "by_rule": counts.by_rule, "by_rule_any": counts.by_rule_any, "recipe": RECIPE}), encoding="utf-8")
+    size = sum(p.stat().st_size for p in (out / "docs").glob("*.parquet"))
+    text_bytes = sum(pl.scan_parquet(p).select(pl.col("n_chars").sum()).collect().item()
+                     for p in (out / "docs").glob("*.parquet"))
+    print(f"\nbuilt {n_docs:,} documents ({text_bytes / 1e9:.2f} G chars of text, docs/ {size / 1e9:.2f} GB on disk) "
+          f"in {time.perf_counter() - t0:.0f} s: kept {counts.kept:,}, removed {counts.removed:,}")
+
+
+def _timed(fn, repeat: int = 1) -> tuple[float, object]:  # noqa: ANN001
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def time_app(run: Path) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from curation.run_reader import RunReader
+
+    ws = run.parent / (run.name + "-ws")
+    ws.mkdir(exist_ok=True)
+    os.environ["WINNOW_WORKSPACE"] = str(ws)
+    os.environ["WINNOW_ALLOW"] = str(run.parent)
+    res: dict = {"run": str(run), "docs": RunReader(run).manifest["input"]}
+    t_import, _ = _timed(lambda: __import__("app.ui.corpus_page"))
+    res["import_s"] = round(t_import, 3)
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
+    at.session_state["page"] = "Corpus"
+    at.query_params["run"] = str(run)
+    t, _ = _timed(at.run)
+    assert not at.exception, [e.value for e in at.exception]
+    res["first_table_render_s"] = round(t, 3)
+    res["first_page_rows"] = int(at.dataframe[0].value.shape[0])
+    # re-threshold: first open (loads every rule's column), then a slider move with recount
+    t, _ = _timed(lambda: at.radio(key="corpus_view").set_value("Re-threshold").run())
+    assert not at.exception, [e.value for e in at.exception]
+    res["rethreshold_open_s"] = round(t, 3)
+    at.selectbox(key="rethr_step").set_value("gopher_quality").run()
+    key = "thr|gopher_quality.alpha_words|min"
+    times = []
+    for v in (0.85, 0.9, 0.82):
+        t, _ = _timed(lambda v=v: at.slider(key=key).set_value(v).run())
+        assert not at.exception, [e.value for e in at.exception]
+        times.append(t)
+    live = {m.label: m.value for m in at.metric}
+    res["threshold_change_rerun_s"] = round(float(np.median(times)), 3)
+    res["recount_only_ms"] = live.get("recount")
+    res["kept_after_change"] = live.get("kept (live)")
+    # the recount alone, on the reader
+    reader = RunReader(run)
+    rc = reader.recounter()
+    rule = next(r for r in rc.rules if r.name == "fineweb_quality.line_punct_ratio")
+    t, _ = _timed(lambda: rc.count([r if r.name != rule.name else r.model_copy(update={"min": 0.3})
+                                    for r in rc.rules]), repeat=3)
+    res["recount_call_s"] = round(t, 4)
+    # search: a fresh reader each time (nothing cached), to the first page of hits
+    t, (page, total) = _timed(lambda: RunReader(run).page(search=RARE, limit=100))
+    res["search_rare_first_page_s"], res["search_rare_hits"] = round(t, 3), page.height
+    t, (page, total) = _timed(lambda: RunReader(run).page(search="about item 13", limit=100))
+    res["search_common_first_page_s"], res["search_common_rows"] = round(t, 3), page.height
+    at.radio(key="corpus_view").set_value("Documents").run()
+    t, _ = _timed(lambda: at.text_input(key="corpus_search").set_value(RARE).run())
+    res["search_rare_page_rerun_s"] = round(t, 3)
+    # opening a document: a removed near-duplicate (reads its kept copy too)
+    rem = reader.removed().filter(pl.col("rule") == "near_duplicate").select("id").head(1).collect()["id"][0]
+    t, doc = _timed(lambda: RunReader(run).document(rem))
+    res["open_doc_s"] = round(t, 3)
+    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    res["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--docs", type=int, default=1_000_000)
+    t = sub.add_parser("time")
+    t.add_argument("--run", type=Path, required=True)
+    t.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    if args.cmd == "build":
+        build(args.out.absolute(), args.docs)
+        return
+    res = time_app(args.run.absolute())
+    print(json.dumps(res, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
