@@ -24,6 +24,7 @@ import binascii
 import codecs
 import functools
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,19 +36,21 @@ _STRIP = regex.compile(r"[\p{Cf}\p{Mn}\p{Me}\uFE00-\uFE0F\U000E0100-\U000E01EF\u
 _TAGS = regex.compile(r"[\U000E0020-\U000E007E]{3,}")
 _SPACES = regex.compile(r"\s+")
 # single characters separated by single spaces or . - _ * (at least 2 of them): "i g n o r e", "i.g.n.o.r.e"
-_SPACED = regex.compile(r"(?<![^\s])(?:[^\s][ .\-_*])+[^\s](?![^\s])")
+_SPACED = re.compile(r"(?<!\S)(?:\S[ .\-_*])+\S(?!\S)")
 _SPACED_SEP = regex.compile(r"(?<=[^\s])[ .\-_*](?=[^\s])")
 _TOKEN = regex.compile(r"[^\s]+")
 _LEET_CHARS = "013457889@$!|+"
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
                        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"})
-_MIXED = regex.compile(r"(?=[^\s]*[a-z])(?=[^\s]*[0-9@$!|+])[^\s]+")
+_MIXED = regex.compile(r"[^\s]*(?:[a-z][0-9@$!|+]|[0-9@$!|+][a-z])[^\s]*")  # a letter next to a leet character
 _LEET_TOKEN = regex.compile(r"[^\s]*[0-9@$!|+][^\s]*")
-_B64 = regex.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _B64URL = regex.compile(r"(?:[A-Za-z0-9\-_]{4}){4,}(?:[A-Za-z0-9\-_]{2,3})?")
-_HEX = regex.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[ :]?){8,}")
+_B64_BLOCK = regex.compile(r"[A-Za-z0-9+/=\-_\s]{16,}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}|(?:(?:\\x|0x)[0-9a-fA-F]{2}[ ,]?){8,}"
+                  r"|(?:[0-9a-fA-F]{2}[ :]){7,}[0-9a-fA-F]{2}")
 _PCT = regex.compile(r"(?:%[0-9a-fA-F]{2}){3,}")
-_WORD = regex.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z]+")
 # the most frequent English words (general knowledge, not taken from any data set): used to tell rot13
 _COMMON = frozenset("the be to of and a in that have i it for not on with he as you do at this but his by from "
                     "they we say her she or an will my one all would there their what so up out if about who "
@@ -108,7 +111,7 @@ def _canonical_raw(text: str) -> str:
 
 def canonical(text: str) -> str:
     """NFKD, invisible and combining characters removed, NFKC, confusables folded, lowercased, spaces collapsed."""
-    return _SPACES.sub(" ", _canonical_raw(text)).strip()
+    return " ".join(_canonical_raw(text).split())
 
 
 def unleet(text: str) -> str:
@@ -146,11 +149,20 @@ def _utf8(b: bytes) -> str | None:
     return s if _printable(s) else None
 
 
+def _b64(token: str, decode: object) -> str | None:
+    body = token.rstrip("=")
+    body = body[: len(body) - 1] if len(body) % 4 == 1 else body
+    try:
+        return _utf8(decode(body + "=" * (-len(body) % 4)))  # type: ignore[operator]
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _english_words(text: str) -> int:
     return sum(1 for w in _WORD.findall(text) if w in _COMMON)
 
 
-def decode_payloads(text: str) -> list[tuple[str, str]]:
+def decode_payloads(text: str, canon: str | None = None) -> list[tuple[str, str]]:
     """(encoding, decoded text) for each payload hidden in `text` that decodes to readable text."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -163,20 +175,15 @@ def decode_payloads(text: str) -> list[tuple[str, str]]:
     tags = _TAGS.findall(text)
     for run in tags:
         add("unicode_tags", "".join(chr(ord(c) - 0xE0000) for c in run))
-    compact = _SPACES.sub("", text)
+    # base64 is one token, or a block wrapped over lines: never glue the words of prose together
+    compact = _SPACES.sub("", text) if _B64_BLOCK.fullmatch(text.strip()) else text
     for m in _B64.finditer(compact) if len(compact) >= 16 else ():
-        try:
-            add("base64", _utf8(base64.b64decode(m.group() + "=" * (-len(m.group()) % 4), validate=False)))
-        except (binascii.Error, ValueError):
-            pass
+        add("base64", _b64(m.group(), base64.b64decode))
     if "-" in compact or "_" in compact:
         for m in _B64URL.finditer(compact):
-            try:
-                add("base64", _utf8(base64.urlsafe_b64decode(m.group() + "=" * (-len(m.group()) % 4))))
-            except (binascii.Error, ValueError):
-                pass
+            add("base64", _b64(m.group(), base64.urlsafe_b64decode))
     for m in _HEX.finditer(text):
-        digits = regex.sub(r"\\x|0x|[ :]", "", m.group())
+        digits = regex.sub(r"\\x|0x|[ :,]", "", m.group())
         if len(digits) % 2:
             digits = digits[:-1]
         try:
@@ -186,11 +193,14 @@ def decode_payloads(text: str) -> list[tuple[str, str]]:
     if _PCT.search(text):
         add("percent", unquote(text))
     if any(c.isalpha() for c in text[:4096]):
-        canon = unleet(canonical(text))
-        rot = codecs.encode(canon, "rot13")
-        n_rot, n_txt = _english_words(rot), _english_words(canon)
-        if n_rot >= 2 and n_rot > 2 * n_txt and n_rot >= 0.2 * len(_WORD.findall(rot)):
-            add("rot13", rot)
+        canon = unleet(canonical(text) if canon is None else canon)
+        n_words = len(_WORD.findall(canon))
+        n_txt = _english_words(canon)
+        if n_txt < 0.2 * n_words:  # reads like English already: no rot13 payload
+            rot = codecs.encode(canon, "rot13")
+            n_rot = _english_words(rot)
+            if n_rot >= 2 and n_rot > 2 * n_txt and n_rot >= 0.2 * n_words:
+                add("rot13", rot)
     return out
 
 
@@ -216,7 +226,7 @@ class Normalized:
     def evasions(self) -> list[str]:
         """What normalisation had to undo (for a verdict's reasons)."""
         out = []
-        if self.canonical != _SPACES.sub(" ", self.original.lower()).strip():
+        if self.canonical != " ".join(self.original.lower().split()):
             out.append("unicode")
         if self.folded != self.canonical:
             out.append("leetspeak/spacing")
@@ -229,11 +239,11 @@ def normalize(text: str, _depth: int = 0) -> Normalized:
     """Every form of `text` worth scanning (see the module doc); the last few results are cached, so the
     scanners of one policy share the work."""
     raw = _canonical_raw(text)
-    canon = _SPACES.sub(" ", raw).strip()
-    folded = _SPACES.sub(" ", unspace(unleet(raw))).strip()
+    canon = " ".join(raw.split())
+    folded = " ".join(unspace(unleet(raw)).split())
     decoded: list[tuple[str, str]] = []
     if _depth < MAX_DEPTH:
-        for kind, payload in decode_payloads(text):
+        for kind, payload in decode_payloads(text, canon):
             inner = normalize(payload, _depth + 1)
             decoded.extend((kind, v) for v in dict.fromkeys((inner.canonical, inner.folded)))
             decoded.extend((f"{kind}+{k}", v) for k, v in inner.decoded)

