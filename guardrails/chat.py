@@ -27,7 +27,7 @@ def describe(side: str, v: Verdict) -> str | None:
         return None
     what = {"block": "blocked", "redact": "redacted", "warn": "warned"}.get(v.action or "", "flagged")
     why = list(v.reasons)
-    if v.spans:
+    if v.spans and not why:  # the scanner gave no reasons: say what its spans were
         labels: dict[str, int] = {}
         for s in v.spans:
             labels[s.label] = labels.get(s.label, 0) + 1

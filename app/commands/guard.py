@@ -65,13 +65,20 @@ def chat_cmd(
     system: str = typer.Option(None, "--system", help="System prompt (output rails see it, e.g. for canaries)."),
     max_new_tokens: int = typer.Option(48, "--max-new-tokens", min=1, help="Greedy decoding budget."),
     as_json: bool = typer.Option(False, "--json", help="With --once: print the exchange as JSON."),
+    out: Path = typer.Option(None, "--out", help="With --once: folder for turn.json and progress.jsonl."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Guarded generation: input rails -> local model -> output rails, showing what was blocked or redacted."""
     import json as _json
 
     from app.workspace import open_workspace
+    from curation.progress import Progress
     from guardrails.chat import GuardedChat
+    from guardrails.policy import load_policy
+
+    if not model.expanduser().exists():
+        raise WinnowError(f"model folder not found: {model}")
+    load_policy(policy)  # a bad policy fails before a run is recorded
 
     def show(turn: object) -> None:
         if as_json:
@@ -86,9 +93,15 @@ def chat_cmd(
     if once is not None:
         ws = open_workspace(workspace)
         cfg = {"model": str(model), "policy": str(policy) if policy else None, "max_new_tokens": max_new_tokens}
-        with registered_run(ws, "guard-chat", cfg) as (reg, run_id):
-            chat = GuardedChat(model, policy, max_new_tokens=max_new_tokens, system=system)
-            turn = chat.turn(once)
+        out_dir = out.expanduser().absolute() if out else None
+        with registered_run(ws, "guard-chat", cfg, out_dir) as (reg, run_id):
+            with Progress(out_dir, "guard-chat", total=2, unit="steps") as prog:
+                chat = GuardedChat(model, policy, max_new_tokens=max_new_tokens, system=system)
+                prog.update(1, msg="policy and model loaded")
+                turn = chat.turn(once)
+                prog.update(1, msg=f"blocked at {turn.blocked}" if turn.blocked else "answered")
+            if out_dir is not None:
+                (out_dir / "turn.json").write_text(_json.dumps(turn.to_dict(), indent=2) + "\n", encoding="utf-8")
             reg.set_metrics(run_id, {"blocked": turn.blocked, "events": len(turn.events),
                                      "total_ms": round(turn.total_ms, 1)})
         show(turn)

@@ -89,25 +89,33 @@ def test_blocked_input_never_reaches_the_model_and_blocked_output_is_withheld(mo
 def test_chat_once_is_a_registered_run(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from app.cli import main
     from app.registry import RunRegistry
+    from curation.progress import read_progress
 
-    ws = tmp_path / "ws"
+    ws, folder = tmp_path / "ws", tmp_path / "turn"
     rc = main(["guard", "chat", "--model", str(model), "--policy", str(_policy(tmp_path, BLOCK_OUT)),
-               "--once", "What should I do?", "--json", "--workspace", str(ws)])
+               "--once", "What should I do?", "--json", "--out", str(folder), "--workspace", str(ws)])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
+    assert json.loads((folder / "turn.json").read_text()) == out
+    prog = read_progress(folder)
+    assert prog[-1]["stage"] == "guard-chat" and prog[-1]["done"] == 2 and prog[-1]["msg"] == "done"
     assert out["blocked"] == "output" and KEY not in out["answer"] and KEY in out["raw_answer"]
     assert out["output"]["blocked_by"] == ["secrets"]
     with RunRegistry(ws) as reg:
         run = reg.list(kind="guard-chat")[0]
-    assert run.status == "done" and run.metrics["blocked"] == "output"
+    assert run.status == "done" and run.metrics["blocked"] == "output" and run.out_dir == str(folder.absolute())
     rc = main(["guard", "chat", "--model", str(model), "--policy", str(_policy(tmp_path, REDACT_OUT)),
                "--once", SECRET_PROMPT, "--workspace", str(ws)])
     text = capsys.readouterr().out
     assert rc == 0 and "input secrets: redacted" in text and "model> " in text and EMAIL not in text
 
 
-def test_missing_model_is_one_clear_error(tmp_path: Path) -> None:
+def test_missing_model_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from app.cli import main
+    from app.registry import RunRegistry
 
     assert main(["guard", "chat", "--model", str(tmp_path / "nope"), "--policy", str(_policy(tmp_path, REDACT_OUT)),
                  "--once", "hi", "--workspace", str(tmp_path / "ws")]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+    with RunRegistry(tmp_path / "ws") as reg:
+        assert reg.list(kind="guard-chat") == []
