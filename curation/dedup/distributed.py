@@ -1,0 +1,361 @@
+"""Corpus-wide dedup as datatrove stages, so no process holds every document's signature or key.
+
+The single-process `finalize` of `exact_dedup` and `minhash` reads every part into one process. Here each
+step is a chain of datatrove `PipelineStep`s run on the same executor as scoring (local or Ray), each
+stage's tasks reading and writing files under `<run>/dedup/<step>/` (any fsspec folder), so the driver only
+lists part files and starts stages. Results equal the single-process finalize (tests/curation/
+test_distributed_dedup.py): same duplicate flags, cluster ids, kept ids, similarities and sizes.
+
+exact_dedup (partitioned by hash):
+  E1 partition  task r of T reads every T-th part file; rows go to partition key[:8] % P
+  E2 groups     task p reads partition p and groups it (`exact_groups`): a group never spans partitions
+
+minhash (candidates per band partition as datatrove's MinhashDedupBuckets splits them, then clustering
+from the edge lists):
+  M1 bands      (band, band hash, gid) of every document with shingles -> partition hash % P
+  M2 pairs      per partition and band, candidate pairs by the rule of `lsh.candidate_pairs`; the pairs, and
+                the candidate documents routed to the task that owns their part file
+  M3 nodes      each owner reads the signature, id, order and length of its candidate documents only
+  M4 cluster    one task: verify candidate pairs (estimated Jaccard), connected components, representative,
+                similarity; only candidate documents are in memory (see docs/scale.md for the limit)
+  M5 final      each owner writes one row per document of its part files (singletons need no signature)
+
+A document's global id `gid` is (part file index << 32 | row): part files sorted, earlier runs' (`--against`)
+first, the order in which the single-process finalize concatenates them, so tie-breaks agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from datatrove.pipeline.base import PipelineStep
+
+import curation.datatrove_logs  # noqa: F401 - keeps datatrove logs in files, also in workers
+from curation import objstore
+from curation.dedup.lsh import candidate_pairs, connected_components, estimated_jaccard, pick_representatives
+from curation.errors import WinnowError
+
+SHIFT = np.uint64(32)
+ROW_MASK = np.uint64(0xFFFFFFFF)
+WORK = "dedup"
+
+
+def _plan_path(step: str) -> str:
+    return f"{WORK}/{step}/plan.json"
+
+
+def _owner(gid: np.ndarray, blocks: int) -> np.ndarray:
+    return ((gid >> SHIFT) % np.uint64(blocks)).astype(np.int64)
+
+
+def _write_partitioned(fold: Any, prefix: str, name: str, df: pl.DataFrame, part: np.ndarray) -> None:
+    """Write the rows of `df` with partition p to `<prefix>/<p>/<name>.parquet` (empty partitions: no file)."""
+    if not df.height:
+        return
+    df = df.with_columns(_p=pl.Series(part, dtype=pl.Int64))
+    for (p,), sub in df.partition_by("_p", as_dict=True).items():
+        objstore.write_parquet(fold, f"{prefix}/{int(p):05d}/{name}.parquet", sub.drop("_p"))
+
+
+def _read_all(fold: Any, subdir: str, columns: list[str] | None = None) -> pl.DataFrame | None:
+    files = objstore.list_files(fold, subdir)
+    if not files:
+        return None
+    return pl.concat([objstore.read_parquet(fold, f, columns) for f in files], how="vertical_relaxed")
+
+
+class _Stage(PipelineStep):
+    """A stage task: reads the plan the driver wrote (`dedup/<step>/plan.json`: part files, sizes)."""
+
+    type = "dedup"
+
+    def __init__(self, run: str, step: str, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        self.run_url = run
+        self.step = step
+        self.cfg = cfg
+
+    def _setup(self) -> tuple[Any, dict[str, Any]]:
+        fold = objstore.folder(self.run_url)
+        return fold, json.loads(objstore.read_bytes(fold, _plan_path(self.step)))
+
+    def _file(self, plan: dict[str, Any], i: int, columns: list[str]) -> pl.DataFrame:
+        root, rel = plan["files"][i]
+        return objstore.read_parquet(objstore.folder(root), rel, columns)
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+        fold, plan = self._setup()
+        self.work(fold, plan, rank, world_size)
+        return iter(())
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        raise NotImplementedError
+
+
+# --- exact_dedup -----------------------------------------------------------------------------------
+
+
+def _key_prefix(keys: pl.Series) -> np.ndarray:
+    """First 8 bytes of each 16-byte key as uint64 (keys are xxh3-128 digests: already uniform)."""
+    arr = keys.to_arrow()
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    fixed = arr.cast(pa.binary(16))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)[fixed.offset * 16:(fixed.offset + len(fixed)) * 16]
+    return raw.reshape(-1, 16)[:, :8].copy().view("<u8").ravel()
+
+
+class ExactPartition(_Stage):
+    name = "exact partition"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        frames = [self._file(plan, i, ["id", "order", "length", "key"])
+                  for i in range(len(plan["files"])) if i % world == rank]
+        if not frames:
+            return
+        df = pl.concat(frames, how="vertical_relaxed")
+        part = (_key_prefix(df["key"]) % np.uint64(plan["partitions"])).astype(np.int64)
+        _write_partitioned(fold, f"{WORK}/{self.step}/parts", f"{rank:05d}", df, part)
+        self.stat_update("documents", value=df.height)
+
+
+class ExactGroups(_Stage):
+    name = "exact groups"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        from curation.steps.exact_dedup import exact_groups
+
+        df = _read_all(fold, f"{WORK}/{self.step}/parts/{rank:05d}")
+        if df is None:
+            return
+        out = exact_groups(df.sort("order"), self.cfg.get("keep", "first"))
+        objstore.write_parquet(fold, f"signals/{self.step}/part-{rank:05d}.parquet", out)
+        self.stat_update("documents", value=out.height)
+
+
+# --- minhash ---------------------------------------------------------------------------------------
+
+
+class MinhashBands(_Stage):
+    name = "minhash bands"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        js, hs, gs = [], [], []
+        for i in range(len(plan["files"])):
+            if i % world != rank:
+                continue
+            df = self._file(plan, i, ["n_shingles", "bands"])
+            rows = np.flatnonzero(df["n_shingles"].to_numpy() > 0)
+            if not len(rows):
+                continue
+            bh = df["bands"].to_numpy()[rows]
+            nb = bh.shape[1]
+            gid = (np.uint64(i) << SHIFT) | rows.astype(np.uint64)
+            js.append(np.repeat(np.arange(nb, dtype=np.uint16), len(rows)))
+            hs.append(bh.T.ravel())
+            gs.append(np.tile(gid, nb))
+        if not js:
+            return
+        h = np.concatenate(hs)
+        df = pl.DataFrame({"band": np.concatenate(js), "hash": h, "gid": np.concatenate(gs)})
+        part = (h % np.uint64(plan["partitions"])).astype(np.int64)
+        _write_partitioned(fold, f"{WORK}/{self.step}/bands", f"{rank:05d}", df, part)
+        self.stat_update("band rows", value=df.height)
+
+
+class MinhashPairs(_Stage):
+    name = "minhash pairs"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        df = _read_all(fold, f"{WORK}/{self.step}/bands/{rank:05d}")
+        if df is None:
+            return
+        out_a, out_b = [], []
+        for (_band,), sub in df.partition_by("band", as_dict=True).items():
+            sub = sub.sort("gid")  # members in gid order, as in the single-process index order
+            gid = sub["gid"].to_numpy()
+            local = candidate_pairs(sub["hash"].to_numpy().reshape(-1, 1))
+            if len(local):
+                out_a.append(gid[local[:, 0]])
+                out_b.append(gid[local[:, 1]])
+        if not out_a:
+            return
+        a, b = np.concatenate(out_a), np.concatenate(out_b)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        pairs = pl.DataFrame({"a": lo, "b": hi}).unique()
+        objstore.write_parquet(fold, f"{WORK}/{self.step}/pairs/{rank:05d}.parquet", pairs)
+        nodes = np.unique(np.concatenate([lo, hi]))
+        _write_partitioned(fold, f"{WORK}/{self.step}/cand", f"{rank:05d}", pl.DataFrame({"gid": nodes}),
+                           _owner(nodes, plan["blocks"]))
+        self.stat_update("pairs", value=pairs.height)
+
+
+class MinhashNodes(_Stage):
+    name = "minhash nodes"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        cand = _read_all(fold, f"{WORK}/{self.step}/cand/{rank:05d}")
+        if cand is None:
+            return
+        gid = np.unique(cand["gid"].to_numpy())
+        files = gid >> SHIFT
+        frames = []
+        for i in np.unique(files):
+            rows = (gid[files == i] & ROW_MASK).astype(np.int64)
+            df = self._file(plan, int(i), ["id", "order", "length", "signature"])[rows]
+            frames.append(df.with_columns(gid=pl.Series(gid[files == i], dtype=pl.UInt64)))
+        out = pl.concat(frames, how="vertical_relaxed")
+        objstore.write_parquet(fold, f"{WORK}/{self.step}/nodes/{rank:05d}.parquet", out)
+        self.stat_update("candidates", value=out.height)
+
+
+class MinhashCluster(_Stage):
+    name = "minhash cluster"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        nodes = _read_all(fold, f"{WORK}/{self.step}/nodes")
+        pairs = _read_all(fold, f"{WORK}/{self.step}/pairs")
+        if nodes is None or pairs is None:
+            return
+        nodes = nodes.sort("gid")
+        pairs = pairs.unique()
+        gid = nodes["gid"].to_numpy()
+        sig = nodes["signature"].to_numpy()
+        ia = np.searchsorted(gid, pairs["a"].to_numpy())
+        ib = np.searchsorted(gid, pairs["b"].to_numpy())
+        if self.cfg.get("verify", True) and len(ia):
+            ok = estimated_jaccard(sig, ia, ib) >= float(self.cfg.get("threshold", 0.75))
+            ia, ib = ia[ok], ib[ok]
+        n = len(gid)
+        labels = connected_components(n, np.stack([ia, ib], axis=1).astype(np.int64))
+        is_new = ((gid >> SHIFT) >= np.uint64(plan["n_old"])).astype(np.int8)
+        order = nodes["order"].to_numpy()
+        length = nodes["length"].to_numpy().astype(np.int64)
+        keys = [is_new, -length, order] if self.cfg.get("keep") == "longest" else [is_new, order]
+        rep = pick_representatives(labels, keys)
+        sizes = np.bincount(labels, minlength=n)[labels]
+        sim = estimated_jaccard(sig, np.arange(n), rep)
+        ids = nodes["id"].cast(pl.Utf8)
+        keep = (sizes > 1) & (is_new == 1)
+        dup = rep != np.arange(n)
+        out = pl.DataFrame({
+            "gid": gid, "duplicate": dup, "cluster_id": ids.gather(rep),
+            "similarity": sim, "cluster_size": pl.Series(sizes, dtype=pl.UInt32),
+        }).filter(pl.Series(keep))
+        _write_partitioned(fold, f"{WORK}/{self.step}/members", "all", out,
+                           _owner(out["gid"].to_numpy(), plan["blocks"]))
+        self.stat_update("clustered", value=out.height)
+
+
+class MinhashFinal(_Stage):
+    name = "minhash final"
+
+    def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
+        members = _read_all(fold, f"{WORK}/{self.step}/members/{rank:05d}")
+        for i in range(plan["n_old"], len(plan["files"])):
+            if i % world != rank:
+                continue
+            df = self._file(plan, i, ["id", "order", "n_shingles"])
+            gid = (np.uint64(i) << SHIFT) | np.arange(df.height, dtype=np.uint64)
+            out = pl.DataFrame({
+                "gid": gid, "id": df["id"].cast(pl.Utf8), "duplicate": np.zeros(df.height, bool),
+                "cluster_id": df["id"].cast(pl.Utf8), "similarity": np.ones(df.height),
+                "cluster_size": pl.Series(np.ones(df.height), dtype=pl.UInt32),
+                "n_shingles": df["n_shingles"].cast(pl.UInt32),
+            })
+            if members is not None:
+                out = out.update(members, on="gid", how="left")
+            out = out.select(
+                "id", "duplicate", "cluster_id",
+                pl.when(pl.col("duplicate")).then(pl.col("cluster_id")).otherwise(None).cast(pl.Utf8)
+                .alias("kept_id"),
+                pl.col("similarity").cast(pl.Float64), pl.col("cluster_size").cast(pl.UInt32), "n_shingles",
+                df["order"].cast(pl.Int64))  # order: the row key mix joins on
+            objstore.write_parquet(fold, f"signals/{self.step}/part-{i:06d}.parquet", out)
+            self.stat_update("documents", value=out.height)
+
+
+# --- driver --------------------------------------------------------------------------------------------
+
+
+def _part_files(run: str, step: str) -> list[list[str]]:
+    fold = objstore.folder(run)
+    return [[objstore.absolute(run), f] for f in objstore.list_files(fold, f"signals/{step}.parts")]
+
+
+def _against_files(step: Any) -> list[list[str]]:
+    """Part files of earlier runs (`--against`), after checking their MinHash parameters match."""
+    from curation.steps.minhash import PARAMS_FILE, params_of
+
+    mine = params_of(step.config)
+    out: list[list[str]] = []
+    for d in step.context.get("against") or []:
+        fold = objstore.folder(d)
+        rel = f"signals/minhash/{PARAMS_FILE}"
+        if fold.isfile(rel):
+            theirs = json.loads(objstore.read_bytes(fold, rel)).get("params")
+            if theirs is not None and theirs != mine:
+                raise WinnowError(f"{d}: its MinHash parameters {theirs} differ from this recipe's {mine}; "
+                                  "--against needs the same ngram, num_perm, seed, bands and rows")
+        files = _part_files(d, "minhash")
+        if not files:
+            raise WinnowError(f"{d}: no stored MinHash signatures (signals/minhash.parts/*.parquet); "
+                              "was it curated with the minhash signal?")
+        out += files
+    return out
+
+
+def stages_for(step: Any, run: str) -> list[type[_Stage]]:
+    if step.name == "exact_dedup":
+        return [ExactPartition, ExactGroups]
+    if step.name == "minhash":
+        return [MinhashBands, MinhashPairs, MinhashNodes, MinhashCluster, MinhashFinal]
+    raise WinnowError(f"corpus step {step.name!r} has no distributed stages")
+
+
+def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks: int = 4, workers: int = 1,
+                         partitions: int | None = None) -> dict[str, float]:
+    """Run `step`'s stages over `run`'s stored parts on `executor`; returns seconds per stage.
+
+    Resumable: each stage's finished tasks are recorded under `<run>/logs/dedup/<step>/<stage>` and skipped
+    on a rerun with the same plan.
+    """
+    import time
+
+    from curation.executors import make_executor
+
+    run = objstore.absolute(run)
+    fold = objstore.folder(run)
+    old = _against_files(step) if step.name == "minhash" else []
+    files = old + _part_files(run, step.name)
+    blocks = max(1, min(int(tasks), len(files)))
+    plan = {"files": files, "n_old": len(old), "blocks": blocks, "partitions": max(1, int(partitions or tasks))}
+    plan_rel = _plan_path(step.name)
+    if fold.isfile(plan_rel):
+        if json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
+            raise WinnowError(f"{run}: dedup stages of {step.name} were started on other part files; "
+                              f"delete {run}/{WORK}/{step.name} and {run}/logs/dedup/{step.name} to redo them")
+    else:
+        objstore.write_bytes(fold, plan_rel, json.dumps(plan).encode())
+    cfg = step.config.model_dump(mode="json")
+    timings: dict[str, float] = {}
+    for stage in stages_for(step, run):
+        n = {"exact partition": blocks, "exact groups": plan["partitions"], "minhash bands": blocks,
+             "minhash pairs": plan["partitions"], "minhash nodes": blocks, "minhash cluster": 1,
+             "minhash final": blocks}[stage.name]
+        t0 = time.perf_counter()
+        ex = make_executor(executor, [stage(run, step.name, cfg)], tasks=n, workers=workers,
+                           logging_dir=objstore.join(run, "logs", "dedup", step.name, stage.name.replace(" ", "_")))
+        ex.run()
+        timings[stage.name] = time.perf_counter() - t0
+    if step.name == "minhash":
+        from curation.steps.minhash import PARAMS_FILE, params_of
+
+        objstore.write_bytes(fold, f"signals/minhash/{PARAMS_FILE}", json.dumps(
+            {"params": params_of(step.config), "config": cfg, "against": list(step.context.get("against") or [])},
+            indent=2).encode())
+    return timings

@@ -1,0 +1,48 @@
+"""datatrove executors with tasks apart from workers: how a stage's tasks are put on the local machine or Ray.
+
+A task is a unit of work and of resume (datatrove records `logs/completions/<rank>` when one finishes); a
+worker is a process (local) or a Ray task slot. Many small tasks on few workers keep a lost worker cheap and
+let a rerun with more workers resume the same tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from curation.errors import WinnowError
+
+
+def ray_address() -> str | None:
+    """The cluster to join (RAY_ADDRESS); None starts a local Ray instance."""
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+def ensure_ray(workers: int) -> None:
+    """Connect to RAY_ADDRESS, or start a local Ray with `workers` CPUs, once per process."""
+    try:
+        import ray
+    except ImportError:
+        raise WinnowError("--executor ray needs ray: pip install 'winnow[ray]'") from None
+    if not ray.is_initialized():
+        addr = ray_address()
+        ray.init(address=addr, num_cpus=None if addr else max(1, workers), include_dashboard=False,
+                 log_to_driver=False, ignore_reinit_error=True)
+
+
+def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, logging_dir: str,
+                  mem_per_cpu_gb: float = 1) -> Any:
+    """A datatrove executor running `pipeline` as `tasks` tasks on at most `workers` parallel workers."""
+    tasks, workers = max(1, int(tasks)), max(1, min(int(workers), int(tasks)))
+    if kind == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                                     skip_completed=True)
+    if kind == "ray":
+        ensure_ray(workers)
+        from datatrove.executor.ray import RayPipelineExecutor
+
+        return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                                   skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=mem_per_cpu_gb)
+    raise WinnowError(f"unknown executor {kind!r} (use local or ray)")

@@ -1,0 +1,186 @@
+"""Files of a run on any fsspec filesystem (local folder, s3://, gs://, hf://) through datatrove's DataFolder.
+
+Object stores have no rename and no flock: a file is written in one put (whole object or nothing), so
+remote writes go straight to their final name; local writes keep the temporary-name-then-rename pattern.
+A run's lock is an object created with a conditional put (S3 `If-None-Match: *`), and a run is committed
+by writing `manifest.json` last (docs/reliability-object-stores.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curation.errors import WinnowError
+
+LOCK_NAME = ".winnow.lock"
+
+
+def is_remote(path: str | Path) -> bool:
+    """True for a URL with a scheme other than file:// (s3://bucket/x, gs://..., hf://...)."""
+    s = str(path)
+    return "://" in s and not s.startswith("file://")
+
+
+def absolute(path: str | Path) -> str:
+    """A URL unchanged, a local path made absolute (so workers on any node read the same string)."""
+    return str(path).rstrip("/") if is_remote(path) else str(Path(path).absolute())
+
+
+def folder(path: str | Path) -> Any:
+    """datatrove's DataFolder for `path`; credentials come from the environment (AWS_*, profiles)."""
+    from datatrove.io import get_datafolder
+
+    return get_datafolder(absolute(path))
+
+
+def join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *[p.strip("/") for p in parts]])
+
+
+def write_bytes(df_folder: Any, rel: str, data: bytes) -> None:
+    """Write `data` to `rel`: one put on an object store, temp name + rename on a local disk."""
+    if df_folder.is_local():
+        full = Path(df_folder.path) / rel
+        full.parent.mkdir(parents=True, exist_ok=True)
+        tmp = full.with_name(f".{full.name}.tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, full)
+        return
+    with df_folder.open(rel, "wb") as f:
+        f.write(data)
+
+
+def read_bytes(df_folder: Any, rel: str) -> bytes:
+    with df_folder.open(rel, "rb") as f:
+        return f.read()
+
+
+def write_parquet(df_folder: Any, rel: str, df: pl.DataFrame) -> None:
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", compression_level=1)
+    write_bytes(df_folder, rel, buf.getvalue())
+
+
+def read_parquet(df_folder: Any, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(io.BytesIO(read_bytes(df_folder, rel)), columns=columns)
+    except Exception as e:  # noqa: BLE001 - a corrupt or missing part is a user-fixable problem
+        raise WinnowError(f"{df_folder.path}/{rel}: cannot read: {e}") from None
+
+
+def list_files(df_folder: Any, subdir: str, suffix: str = ".parquet") -> list[str]:
+    """Sorted paths (relative to the folder) of the files under `subdir` ending with `suffix`."""
+    if not df_folder.isdir(subdir):
+        return []
+    return sorted(p for p in df_folder.list_files(subdir, recursive=True)
+                  if p.endswith(suffix) and not Path(p).name.startswith("."))
+
+
+# --- lock and commit ------------------------------------------------------------------------------
+
+
+def _conditional_create(df_folder: Any, rel: str, body: bytes) -> bool:
+    """Create `rel` only if absent, atomically; False when it already exists."""
+    protocol = df_folder.fs.protocol  # the filesystem under datatrove's DirFileSystem
+    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+    if df_folder.is_local():
+        full = Path(df_folder.path) / rel
+        full.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(full, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        return True
+    # object stores: exclusive-create mode; s3fs sends PutObject with `If-None-Match: *` (412 if it exists)
+    try:
+        with df_folder.open(rel, "xb") as f:
+            f.write(body)
+        return True
+    except FileExistsError:
+        return False
+    except (NotImplementedError, ValueError) as e:
+        raise WinnowError(f"{df_folder.path}: this store ({'/'.join(protocols)}) offers no conditional create "
+                          f"({e}), so two runs could write one run folder; use s3:// or a local folder") from None
+
+
+def acquire_lock(run: str, what: str = "curate") -> dict[str, Any]:
+    """Take the run folder's lock object, or fail with one line naming who holds it.
+
+    The lock is never broken automatically: a lock left by a killed run is removed by hand (or
+    `--overwrite`), because on an object store a live writer cannot be told from a dead one.
+    """
+    df_folder = folder(run)
+    info = {"owner": str(uuid.uuid4()), "host": socket.gethostname(), "pid": os.getpid(), "what": what,
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if _conditional_create(df_folder, LOCK_NAME, json.dumps(info).encode()):
+        return info
+    try:
+        held = json.loads(read_bytes(df_folder, LOCK_NAME))
+        who = f"{held.get('what')} on {held.get('host')} pid {held.get('pid')} since {held.get('since')}"
+    except Exception:  # noqa: BLE001 - an unreadable lock still blocks
+        who = "another run"
+    raise WinnowError(f"{absolute(run)} is locked by {who}; if that run is dead, delete "
+                      f"{join(absolute(run), LOCK_NAME)}")
+
+
+def release_lock(run: str, info: dict[str, Any]) -> None:
+    """Remove the lock if it is still ours."""
+    df_folder = folder(run)
+    try:
+        held = json.loads(read_bytes(df_folder, LOCK_NAME))
+    except Exception:  # noqa: BLE001 - already gone
+        return
+    if held.get("owner") == info.get("owner"):
+        df_folder.rm(LOCK_NAME)
+
+
+def commit_manifest(run: str, manifest: dict[str, Any]) -> None:
+    """Write manifest.json last: a reader treats a run folder without it as unfinished."""
+    write_bytes(folder(run), "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+
+
+# --- moving a run between a local staging folder and its remote home -------------------------------
+
+
+def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tuple[str, ...] = ()) -> int:
+    """Copy every file under local_dir/subdir to run/subdir (same relative names); returns the count."""
+    src = Path(local_dir) / subdir if subdir else Path(local_dir)
+    if not src.exists():
+        return 0
+    df_folder = folder(run)
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    n = 0
+    for p in files:
+        rel = str(p.relative_to(local_dir)).replace(os.sep, "/")
+        if p.name.startswith(".") or any(rel.startswith(s) for s in skip):
+            continue
+        write_bytes(df_folder, rel, p.read_bytes())
+        n += 1
+    return n
+
+
+def download_tree(run: str, subdir: str, local_dir: str | Path) -> int:
+    """Copy run/subdir (a folder or one file) to local_dir/subdir; returns the number of files."""
+    df_folder = folder(run)
+    if df_folder.isfile(subdir):
+        rels = [subdir]
+    elif df_folder.isdir(subdir):
+        rels = [p for p in df_folder.list_files(subdir, recursive=True) if not Path(p).name.startswith(".")]
+    else:
+        return 0
+    for rel in rels:
+        dst = Path(local_dir) / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(read_bytes(df_folder, rel))
+    return len(rels)

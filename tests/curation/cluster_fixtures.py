@@ -1,0 +1,182 @@
+"""Session fixtures for the cluster tests: a real S3 server (moto in server mode) and a real two-node Ray
+cluster (`ray start` twice on loopback, one CPU each, a small object store).
+
+Both are started on first use by the test session (so `.ci/run`, which runs exactly the README's pytest
+command, starts and stops them) and stopped at its end: every process is started in its own process group
+and that group is terminated, never `ray stop` (which would stop other people's Ray on the machine).
+Use them with `pytest_plugins = ["tests.curation.cluster_fixtures"]` in a test module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(check, what: str, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail}")
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not come up in {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM the process group we started, then SIGKILL what is left of it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # children that outlived their parent in the same group
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    env: dict[str, str]
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def bucket(self, prefix: str = "winnow") -> str:
+        """A new, empty bucket."""
+        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: urllib.request.urlopen(url, timeout=2).status == 200, "moto_server", 60, proc, log)
+        yield S3Server(url, {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 server, with its endpoint and credentials in this test's environment (as a user would set)."""
+    for k, v in s3_server.env.items():
+        monkeypatch.setenv(k, v)
+    import fsspec
+
+    fsspec.config.conf.pop("s3", None)
+    _clear_s3fs_cache()
+    return s3_server
+
+
+def _clear_s3fs_cache() -> None:
+    try:
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+    except ImportError:
+        pass
+
+
+@dataclass
+class RayCluster:
+    address: str
+    env: dict[str, str]
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+
+def _ray_start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen([str(BIN / "ray"), "start", "--block", "--disable-usage-stats",
+                                 "--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=100000000",
+                                 f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
+                                 f"--dashboard-agent-listen-port={free_port()}",
+                                 f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
+                                 f"--runtime-env-agent-port={free_port()}", *args],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """A Ray head and a second Ray node on 127.0.0.1 that share an auth token; workers see the S3 settings.
+
+    The test process joins it as the driver (RAY_ADDRESS), the way a user's `winnow curate` would.
+    """
+    import ray
+
+    logs = tmp_path_factory.mktemp("ray")
+    temp = tempfile.mkdtemp(prefix="rw", dir="/tmp")  # short: Ray's socket paths must stay under 108 bytes
+    port = free_port()
+    # a busy machine registers a node slowly: Ray's default 30 s wait makes the second node give up
+    env = {**os.environ, **s3_server.env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2,
+           "RAY_raylet_start_wait_time_s": "180"}
+    env.pop("RAY_ADDRESS", None)
+    cluster = RayCluster(f"127.0.0.1:{port}", env)
+    old_env = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS")}
+    try:
+        cluster.procs.append(_ray_start(["--head", f"--port={port}", "--include-dashboard=false",
+                                         f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"],
+                                        env, logs / "head.log"))
+        _wait(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "ray head", 180,
+              cluster.procs[0], logs / "head.log")
+        cluster.procs.append(_ray_start([f"--address={cluster.address}"], env, logs / "node2.log"))
+        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["RAY_AUTH_TOKEN"],
+                           "RAY_ADDRESS": cluster.address})
+        ray.init(address=cluster.address, log_to_driver=False)
+        _wait(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, "second ray node", 180, cluster.procs[1],
+              logs / "node2.log")
+        yield cluster
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for p in reversed(cluster.procs):
+            _stop(p)
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(temp, ignore_errors=True)
