@@ -1,0 +1,398 @@
+"""Curation defaults against human judgement and real text: quality rules, PII scrubbing, decontamination,
+and the default recipe's throughput.
+
+    python bench/curation_quality.py --data-dir ../shared/data [--only quality,pii,decontam,throughput]
+        [--docs 20000] [--old-commit b2a5a68] [--json out.json]
+
+`--data-dir` is the shared data folder (webtext/, benchmarks/, pii/); without it nothing can run, and the
+script says so. Sections:
+
+* quality: `winnow curate` (default recipe) on three labelled sets, each document given an id:
+  DCLM's agreement set (`agree-<row>`; the held-out measure), DCLM's majority set minus documents also in
+  the agreement set (`majority-<row>`; used to tune the defaults) and the first 100 C4 sample documents
+  (`c4_demo-<row>`, labels in docs/labels/c4_100.jsonl). For each: share of human-low documents removed,
+  share of human-high documents removed, and `audit_run`'s per-rule precision. Then the same documents
+  through the `datatrove-compatible` recipe (`winnow mix --recipe ... --out`) and through datatrove's own
+  four filters (GopherRepetition -> GopherQuality -> C4Quality -> FineWebQuality, its chain): their
+  decisions must agree document for document.
+* pii: the default `pii` step + `pii_scrub` on WikiText-2 test (articles split at ` = Title = ` lines; clean
+  encyclopedic text): placeholders per 10,000 words; and recall per structured entity type on
+  presidio-research's synthetic set, default config vs all Presidio pattern entities (today's patterns).
+* decontam: MMLU (test), ARC easy/challenge (test) and TruthfulQA (mc, validation) items planted into C4
+  sample documents in three layouts (question alone; question + options shuffled, with a random lettering
+  style; question + answer), found by the decontamination step against the whole benchmarks folder; per
+  benchmark and layout, for questions of >= 8 words (the target) and, for the two layouts that allow it,
+  shorter ones. Then false matches over every document of webtext/.
+* throughput: `winnow curate` of --docs sample documents (`curation.samples.corpus`, seed 0), default
+  recipe with `--set signals.pii.ner=off`, one worker, here and at --old-commit (a `git worktree` in
+  /tmp/wt-<commit>, run with the same venv; PYTHONPATH points at the worktree, checked), wall clock with
+  start-up, alternating sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+WINNOW = [sys.executable, "-m", "app.cli"] if not (Path(sys.executable).parent / "winnow").exists() \
+    else [str(Path(sys.executable).parent / "winnow")]
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _curate(corpus: Path, out: Path, ws: Path, extra: list[str] | None = None) -> dict:
+    cmd = [*WINNOW, "curate", str(corpus), "--out", str(out), "--workspace", str(ws), "--overwrite", *(extra or [])]
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise SystemExit(f"curate failed ({' '.join(cmd)}):\n{r.stderr[-3000:]}")
+    return json.loads((out / "manifest.json").read_text())
+
+
+# ------------------------------------------------------------------------------------------------ quality
+def labelled_sets(data: Path, work: Path) -> dict[str, tuple[Path, Path]]:
+    """name -> (corpus, labels) with matching ids."""
+    web = data / "webtext"
+    agree = _read_jsonl(web / "dclm_quality_agreement.jsonl")
+    major = _read_jsonl(web / "dclm_quality_majority.jsonl")
+    agree_texts = {r["text"] for r in agree}
+    sets: dict[str, tuple[Path, Path]] = {}
+    for name, rows in (("agreement", list(enumerate(agree))),
+                       ("majority_minus_agreement", [(i, r) for i, r in enumerate(major)
+                                                     if r["text"] not in agree_texts])):
+        prefix = "agree" if name == "agreement" else "majority"
+        docs = [{"id": f"{prefix}-{i}", "text": r["text"]} for i, r in rows]
+        labels = [{"id": f"{prefix}-{i}", "label": r["label"]} for i, r in rows]
+        sets[name] = (_write_jsonl(work / f"{name}.jsonl", docs), _write_jsonl(work / f"{name}.labels.jsonl", labels))
+    c4 = _read_jsonl(web / "c4_demo.jsonl")
+    labels = _read_jsonl(ROOT / "docs" / "labels" / "c4_100.jsonl")
+    for lab in labels:
+        text = c4[lab["line"] - 1]["text"]
+        if hashlib.sha256(text.encode()).hexdigest()[:16] != lab["text_sha256_16"]:
+            raise SystemExit(f"docs/labels/c4_100.jsonl: {lab['id']} does not match {web / 'c4_demo.jsonl'}")
+    sets["c4_100"] = (_write_jsonl(work / "c4_100.jsonl", [{"id": lab["id"], "text": c4[lab["line"] - 1]["text"]}
+                                                          for lab in labels]),
+                      ROOT / "docs" / "labels" / "c4_100.jsonl")
+    return sets
+
+
+def datatrove_removed(corpus: Path) -> set[str]:
+    """Ids datatrove's own four filters drop, chained as in datatrove (C4 passes its kept lines on)."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+
+    docs = [Document(text=r["text"], id=r["id"]) for r in _read_jsonl(corpus)]
+    kept = docs
+    for f in (GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(), FineWebQualityFilter()):
+        kept = list(f.run(iter(kept)))
+    return {d.id for d in docs} - {d.id for d in kept}
+
+
+def rates(removed: set[str], labels: Path) -> dict[str, float]:
+    lab = {r["id"]: int(r["label"]) for r in _read_jsonl(labels)}
+    low = [i for i, v in lab.items() if v == 0]
+    high = [i for i, v in lab.items() if v == 1]
+    return {"low_n": len(low), "high_n": len(high),
+            "low_removed": round(sum(i in removed for i in low) / len(low), 4),
+            "high_removed": round(sum(i in removed for i in high) / len(high), 4)}
+
+
+def run_ids(run: Path) -> set[str]:
+    return set(pl.read_parquet(run / "removed.parquet", columns=["id"])["id"].to_list())
+
+
+def quality(data: Path, work: Path) -> dict:
+    from curation.audit import audit_run
+
+    ws = work / "ws"
+    out: dict = {}
+    for name, (corpus, labels) in labelled_sets(data, work).items():
+        t0 = time.perf_counter()
+        run = work / f"run_{name}"
+        _curate(corpus, run, ws)
+        rep = audit_run(run, labels)
+        dt_run = work / f"run_{name}_datatrove_compatible"
+        compat = ROOT / "curation" / "recipes" / "datatrove_compatible.yaml"
+        r = subprocess.run([*WINNOW, "mix", str(run), "--recipe", str(compat), "--out", str(dt_run),
+                            "--workspace", str(ws)], env=ENV, capture_output=True, text=True, cwd=ROOT)
+        if r.returncode != 0:
+            raise SystemExit(f"mix datatrove-compatible failed:\n{r.stderr[-2000:]}")
+        ours_dt = run_ids(dt_run)
+        theirs = datatrove_removed(corpus)
+        out[name] = {
+            "default": {**rates(run_ids(run), labels),
+                        "rules": [{"rule": x.name, "fires": x.fires, "first": x.first, "precision": x.precision,
+                                   "high_lost": x.high_lost} for x in rep.rules if x.fires]},
+            "datatrove_compatible": {**rates(ours_dt, labels),
+                                     "rules": [{"rule": x.name, "fires": x.fires, "precision": x.precision,
+                                                "high_lost": x.high_lost}
+                                               for x in audit_run(dt_run, labels).rules if x.fires]},
+            "datatrove_filters": rates(theirs, labels),
+            "datatrove_compatible_equals_datatrove": ours_dt == theirs,
+            "datatrove_disagreements": sorted(ours_dt ^ theirs)[:20],
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        d = out[name]
+        print(f"[quality] {name}: default removes {d['default']['low_removed']:.1%} of {d['default']['low_n']} low, "
+              f"{d['default']['high_removed']:.1%} of {d['default']['high_n']} high; datatrove filters "
+              f"{d['datatrove_filters']['low_removed']:.1%} / {d['datatrove_filters']['high_removed']:.1%}; "
+              f"datatrove-compatible == datatrove: {d['datatrove_compatible_equals_datatrove']}", flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ pii
+def wikitext_articles(path: Path) -> list[str]:
+    arts, cur = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if re.fullmatch(r" = [^=].*[^=] = ", line) and cur:
+            arts.append("\n".join(cur))
+            cur = []
+        cur.append(line)
+    if cur:
+        arts.append("\n".join(cur))
+    return [a for a in arts if a.strip()]
+
+
+def _pii_frame(texts: list[str], config: dict, batch: int = 500) -> pl.DataFrame:
+    from curation.steps import get_step
+
+    cls = get_step("pii")
+    step = cls(cls.Config(**config))
+    frames = []
+    for s in range(0, len(texts), batch):
+        chunk = texts[s:s + batch]
+        frames.append(step.score(pl.DataFrame({"id": [str(i) for i in range(s, s + len(chunk))], "text": chunk,
+                                               "order": list(range(s, s + len(chunk)))})))
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def pii(data: Path) -> dict:
+    from curation.pii.evaluate import load_dataset, score_spans
+    from curation.pii.scrub import pii_scrub, spans_from_column
+    from curation.recipes import load_fragment
+    from curation.steps.pii import STRUCTURED
+
+    frag = load_fragment("pii")
+    cfg = frag["signals"]["pii"]
+    scrub_params = frag["transforms"]["pii_scrub"]
+    texts = wikitext_articles(data / "webtext" / "wikitext2_test.txt")
+    words = sum(len(t.split()) for t in texts)
+    placeholder = re.compile(r"<[A-Z][A-Z_]+>")
+    out: dict = {"wikitext2_test": {"articles": len(texts), "words": words}}
+    all_patterns = {**cfg, "entities": [*STRUCTURED, "DATE_TIME", "URL", "UUID"], "ner_min_score": 0.0}
+    for label, c in (("default", cfg), ("all_pattern_entities", all_patterns)):
+        t0 = time.perf_counter()
+        sig = _pii_frame(texts, c)
+        kept = pl.DataFrame({"id": sig["id"], "text": texts, "pii_spans": sig["pii_spans"]})
+        scrubbed = pii_scrub(kept, scrub_params, Path("."))
+        n = sum(len(placeholder.findall(s)) - len(placeholder.findall(t)) for s, t in zip(scrubbed.to_list(), texts,
+                                                                                          strict=True))
+        by_type: dict[str, int] = {}
+        for sp in spans_from_column(sig["pii_spans"]):
+            for e, *_r in sp:
+                by_type[e] = by_type.get(e, 0) + 1
+        out["wikitext2_test"][label] = {"placeholders": n, "per_10k_words": round(n / words * 1e4, 3),
+                                        "spans_by_type": by_type, "seconds": round(time.perf_counter() - t0, 1)}
+        print(f"[pii] wikitext2 {label}: {n} placeholders = {n / words * 1e4:.3f} per 10k words {by_type}", flush=True)
+    texts2, golds = load_dataset(data / "pii" / "presidio_synth_dataset_v2.json")
+    rec: dict = {}
+    for label, c in (("default", cfg), ("all_pattern_entities", all_patterns)):
+        sig = _pii_frame(texts2, c)
+        preds = spans_from_column(sig["pii_spans"])
+        rec[label] = score_spans(golds, preds)
+    structured = [e for e in STRUCTURED if e in rec["all_pattern_entities"]]
+    out["presidio_synth_recall"] = {e: {"default": rec["default"].get(e, {}).get("recall", 0.0),
+                                        "all_pattern_entities": rec["all_pattern_entities"][e]["recall"],
+                                        "support": rec["all_pattern_entities"][e]["support"]} for e in structured}
+    print(f"[pii] presidio synthetic recall (default vs all pattern entities): {out['presidio_synth_recall']}",
+          flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ decontam
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LETTERS = [lambda i: f"{UPPER[i]}) ", lambda i: f"({UPPER[i].lower()}) ", lambda i: f"{i + 1}. ",
+           lambda i: f"{UPPER[i]}. ", lambda i: "- "]
+ANSWERS = ["\nAnswer: {a}", " The answer is {a}.", "\nCorrect answer: {a}\n", " ({a})"]
+
+
+def _plant(host: str, block: str, rng: random.Random) -> str:
+    paras = host.split("\n")
+    k = rng.randint(0, len(paras))
+    return "\n".join([*paras[:k], block, *paras[k:]])
+
+
+def _layout_block(item, layout: str, rng: random.Random) -> str:
+    if layout == "question":
+        return item.question
+    if layout == "question+answer":
+        return item.question + rng.choice(ANSWERS).format(a=item.answer)
+    opts = list(item.options)
+    rng.shuffle(opts)
+    lettering = rng.choice(LETTERS)
+    sep = rng.choice(["\n", "   "])
+    return item.question + "\n" + sep.join(lettering(i) + o for i, o in enumerate(opts))
+
+
+def decontam(data: Path, per_bench: int = 200) -> dict:
+    from curation.decontam.benchmarks import load_items
+    from curation.steps import get_step
+
+    rng = random.Random(0)
+    bench_dir = data / "benchmarks"
+    hosts = [r["text"] for r in _read_jsonl(data / "webtext" / "c4_demo.jsonl")]
+    wanted = {"mmlu": "test", "arc_easy": "test", "arc_challenge": "test", "truthfulqa_mc": "validation"}
+    items = {b: [it for it in load_items(bench_dir, [b], [s])] for b, s in wanted.items()}
+    cls = get_step("decontamination")
+    step = cls(cls.Config(benchmarks_dir=str(bench_dir)))
+    t0 = time.perf_counter()
+    step.setup()
+    build_s = time.perf_counter() - t0
+    out: dict = {"index_build_seconds": round(build_s, 1), "items_indexed": len(step._index.items), "planted": {}}
+    for b, its in items.items():
+        n_words = {it.key: len(re.findall(r"\w+", it.question)) for it in its}
+        long_ = [it for it in its if n_words[it.key] >= 8 and it.answer and len(it.options) >= 2]
+        short = [it for it in its if n_words[it.key] < 8 and it.answer and len(it.options) >= 2]
+        picks = {"long": rng.sample(long_, min(per_bench, len(long_))),
+                 "short": rng.sample(short, min(per_bench, len(short)))}
+        res: dict = {}
+        for size, chosen in picks.items():
+            for layout in ("question", "question+options", "question+answer"):
+                docs = [_plant(rng.choice(hosts), _layout_block(it, layout, rng), rng) for it in chosen]
+                if not docs:
+                    continue
+                sig = step.score(pl.DataFrame({"id": [str(i) for i in range(len(docs))], "text": docs,
+                                               "order": list(range(len(docs)))}))
+                found = [it.ref in (got or []) for it, got in zip(chosen, sig["decontam_items"].to_list(), strict=True)]
+                right_layout = [it.ref in (g or []) and lay[(g or []).index(it.ref)] == layout for it, g, lay in
+                                zip(chosen, sig["decontam_items"].to_list(), sig["decontam_layouts"].to_list(),
+                                    strict=True)]
+                res[f"{size}/{layout}"] = {"n": len(docs), "found": round(sum(found) / len(docs), 4),
+                                           "layout_reported": round(sum(right_layout) / len(docs), 4)}
+        out["planted"][b] = res
+        print(f"[decontam] {b}: " + ", ".join(f"{k} {v['found']:.1%} (n={v['n']})" for k, v in res.items()), flush=True)
+    # false matches over every document in webtext/
+    texts: list[tuple[str, str]] = []
+    web = data / "webtext"
+    for p in sorted(web.glob("*.jsonl")):
+        for i, r in enumerate(_read_jsonl(p)):
+            t = r.get("text") or r.get("content") or ""
+            texts.append((f"{p.name}:{i}", t))
+    for p in sorted(web.glob("*.json.gz")):
+        with gzip.open(p, "rt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                texts.append((f"{p.name}:{i}", json.loads(line).get("text", "")))
+    for name in ("wikitext2_test.txt", "wikitext2_valid.txt", "wiki_demo.txt"):
+        for i, a in enumerate(wikitext_articles(web / name)):
+            texts.append((f"{name}:{i}", a))
+    t0 = time.perf_counter()
+    matches = []
+    for s in range(0, len(texts), 1000):
+        chunk = texts[s:s + 1000]
+        sig = step.score(pl.DataFrame({"id": [c[0] for c in chunk], "text": [c[1] for c in chunk],
+                                       "order": list(range(len(chunk)))}))
+        matches += sig.filter(pl.col("contaminated")).select("id", "match", "layout").to_dicts()
+    out["webtext_false_matches"] = {"docs": len(texts), "matched": len(matches), "examples": matches[:20],
+                                    "seconds": round(time.perf_counter() - t0, 1)}
+    print(f"[decontam] webtext: {len(matches)} matches in {len(texts)} documents {matches[:5]}", flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ throughput
+def throughput(work: Path, docs: int, old: str, rounds: int) -> dict:
+    from curation.samples.corpus import write_sample_corpus
+
+    corpus = work / f"sample_{docs}.jsonl"
+    if not corpus.exists():
+        write_sample_corpus(corpus, docs, seed=0)
+    wt = Path(f"/tmp/wt-{old}")
+    if not wt.exists():
+        subprocess.run(["git", "worktree", "add", str(wt), old], cwd=ROOT, check=True, capture_output=True)
+    check = "import curation, sys; print(curation.__file__)"
+    for side, pp in (("new", str(ROOT)), ("old", str(wt))):
+        f = subprocess.run([sys.executable, "-c", check], env={**ENV, "PYTHONPATH": pp}, capture_output=True,
+                           text=True).stdout.strip()
+        if not f.startswith(pp):
+            raise SystemExit(f"{side} side imports curation from {f}, not {pp}")
+    times: dict[str, list[float]] = {"new": [], "old": []}
+    for r in range(rounds):
+        sides = [("old", str(wt)), ("new", str(ROOT))]
+        for side, pp in sides if r % 2 == 0 else sides[::-1]:
+            out = work / f"tp_{side}"
+            cmd = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", "curate",
+                   str(corpus),
+                   "--out", str(out), "--workspace", str(work / f"ws_{side}"), "--overwrite",
+                   "--set", "signals.pii.ner=off"]
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, env={**ENV, "PYTHONPATH": pp}, capture_output=True, text=True, cwd=pp)
+            dt = time.perf_counter() - t0
+            if p.returncode != 0:
+                raise SystemExit(f"{side} curate failed:\n{p.stderr[-2000:]}")
+            times[side].append(dt)
+            print(f"[throughput] round {r} {side}: {dt:.1f}s = {docs / dt:.0f} docs/s", flush=True)
+    best = {k: min(v) for k, v in times.items()}
+    return {"docs": docs, "old_commit": old, "seconds": times,
+            "docs_per_s": {k: round(docs / v, 1) for k, v in best.items()},
+            "new_over_old": round(best["old"] / best["new"], 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", type=Path, default=None, help="the shared data folder (../shared/data)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/winnow-curation-quality"))
+    ap.add_argument("--only", default="quality,pii,decontam,throughput")
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--per-bench", type=int, default=200)
+    ap.add_argument("--old-commit", default="b2a5a68")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    if a.data_dir is None or not (a.data_dir / "webtext").is_dir():
+        raise SystemExit("pass --data-dir pointing at the shared data folder (with webtext/, benchmarks/, pii/), "
+                         "e.g. --data-dir ../shared/data")
+    a.work.mkdir(parents=True, exist_ok=True)
+    result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.platform(),
+                    "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
+    sections = a.only.split(",")
+    if "quality" in sections:
+        result["quality"] = quality(a.data_dir, a.work)
+    if "pii" in sections:
+        result["pii"] = pii(a.data_dir)
+    if "decontam" in sections:
+        result["decontam"] = decontam(a.data_dir, a.per_bench)
+    if "throughput" in sections:
+        result["throughput"] = throughput(a.work, a.docs, a.old_commit, a.rounds)
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "quality"}, indent=1, default=str)[:4000])
+
+
+if __name__ == "__main__":
+    main()
