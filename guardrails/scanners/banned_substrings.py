@@ -1,0 +1,71 @@
+"""Banned substrings: a configurable list of strings or whole words that must not appear.
+
+Each entry is matched on the text and on its normalised forms (`guardrails.normalize`: NFKC, zero-width
+characters removed, homoglyphs, leetspeak and spaced letters read back, decoded payloads), so
+`p4ssw0rd`, `p a s s w o r d` and a Cyrillic `раssword` all match `password`. Matching is case-insensitive
+unless `case_sensitive`. Matches found in the text itself are spans and are redacted in the sanitized text;
+a match found only in a normalised form is reported with the form it was found in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import regex
+from pydantic import Field
+
+from curation.errors import WinnowError
+from guardrails.base import Scanner, ScannerConfig, Span, Verdict, redact
+from guardrails.normalize import canonical, normalize
+
+
+class BannedSubstringsConfig(ScannerConfig):
+    substrings: list[str] = Field(default_factory=list, description="strings that must not appear")
+    match: Literal["substring", "word"] = Field("substring", description="anywhere, or as whole words only")
+    case_sensitive: bool = False
+    normalize: bool = Field(True, description="also match on the normalised forms (defeats evasion)")
+    placeholder: str = Field("[REDACTED]", description="what a match is replaced with in the sanitized text")
+
+
+class BannedSubstrings(Scanner):
+    """Flags any listed substring (or word), also when it is disguised."""
+
+    name: ClassVar[str] = "banned_substrings"
+    kind: ClassVar[str] = "both"
+    Config: ClassVar[type[ScannerConfig]] = BannedSubstringsConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
+        terms = [t for t in cfg.substrings if t.strip()]
+        if len(terms) != len(cfg.substrings):
+            raise WinnowError("banned_substrings: substrings must not be empty or blank")
+        self._raw = self._compile(terms, cfg.case_sensitive)
+        # normalised forms are lowercased and folded: match the normalised terms there
+        self._norm = self._compile(sorted({canonical(t) for t in terms}), False) if cfg.normalize else None
+
+    def _compile(self, terms: list[str], case_sensitive: bool) -> Any:
+        if not terms:
+            return None
+        cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
+        alts = "|".join(regex.escape(t) for t in sorted(terms, key=len, reverse=True))
+        pattern = rf"(?<!\w)(?:{alts})(?!\w)" if cfg.match == "word" else f"(?:{alts})"
+        return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
+
+    def _scan(self, text: str, prompt: str | None) -> Verdict:
+        cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
+        if self._raw is None:
+            return self.verdict(text, 0.0)
+        spans = [Span(m.start(), m.end(), "BANNED", 1.0, m.group()) for m in self._raw.finditer(text)]
+        reasons = [f"banned: {', '.join(sorted({s.text or '' for s in spans}))}"] if spans else []
+        if not spans and self._norm is not None:
+            norm = normalize(text)
+            forms = [("unicode", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded]
+            for how, form in forms:
+                m = self._norm.search(form)
+                if m:
+                    reasons.append(f"banned: {m.group()} (in the {how} form)")
+                    break
+        if not reasons:
+            return self.verdict(text, 0.0)
+        return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans, reasons=reasons)
