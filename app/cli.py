@@ -69,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("WINNOW_DEBUG") == "1"
     cmd = typer.main.get_command(root)
     try:
-        cmd.main(args=args, prog_name="winnow", standalone_mode=False)
+        rv = cmd.main(args=args, prog_name="winnow", standalone_mode=False)
+        # typer turns KeyboardInterrupt (Ctrl-C, or SIGTERM in a long job) into an exit code it *returns*
+        # when not in standalone mode; it must reach the shell
+        if type(rv) is int and rv != 0:
+            if rv == 130:
+                typer.echo("interrupted", err=True)
+            return rv
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:

@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from curation import faults
 from curation.errors import WinnowError
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE
@@ -213,6 +214,7 @@ def _commit(out: Path, tmp: Path) -> None:
     if (out / "kept").exists():
         os.replace(out / "kept", old_kept)
     os.replace(tmp / "kept", out / "kept")
+    faults.at("mix.mid_commit")
     for name in ("removed.parquet", "quarantine.jsonl", "skipped.jsonl", "recipe.yaml"):
         os.replace(tmp / name, out / name)
     os.replace(tmp / "manifest.json", out / "manifest.json")
@@ -265,6 +267,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
         try:
             manifest = _decide_and_write(run, out, tmp, recipe, rules, skipped_rules, info, extra_timings, t0,
                                          command, config)
+            faults.at("mix.before_commit")
             _commit(out, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from curation import faults
 from curation.errors import WinnowError
 from curation.fingerprint import file_fingerprint
 from curation.mix import mix
@@ -23,12 +24,12 @@ from curation.progress import Progress
 from curation.reader import InputFile, check_fields, discover_inputs
 from curation.recipe import Recipe
 from curation.run_folder import RunLock, clear_owned, prepare_run_dir
-from curation.scoring import ScoreShard, build_steps
+from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
 from curation.steps import CorpusStep
 from curation.store import part_files, write_text_atomic
 
 # Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
-READER_VERSION = 2
+READER_VERSION = 3  # 3: with at least as many files as tasks, a task reads whole files
 
 
 def _inputs_fingerprint(files: list[InputFile]) -> list[dict[str, Any]]:
@@ -195,6 +196,10 @@ def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None) ->
             done = _task_counts(run_dir)["done"]
             if done > prog.done:
                 prog.update(done - prog.done)
+    for p in sorted((run_dir / "state" / "tasks").glob("*.error")):
+        msg = p.read_text(encoding="utf-8")
+        p.unlink()
+        raise WinnowError(msg)
     if error:
         raise error[0]
     missing = [r for r in range(tasks) if not (run_dir / "logs" / "completions" / f"{r:05d}").exists()]
@@ -226,8 +231,10 @@ def _finalize(recipe: Recipe, steps: list[str], context: dict[str, Any], run_dir
         except (OSError, ValueError, AttributeError):
             pass
         t0 = time.perf_counter()
+        faults.at("finalize.start")
         with Progress(run_dir, f"finalize {step.name}", unit="docs") as prog:
             step.finalize(parts, out, prog)
+        faults.at("finalize.after_step")
         timings[step.name] = time.perf_counter() - t0
         write_text_atomic(json.dumps({"seconds": timings[step.name], "parts": sig}), marker)
     return timings
@@ -262,10 +269,23 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     written; a rerun of the same command resumes; `overwrite` removes only what Winnow wrote there.
     """
     t_start = time.perf_counter()
+    from curation.objstore import is_remote
+
+    if any(is_remote(p) for p in [out_dir, *inputs, *(against or [])]):
+        from curation.remote_run import curate_remote  # inputs, run folder or --against on an object store
+
+        return curate_remote(inputs, out_dir, recipe, executor=executor, workers=workers, tasks=tasks,
+                             against=against, workspace=workspace, text_field=text_field, id_field=id_field,
+                             overwrite=overwrite, command=command, config=config)
     run_dir = Path(out_dir).absolute()
     files = discover_inputs(inputs)
     world = max(1, int(workers))
-    n_tasks = max(1, int(tasks)) if tasks else world
+    if tasks:
+        n_tasks = max(1, int(tasks))
+    else:  # from the inputs' size: ~128 MB a task, at least one per worker (curation/executors.py)
+        from curation.executors import default_tasks
+
+        n_tasks = default_tasks([f.path.stat().st_size for f in files], world)
     ws = Path(workspace).absolute() if workspace else None
     against_dirs = [str(Path(a).absolute()) for a in (against or [])]
     for a in against_dirs:
@@ -299,12 +319,19 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
         write_text_atomic(json.dumps(info, indent=2), run_json)
 
         t0 = time.perf_counter()
+        if (damaged := reopen_damaged_batches(run_dir, build_steps(recipe, steps, context))):
+            print(f"note: {damaged} scored batches were damaged or missing; scoring them again")
         shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
                            id_field or "id")
         ex = _make_executor(executor, [shard], n_tasks, world, run_dir / "logs")
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
         score_wall = time.perf_counter() - t0
-        finalize_timings = _finalize(recipe, steps, context, run_dir)
+        if executor == "ray":  # corpus-wide steps as stages on the cluster: the driver holds no signatures
+            from curation.dedup.distributed import finalize_stages
+
+            finalize_timings = finalize_stages(recipe, steps, context, str(run_dir), executor, n_tasks, world)
+        else:
+            finalize_timings = _finalize(recipe, steps, context, run_dir)
         write_text_atomic(json.dumps({"key": key, "at": time.time()}), run_dir / "state" / "scored.json")
 
         manifest = mix(run_dir, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize_timings},

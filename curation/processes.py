@@ -5,6 +5,9 @@
   terminated: executor workers, datatrove's manager process, the forkserver, NER workers.
 * In a worker (`watch_parent`): the kernel sends SIGTERM when the parent dies (PR_SET_PDEATHSIG), and
   `parent_gone()` is checked between batches in case the signal was missed (a reparented worker).
+  A worker of datatrove's local executor is a child of multiprocessing's forkserver, not of the command,
+  and the forkserver outlives the command while any worker lives; so the worker also watches the command
+  itself (`watch_driver`: a thread blocked on a pidfd, woken the moment the command exits).
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ PR_SET_PDEATHSIG = 1
 _parent_pid: int | None = None
 
 
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid` (children first), read from /proc."""
+def _children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every process, read from /proc."""
     children: dict[int, list[int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
+        return children
     for e in entries:
         if not e.isdigit():
             continue
@@ -40,6 +43,12 @@ def descendants(pid: int) -> list[int]:
         fields = stat[stat.rfind(b")") + 2:].split()
         if len(fields) > 1:
             children.setdefault(int(fields[1]), []).append(int(e))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (children first)."""
+    children = _children_map()
     out: list[int] = []
     todo = [pid]
     while todo:
@@ -49,10 +58,23 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def _helper_process(pid: int) -> bool:
+    """multiprocessing's forkserver and resource tracker (direct children of the command): they exit by
+    themselves when this process does, and killing the tracker early only makes it print warnings. The
+    forkserver's own children (pool workers, which share its command line) are still stopped."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read()
+    except OSError:
+        return False
+    return b"resource_tracker" in cmd or b"forkserver" in cmd
+
+
 def terminate_descendants(pid: int | None = None, grace: float = 3.0) -> int:
     """SIGTERM every descendant, then SIGKILL what is left after `grace` seconds; returns how many."""
     pid = os.getpid() if pid is None else pid
-    procs = descendants(pid)
+    helpers = {p for p in _children(pid) if _helper_process(p)}
+    procs = [p for p in descendants(pid) if p not in helpers]
     for p in procs:
         try:
             os.kill(p, signal.SIGTERM)
@@ -65,13 +87,17 @@ def terminate_descendants(pid: int | None = None, grace: float = 3.0) -> int:
             break
         time.sleep(0.05)
     for p in procs + descendants(pid):  # and anything started meanwhile
-        if _alive(p):
+        if _alive(p) and p not in helpers:
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
     _reap()
     return len(procs)
+
+
+def _children(pid: int) -> list[int]:
+    return _children_map().get(pid, [])
 
 
 def _alive(pid: int) -> bool:
@@ -129,6 +155,44 @@ def watch_parent() -> None:
         pass
     if os.getppid() != _parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def watch_driver(driver_pid: int) -> None:
+    """In a worker on the command's machine: exit as soon as the command (`driver_pid`) is gone, stopping
+    this worker's own children first. A daemon thread waits on a pidfd (or polls, where there is none)."""
+    global _parent_pid
+
+    def stop() -> None:
+        terminate_descendants(grace=1.0)
+        os._exit(75)
+
+    def wait_pidfd(fd: int) -> None:
+        import select
+
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        p.poll()
+        stop()
+
+    def poll_pid() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(driver_pid, 0)
+            except ProcessLookupError:
+                stop()
+            except PermissionError:
+                pass
+
+    try:
+        fd = os.pidfd_open(driver_pid)
+        target, args = wait_pidfd, (fd,)
+    except ProcessLookupError:
+        stop()
+        return
+    except (AttributeError, OSError):
+        target, args = poll_pid, ()
+    threading.Thread(target=target, args=args, name="winnow-watch-driver", daemon=True).start()
 
 
 def parent_gone() -> bool:

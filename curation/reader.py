@@ -264,9 +264,20 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
             yield Quarantined(f.rel, pos + 1, f"WARC unreadable after record {pos}: {e}")
 
 
+def task_files(files: list[Any], rank: int, world: int) -> list[Any]:
+    """The files task `rank` of `world` opens: with at least as many files as tasks, whole files
+    (file i -> task i % world), so a task never reads another's files (on an object store it fetches only
+    its own); with fewer files, every file, whose records it shares by position."""
+    return list(files[rank::world]) if len(files) >= world else list(files)
+
+
 def iter_records(files: list[InputFile], rank: int = 0, world: int = 1, text_field: str = "text",
                  id_field: str = "id") -> Iterator[Doc | Quarantined | Skipped]:
     """Documents and quarantine entries of task `rank` of `world`, in input order."""
+    if world > 1 and len(files) >= world:
+        for f in task_files(files, rank, world):
+            yield from iter_records([f], 0, 1, text_field, id_field)
+        return
     for f in files:
         if f.kind == "jsonl":
             yield from _iter_jsonl(f, rank, world, text_field, id_field)
@@ -290,10 +301,10 @@ def check_fields(files: list[InputFile], text_field: str, id_field: str | None, 
         if f.kind == "warc":
             found = {k: True for k in found}
             continue
-        keys: set[str] = set()
+        keys: dict[str, None] = {}  # in the order records name them
         if f.kind == "parquet":
             try:
-                keys = set(pq.ParquetFile(f.path).schema_arrow.names)
+                keys = dict.fromkeys(pq.ParquetFile(f.path).schema_arrow.names)
             except Exception:  # noqa: BLE001 - the reader quarantines an unreadable file
                 continue
         else:
@@ -312,14 +323,13 @@ def check_fields(files: list[InputFile], text_field: str, id_field: str | None, 
                             continue
                         if isinstance(rec, dict):
                             n += 1
-                            keys.update(rec)
+                            keys.update(dict.fromkeys(rec))
             except (OSError, EOFError, zlib.error):
                 continue
             if n == 0:
                 continue
         where.append(f.rel)
-        for k in keys:
-            seen.setdefault(k, None)
+        seen.update(keys)
         for w in wanted:
             found[w] = found[w] or w in keys
     if not where:

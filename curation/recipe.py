@@ -7,6 +7,7 @@ order; a document is removed by the first rule it fails (`rule`), and every rule
 
 from __future__ import annotations
 
+import difflib
 import re
 from importlib import resources
 from pathlib import Path
@@ -75,13 +76,44 @@ class Recipe(BaseModel):
             if opt not in self.signals:
                 raise ValueError(f"optional lists {opt!r}, which is not in signals")
         seen: set[str] = set()
+        declared: dict[str, list[str] | None] = {}
         for r in self.rules:
             if r.signal not in self.signals:
                 raise ValueError(f"rule {r.name!r} reads signal {r.signal!r}, which the recipe does not compute")
             if r.name in seen:
                 raise ValueError(f"two rules are named {r.name!r}")
             seen.add(r.name)
+            if r.signal not in declared:
+                declared[r.signal] = get_step(r.signal)(self.step_config(r.signal)).output_columns()
+            cols = declared[r.signal]
+            if cols is None:  # a step that does not declare its columns: checked on the first scored batch
+                continue
+            for what in ("column", "value_column", "detail_column", "kept_id_column"):
+                c = getattr(r, what)
+                if c is not None and c not in cols:
+                    close = difflib.get_close_matches(c, cols, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else f" (its columns: {', '.join(cols)})"
+                    raise ValueError(f"rule {r.name!r}: signal {r.signal!r} has no column {c!r}{hint}")
+        if self.transforms:
+            from curation.transforms import get_transform
+
+            for tname, params in self.transforms.items():
+                fn = get_transform(tname)
+                model = getattr(fn, "Config", None)  # a transform may declare its parameters as a pydantic model
+                if model is not None:
+                    try:
+                        model(**(params or {}))
+                    except ValidationError as e:
+                        raise ValueError(f"transforms.{tname}: {_pretty(e)}") from None
         return self
+
+    def rule_columns(self) -> dict[str, set[str]]:
+        """Signal step -> the columns its rules read (checked against the first scored batch)."""
+        out: dict[str, set[str]] = {}
+        for r in self.rules:
+            out.setdefault(r.signal, set()).update(
+                c for c in (r.column, r.value_column, r.detail_column, r.kept_id_column) if c)
+        return out
 
     def step_config(self, name: str) -> Any:
         from curation.steps import get_step
@@ -92,11 +124,19 @@ class Recipe(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 
-def _pretty(e: ValidationError) -> str:
+def _pretty(e: ValidationError, data: dict[str, Any] | None = None) -> str:
+    """Pydantic's errors in one line, with rules named by their name (`rules[c4_quality.min_sentences].min`),
+    not by their position in the list."""
+    rules = (data or {}).get("rules") if isinstance(data, dict) else None
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        loc_parts = [str(x) for x in err["loc"]]
+        if len(loc_parts) >= 2 and loc_parts[0] == "rules" and isinstance(err["loc"][1], int) \
+                and isinstance(rules, list) and err["loc"][1] < len(rules) and isinstance(rules[err["loc"][1]], dict):
+            name = rules[err["loc"][1]].get("name")
+            loc_parts[:2] = [f"rules[{name if name else '#' + str(err['loc'][1] + 1)}]"]
+        loc = ".".join(loc_parts)
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
@@ -105,7 +145,7 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
     try:
         return Recipe(**data)
     except ValidationError as e:
-        raise WinnowError(f"{source}: {_pretty(e)}") from None
+        raise WinnowError(f"{source}: {_pretty(e, data)}") from None
 
 
 class _WordsLoader(yaml.SafeLoader):
@@ -161,6 +201,10 @@ def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
         if key.startswith("rules."):
             rest = key[len("rules."):]
             name = next((n for n in sorted(rule_names, key=len, reverse=True) if rest.startswith(n + ".")), None)
+            if name is None and rest in rule_names:
+                fields = ", ".join(f for f in Rule.model_fields if f not in ("name", "signal"))
+                raise WinnowError(f"--set {key}={raw}: name the field of rule {rest!r} to change, as "
+                                  f"rules.{rest}.FIELD=VALUE (fields: {fields})")
             if name is None:
                 raise WinnowError(f"--set {key}: no rule of that name (rules: {', '.join(rule_names)})")
             field = rest[len(name) + 1:]

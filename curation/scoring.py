@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,9 @@ import polars as pl
 from datatrove.pipeline.base import PipelineStep
 
 import curation.datatrove_logs  # noqa: F401 - keeps datatrove logs in files, also in workers
-from curation.processes import parent_gone, watch_parent
+from curation import faults
+from curation.errors import WinnowError
+from curation.processes import parent_gone, watch_driver, watch_parent
 from curation.reader import Doc, InputFile, Quarantined, Skipped, iter_records
 from curation.recipe import Recipe
 from curation.steps import CorpusStep, SignalStep, get_step
@@ -50,6 +53,44 @@ def _batches(records: Iterator[Doc | Quarantined | Skipped], size: int
         yield docs, quar
 
 
+def _check_rule_columns(recipe: Recipe, step: str, columns: list[str]) -> None:
+    """On a task's first batch: a rule reading a column its step does not write stops the run now, not after
+    all scoring (for steps that do not declare their columns, which the recipe checks when it loads)."""
+    for c in sorted(recipe.rule_columns().get(step, set())):
+        if c not in columns:
+            rule = next(r.name for r in recipe.rules if r.signal == step and c in
+                        (r.column, r.value_column, r.detail_column, r.kept_id_column))
+            raise WinnowError(f"rule {rule!r}: signal {step!r} has no column {c!r} (its columns: "
+                              f"{', '.join(x for x in columns if x not in ('id', 'order'))})")
+
+
+def batch_intact(run: Path, name: str, steps: list[SignalStep]) -> bool:
+    """A finished batch's files are all there and readable (a deleted or truncated one is scored again)."""
+    import pyarrow.parquet as pq
+
+    paths = [run / "docs" / f"{name}.parquet"] + [
+        run / "signals" / (f"{s.name}.parts" if isinstance(s, CorpusStep) else s.name) / f"{name}.parquet"
+        for s in steps]
+    try:
+        rows = {pq.read_metadata(p).num_rows for p in paths}
+    except Exception:  # noqa: BLE001 - missing, truncated or not Parquet
+        return False
+    return len(rows) == 1 and (run / "quarantine" / f"{name}.jsonl").is_file()
+
+
+def reopen_damaged_batches(run: Path, steps: list[SignalStep]) -> int:
+    """Before a resume: a finished batch whose files are damaged loses its marker, and its task loses its
+    completion record, so the executor runs that task again and the task scores the batch again."""
+    n = 0
+    for marker in sorted((run / "state" / "batches").glob("*")):
+        if marker.name.startswith(".") or batch_intact(run, marker.name, steps):
+            continue
+        marker.unlink()
+        (run / "logs" / "completions" / marker.name.split("_")[0]).unlink(missing_ok=True)
+        n += 1
+    return n
+
+
 DOC_SCHEMA = {"id": pl.Utf8, "text": pl.Utf8, "order": pl.Int64, "source": pl.Utf8, "metadata": pl.Utf8}
 
 
@@ -69,25 +110,22 @@ class ScoreShard(PipelineStep):
         self.context = context
         self.text_field = text_field
         self.id_field = id_field
-        self.driver_pid = os.getpid()  # a task running in another process watches this one
-
-    def _batch_intact(self, run: Path, name: str, steps: list[SignalStep]) -> bool:
-        """A finished batch's files are all there and readable (a deleted or truncated one is redone)."""
-        import pyarrow.parquet as pq
-
-        paths = [run / "docs" / f"{name}.parquet"] + [
-            run / "signals" / (f"{s.name}.parts" if isinstance(s, CorpusStep) else s.name) / f"{name}.parquet"
-            for s in steps]
-        try:
-            rows = {pq.read_metadata(p).num_rows for p in paths}
-        except Exception:  # noqa: BLE001 - missing, truncated or not Parquet: score the batch again
-            return False
-        return len(rows) == 1 and (run / "quarantine" / f"{name}.jsonl").is_file()
+        self.driver_pid = os.getpid()  # a task running in another process of this machine watches this one
+        self.driver_host = socket.gethostname()
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+        try:
+            return self._run(rank, world_size)
+        except WinnowError as e:  # a user error: the command that started this task prints it
+            write_text_atomic(str(e), Path(self.run_dir) / "state" / "tasks" / f"{rank:05d}.error")
+            raise
+
+    def _run(self, rank: int, world_size: int) -> Iterator[Any]:
         run = Path(self.run_dir)
-        if os.getpid() != self.driver_pid:
-            watch_parent()  # a worker process: die with the command that started it, never orphaned
+        if os.getpid() != self.driver_pid and socket.gethostname() == self.driver_host:
+            # a worker process: die with the command that started it, never orphaned (on Ray, Ray does it)
+            watch_parent()
+            watch_driver(self.driver_pid)
         recipe = Recipe.model_validate_json(self.recipe_json)
         steps = build_steps(recipe, self.step_names, self.context)
         for s in steps:
@@ -106,14 +144,17 @@ class ScoreShard(PipelineStep):
             counts["quarantined"] += len(quar) - n_skipped
             counts["skipped"] += n_skipped
             marker = state / "batches" / name
-            if marker.exists() and self._batch_intact(run, name, steps):
+            faults.at("score.batch_start")
+            if marker.exists() and batch_intact(run, name, steps):
                 counts["skipped_batches"] += 1
             else:
                 if marker.exists():
                     counts["rescored_batches"] += 1
                     marker.unlink()
-                self._score_batch(run, name, docs, quar, steps, timings)
+                self._score_batch(run, name, docs, quar, steps, timings, recipe if b == 0 else None)
+                faults.at("score.after_signals")
                 write_text_atomic("", marker)
+                faults.at("score.after_marker")
             counts["batches"] += 1
             self.stat_update("documents", value=len(docs))
             self.stat_update("quarantined", value=len(quar) - n_skipped)
@@ -123,7 +164,7 @@ class ScoreShard(PipelineStep):
         return iter(())
 
     def _score_batch(self, run: Path, name: str, docs: list[Doc], quar: list[Quarantined | Skipped],
-                     steps: list[SignalStep], timings: dict[str, float]) -> None:
+                     steps: list[SignalStep], timings: dict[str, float], check: Recipe | None = None) -> None:
         df = pl.DataFrame({"id": [d.id for d in docs], "text": [d.text for d in docs],
                            "order": [d.order for d in docs], "source": [d.source for d in docs],
                            "metadata": [d.metadata for d in docs]}, schema=DOC_SCHEMA)
@@ -140,6 +181,8 @@ class ScoreShard(PipelineStep):
                 raise RuntimeError(f"signal step {step.name!r} returned {out.height} rows for {batch.height} "
                                    "documents (or changed their order)")
             folder = f"{step.name}.parts" if isinstance(step, CorpusStep) else step.name
+            if check is not None and not isinstance(step, CorpusStep):
+                _check_rule_columns(check, step.name, out.columns)
             if "order" not in out.columns:  # the row key: ids may repeat, input positions never do
                 out = out.with_columns(order=batch["order"])
             write_parquet_atomic(out, run / "signals" / folder / f"{name}.parquet")

@@ -41,6 +41,9 @@ class FastTextSignalStep(SignalStep):
                     f"`winnow classifier train {self.kind} {self.train_hint} --out {p}`")
         return None
 
+    def output_columns(self) -> list[str] | None:
+        return [self.column]
+
     def setup(self) -> None:
         from curation.classifiers.fasttext_model import BinaryClassifier
 

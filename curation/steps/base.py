@@ -39,6 +39,10 @@ class SignalStep(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type[StepConfig]] = StepConfig
+    # The final signal columns besides `id` (and `order`), so a recipe's rules are checked when it loads; a
+    # step whose columns depend on its config overrides `output_columns`. Empty: not declared (checked on
+    # the first scored batch instead). tests/curation/test_step_columns.py holds each step to its word.
+    columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: StepConfig | None = None, *, context: dict[str, Any] | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -51,6 +55,10 @@ class SignalStep(ABC):
     @abstractmethod
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Return `id` plus this step's columns for every row of `batch` (same order)."""
+
+    def output_columns(self) -> list[str] | None:
+        """The columns this step writes to `signals/<name>/`, or None when it does not say."""
+        return list(self.columns) or None
 
     def describe(self) -> dict[str, Any]:
         """What goes into the manifest about this step (model paths and checksums, versions...)."""

@@ -33,6 +33,7 @@ class FineWebQualityConfig(StepConfig):
 @register_step
 class FineWebQualityStep(SignalStep):
     name: ClassVar[str] = "fineweb_quality"
+    columns = ("empty", "lines", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
     Config: ClassVar[type[StepConfig]] = FineWebQualityConfig
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:

@@ -23,6 +23,13 @@ class GopherRepetitionConfig(StepConfig):
 @register_step
 class GopherRepetitionStep(SignalStep):
     name: ClassVar[str] = "gopher_repetition"
+    columns = ("empty", "dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac")
+
+    def output_columns(self) -> list[str] | None:
+        c: GopherRepetitionConfig = self.config  # type: ignore[assignment]
+        return [*self.columns, *(f"top_{n}_gram_char_frac" for n in c.top_n_grams),
+                *(f"dup_{n}_gram_char_frac" for n in c.dup_n_grams)]
+
     Config: ClassVar[type[StepConfig]] = GopherRepetitionConfig
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:

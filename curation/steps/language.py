@@ -58,6 +58,7 @@ class LanguageID(SignalStep):
     """`language` and `language_score` for each document."""
 
     name = "language"
+    columns = ("language", "language_score")
     Config: ClassVar[type[StepConfig]] = LanguageConfig
 
     @property

@@ -12,6 +12,7 @@ class LengthStep(SignalStep):
     """`n_chars`, `n_words` (whitespace-separated), `n_lines` (non-empty) and `mean_line_chars`."""
 
     name = "length"
+    columns = ("n_chars", "n_words", "n_lines", "mean_line_chars")
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         t = pl.col("text")

@@ -67,6 +67,7 @@ class ToxicWords(SignalStep):
     """`toxic_words` (occurrences of listed terms) and `toxic_word_share` (occurrences / words)."""
 
     name = "toxic_words"
+    columns = ("toxic_words", "toxic_word_share")
     Config: ClassVar[type[StepConfig]] = ToxicWordsConfig
 
     def skip_reason(self) -> str | None:
