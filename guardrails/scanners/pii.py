@@ -8,19 +8,32 @@ or salted hashes (`mode: hash`), exactly as the `pii_scrub` recipe transform wri
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from guardrails.base import Scanner, ScannerConfig, Span, Verdict
+from guardrails.base import Scanner, ScannerConfig, Span, Verdict, chunks
 
 DEFAULT_ENTITIES = ["CREDIT_CARD", "CRYPTO", "EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "MAC_ADDRESS",
                     "MEDICAL_LICENSE", "PHONE_NUMBER", "UK_NHS", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "US_ITIN",
                     "US_PASSPORT", "US_SSN"]
 NER_ENTITIES = ["PERSON", "LOCATION"]
 WARM_UP = "Reach j.doe@example.org or +1 415 555 0132 from 10.0.0.1, card 4111 1111 1111 1111."
-CHUNK_CHARS = 65_536  # huge texts are scanned in pieces, so a time budget can stop between them
+
+
+@functools.cache
+def _engine(entities: tuple[str, ...], ner: bool, ner_model: str | None) -> Any:
+    """One PII engine per configuration and process (the input and output rails and the leakage scanner
+    share it: building one compiles every Presidio pattern)."""
+    from curation.pii.engine import PiiEngine
+    from curation.pii.ner import load_ner
+
+    model = load_ner("on", ner_model, n_process=0, entities=NER_ENTITIES) if ner else None
+    engine = PiiEngine(list(entities) or None, ner=model)
+    engine.analyze(WARM_UP)  # phonenumbers and the validators load lazily: not inside the first time budget
+    return engine
 
 
 class PiiConfig(ScannerConfig):
@@ -30,21 +43,6 @@ class PiiConfig(ScannerConfig):
     min_score: float = Field(0.4, ge=0, le=1, description="ignore spans Presidio scores below this")
     mode: Literal["replace", "hash"] = Field("replace", description="redaction: <TYPE> or salted hash")
     salt: str | None = Field(None, description="salt for mode: hash (at least 16 bytes)")
-
-
-def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
-    """(offset, piece) cut at whitespace near every `size` characters (a value is never split in two)."""
-    if len(text) <= size:
-        return [(0, text)]
-    out, pos = [], 0
-    while pos < len(text):
-        end = min(len(text), pos + size)
-        if end < len(text):
-            cut = max(text.rfind(" ", pos, end), text.rfind("\n", pos, end))
-            end = cut + 1 if cut > pos else end
-        out.append((pos, text[pos:end]))
-        pos = end
-    return out
 
 
 class Pii(Scanner):
@@ -57,18 +55,14 @@ class Pii(Scanner):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from curation.pii.engine import PiiEngine
-        from curation.pii.ner import load_ner
         from curation.pii.scrub import Scrubber
 
         cfg: PiiConfig = self.config  # type: ignore[assignment]
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         entities = list(cfg.entities or DEFAULT_ENTITIES)
-        ner = load_ner("on", cfg.ner_model, n_process=0, entities=NER_ENTITIES) if cfg.ner else None
-        self.engine = PiiEngine([e for e in entities if e not in NER_ENTITIES] or None, ner=ner)
+        self.engine = _engine(tuple(e for e in entities if e not in NER_ENTITIES), cfg.ner, cfg.ner_model)
         self.scrubber = Scrubber(cfg.mode, cfg.salt)
         self._wanted = set(entities) | (set(NER_ENTITIES) if cfg.ner else set())
-        self.engine.analyze(WARM_UP)  # phonenumbers and the validators load lazily: not in the first budget
 
     def find(self, text: str) -> list[tuple[str, int, int, float]]:
         """The PII spans (entity, start, end, score) of a text at or above `min_score`."""
