@@ -46,3 +46,9 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
         return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
                                    skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=mem_per_cpu_gb)
     raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
+
+
+def default_tasks(sizes: list[int], workers: int, bytes_per_task: int = 128 << 20) -> int:
+    """Tasks for inputs of these byte sizes: about `bytes_per_task` of input each (a lost task costs little, a
+    rerun with more workers resumes the same tasks), at least one per worker, at most 10,000."""
+    return max(1, int(workers), min(10_000, -(-sum(sizes) // bytes_per_task)))

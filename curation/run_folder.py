@@ -20,7 +20,7 @@ from typing import IO
 from curation.errors import WinnowError
 
 # Every entry a curate or mix writes at the top of a run folder. Nothing else is removed by --overwrite.
-OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search")
+OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup")
 OWNED_FILES = ("run.json", "recipe.yaml", "removed.parquet", "manifest.json", "quarantine.jsonl",
                "progress.jsonl", "commit.json")
 OWNED_PREFIXES = (".mix-", ".kept-old", ".winnow")  # temporary folders of an interrupted mix; the lock

@@ -33,8 +33,9 @@ def _summary(m: dict, out: Path, show_all: bool = False) -> None:
         typer.echo(line)
     for name, why in m.get("skipped_signals", {}).items():
         typer.echo(f"  skipped {name}: {why}")
-    typer.echo(f"curated corpus: {out / 'kept'}   removal log: {out / 'removed.parquet'}   "
-               f"manifest: {out / 'manifest.json'}")
+    base = str(out).rstrip("/")  # a folder or an object-store URL
+    typer.echo(f"curated corpus: {base}/kept   removal log: {base}/removed.parquet   "
+               f"manifest: {base}/manifest.json")
 
 
 def _headline(m: dict) -> dict:
@@ -43,14 +44,17 @@ def _headline(m: dict) -> dict:
 
 
 def curate_cmd(
-    inputs: list[Path] = typer.Argument(..., help="Corpus files or folders (JSONL, JSONL.gz, Parquet, WARC)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder of the run (signals, kept, removed...)."),
+    inputs: list[str] = typer.Argument(..., help="Corpus files or folders (JSONL, JSONL.gz, Parquet, WARC), "
+                                                  "local or fsspec URLs (s3://bucket/corpus/)."),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder of the run (signals, kept, removed...), "
+                                                     "local or a URL (s3://bucket/runs/r1)."),
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the one that ships)."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     executor: str = typer.Option("local", help="datatrove executor: local or ray."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel worker processes."),
-    tasks: int = typer.Option(None, "--tasks", min=1, help="Tasks the input is split into (default: --workers)."),
-    against: list[Path] = typer.Option([], "--against", help="Earlier run folder(s) to deduplicate against."),
+    tasks: int = typer.Option(None, "--tasks", min=1, help="Tasks the input is split into, the unit of resume "
+                                                           "(default: ~128 MB of input a task, at least --workers)."),
+    against: list[str] = typer.Option([], "--against", help="Earlier run folder(s) or URLs to deduplicate against."),
     decontaminate: Path = typer.Option(None, "--decontaminate", help="Benchmark folder to decontaminate against."),
     text_field: str = typer.Option("text", help="Field holding the document text."),
     id_field: str = typer.Option(None, help="Field holding the document id (default: `id` when present, else "
@@ -61,9 +65,13 @@ def curate_cmd(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
+    from curation.objstore import is_remote
     from curation.pipeline import curate
     from curation.recipe import apply_overrides, load_recipe
 
+    inputs = [p if is_remote(p) else Path(p) for p in inputs]  # URLs stay strings (Path would eat a slash)
+    against = [a if is_remote(a) else Path(a) for a in against]
+    out = out if is_remote(out) else Path(out)
     ws = open_workspace(workspace)
     rec = apply_overrides(load_recipe(recipe), set_)
     if decontaminate is not None:
@@ -74,7 +82,7 @@ def curate_cmd(
               "set": list(set_), "executor": executor, "workers": workers, "tasks": tasks,
               "against": [str(a) for a in against], "decontaminate": str(decontaminate) if decontaminate else None,
               "text_field": text_field, "id_field": id_field}
-    with registered_run(ws, "curate", config, out.absolute()) as (reg, run_id):
+    with registered_run(ws, "curate", config, out.absolute() if isinstance(out, Path) else None) as (reg, run_id):
         m = curate(inputs, out, rec, executor=executor, workers=workers, tasks=tasks, against=against,
                    workspace=ws, text_field=text_field, id_field=id_field, overwrite=overwrite,
                    command=["winnow", *sys.argv[1:]], config=config)

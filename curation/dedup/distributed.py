@@ -335,11 +335,12 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
     blocks = max(1, min(int(tasks), len(files)))
     plan = {"files": files, "n_old": len(old), "blocks": blocks, "partitions": max(1, int(partitions or tasks))}
     plan_rel = _plan_path(step.name)
-    if fold.isfile(plan_rel):
-        if json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
-            raise WinnowError(f"{run}: dedup stages of {step.name} were started on other part files; "
-                              f"delete {run}/{WORK}/{step.name} and {run}/logs/dedup/{step.name} to redo them")
-    else:
+    if fold.isfile(plan_rel) and json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
+        # other parts than last time (a batch was scored again): the stages start over, from nothing stale
+        for rel in (f"{WORK}/{step.name}", f"logs/dedup/{step.name}", f"signals/{step.name}"):
+            if fold.exists(rel):
+                fold.rm(rel, recursive=True)
+    if not fold.isfile(plan_rel):
         objstore.write_bytes(fold, plan_rel, json.dumps(plan).encode())
     cfg = step.config.model_dump(mode="json")
     timings: dict[str, float] = {}
@@ -348,9 +349,14 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
              "minhash pairs": plan["partitions"], "minhash nodes": blocks, "minhash cluster": 1,
              "minhash final": blocks}[stage.name]
         t0 = time.perf_counter()
+        logs = f"logs/dedup/{step.name}/{stage.name.replace(' ', '_')}"
         ex = make_executor(executor, [stage(run, step.name, cfg)], tasks=n, workers=workers,
-                           logging_dir=objstore.join(run, "logs", "dedup", step.name, stage.name.replace(" ", "_")))
+                           logging_dir=objstore.join(run, logs))
         ex.run()
+        missing = [r for r in range(n) if not fold.isfile(f"{logs}/completions/{r:05d}")]
+        if missing:
+            raise WinnowError(f"{step.name}: {stage.name} tasks {missing[:10]} did not complete (after the executor's "
+                              f"retries); see {run}/logs/dedup/{step.name}")
         timings[stage.name] = time.perf_counter() - t0
     if step.name == "minhash":
         from curation.steps.minhash import PARAMS_FILE, params_of
@@ -359,3 +365,20 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
             {"params": params_of(step.config), "config": cfg, "against": list(step.context.get("against") or [])},
             indent=2).encode())
     return timings
+
+
+def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run: str, executor: str, tasks: int,
+                    workers: int) -> dict[str, float]:
+    """Every corpus step of the recipe as distributed stages (what `curate` runs on Ray): seconds per step."""
+    import time
+
+    from curation.scoring import build_steps
+    from curation.steps import CorpusStep
+
+    out: dict[str, float] = {}
+    for step in build_steps(recipe, steps, context):
+        if isinstance(step, CorpusStep):
+            t0 = time.perf_counter()
+            finalize_distributed(step, run, executor=executor, tasks=tasks, workers=workers)
+            out[step.name] = time.perf_counter() - t0
+    return out

@@ -160,7 +160,7 @@ def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -
         cluster.procs.append(_ray_start(["--head", f"--port={port}", "--include-dashboard=false",
                                          f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"],
                                         env, logs / "head.log"))
-        _wait(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "ray head", 180,
+        _wait(lambda: "will now block" in (logs / "head.log").read_text(errors="replace"), "ray head", 180,
               cluster.procs[0], logs / "head.log")
         cluster.procs.append(_ray_start([f"--address={cluster.address}"], env, logs / "node2.log"))
         os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["RAY_AUTH_TOKEN"],

@@ -1,0 +1,298 @@
+"""`curate` where the inputs, the run folder or `--against` are object-store URLs (s3://, gs://, hf://).
+
+The same stages as a local run, on the same executor, with the run folder on the object store:
+  1. preflight (curation/remote.py), then the lock object (conditional put, curation/objstore.py);
+  2. scoring: each task (`RemoteScoreShard`) copies the input files it reads to its own scratch folder,
+     runs the ordinary `ScoreShard` there and uploads what it wrote, data first and its markers last; datatrove
+     records finished tasks under `<run>/logs/completions/` on the store, so a rerun resumes per task;
+  3. corpus-wide steps as distributed stages (curation/dedup/distributed.py) reading and writing the store;
+  4. mix on the driver over a local copy of the documents and final signals, then upload: outputs first,
+     `manifest.json` last (the commit).
+No worker shares a disk with another or with the driver: everything passes through the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import orjson
+from datatrove.pipeline.base import PipelineStep
+
+from curation import objstore
+from curation.errors import WinnowError
+from curation.recipe import Recipe
+
+OWNED = ("docs", "signals", "state", "logs", "quarantine", "kept", "dedup", "run.json", "recipe.yaml",
+         "removed.parquet", "manifest.json", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl")
+
+
+@dataclass(frozen=True)
+class RemoteInput:
+    url: str  # an fsspec URL, or an absolute local path
+    rel: str  # as the local reader names it: part of stable ids and of quarantine entries
+    index: int
+    size: int
+    fingerprint: str
+
+
+def discover(inputs: list[str | Path]) -> list[RemoteInput]:
+    """Input files (URLs or local paths) in the order and with the names the local reader gives them, so a
+    document gets the same id and order wherever its file lives."""
+    from fsspec.core import url_to_fs
+
+    from curation.fingerprint import file_fingerprint
+    from curation.reader import ALL_SUFFIXES, discover_inputs
+
+    found: list[tuple[str, str, int, str]] = []
+    for raw in inputs:
+        if not objstore.is_remote(raw):
+            for f in discover_inputs([raw]):
+                found.append((str(f.path), f.rel, f.path.stat().st_size, file_fingerprint(f.path)))
+            continue
+        url = str(raw).rstrip("/")
+        proto = url.split("://", 1)[0]
+        fs, path = url_to_fs(url)
+        if fs.isdir(path):
+            base = PurePosixPath(path)
+            infos = fs.find(path, detail=True)
+            files = sorted((PurePosixPath(p).relative_to(base), i) for p, i in infos.items()
+                           if i.get("type") == "file" and p.lower().endswith(ALL_SUFFIXES))
+            if not files:
+                raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {url}")
+            for rel, info in files:
+                found.append((f"{proto}://{base / rel}", f"{base.name}/{rel}", int(info.get("size") or 0),
+                              _remote_fp(info)))
+        elif fs.isfile(path):
+            if not path.lower().endswith(ALL_SUFFIXES):
+                raise WinnowError(f"{url}: unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})")
+            info = fs.info(path)
+            found.append((url, PurePosixPath(path).name, int(info.get("size") or 0), _remote_fp(info)))
+        else:
+            raise WinnowError(f"input not found: {url}")
+    seen: set[str] = set()
+    out = []
+    for i, (url, rel, size, fp) in enumerate(found):
+        if rel in seen:
+            rel = f"{rel}#{i}"
+        seen.add(rel)
+        out.append(RemoteInput(url, rel, i, size, fp))
+    return out
+
+
+def _remote_fp(info: dict[str, Any]) -> str:
+    """The store's own content tag (S3 ETag, GCS md5/crc32c) plus the size; no re-read of the object."""
+    tag = info.get("ETag") or info.get("etag") or info.get("md5Hash") or info.get("crc32c") or info.get("mtime")
+    return f"{str(tag).strip(chr(34))}:{info.get('size')}"
+
+
+def _task_inputs(files: list[RemoteInput], rank: int, world: int) -> list[RemoteInput]:
+    """The files task `rank` reads (curation.reader.task_files decides the same for local runs)."""
+    from curation import reader
+
+    pick = getattr(reader, "task_files", None)
+    return list(pick(files, rank, world)) if pick else list(files)
+
+
+class RemoteScoreShard(PipelineStep):
+    """One scoring task whose inputs and run folder live on an object store (see the module docstring)."""
+
+    name = "winnow score (object store)"
+    type = "scorer"
+
+    def __init__(self, run: str, files: list[RemoteInput], recipe_json: str, step_names: list[str],
+                 context: dict[str, Any], text_field: str, id_field: str) -> None:
+        super().__init__()
+        self.run_url = run
+        self.files = files
+        self.recipe_json = recipe_json
+        self.step_names = step_names
+        self.context = context
+        self.text_field = text_field
+        self.id_field = id_field
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Any:
+        from fsspec.core import url_to_fs
+
+        from curation.reader import InputFile
+        from curation.scoring import ScoreShard
+
+        scratch = Path(tempfile.mkdtemp(prefix=f"winnow-task{rank:05d}-"))
+        try:
+            mine = {f.index for f in _task_inputs(self.files, rank, world_size)}
+            local: list[InputFile] = []
+            for f in self.files:
+                if objstore.is_remote(f.url) and f.index in mine:
+                    dst = scratch / "inputs" / f"{f.index:06d}{_suffix(f.url)}"
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    fs, path = url_to_fs(f.url)
+                    fs.get_file(path, str(dst))
+                    local.append(InputFile(path=dst, rel=f.rel, index=f.index))
+                elif objstore.is_remote(f.url):  # not read by this task: a name is enough
+                    local.append(InputFile(path=scratch / "inputs" / "absent", rel=f.rel, index=f.index))
+                else:
+                    local.append(InputFile(path=Path(f.url), rel=f.rel, index=f.index))
+            work = scratch / "run"
+            shard = ScoreShard(str(work), local, self.recipe_json, self.step_names, self.context,
+                               self.text_field, self.id_field)
+            shard.driver_pid = os.getpid()  # runs in this process: nothing to watch
+            try:
+                result = shard.run(None, rank, world_size)
+                if result is not None:
+                    for _ in result:
+                        pass
+            finally:
+                # data first, then batch markers, then the task's counters: a reader never sees a marker or
+                # a finished counter before the files it vouches for
+                for sub in ("docs", "signals", "quarantine", "state/batches", "state/tasks"):
+                    objstore.upload_tree(work, self.run_url, sub)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return iter(())
+
+
+def _suffix(url: str) -> str:
+    name = url.rsplit("/", 1)[-1].lower()
+    for s in (".jsonl.gz", ".json.gz", ".ndjson.gz", ".warc.gz"):
+        if name.endswith(s):
+            return s
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+def _key(recipe: Recipe, files: list[RemoteInput], tasks: int, steps: list[str], against: list[str],
+         text_field: str, id_field: str | None) -> tuple[str, dict[str, Any]]:
+    from curation.pipeline import READER_VERSION
+
+    parts = {"inputs": [{"rel": f.rel, "fingerprint": f.fingerprint} for f in files],
+             "reader": {"text_field": text_field, "id_field": id_field, "reader_version": READER_VERSION},
+             "tasks": tasks, "batch_size": recipe.batch_size, "signals": {k: recipe.signals[k] for k in steps},
+             "against": against}
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16], parts
+
+
+def _clear_owned(run: str) -> None:
+    fold = objstore.folder(run)
+    for name in OWNED:
+        if fold.exists(name):
+            fold.rm(name, recursive=True)
+
+
+def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, executor: str = "local",
+                  workers: int = 1, tasks: int | None = None, against: list[str | Path] | None = None,
+                  workspace: str | Path | None = None, text_field: str = "text", id_field: str | None = None,
+                  overwrite: bool = False, command: list[str] | None = None, config: dict[str, Any] | None = None,
+                  distributed_dedup: bool = True) -> dict[str, Any]:
+    """Score `inputs` into the run folder `out` (URL or path) with everything passing through the store."""
+    from curation.dedup.distributed import finalize_distributed
+    from curation.executors import default_tasks, make_executor
+    from curation.mix import mix
+    from curation.pipeline import plan_steps
+    from curation.remote import preflight
+    from curation.scoring import build_steps
+    from curation.steps import CorpusStep
+
+    t_start = time.perf_counter()
+    against_urls = [objstore.absolute(a) for a in (against or [])]
+    preflight(inputs, out, against_urls, executor)
+    run = objstore.absolute(out)
+    files = discover(inputs)
+    for a in against_urls:
+        if not objstore.folder(a).isdir("signals"):
+            raise WinnowError(f"--against {a}: not a curation run folder (no signals/)")
+    world = max(1, int(workers))
+    n_tasks = max(1, int(tasks)) if tasks else default_tasks([f.size for f in files], world)
+    ws = Path(workspace).absolute() if workspace else None
+    context = {"run_dir": run, "workspace": str(ws) if ws else None,
+               "models_dir": str(ws / "models") if ws else None,
+               "benchmarks_dir": str(ws / "benchmarks") if ws else None, "against": against_urls}
+    steps, skipped = plan_steps(recipe, context)
+    fold = objstore.folder(run)
+    if fold.isdir("") and fold.ls("") and not fold.isfile("run.json") and not fold.isfile(objstore.LOCK_NAME):
+        raise WinnowError(f"{run} holds files and is not a Winnow run folder; give an empty or new --out")
+    lock = objstore.acquire_lock(run, "winnow curate")
+    try:
+        if overwrite:
+            _clear_owned(run)
+        key, key_parts = _key(recipe, files, n_tasks, steps, against_urls, text_field, id_field)
+        if fold.isfile("run.json"):
+            old = json.loads(objstore.read_bytes(fold, "run.json"))
+            if old.get("key") != key:
+                from curation.pipeline import _key_difference
+
+                raise WinnowError(f"{run} holds a different run (differs in "
+                                  f"{_key_difference(old.get('key_parts', {}), key_parts)}); use a new --out, "
+                                  "or --overwrite to start again there")
+        for name, why in skipped.items():
+            print(f"note: skipping signal {name!r}: {why}")
+        info = {"key": key, "key_parts": key_parts,
+                "inputs": [{"path": f.url, "rel": f.rel, "size": f.size, "fingerprint": f.fingerprint}
+                           for f in files],
+                "world": world, "tasks": n_tasks, "executor": executor, "steps": steps, "skipped": skipped,
+                "context": context, "text_field": text_field, "id_field": id_field,
+                "command": list(command) if command is not None else None, "config": config}
+        objstore.write_bytes(fold, "recipe.yaml", recipe.to_yaml().encode())
+        objstore.write_bytes(fold, "run.json", json.dumps(info, indent=2).encode())
+
+        t0 = time.perf_counter()
+        shard = RemoteScoreShard(run, files, recipe.model_dump_json(), steps, context, text_field,
+                                 id_field or "id")
+        make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=objstore.join(run, "logs")).run()
+        for err in objstore.list_files(fold, "state/tasks", ".error"):
+            msg = objstore.read_bytes(fold, err).decode()
+            fold.rm(err)
+            raise WinnowError(msg)
+        missing = [r for r in range(n_tasks) if not fold.isfile(f"logs/completions/{r:05d}")]
+        if missing:
+            raise WinnowError(f"scoring tasks {missing} did not complete; see {run}/logs")
+        score_wall = time.perf_counter() - t0
+
+        finalize: dict[str, Any] = {}
+        for step in build_steps(recipe, steps, context):
+            if isinstance(step, CorpusStep):
+                t1 = time.perf_counter()
+                finalize[step.name] = {"stages": finalize_distributed(step, run, executor=executor, tasks=n_tasks,
+                                                                      workers=world),
+                                       "seconds": 0.0}
+                finalize[step.name]["seconds"] = time.perf_counter() - t1
+        objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
+        manifest = _mix_and_commit(run, recipe, info, score_wall, finalize, command, config, t_start, mix)
+    finally:
+        objstore.release_lock(run, lock)
+    return manifest
+
+
+def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: float, finalize: dict[str, Any],
+                    command: list[str] | None, config: dict[str, Any] | None, started: float, mix: Any
+                    ) -> dict[str, Any]:
+    """mix over a local copy of what it reads, then upload: manifest removed first, written last."""
+    stage = Path(tempfile.mkdtemp(prefix="winnow-mix-"))
+    try:
+        staged = dict(info, context=dict(info["context"], against=[]))  # lineage of remote parents: by URL below
+        (stage / "run.json").write_text(json.dumps(staged, indent=2), encoding="utf-8")
+        for sub in ("recipe.yaml", "state/scored.json", "state/tasks", "docs", "quarantine"):
+            objstore.download_tree(run, sub, stage)
+        fold = objstore.folder(run)
+        for name in info["steps"]:
+            objstore.download_tree(run, f"signals/{name}", stage)
+        (stage / "state" / "scored.json").write_text(json.dumps({"key": info["key"]}), encoding="utf-8")
+        manifest = mix(stage, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize}, locked=True,
+                       command=command, config=config, started=started)
+        if fold.isfile("manifest.json"):
+            fold.rm("manifest.json")
+        if fold.isdir("kept"):
+            fold.rm("kept", recursive=True)
+        manifest["run_dir"] = run
+        manifest.setdefault("lineage", {})["parents_urls"] = info["context"].get("against", [])
+        for sub in ("kept", "removed.parquet", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl"):
+            objstore.upload_tree(stage, run, sub)
+        objstore.commit_manifest(run, manifest)
+        return manifest
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
