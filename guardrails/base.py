@@ -65,8 +65,8 @@ def clean_text(text: Any) -> str:
         text = str(text)
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+    except UnicodeEncodeError:  # one U+FFFD per lone surrogate
+        text = text.encode("utf-16-le", errors="surrogatepass").decode("utf-16-le", errors="replace")
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
@@ -124,6 +124,24 @@ class Scanner(ABC):
     @abstractmethod
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         """Scan a clean `text`; return `self.verdict(...)`."""
+
+
+CHUNK_CHARS = 65_536  # huge texts are scanned in pieces, so a time budget can stop between them
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) cut at whitespace near every `size` characters (a value is never split in two)."""
+    if len(text) <= size:
+        return [(0, text)]
+    out, pos = [], 0
+    while pos < len(text):
+        end = min(len(text), pos + size)
+        if end < len(text):
+            cut = max(text.rfind(" ", pos, end), text.rfind("\n", pos, end))
+            end = cut + 1 if cut > pos else end
+        out.append((pos, text[pos:end]))
+        pos = end
+    return out
 
 
 def redact(text: str, spans: list[Span], placeholder: str = "<{label}>") -> str:

@@ -198,20 +198,30 @@ def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFra
 
 
 def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = None, seed: int = 0,
-                      command: str | None = None) -> dict[str, Any]:
-    """Train, score on held-out data, write the model and its card; returns the card's data."""
+                      command: str | None = None, progress_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train, score on held-out data, write the model and its card; returns the card's data. With
+    `progress_dir`, its stages go to `<progress_dir>/progress.jsonl` (the app follows it)."""
+    from curation.progress import Progress
+
     data_dir = Path(data_dir).expanduser()
     out = Path(out) if out else model_path(kind)
+    if progress_dir is not None:
+        Path(progress_dir).mkdir(parents=True, exist_ok=True)
+    prog = Progress(progress_dir, f"guard-train-{kind}", total=4, unit="stages")
+    prog.message("reading data")
     df, files = load_sources(kind, data_dir)
+    prog.update(1, "training the held-out model")
     params = PARAMS[kind]
     params.seed = seed
     train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
     # 1. the held-out score: a model trained the same way on the other 85%
     train_binary(augment_embedded(train, AUGMENT[kind], seed), out, params)
     scores: dict[str, Any] = {"heldout": _metrics(BinaryClassifier(out), held)}
+    prog.update(1, "training the shipped model")
     # 2. the shipped model: the same recipe on every training row
     train_binary(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params)
     clf = BinaryClassifier(out)
+    prog.update(1, "scoring")
     for name, rel, loader in EVAL_SETS[kind]:
         p = data_dir / rel
         if p.is_file():
@@ -240,6 +250,8 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
             "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores}
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(model_card_markdown(card), encoding="utf-8")
+    prog.update(1)
+    prog.close()
     return card
 
 
