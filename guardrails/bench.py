@@ -60,7 +60,7 @@ def load_labelled(path: str | Path) -> list[LabelledRow]:
             raise WinnowError(f"{p}:{line}: 'text' must be a string")
         if isinstance(label, bool):
             label = int(label)
-        if label not in (0, 1) or isinstance(label, float) and not float(label).is_integer():
+        if label not in (0, 1):
             raise WinnowError(f"{p}:{line}: 'label' must be 0 or 1 (1 = must be flagged), got {label!r}")
         prompt = rec.get("prompt")
         if prompt is not None and not isinstance(prompt, str):
