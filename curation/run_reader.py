@@ -236,16 +236,24 @@ class RunReader:
         return histogram_of(col.to_numpy(), bins, col.null_count())
 
     # -- browsing ---------------------------------------------------------------------------------------
-    def _base(self, status: str, rule: str | None, filters: list[SignalFilter],
-              sort: tuple[str, bool] | None) -> pl.LazyFrame:
-        """id, order (when stored), rule, value and the signal columns filters/sort need: small columns only."""
+    @cached_property
+    def table(self) -> pl.DataFrame:
+        """One row per stored document: id, order, docs file (categorical), rule and value (null: kept).
+
+        Read once (the id and order columns of every docs file, and the removal log) and kept in memory:
+        every page, count, filter and search of the same run starts from it instead of the files."""
         files = self.doc_files() or self.kept_files()
         if not files:
             raise WinnowError(f"{self.path}: no documents (docs/*.parquet or kept/*.parquet)")
         docs = pl.scan_parquet(files, include_file_paths="_file")
         names = docs.collect_schema().names()
-        q = docs.select("id", *(["order"] if "order" in names else []), "_file")
-        q = q.join(self.removed().select("id", "rule", "value"), on="id", how="left")
+        q = docs.select("id", *(["order"] if "order" in names else []), pl.col("_file").cast(pl.Categorical))
+        return q.join(self.removed().select("id", "rule", "value"), on="id", how="left").collect()
+
+    def _base(self, status: str, rule: str | None, filters: list[SignalFilter],
+              sort: tuple[str, bool] | None) -> pl.LazyFrame:
+        """id, order, rule, value and the signal columns filters/sort need: small columns only."""
+        q = self.table.lazy()
         if status == "kept":
             q = q.filter(pl.col("rule").is_null())
         elif status == "removed":
@@ -265,9 +273,57 @@ class RunReader:
             q = q.filter(f.expr())
         return q
 
-    def _search_hits(self, search: str, files: list[Path]) -> Iterator[pl.DataFrame]:
-        """Ids whose text contains `search` (case-insensitive), file by file: a caller stops when it has enough."""
-        pattern = "(?i)" + re.escape(search)
+    # -- full-text search ------------------------------------------------------------------------------
+    def _index_path(self, cache_dir: Path) -> Path:
+        import xxhash
+
+        return Path(cache_dir) / f"words-{xxhash.xxh64_hexdigest(str(self.data_root))}.parquet"
+
+    def _index_key(self) -> dict[str, Any]:
+        files = self.doc_files() or self.kept_files()
+        return {"version": 1, "polars": pl.__version__, "root": str(self.data_root),
+                "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files)}
+
+    def word_index(self, cache_dir: str | Path | None) -> Path | None:
+        """The run's word index in `cache_dir` when it exists and matches the documents, else None."""
+        if cache_dir is None:
+            return None
+        path = self._index_path(Path(cache_dir))
+        meta = path.with_suffix(".json")
+        try:
+            ok = json.loads(meta.read_text(encoding="utf-8")) == self._index_key()
+        except (OSError, json.JSONDecodeError):
+            return None
+        return path if ok and path.is_file() else None
+
+    def build_word_index(self, cache_dir: str | Path, chunk: int = 8) -> Path:
+        """Write which docs files hold each word (lowercased, hashed): (h, f) sorted by h, a few bytes per word
+        and file. A whole-word search then reads only the files that hold every word of the query."""
+        files = self.doc_files() or self.kept_files()
+        parts: list[pl.DataFrame] = []
+        for i in range(0, len(files), chunk):
+            lfs = [pl.scan_parquet(f).select(_words(pl.col("text")).explode().unique().hash().alias("h"))
+                   .with_columns(f=pl.lit(i + j, pl.UInt32)) for j, f in enumerate(files[i:i + chunk])]
+            parts += pl.collect_all(lfs)
+        df = pl.concat(parts).sort("h") if parts else pl.DataFrame(schema={"h": pl.UInt64, "f": pl.UInt32})
+        path = self._index_path(Path(cache_dir))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        df.write_parquet(tmp, row_group_size=65536, statistics=True)
+        tmp.replace(path)
+        path.with_suffix(".json").write_text(json.dumps(self._index_key()), encoding="utf-8")
+        return path
+
+    def _candidate_files(self, words: list[str], index: Path) -> list[Path]:
+        """Docs files that hold every word (from the index)."""
+        files = self.doc_files() or self.kept_files()
+        hashes = pl.Series("w", words).hash().unique().to_list()
+        hits = pl.scan_parquet(index).filter(pl.col("h").is_in(hashes)).collect()
+        keep = hits.group_by("f").agg(pl.col("h").n_unique().alias("n")).filter(pl.col("n") == len(hashes))
+        return [files[i] for i in sorted(keep["f"].to_list())]
+
+    def _search_hits(self, pattern: str, files: list[Path]) -> Iterator[pl.DataFrame]:
+        """Ids whose text matches `pattern`, a group of files at a time: a caller stops when it has enough."""
         step = 16  # files per scan: Polars reads them in parallel; the caller may stop after any group
         for i in range(0, len(files), step):
             hits = pl.scan_parquet(files[i:i + step]).select("id", "text").filter(
@@ -277,23 +333,29 @@ class RunReader:
 
     def page(self, status: str = "all", rule: str | None = None, search: str | None = None,
              filters: list[SignalFilter] | None = None, sort: tuple[str, bool] | None = None,
-             limit: int = 100, offset: int = 0) -> tuple[pl.DataFrame, int | None]:
+             limit: int = 100, offset: int = 0, whole_words: bool = False,
+             index_dir: str | Path | None = None) -> tuple[pl.DataFrame, int | None]:
         """One page of documents (id, status, rule, value, preview, sort column) and how many match.
 
-        The total is None when a text search stopped early: searching reads the text file by file and stops
-        once the page is full, so the first page of hits never waits for the whole corpus.
+        Search is case-insensitive, for a substring or (`whole_words`) whole words. It reads the text file
+        by file and stops once the page is full (the total is then None); with a word index in `index_dir`
+        a whole-word search reads only the files that hold every word.
         """
         filters = filters or []
         base = self._base(status, rule, filters, sort)
-        order_cols = base.collect_schema().names()
         total: int | None
         if search:
             need = offset + limit
             found: list[pl.DataFrame] = []
             n = 0
             files = self.doc_files() or self.kept_files()
+            words = _query_words(search)
+            index = self.word_index(index_dir) if whole_words and words else None
+            if index is not None:
+                files = self._candidate_files(words, index)
+            pattern = "(?i)" + (r"\b" + re.escape(search.strip()) + r"\b" if whole_words else re.escape(search))
             stopped = False
-            for hits in self._search_hits(search, files):
+            for hits in self._search_hits(pattern, files):
                 got = base.join(hits.lazy(), on="id", how="semi").collect()
                 found.append(got)
                 n += got.height
@@ -307,7 +369,7 @@ class RunReader:
             total = int(q.select(pl.len()).collect().item())
         if sort:
             q = q.sort(sort[0], descending=sort[1], nulls_last=True)
-        elif "order" in order_cols:
+        elif "order" in self.table.columns:
             q = q.sort("order")
         page = q.slice(offset, limit).collect()
         page = page.join(self._previews(page), on="id", how="left", maintain_order="left")
@@ -317,9 +379,10 @@ class RunReader:
 
     def _previews(self, page: pl.DataFrame) -> pl.DataFrame:
         """id, preview of the page's documents, reading the text of only the files they are in."""
+        by_file = page.with_columns(pl.col("_file").cast(pl.String)).group_by("_file")
         parts = [pl.scan_parquet(f).filter(pl.col("id").is_in(grp["id"].implode())).select(
             "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " "))
-            for (f,), grp in page.group_by("_file")] if page.height else []
+            for (f,), grp in by_file] if page.height else []
         if not parts:
             return pl.DataFrame(schema={"id": pl.String, "preview": pl.String})
         return pl.concat(pl.collect_all(parts)).unique("id", keep="first")
@@ -418,6 +481,15 @@ class RunReader:
         if rec is None:
             raise WinnowError(f"{self.path}: no recipe.yaml to re-threshold")
         return Recounter(self, rec)
+
+
+def _words(text: pl.Expr) -> pl.Expr:
+    """Lowercased words of a text column (letters and digits), as the word index stores them."""
+    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
+
+
+def _query_words(query: str) -> list[str]:
+    return [w for w in pl.select(_words(pl.lit(query))).to_series()[0].to_list() if w]
 
 
 def histogram_of(vals: np.ndarray, bins: int, nulls: int = 0) -> tuple[pl.DataFrame, int]:

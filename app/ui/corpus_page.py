@@ -31,22 +31,33 @@ OPS = [">=", "<=", ">", "<", "==", "!="]
 
 
 # -- cached reads (keyed by the run's manifest mtime, so a re-mix invalidates them) ---------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def reader_of(run: str, mtime: float) -> RunReader:
+    """One reader per run and session-independent: its in-memory document table is read once."""
+    return RunReader(run)
+
+
+def search_cache(ws: Path) -> Path:
+    return ws / "cache" / "search"
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _page(run: str, mtime: float, status: str, rule: str | None, search: str | None,
           filters: tuple[tuple[str, str, str, Any], ...], sort: tuple[str, bool] | None,
-          offset: int) -> tuple[pl.DataFrame, int | None]:
+          offset: int, whole_words: bool, index_dir: str | None) -> tuple[pl.DataFrame, int | None]:
     flt = [SignalFilter(*f) for f in filters]
-    return RunReader(run).page(status, rule, search, flt, sort, limit=PAGE_SIZE, offset=offset)
+    return reader_of(run, mtime).page(status, rule, search, flt, sort, limit=PAGE_SIZE, offset=offset,
+                                      whole_words=whole_words, index_dir=index_dir)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _histogram(run: str, mtime: float, step: str, column: str, bins: int) -> tuple[pl.DataFrame, int]:
-    return RunReader(run).histogram(step, column, bins)
+    return reader_of(run, mtime).histogram(step, column, bins)
 
 
 @st.cache_resource(show_spinner="loading every rule's column for live recounts ...", max_entries=2)
 def recounter(run: str, mtime: float) -> Recounter:
-    return RunReader(run).recounter()
+    return reader_of(run, mtime).recounter()
 
 
 # -- picking what to show ---------------------------------------------------------------------------------
@@ -212,8 +223,21 @@ def _filters_ui(reader: RunReader) -> tuple[list[tuple[str, str, str, Any]], tup
     return filters, (None if scol == "(input order)" else (scol, bool(desc)))
 
 
-def _documents(reader: RunReader) -> None:
-    c1, c2, c3 = st.columns([1, 1, 2])
+def _search_box(ws: Path, reader: RunReader) -> tuple[str, bool, str | None]:
+    c1, c2 = st.columns([3, 1])
+    search = c1.text_input("text contains", key="corpus_search")
+    whole = c2.checkbox("whole words", value=True, key="corpus_whole",
+                        help="With the word index, a whole-word search reads only the files holding every word.")
+    index = reader.word_index(search_cache(ws))
+    if index is None:
+        n = int(reader.manifest.get("input", 0) or 0)
+        c2.button("Build word index", key="corpus_index", help=f"about {max(1, n // 5000)} s on two cores",
+                  on_click=lambda: reader.build_word_index(search_cache(ws)))
+    return search, bool(whole), (str(search_cache(ws)) if index is not None else None)
+
+
+def _documents(ws: Path, reader: RunReader) -> None:
+    c1, c2 = st.columns([1, 1])
     shows = ["all", "kept", "removed"]
     wanted = st.query_params.get("show")
     status = c1.selectbox("show", shows, index=shows.index(wanted) if wanted in shows else 0, key="corpus_status")
@@ -221,13 +245,13 @@ def _documents(reader: RunReader) -> None:
     wanted = st.query_params.get("rule")
     rule = c2.selectbox("removed by rule", rules, index=rules.index(wanted) if wanted in rules else 0,
                         key="corpus_rule")
-    search = c3.text_input("text contains", key="corpus_search")
+    search, whole, index_dir = _search_box(ws, reader)
     filters, sort = _filters_ui(reader)
     page_no = st.number_input("page", min_value=1, value=1, step=1, key="corpus_page")
     offset = (int(page_no) - 1) * PAGE_SIZE
     t0 = time.perf_counter()
     page, total = _page(str(reader.path), reader.mtime, status, None if rule == "any" else rule, search or None,
-                        tuple(tuple(f) for f in filters), sort, offset)
+                        tuple(tuple(f) for f in filters), sort, offset, whole, index_dir)
     took = time.perf_counter() - t0
     count = f"{total:,} documents match" if total is not None else f"at least {offset + page.height:,} match " \
         "(the search stopped once this page was full)"
@@ -430,7 +454,9 @@ def render(ws: Path) -> None:
         _raw_file(path)
         return
     try:
-        reader = RunReader(path)
+        if not is_run_dir(path):
+            raise WinnowError(f"{path}: not a finished curation run (no manifest.json)")
+        reader = reader_of(str(path), (path / "manifest.json").stat().st_mtime)
         _ = reader.manifest
     except WinnowError as e:
         st.error(str(e))
@@ -443,7 +469,7 @@ def render(ws: Path) -> None:
     view = st.radio("view", views, index=views.index(wanted) if wanted in views else 0, horizontal=True,
                     key="corpus_view", label_visibility="collapsed")
     if view == "Documents":
-        _documents(reader)
+        _documents(ws, reader)
     elif view == "Re-threshold":
         _rethreshold(ws, reader, allowed)
     elif view == "Signals":
