@@ -20,6 +20,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def _wait(check, what: str, timeout: float, proc: subprocess.Popen | None = None
     raise RuntimeError(f"{what} did not come up in {timeout:.0f} s")
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+def _stop(proc: subprocess.Popen, timeout: float = 5) -> None:
     """SIGTERM the process group we started, then SIGKILL what is left of it."""
     if proc.poll() is None:
         try:
@@ -70,6 +71,7 @@ def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 class S3Server:
     endpoint: str
     env: dict[str, str]
+    procs: list[subprocess.Popen] = field(default_factory=list)
 
     def client(self):
         import boto3
@@ -84,10 +86,10 @@ class S3Server:
         return name
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+@contextmanager
+def local_s3(log: Path) -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port until the block ends (bench/scale.py uses it too)."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -95,9 +97,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     try:
         _wait(lambda: urllib.request.urlopen(url, timeout=2).status == 200, "moto_server", 60, proc, log)
         yield S3Server(url, {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}, [proc])
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with local_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
 
 
 @pytest.fixture
@@ -139,19 +147,18 @@ def _ray_start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Po
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-@pytest.fixture(scope="session")
-def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
-    """A Ray head and a second Ray node on 127.0.0.1 that share an auth token; workers see the S3 settings.
-
-    The test process joins it as the driver (RAY_ADDRESS), the way a user's `winnow curate` would.
-    """
+@contextmanager
+def local_ray_cluster(extra_env: dict[str, str], logs: Path) -> Iterator[RayCluster]:
+    """A Ray head and a second Ray node on this machine (one CPU each, 100 MB object stores) that share an auth
+    token; their workers see `extra_env` (the S3 settings). This process joins as the driver (RAY_ADDRESS),
+    the way a user's `winnow curate` would. Stopped (process groups) when the block ends."""
     import ray
 
-    logs = tmp_path_factory.mktemp("ray")
+    logs.mkdir(parents=True, exist_ok=True)
     temp = tempfile.mkdtemp(prefix="rw", dir="/tmp")  # short: Ray's socket paths must stay under 108 bytes
     port = free_port()
     # a busy machine registers a node slowly: Ray's default 30 s wait makes the second node give up
-    env = {**os.environ, **s3_server.env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2,
+    env = {**os.environ, **extra_env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2,
            "RAY_raylet_start_wait_time_s": "180"}
     env.pop("RAY_ADDRESS", None)
     cluster = RayCluster(f"127.0.0.1:{port}", env)
@@ -165,6 +172,7 @@ def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -
         cluster.procs.append(_ray_start([f"--address={cluster.address}"], env, logs / "node2.log"))
         os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["RAY_AUTH_TOKEN"],
                            "RAY_ADDRESS": cluster.address})
+        _reload_ray_auth()
         ray.init(address=cluster.address, log_to_driver=False)
         _wait(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, "second ray node", 180, cluster.procs[1],
               logs / "node2.log")
@@ -179,4 +187,21 @@ def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        _reload_ray_auth()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _reload_ray_auth() -> None:
+    """Ray reads RAY_AUTH_MODE/RAY_AUTH_TOKEN once per process: make this (driver) process read them again, as
+    Ray's own tests do (ray._private.authentication_test_utils.reset_auth_token_state). A user's driver gets
+    them from its environment at start."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    with local_ray_cluster(s3_server.env, tmp_path_factory.mktemp("ray")) as cluster:
+        yield cluster

@@ -1,0 +1,203 @@
+"""Benchmark issue 16: the same `winnow curate` on a two-node Ray cluster with S3 paths vs the local executor on
+local paths, and the driver's peak memory with the distributed dedup stages.
+
+Both sides read the same sample corpus (`winnow data sample`, sharded into JSONL files), run the same recipe
+with the same number of tasks and 2 worker processes (local: 2 processes; Ray: 2 nodes x 1 CPU), start-up
+inside the clock (`winnow curate` as a fresh process). The Ray cluster (`ray start` x2) and the S3 server
+(moto in server mode) run on this machine and are started before the clock, as a user's cluster would be;
+the corpus is uploaded to S3 before the clock too. CPU time: the command and everything it started (local),
+or the command + every process of both Ray nodes + the S3 server (Ray), from /proc (dead workers count
+through their parents' reaped-children times).
+
+    python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
+    python bench/scale.py --docs 20000           # quick
+    python bench/scale.py --rss-docs 1000000     # also: driver peak RSS at 1M documents (Ray, local paths)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+ROOT = _HERE.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+RECIPE = """name: scale-bench
+batch_size: 5000
+signals:
+  exact_dedup: {keep: first}
+  minhash: {keep: first}
+  length: {}
+  gopher_repetition: {}
+rules:
+  - {name: exact_duplicate, signal: exact_dedup, column: duplicate, drop_if: true, kept_id_column: kept_id}
+  - {name: near_duplicate, signal: minhash, column: duplicate, drop_if: true, value_column: similarity,
+     kept_id_column: kept_id}
+"""
+
+
+def _tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes, their live descendants, and the children they have reaped."""
+    import psutil
+
+    seen: set[int] = set()
+    total = 0.0
+    for pid in pids:
+        try:
+            procs = [psutil.Process(pid)]
+            procs += procs[0].children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for p in procs:
+            if p.pid in seen:
+                continue
+            seen.add(p.pid)
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.NoSuchProcess:
+                pass
+    return total
+
+
+def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
+    """Run `cmd`; wall, CPU (the command's tree + the `watch` processes' trees), the command's own peak RSS."""
+    import resource
+
+    import psutil
+
+    def children_cpu() -> float:
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ch.ru_utime + ch.ru_stime
+
+    before, before_children = _tree_cpu(watch), children_cpu()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = [0]
+
+    def sample() -> None:
+        try:
+            me = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                peak[0] = max(peak[0], me.memory_info().rss)
+                time.sleep(0.2)
+        except psutil.NoSuchProcess:
+            pass
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    th.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode(errors='replace')[-3000:]}")
+    # the command and everything it started and reaped (local executor workers, Ray's driver side)
+    return {"wall_s": wall, "children_cpu_s": children_cpu() - before_children,
+            "watch_cpu_s": _tree_cpu(watch) - before,
+            "driver_peak_rss_mib": peak[0] / 2**20, "log_tail": out.decode(errors="replace")[-400:]}
+
+
+def _kept_ids(run: str) -> list[str]:
+    import fsspec
+    import polars as pl
+
+    fs, path = fsspec.core.url_to_fs(run)
+    files = sorted(f for f in fs.find(f"{path}/kept") if f.endswith(".parquet"))
+    return sorted(pl.concat([pl.read_parquet(io.BytesIO(fs.cat(f)), columns=["id"]) for f in files])["id"].to_list())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=200_000)
+    ap.add_argument("--tasks", type=int, default=4)
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
+    ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = ap.parse_args()
+
+    from bench.corpora import sharded
+    from tests.curation.cluster_fixtures import local_ray_cluster, local_s3
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="winnow-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    recipe = work / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    winnow = [sys.executable, "-m", "app.cli"]
+    base_env = {**os.environ, "WINNOW_NO_BAR": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+                "HF_DATASETS_OFFLINE": "1"}
+    base_env.pop("RAY_ADDRESS", None)
+    results: dict = {"docs": args.docs, "tasks": args.tasks, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                     "load_avg_at_start": os.getloadavg()}
+    corpus = sharded("sample", args.docs, work / "corpus", shards=args.tasks)
+    print(f"corpus: {corpus} ({sum(p.stat().st_size for p in corpus.glob('*.jsonl')) / 1e6:.0f} MB)", flush=True)
+
+    common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
+    local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor", "local",
+                  "--workspace", str(work / "ws")], base_env, [])
+    results["local"] = local
+    print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['children_cpu_s']:.1f} s CPU", flush=True)
+
+    with local_s3(work / "moto.log") as s3:
+        env = {**base_env, **s3.env}
+        os.environ.update(s3.env)
+        import fsspec
+
+        bucket = s3.bucket()
+        fs = fsspec.filesystem("s3")
+        t0 = time.perf_counter()
+        for p in sorted(corpus.glob("*.jsonl")):
+            fs.put_file(str(p), f"{bucket}/corpus/{p.name}")
+        results["upload_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with local_ray_cluster(s3.env, work / "ray") as cluster:
+            results["cluster_start_s"] = time.perf_counter() - t0
+            import ray
+
+            ray.shutdown()  # the bench process is not the driver: the curate command is
+            renv = {**env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token",
+                    "RAY_AUTH_TOKEN": cluster.env["RAY_AUTH_TOKEN"]}
+            watch = [p.pid for p in cluster.procs] + [p.pid for p in s3.procs]
+            run_url = f"s3://{bucket}/runs/scale"
+            rr = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
+                       "--workspace", str(work / "ws")], renv, watch)
+            rr["cpu_s"] = rr["watch_cpu_s"] + rr["children_cpu_s"]  # cluster + S3 server + the command
+            results["ray_s3"] = rr
+            same = _kept_ids(run_url) == _kept_ids(str(work / "local"))
+            results["same_kept_ids"] = same
+            results["kept"] = len(_kept_ids(str(work / "local")))
+            print(f"Ray 2 nodes, S3 paths: {rr['wall_s']:.1f} s wall, {rr['cpu_s']:.1f} s CPU; "
+                  f"same kept ids: {same}", flush=True)
+            results["wall_ratio"] = rr["wall_s"] / local["wall_s"]
+            results["cpu_ratio"] = rr["cpu_s"] / local["children_cpu_s"]
+            print(f"ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, CPU {results['cpu_ratio']:.2f}", flush=True)
+
+            if args.rss_docs:
+                big = sharded("sample", args.rss_docs, work / "corpus", shards=8)
+                rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(recipe),
+                           "--workers", "2", "--tasks", "8", "--executor", "ray", "--workspace", str(work / "ws")],
+                          renv, watch)
+                results["rss"] = {"docs": args.rss_docs, "driver_peak_rss_mib": rb["driver_peak_rss_mib"],
+                                  "wall_s": rb["wall_s"]}
+                print(f"{args.rss_docs} documents on Ray with distributed stages: driver peak RSS "
+                      f"{rb['driver_peak_rss_mib']:.0f} MiB, {rb['wall_s']:.0f} s", flush=True)
+    results["load_avg_at_end"] = os.getloadavg()
+    for side in ("local", "ray_s3"):
+        results.get(side, {}).pop("log_tail", None)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
