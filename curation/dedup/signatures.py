@@ -23,6 +23,11 @@ from curation.text import dedup_words, word_ngrams
 
 try:  # numba is optional: it makes the signature kernel ~10x faster
     import numba as _nb
+
+    from curation.imports import absent
+
+    with absent("scipy.linalg"):  # numba's array support would load SciPy's BLAS (np.dot): unused here
+        import numba.np.arraymath  # noqa: F401
 except ImportError:  # pragma: no cover - exercised only where numba is absent
     _nb = None
 

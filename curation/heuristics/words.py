@@ -95,8 +95,11 @@ class WordCache:
     def __init__(self) -> None:
         # spaCy's English tokenizer settings, read from the language defaults: `spacy.blank("en")` would
         # build the same tokenizer but first loads every installed spaCy plugin (presidio, transformers...)
-        from spacy.lang.en import English
-        from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+        from curation.imports import absent
+
+        with absent("torch", "cupy"):  # thinc (under spaCy) would import torch: ~2.5 s, unused by a tokenizer
+            from spacy.lang.en import English
+            from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
         d = English.Defaults
         self._rules = {k: [t[65] for t in v] for k, v in d.tokenizer_exceptions.items()}  # 65 = ORTH

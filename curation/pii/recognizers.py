@@ -95,19 +95,16 @@ def presidio_import_scope() -> Iterator[None]:
     if "presidio_analyzer" in sys.modules:
         yield
         return
+    from curation.imports import absent
+
     before = set(sys.modules)
     placeholder = _Placeholder(_NLP_ENGINE)
     placeholder.__path__ = []  # a package: `from presidio_analyzer.nlp_engine.x import y` fails cleanly
     sys.modules[_NLP_ENGINE] = placeholder
-    blocked = [m for m in _OPTIONAL_HEAVY if m not in sys.modules]
-    for m in blocked:
-        sys.modules[m] = None  # type: ignore[assignment] - `import m` raises ImportError
     try:
-        yield
+        with absent(*_OPTIONAL_HEAVY):
+            yield
     finally:
-        for m in blocked:
-            if m in sys.modules and sys.modules[m] is None:
-                del sys.modules[m]
         for name in set(sys.modules) - before:
             if name == "presidio_analyzer" or name.startswith("presidio_analyzer."):
                 del sys.modules[name]

@@ -30,7 +30,6 @@ from curation.dedup.lsh import (
     estimated_jaccard,
     pick_representatives,
 )
-from curation.dedup.signatures import signatures
 from curation.errors import WinnowError
 from curation.progress import Progress
 from curation.steps.base import CorpusStep, StepConfig, register_step
@@ -156,6 +155,8 @@ class MinHashStep(CorpusStep):
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
+        from curation.dedup.signatures import signatures  # numba: imported only where signatures are made
+
         sig, counts = signatures(batch["text"], ngram=cfg.ngram, num_perm=cfg.num_perm, seed=cfg.seed)
         bh = band_hashes(sig, cfg.bands, cfg.rows)
         return pl.DataFrame({
