@@ -58,6 +58,7 @@ class AblateConfig(BaseModel):
     max_steps: int | None = Field(None, ge=1, description="training steps per arm (default: one pass over the "
                                                           "budget)")
     sample_seed: int = 0
+    scored: str | None = Field(None, description="an existing curated run to mix from instead of scoring again")
     bootstrap_iters: int = Field(2000, ge=100)
 
 
@@ -101,6 +102,25 @@ def _arm_names(recipes: list[Any], paths: list[str]) -> list[str]:
             name, k = f"{base}-{k}", k + 1
         names.append("".join(c if c.isalnum() or c in "-_." else "-" for c in name))
     return names
+
+
+BUILTIN = ("default", "keep-everything")
+
+
+def load_recipes(paths: list[str]) -> list[Any]:
+    """Recipe files, or the built-in names `default` (the shipped recipe) and `keep-everything` (the other
+    recipes' signals with no rules: the no-curation baseline)."""
+    from curation.recipe import Recipe, load_recipe
+
+    loaded: list[Any] = [None if p == "keep-everything" and not Path(p).exists() else
+                         load_recipe(None) if p == "default" and not Path(p).exists() else load_recipe(p)
+                         for p in paths]
+    others = [(r, p) for r, p in zip(loaded, paths, strict=True) if r is not None]
+    if not others:
+        raise WinnowError("keep-everything needs at least one other recipe to take its signals from")
+    base = union_recipe([r for r, _ in others], [p for _, p in others])
+    return [r if r is not None else Recipe(name="keep-everything", batch_size=base.batch_size, signals=base.signals,
+                                           optional=base.optional, rules=[]) for r in loaded]
 
 
 def union_recipe(recipes: list[Any], paths: list[str]) -> Any:
@@ -270,13 +290,12 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     """Run (or resume) an ablation; returns the report dict also written to `<out>/ablation.json`."""
     from app.workspace import benchmarks_dir, open_workspace
     from curation.budget import tokenizer_file
-    from curation.recipe import load_recipe
 
     t_start = time.perf_counter()
     ws = open_workspace(workspace)
     out = Path(cfg.out).absolute()
     # every input check before any work
-    recipes = [load_recipe(p) for p in cfg.recipes]
+    recipes = load_recipes(cfg.recipes)
     names = _arm_names(recipes, cfg.recipes)
     for c in cfg.corpus:
         if not Path(c).exists():
@@ -301,7 +320,9 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
 
     # 1. score once
     t0 = time.perf_counter()
-    score_dir = out / "score"
+    score_dir = Path(cfg.scored).absolute() if cfg.scored else out / "score"
+    if cfg.scored and not (score_dir / "run.json").is_file():
+        raise WinnowError(f"--scored {cfg.scored}: not a curation run folder (no run.json)")
     if not _done(score_dir):
         from curation.pipeline import curate
 
@@ -493,3 +514,25 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def clean_heldout(sample_corpus: str | Path, out: Path) -> Path:
+    """The clean documents of a labelled sample corpus (labels beside it, from `winnow data sample`) as a
+    held-out JSONL: text the model should model well whatever the recipe kept."""
+    import polars as pl
+
+    from curation.samples.corpus import labels_path
+
+    src = Path(sample_corpus)
+    lab = labels_path(src)
+    if not src.is_file() or not lab.is_file():
+        raise WinnowError(f"--heldout-clean {src}: needs a sample corpus with its labels beside it ({lab.name}); "
+                          "make one with `winnow data sample --docs N --seed S --out FILE`")
+    clean = pl.read_parquet(lab, columns=["id", "kind"]).filter(pl.col("kind") == "clean").select("id")
+    docs = (pl.read_parquet(src) if src.name.endswith(".parquet") else pl.read_ndjson(src)).select("id", "text")
+    docs = docs.join(clean, on="id", how="semi")
+    if docs.height == 0:
+        raise WinnowError(f"--heldout-clean {src}: no clean documents in it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    docs.select("text").write_ndjson(out)
+    return out

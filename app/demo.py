@@ -88,7 +88,24 @@ def plan(ws: Path, data_dir: Path | None, docs: int) -> tuple[list[Step], dict[s
              ["eval", "compare", str(p["eval_base"]), str(p["eval_dpo"]), "--format", "markdown"],
              needs=[p["eval_base"], p["eval_dpo"]]),
     ]
+    steps += _ablation_steps(ws, p)
     return steps, p
+
+
+def _ablation_steps(ws: Path, p: dict[str, Path]) -> list[Step]:
+    """The experiment loop's last word: did the default recipe beat keeping everything? Same signals (the
+    demo's curated run), same token budget, the tiny model trained twice per arm, bits per byte on held-out
+    clean text (a fresh sample corpus's clean documents)."""
+    d = ws / "demo"
+    p["heldout"], p["ablation"] = d / "data" / "heldout.jsonl", d / "ablation"
+    return [
+        Step("data-sample", "held-out corpus (its clean documents are the ablation's test text)",
+             ["data", "sample", "--docs", "300", "--out", str(p["heldout"]), "--seed", "1"]),
+        Step("ablate", "ablation: default recipe vs keep-everything (2 seeds, bits per byte on held-out text)",
+             ["ablate", str(p["corpus"]), "--recipes", "default", "keep-everything", "--scored", str(p["curated"]),
+              "--model", str(p["base"]), "--heldout-clean", str(p["heldout"]), "--seeds", "2", "--max-steps", "60",
+              "--out", str(p["ablation"])], needs=[p["curated"], p["base"], p["heldout"]]),
+    ]
 
 
 def _cli_path(args: list[str]) -> list[str]:
@@ -146,6 +163,13 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
     for key in ("dpo_model", "eval_dpo"):
         if paths[key].exists():
             typer.echo(f"  {key.replace('_', ' ')}: {paths[key]}")
+    abl = paths.get("ablation")
+    if abl is not None and (abl / "ablation.json").exists():
+        from app.ablate import summary_lines
+
+        typer.echo("")
+        for line in summary_lines(json.loads((abl / "ablation.json").read_text())):
+            typer.echo(f"  {line}")
     typer.echo(f"\n  all runs: winnow runs --workspace {ws}")
     typer.echo(f"  open the app: winnow app --workspace {ws}")
     typer.echo(f"  total {total:.0f}s")

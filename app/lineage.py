@@ -14,11 +14,12 @@ Staleness propagates: whatever was made from a stale node is stale too. A parent
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from curation.errors import WinnowError
 from curation.fingerprint import file_fingerprint, fingerprint
@@ -79,7 +80,8 @@ class LineageGraph:
 # ------------------------------------------------------------------------------------------- manifests
 def read_manifest(folder: str | Path) -> dict[str, Any] | None:
     try:
-        m = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        with open(os.path.join(folder, "manifest.json"), "rb") as fh:
+            m = orjson.loads(fh.read())
     except (OSError, ValueError):
         return None
     return m if isinstance(m, dict) else None
@@ -153,19 +155,20 @@ class WorkspaceIndex:
     run_ids: dict[str, int] = field(default_factory=dict)
 
 
-def _walk_dirs(root: Path, depth: int):
+def _walk_dirs(root: str, depth: int):
+    """Folders holding a manifest.json under `root` (plain strings and scandir: this runs per folder)."""
     try:
         entries = list(os.scandir(root))
     except OSError:
         return
-    names = {e.name for e in entries}
-    if "manifest.json" in names:
-        yield root
-    if depth <= 0:
-        return
+    dirs = []
     for e in entries:
-        if e.is_dir(follow_symlinks=False) and e.name not in _SKIP_DIRS and not e.name.startswith("."):
-            yield from _walk_dirs(Path(e.path), depth - 1)
+        if e.name == "manifest.json":
+            yield root
+        elif depth > 0 and e.name not in _SKIP_DIRS and not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
+            dirs.append(e.path)
+    for d in dirs:
+        yield from _walk_dirs(d, depth - 1)
 
 
 def index_workspace(workspace: str | Path | None, extra_roots: list[Path] = ()) -> WorkspaceIndex:
@@ -178,21 +181,22 @@ def index_workspace(workspace: str | Path | None, extra_roots: list[Path] = ()) 
         roots.insert(0, ws)
         if (ws / "runs.sqlite").exists():
             idx.run_ids = _registry_index(ws)
-            roots += [Path(p) for p in idx.run_ids if not any(Path(p).is_relative_to(r) for r in roots)]
+            prefixes = tuple(os.path.join(os.path.abspath(r), "") for r in roots)
+            roots += [Path(p) for p in idx.run_ids if not os.path.join(p, "").startswith(prefixes)]
     seen: set[str] = set()
     for root in roots:
-        for folder in _walk_dirs(root, SCAN_DEPTH):
-            key = str(folder.absolute())
+        for key in _walk_dirs(os.path.abspath(root), SCAN_DEPTH):
             if key in seen:
                 continue
             seen.add(key)
-            m = read_manifest(folder)
+            m = read_manifest(key)
             if m is None:
                 continue
             idx.manifests[key] = m
             if isinstance(m.get("fingerprint"), str):
                 idx.by_fingerprint[m["fingerprint"]] = key
-            _, pars = recorded_links(folder, m)
+            lin = m.get("lineage")
+            pars = lin.get("parents") or [] if isinstance(lin, dict) else recorded_links(Path(key), m)[1]
             for p in pars:
                 idx.children.setdefault(str(p.get("path")), []).append(key)
     return idx
@@ -208,7 +212,7 @@ def _registry_index(ws: Path) -> dict[str, int]:
         conn.close()
     except sqlite3.Error:
         return {}
-    return {str(Path(o).absolute()): int(i) for o, i in rows}
+    return {os.path.abspath(o): int(i) for o, i in rows}
 
 
 def resolve_target(target: str, workspace: str | Path | None) -> Path:
