@@ -176,6 +176,8 @@ def _presidio_file(job: tuple[str, str, list[str] | None]) -> int:
     ids, texts = _read(Path(path))
     analyzer = AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
                               supported_languages=["en"])
+    if entities:  # the types Presidio has recognizers for (ours may add types of its own)
+        entities = [e for e in entities if e in analyzer.get_supported_entities("en")]
     results = BatchAnalyzerEngine(analyzer_engine=analyzer).analyze_iterator(
         texts, language="en", entities=entities, batch_size=500)
     anonymized = BatchAnonymizerEngine().anonymize_list(texts, list(results))

