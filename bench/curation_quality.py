@@ -335,10 +335,17 @@ def throughput(work: Path, docs: int, old: str, rounds: int) -> dict:
     wt = Path(f"/tmp/wt-{old}")
     if not wt.exists():
         subprocess.run(["git", "worktree", "add", str(wt), old], cwd=ROOT, check=True, capture_output=True)
+    # the venv's editable install maps `curation`/`app` to this checkout ahead of PYTHONPATH: a
+    # sitecustomize on both sides drops that finder, so each side imports the tree its PYTHONPATH names
+    shim = work / "shim"
+    shim.mkdir(exist_ok=True)
+    (shim / "sitecustomize.py").write_text(
+        "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
+        "getattr(f, '__module__', '') and '__editable__' not in type(f).__module__]\n", encoding="utf-8")
     check = "import curation, sys; print(curation.__file__)"
     for side, pp in (("new", str(ROOT)), ("old", str(wt))):
-        f = subprocess.run([sys.executable, "-c", check], env={**ENV, "PYTHONPATH": pp}, capture_output=True,
-                           text=True).stdout.strip()
+        f = subprocess.run([sys.executable, "-c", check], env={**ENV, "PYTHONPATH": f"{pp}:{shim}"},
+                           capture_output=True, text=True, cwd=pp).stdout.strip()
         if not f.startswith(pp):
             raise SystemExit(f"{side} side imports curation from {f}, not {pp}")
     times: dict[str, list[float]] = {"new": [], "old": []}
@@ -351,7 +358,8 @@ def throughput(work: Path, docs: int, old: str, rounds: int) -> dict:
                    "--out", str(out), "--workspace", str(work / f"ws_{side}"), "--overwrite",
                    "--set", "signals.pii.ner=off"]
             t0 = time.perf_counter()
-            p = subprocess.run(cmd, env={**ENV, "PYTHONPATH": pp}, capture_output=True, text=True, cwd=pp)
+            p = subprocess.run(cmd, env={**ENV, "PYTHONPATH": f"{pp}:{shim}"}, capture_output=True, text=True,
+                               cwd=pp)
             dt = time.perf_counter() - t0
             if p.returncode != 0:
                 raise SystemExit(f"{side} curate failed:\n{p.stderr[-2000:]}")

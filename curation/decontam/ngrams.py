@@ -42,6 +42,7 @@ MIN_QUESTION_WORDS = 3
 ANSWER_SLACK = 8  # words allowed between a question and its answer ("the correct answer is option b")
 OPTION_SLACK = 4  # per option: its letter, "or", a bullet, a stray word
 LAYOUTS = ("question+options", "question+answer", "question")
+MAX_ENDS = 8  # question occurrences after which options or an answer are looked for, per (document, item)
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -171,6 +172,14 @@ class BenchmarkIndex:
             return "question"
         return None
 
+    def _best_layout(self, words: list[int], item: int, ends: list[int], doc_end: int) -> str | None:
+        """The most specific layout after any place the question's n-grams end (options often repeat the
+        question's words, so its last n-gram in the document may lie inside the options)."""
+        have = set(ends)
+        run_ends = [e for e in ends if e + 1 not in have][:MAX_ENDS]  # where each run of n-grams stops
+        found = [self._layout(words, item, e, doc_end) for e in run_ends]
+        return next((lay for lay in LAYOUTS if lay in found), None)
+
     def match(self, texts: pl.Series) -> pl.DataFrame:
         """`doc` (row in `texts`), `item`, `shared`, `overlap` (fraction of the question's n-grams), `layout`."""
         empty = pl.DataFrame(schema={"doc": pl.Int64, "item": pl.Int64, "shared": pl.UInt32,
@@ -187,13 +196,14 @@ class BenchmarkIndex:
         # stage 1: one hash join against the question index, then per (document, item) the distinct
         # n-grams and where the question ends (the last window found)
         pairs = (grams.join(self.table, on="key", how="inner")
-                 .group_by("doc", "item").agg(pl.col("key").n_unique().alias("shared"), pl.col("end").max()))
+                 .group_by("doc", "item").agg(pl.col("key").n_unique().alias("shared"),
+                                              pl.col("end").unique().sort()))
         if pairs.height == 0:
             return empty
         # stage 2 (rare pairs only): options or answer after the question
         doc_end = np.cumsum(counts)
         words = tok.tolist()
-        layouts = [self._layout(words, it, e, int(doc_end[d])) for d, it, e in
+        layouts = [self._best_layout(words, it, ends, int(doc_end[d])) for d, it, ends in
                    zip(pairs["doc"].to_list(), pairs["item"].to_list(), pairs["end"].to_list(), strict=True)]
         totals = pl.DataFrame({"item": np.arange(len(self.item_ngrams), dtype=np.int64), "total": self.item_ngrams})
         return (pairs.with_columns(pl.Series("layout", layouts, dtype=pl.String))
