@@ -105,3 +105,16 @@ def test_cli_json_and_run_id(chain, capsys):
     assert "no run with id 999" in capsys.readouterr().err
     with pytest.raises(WinnowError, match="no such folder"):
         lineage(chain["ws"] / "nope", chain["ws"])
+
+
+def test_runs_lists_each_runs_parents_by_run_id(chain, capsys):
+    from app.registry import RunRegistry
+
+    with RunRegistry(chain["ws"]) as reg:
+        ids = {k: reg.create(kind, {}, chain[k], status="done")
+               for k, kind in (("cur", "curate"), ("sft", "train-sft"), ("dpo", "train-dpo"), ("rep", "eval"))}
+    assert main(["runs", "--workspace", str(chain["ws"])]) == 0
+    rows = {int(line.split()[0]): line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert f" {ids['dpo']} " in rows[ids["rep"]] and f" {ids['sft']} " in rows[ids["dpo"]]
+    assert f" {ids['cur']} " in rows[ids["sft"]]
+    assert "corpus.jsonl" not in rows[ids["cur"]]  # raw inputs are not parents
