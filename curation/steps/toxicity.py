@@ -30,6 +30,30 @@ class ToxicityClassifier(FastTextSignalStep):
     column = "toxicity_prob"
     train_hint = "--data labelled.csv --text-field tweet --label-field class --positive-labels 0,1"
 
+    def model_path(self) -> Path:
+        """The recipe's model, else the workspace's, else the toxicity model Winnow ships (the guardrails
+        scanner's, `winnow guard train toxicity`), so a fresh install scores toxicity out of the box."""
+        path = super().model_path()
+        if self.config.model or path.is_file():  # type: ignore[attr-defined]
+            return path
+        shipped = shipped_toxicity_model()
+        return shipped if shipped is not None else path
+
+
+def shipped_toxicity_model() -> Path | None:
+    """`guardrails/models/toxicity.bin` of this installation, found by path (curation does not import the
+    guardrails package), or None."""
+    from importlib.util import find_spec
+
+    spec = find_spec("guardrails")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        p = Path(root) / "models" / "toxicity.bin"
+        if p.is_file():
+            return p
+    return None
+
 
 def load_wordlist(path: str | Path) -> list[str]:
     """Lowercased, stripped, de-duplicated terms of a word-list file (blank lines and `#` lines skipped)."""

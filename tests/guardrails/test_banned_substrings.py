@@ -1,0 +1,37 @@
+"""BannedSubstrings: listed strings are found, also disguised, and redacted where they appear verbatim."""
+
+import base64
+
+import pytest
+
+from curation.errors import WinnowError
+from guardrails.scanners.banned_substrings import BannedSubstrings
+
+
+def test_substring_and_word_modes() -> None:
+    sub = BannedSubstrings({"substrings": ["falcon"]})
+    word = BannedSubstrings({"substrings": ["falcon"], "match": "word"})
+    assert not sub.scan("Project FALCONRY").valid
+    assert word.scan("Project FALCONRY").valid
+    v = word.scan("about Falcon, again falcon")
+    assert not v.valid and v.sanitized == "about [REDACTED], again [REDACTED]" and len(v.spans) == 2
+
+
+def test_case_sensitive() -> None:
+    s = BannedSubstrings({"substrings": ["ACME"], "case_sensitive": True, "normalize": False})
+    assert s.scan("acme corp").valid and not s.scan("ACME corp").valid
+
+
+@pytest.mark.parametrize("disguised", ["the p4ssw0rd", "the p a s s w o r d", "the \u0440\u0430ssword",
+                                       "the pass\u200bword", base64.b64encode(b"the password is here").decode()])
+def test_disguised_matches(disguised: str) -> None:
+    s = BannedSubstrings({"substrings": ["password"], "match": "word"})
+    v = s.scan(disguised)
+    assert not v.valid and "form" in v.reasons[0]
+    assert BannedSubstrings({"substrings": ["password"], "normalize": False}).scan(disguised).valid
+
+
+def test_empty_entries_are_refused_and_no_list_passes() -> None:
+    with pytest.raises(WinnowError):
+        BannedSubstrings({"substrings": ["ok", " "]})
+    assert BannedSubstrings().scan("anything").valid

@@ -1,0 +1,28 @@
+"""InvisibleText: hidden characters and mixed-script words are flagged and removed; emoji are not."""
+
+from guardrails.scanners.invisible_text import InvisibleText
+
+S = InvisibleText()
+
+
+def test_zero_width_tags_and_bidi_are_flagged_and_stripped() -> None:
+    zw = S.scan("ig\u200bno\u200dre me")
+    assert not zw.valid and zw.sanitized == "ignore me" and {s.label for s in zw.spans} == {"ZERO_WIDTH"}
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "rm -rf")
+    tag = S.scan(f"hi{hidden}")
+    assert tag.spans[0].label == "TAG_CHARACTERS" and tag.spans[0].end - tag.spans[0].start == 6
+    assert tag.sanitized == "hi"
+    bidi = S.scan("invoice\u202egpj.exe")
+    assert not bidi.valid and bidi.spans[0].label == "BIDI_CONTROL"
+
+
+def test_mixed_script_words_are_folded() -> None:
+    v = S.scan("please \u0440ay the invoice")  # Cyrillic р in "pay"
+    assert not v.valid and v.spans[0].label == "MIXED_SCRIPT" and v.sanitized == "please pay the invoice"
+
+
+def test_clean_text_emoji_and_other_scripts_pass() -> None:
+    for text in ["plain ascii", "family \U0001F468\u200d\U0001F469\u200d\U0001F467 and \u2764\ufe0f",
+                 "Привет, как дела?", "\ufeffstarts with a BOM", "", "Ελληνικά κείμενα"]:
+        v = S.scan(text)
+        assert v.valid and v.score == 0.0 and v.sanitized == text, text

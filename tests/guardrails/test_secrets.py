@@ -1,0 +1,47 @@
+"""Secrets: detect-secrets' plugin formats and the ones added here are found and redacted; look-alikes pass."""
+
+import pytest
+
+from guardrails.scanners.secrets import Secrets
+
+S = Secrets()
+
+
+@pytest.mark.parametrize("secret,label", [
+    ("AKIAIOSFODNN7EXAMPLE", "AWS Access Key"),  # detect-secrets plugin
+    ("ghp_" + "aB3" * 12, "GitHub Token"),  # detect-secrets plugin
+    ("xoxb-2048-4096-abcdefabcdef", "Slack Token"),  # detect-secrets plugin
+    ("github_pat_11AB" + "x9Y" * 25, "GitHub Fine-grained Token"),  # added
+    ("hf_" + "Ab12Cd34" * 4 + "Xy", "Hugging Face Token"),  # added
+    ("sk-proj-" + "Zq9" * 15, "OpenAI Token"),  # added
+    ("AIza" + "B" * 35, "Google API Key"),  # added
+])
+def test_token_formats_are_found_and_redacted(secret: str, label: str) -> None:
+    v = S.scan(f"here it is: {secret} thanks")
+    assert not v.valid and v.spans[0].label == label and v.spans[0].text == secret
+    assert secret not in v.sanitized and f"<SECRET:{label}>" in v.sanitized
+
+
+def test_passwords_in_urls_code_and_prose() -> None:
+    cases = {"postgres://admin:Tr0ub4dor@db.internal:5432/app": "Tr0ub4dor",
+             "GET https://api.example.com/v1/items?user=bob&api_key=9f8e7d6c5b": "9f8e7d6c5b",
+             'db_password = "correct-horse-battery"': "correct-horse-battery",
+             "my password is Winter2024!": "Winter2024!"}
+    for text, value in cases.items():
+        v = S.scan(text)
+        assert not v.valid and value in [s.text for s in v.spans], text
+        assert value not in v.sanitized
+
+
+def test_private_key_block_is_redacted_whole() -> None:
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\nQ2hlY2tz\n-----END RSA PRIVATE KEY-----"
+    v = S.scan(f"key:\n{key}\nbye")
+    assert v.spans[0].text == key and v.sanitized == "key:\n<SECRET:Private Key>\nbye"
+
+
+def test_look_alikes_pass() -> None:
+    benign = ["uuid 123e4567-e89b-12d3-a456-426614174000", "commit 9bd9f01c2b1e4f8a9d0c3b2a1f0e9d8c7b6a5f4e",
+              "the password policy needs 12 characters", "img data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAE",
+              "visit https://example.com/docs?page=2&lang=en"]
+    for text in benign:
+        assert S.scan(text).valid, text

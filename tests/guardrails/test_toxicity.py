@@ -1,0 +1,47 @@
+"""Toxicity: the shipped model (also curation's default), a user word list, evasions read back."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.errors import WinnowError
+from curation.steps import get_step
+from guardrails.scanners.toxicity import Toxicity
+
+
+@pytest.fixture(scope="module")
+def tox() -> Toxicity:
+    return Toxicity()
+
+
+def test_insults_flagged_and_ordinary_text_passes(tox: Toxicity) -> None:
+    assert not tox.scan("you are a worthless fucking idiot").valid
+    assert not tox.scan("y o u   a r e   a   w o r t h l e s s   f u c k i n g   i d i o t").valid
+    for t in ["Please summarise this article about solar panels.", "I love sunny days in the park."]:
+        assert tox.scan(t).valid, t
+
+
+def test_word_list_matches_on_normalised_forms(tmp_path: Path) -> None:
+    wl = tmp_path / "words.txt"
+    wl.write_text("# mine\nbanana split\nnincompoop\n", encoding="utf-8")
+    s = Toxicity({"wordlist": str(wl)})
+    v = s.scan("what a n1nc0mp00p")
+    assert not v.valid and "nincompoop" in v.reasons[-1]
+    assert not s.scan("one BANANA   split please").valid
+    assert s.scan("a banana and a split").valid
+
+
+def test_missing_model_names_the_command(tmp_path: Path) -> None:
+    with pytest.raises(WinnowError, match="winnow guard train toxicity"):
+        Toxicity({"model": str(tmp_path / "none.bin")})
+
+
+def test_curation_step_falls_back_to_the_shipped_model(tmp_path: Path, tox: Toxicity) -> None:
+    cls = get_step("toxicity")
+    step = cls(cls.Config(), context={"models_dir": tmp_path})  # an empty workspace
+    assert step.skip_reason() is None and step.model_path() == tox.clf.path
+    out = step.score(pl.DataFrame({"id": ["a", "b"], "text": ["you stupid fucking bitch", "lovely weather"],
+                                   "order": [0, 1]}))
+    probs = out.get_column("toxicity_prob").to_list()
+    assert probs[0] > 0.5 > probs[1]
