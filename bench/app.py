@@ -193,22 +193,35 @@ def time_app(run: Path) -> dict:
     os.environ["WINNOW_WORKSPACE"] = str(ws)
     os.environ["WINNOW_ALLOW"] = str(run.parent)
     res: dict = {"run": str(run), "docs": RunReader(run).manifest["input"]}
-    # the server's own start (Streamlit scans installed packages for components, the app imports its pages)
-    # happens once per `winnow app`, not per page: it is measured on a first session that opens Runs
+    # the server's own start (Streamlit scans installed packages for components, the app imports its pages and
+    # their chart code) happens once per `winnow app`, not per page: measured on a first session on a small run
+    small = run.parent / (run.name + "-warmup")
+    if not (small / "manifest.json").is_file():
+        build(small, 2_000)
     warm = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
-    warm.session_state["page"] = "Runs"
+    warm.session_state["page"] = "Corpus"  # another, small run: what a server that is already up has loaded
+    warm.query_params["run"] = str(small)
     t, _ = _timed(warm.run)
     res["server_start_first_session_s"] = round(t, 3)
     import streamlit as st
 
     st.cache_data.clear()
     st.cache_resource.clear()
+    shutil.rmtree(ws / "cache" / "corpus", ignore_errors=True)  # no document table kept from an earlier start
     at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
     at.session_state["page"] = "Corpus"
     at.query_params["run"] = str(run)
     t, _ = _timed(at.run)
     assert not at.exception, [e.value for e in at.exception]
     res["first_table_render_s"] = round(t, 3)
+    # the same, after a server restart: the document table comes from the workspace cache
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    again = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
+    again.session_state["page"] = "Corpus"
+    again.query_params["run"] = str(run)
+    t, _ = _timed(again.run)
+    res["first_table_render_cached_table_s"] = round(t, 3)
     res["first_page_rows"] = int(at.dataframe[0].value.shape[0])
     # re-threshold: first open (loads every rule's column), then a slider move with recount
     t, _ = _timed(lambda: at.radio(key="corpus_view").set_value("Re-threshold").run())
@@ -226,7 +239,7 @@ def time_app(run: Path) -> dict:
     res["recount_only_ms"] = live.get("recount")
     res["kept_after_change"] = live.get("kept (live)")
     # the recount alone, on the reader
-    reader = RunReader(run)
+    reader = RunReader(run)  # no cache folder: the table is read from the docs files
     t, _ = _timed(lambda: reader.table)
     res["document_table_load_s"] = round(t, 3)
     rc = reader.recounter()
@@ -241,8 +254,12 @@ def time_app(run: Path) -> dict:
     t, (page, total) = _timed(lambda: reader.page(search="about item 13", limit=100))
     res["search_common_scan_s"], res["search_common_rows"] = round(t, 3), page.height
     cache = run.parent / (run.name + "-ws") / "cache" / "search"
-    t, _ = _timed(lambda: reader.build_word_index(cache))
-    res["word_index_build_s"] = round(t, 1)
+    stamp = cache / "build_seconds.json"
+    if reader.word_index(cache) is None or not stamp.is_file():
+        t, _ = _timed(lambda: reader.build_word_index(cache))
+        stamp.write_text(json.dumps({"seconds": round(t, 1), "date": time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                                     time.gmtime())}))
+    res["word_index_build"] = json.loads(stamp.read_text())  # built once per run (its text never changes)
     idx = reader.word_index(cache)
     res["word_index_mb"] = round(idx.stat().st_size / 1e6, 1)
     t, (page, total) = _timed(lambda: reader.page(search=RARE, limit=100, whole_words=True, index_dir=cache))

@@ -91,8 +91,9 @@ class Counts:
 class RunReader:
     """Read a curated run folder (`winnow curate --out RUN`, or `winnow mix PARENT --out RUN`)."""
 
-    def __init__(self, run: str | Path) -> None:
+    def __init__(self, run: str | Path, cache_dir: str | Path | None = None) -> None:
         self.path = Path(run).absolute()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None  # where the table is kept between uses
         if not (self.path / "manifest.json").is_file():
             raise WinnowError(f"{run}: not a finished curation run (no manifest.json)")
 
@@ -195,7 +196,11 @@ class RunReader:
         return pl.scan_parquet(files)
 
     def signal_schema(self, step: str) -> dict[str, pl.DataType]:
-        return {k: v for k, v in self.signals(step).collect_schema().items() if k not in ("id", "order")}
+        """Columns of a step's signals (every shard of a step has the same: the first one's footer is read)."""
+        files = _glob(self.data_root / "signals" / step)
+        if not files:
+            raise WinnowError(f"{self.path}: no signals stored for step {step!r}")
+        return {k: v for k, v in pl.read_parquet_schema(files[0]).items() if k not in ("id", "order")}
 
     def numeric_columns(self, step: str) -> list[str]:
         return [n for n, t in self.signal_schema(step).items() if t.is_numeric() or t == pl.Boolean]
@@ -245,10 +250,37 @@ class RunReader:
         files = self.doc_files() or self.kept_files()
         if not files:
             raise WinnowError(f"{self.path}: no documents (docs/*.parquet or kept/*.parquet)")
+        cached = self._cache_file("table")
+        removed = self.path / "removed.parquet"
+        key = {**self._index_key(), "run": str(self.path),
+               "removed": [removed.stat().st_size, removed.stat().st_mtime_ns] if removed.is_file() else None}
+        if cached is not None and cached.is_file():
+            try:
+                if json.loads(cached.with_suffix(".json").read_text(encoding="utf-8")) == key:
+                    return pl.read_parquet(cached).with_columns(pl.col("_file").cast(pl.Categorical))
+            except (OSError, json.JSONDecodeError, pl.exceptions.PolarsError):
+                pass
         docs = pl.scan_parquet(files, include_file_paths="_file")
         names = docs.collect_schema().names()
         q = docs.select("id", *(["order"] if "order" in names else []), pl.col("_file").cast(pl.Categorical))
-        return q.join(self.removed().select("id", "rule", "value"), on="id", how="left").collect()
+        table = q.join(self.removed().select("id", "rule", "value"), on="id", how="left").collect()
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_name(cached.name + ".tmp")
+                table.write_parquet(tmp, compression="lz4")
+                tmp.replace(cached)
+                cached.with_suffix(".json").write_text(json.dumps(key), encoding="utf-8")
+            except OSError:
+                pass  # a read-only cache: the table is rebuilt next time
+        return table
+
+    def _cache_file(self, what: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        import xxhash
+
+        return self.cache_dir / f"{what}-{xxhash.xxh64_hexdigest(str(self.path))}.parquet"
 
     def _base(self, status: str, rule: str | None, filters: list[SignalFilter],
               sort: tuple[str, bool] | None) -> pl.LazyFrame:

@@ -20,6 +20,7 @@ import streamlit as st
 from app import launcher
 from app.registry import RunRegistry
 from app.ui import charts
+from app.ui.common import workspace_from
 from app.ui.confine import Allowed
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule
@@ -33,12 +34,17 @@ OPS = [">=", "<=", ">", "<", "==", "!="]
 # -- cached reads (keyed by the run's manifest mtime, so a re-mix invalidates them) ---------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
 def reader_of(run: str, mtime: float) -> RunReader:
-    """One reader per run and session-independent: its in-memory document table is read once."""
-    return RunReader(run)
+    """One reader per run, shared by sessions: its document table is read once (and kept in the workspace
+    cache between app starts)."""
+    return RunReader(run, cache_dir=table_cache(workspace_from()))
 
 
 def search_cache(ws: Path) -> Path:
     return ws / "cache" / "search"
+
+
+def table_cache(ws: Path) -> str:
+    return str(ws / "cache" / "corpus")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
