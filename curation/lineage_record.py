@@ -18,6 +18,7 @@ import json
 import platform
 import sys
 import time
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,20 @@ PACKAGES = ["winnow", "polars", "pyarrow", "numpy", "datatrove", "torch", "trans
 _NOT_OUTPUT = {"manifest.json", "progress.jsonl", "run.lock", ".lock"}
 
 
-def package_versions() -> dict[str, str]:
-    """Python and the installed versions of the packages a result can depend on."""
+@lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
             out[p] = version(p)
         except PackageNotFoundError:
             continue
-    return out
+    return tuple(out.items())
+
+
+def package_versions() -> dict[str, str]:
+    """Python and the installed versions of the packages a result can depend on (read once a process)."""
+    return dict(_versions())
 
 
 def code_version() -> dict[str, str | None]:
