@@ -198,9 +198,11 @@ def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFra
 
 
 def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = None, seed: int = 0,
-                      command: str | None = None, progress_dir: str | Path | None = None) -> dict[str, Any]:
+                      command: str | None = None, progress_dir: str | Path | None = None,
+                      overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train, score on held-out data, write the model and its card; returns the card's data. With
-    `progress_dir`, its stages go to `<progress_dir>/progress.jsonl` (the app follows it)."""
+    `progress_dir`, its stages go to `<progress_dir>/progress.jsonl` (the app follows it). `overrides`
+    replaces fastText parameters of `PARAMS` (dim, bucket, epoch, ...)."""
     from curation.progress import Progress
 
     data_dir = Path(data_dir).expanduser()
@@ -211,8 +213,9 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     prog.message("reading data")
     df, files = load_sources(kind, data_dir)
     prog.update(1, "training the held-out model")
-    params = PARAMS[kind]
-    params.seed = seed
+    from dataclasses import replace
+
+    params = replace(PARAMS[kind], seed=seed, **{k: v for k, v in (overrides or {}).items() if v is not None})
     train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
     # 1. the held-out score: a model trained the same way on the other 85%
     train_binary(augment_embedded(train, AUGMENT[kind], seed), out, params)

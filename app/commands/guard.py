@@ -107,6 +107,9 @@ def train(
                                   help="Folder laid out like ../shared/data (prompts/, sft/, preference/, toxicity/)."),
     out: Path = typer.Option(None, "--out", help="Model path (default: the shipped guardrails/models/<kind>.bin)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the held-out split, augmentation and fastText."),
+    dim: int = typer.Option(None, "--dim", help="fastText vector size (default: guardrails/train.py PARAMS)."),
+    bucket: int = typer.Option(None, "--bucket", help="fastText hash buckets for n-grams (default: PARAMS)."),
+    epoch: int = typer.Option(None, "--epoch", help="fastText epochs (default: PARAMS)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Train a guardrail model from public data; write it with its model card (command, data sha256, scores)."""
@@ -121,11 +124,14 @@ def train(
     ws = open_workspace(workspace)
     target = out or model_path(kind)
     run_dir = ws / "runs" / f"guard-train-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-    command = f"winnow guard train {kind} --data-dir {data_dir}" + (f" --out {out}" if out else "") + \
-        (f" --seed {seed}" if seed else "")
-    config = {"kind": kind, "data_dir": str(data_dir), "out": str(target), "seed": seed}
+    overrides = {"dim": dim, "bucket": bucket, "epoch": epoch}
+    command = " ".join([f"winnow guard train {kind} --data-dir {data_dir}", *([f"--out {out}"] if out else []),
+                        *([f"--seed {seed}"] if seed else []),
+                        *(f"--{k} {v}" for k, v in overrides.items() if v is not None)])
+    config = {"kind": kind, "data_dir": str(data_dir), "out": str(target), "seed": seed, **overrides}
     with registered_run(ws, f"guard-train-{kind}", config, run_dir) as (reg, run_id):
-        card = train_guard_model(kind, data_dir, target, seed=seed, command=command, progress_dir=run_dir)
+        card = train_guard_model(kind, data_dir, target, seed=seed, command=command, progress_dir=run_dir,
+                                 overrides=overrides)
         reg.set_metrics(run_id, {name: round(m["f1"], 4) if "f1" in m else round(m["fpr"], 4)
                                  for name, m in card["scores"].items()})
     typer.echo(f"{kind} model -> {target} ({card['size_bytes']} bytes); card: {target.with_suffix('.md')}")
