@@ -46,65 +46,63 @@ rules:
 """
 
 
-def _tree_cpu(pids: list[int]) -> float:
-    """CPU seconds of these processes, their live descendants, and the children they have reaped."""
+def _tree(pids: list[int]) -> list:
     import psutil
 
-    seen: set[int] = set()
-    total = 0.0
+    out = []
     for pid in pids:
         try:
-            procs = [psutil.Process(pid)]
-            procs += procs[0].children(recursive=True)
+            root = psutil.Process(pid)
+            out += [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-        for p in procs:
-            if p.pid in seen:
-                continue
-            seen.add(p.pid)
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-            except psutil.NoSuchProcess:
-                pass
-    return total
+    return out
+
+
+def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], float]) -> None:
+    """Record user+system CPU of every live process under `roots`, keyed by (pid, start time)."""
+    import psutil
+
+    for p in _tree(roots):
+        try:
+            t = p.cpu_times()
+            seen[(p.pid, p.create_time())] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
-    """Run `cmd`; wall, CPU (the command's tree + the `watch` processes' trees), the command's own peak RSS."""
-    import resource
-
+    """Run `cmd`: wall time, CPU seconds of every process under it and under `watch` (the Ray nodes and the S3
+    server), sampled every 0.2 s (a process's last 0.2 s may be missed), and the command's own peak RSS."""
     import psutil
 
-    def children_cpu() -> float:
-        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return ch.ru_utime + ch.ru_stime
-
-    before, before_children = _tree_cpu(watch), children_cpu()
+    base: dict[tuple[int, float], float] = {}
+    _sample_cpu(watch, base)
+    seen: dict[tuple[int, float], float] = dict(base)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0]
 
     def sample() -> None:
-        try:
-            me = psutil.Process(proc.pid)
-            while proc.poll() is None:
-                peak[0] = max(peak[0], me.memory_info().rss)
-                time.sleep(0.2)
-        except psutil.NoSuchProcess:
-            pass
+        while proc.poll() is None:
+            try:
+                peak[0] = max(peak[0], psutil.Process(proc.pid).memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            _sample_cpu([proc.pid, *watch], seen)
+            time.sleep(0.2)
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     out, _ = proc.communicate()
     wall = time.perf_counter() - t0
     th.join()
+    _sample_cpu(watch, seen)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode(errors='replace')[-3000:]}")
-    # the command and everything it started and reaped (local executor workers, Ray's driver side)
-    return {"wall_s": wall, "children_cpu_s": children_cpu() - before_children,
-            "watch_cpu_s": _tree_cpu(watch) - before,
-            "driver_peak_rss_mib": peak[0] / 2**20, "log_tail": out.decode(errors="replace")[-400:]}
+    cpu = sum(v - base.get(k, 0.0) for k, v in seen.items())
+    return {"wall_s": wall, "cpu_s": cpu, "driver_peak_rss_mib": peak[0] / 2**20,
+            "log_tail": out.decode(errors="replace")[-400:]}
 
 
 def _kept_ids(run: str) -> list[str]:
@@ -146,7 +144,7 @@ def main() -> None:
     local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor", "local",
                   "--workspace", str(work / "ws")], base_env, [])
     results["local"] = local
-    print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['children_cpu_s']:.1f} s CPU", flush=True)
+    print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['cpu_s']:.1f} s CPU", flush=True)
 
     with local_s3(work / "moto.log") as s3:
         env = {**base_env, **s3.env}
@@ -171,15 +169,17 @@ def main() -> None:
             run_url = f"s3://{bucket}/runs/scale"
             rr = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
                        "--workspace", str(work / "ws")], renv, watch)
-            rr["cpu_s"] = rr["watch_cpu_s"] + rr["children_cpu_s"]  # cluster + S3 server + the command
             results["ray_s3"] = rr
             same = _kept_ids(run_url) == _kept_ids(str(work / "local"))
             results["same_kept_ids"] = same
             results["kept"] = len(_kept_ids(str(work / "local")))
             print(f"Ray 2 nodes, S3 paths: {rr['wall_s']:.1f} s wall, {rr['cpu_s']:.1f} s CPU; "
                   f"same kept ids: {same}", flush=True)
+            for side, run in (("local", str(work / "local")), ("ray_s3", run_url)):
+                mfs, mpath = fsspec.core.url_to_fs(run)
+                results[side]["timings"] = json.loads(mfs.cat(f"{mpath}/manifest.json")).get("timings")
             results["wall_ratio"] = rr["wall_s"] / local["wall_s"]
-            results["cpu_ratio"] = rr["cpu_s"] / local["children_cpu_s"]
+            results["cpu_ratio"] = rr["cpu_s"] / local["cpu_s"]
             print(f"ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, CPU {results['cpu_ratio']:.2f}", flush=True)
 
             if args.rss_docs:

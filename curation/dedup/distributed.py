@@ -113,14 +113,18 @@ class ExactPartition(_Stage):
     name = "exact partition"
 
     def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
-        frames = [self._file(plan, i, ["id", "order", "length", "key"])
-                  for i in range(len(plan["files"])) if i % world == rank]
-        if not frames:
-            return
-        df = pl.concat(frames, how="vertical_relaxed")
-        part = (_key_prefix(df["key"]) % np.uint64(plan["partitions"])).astype(np.int64)
-        _write_partitioned(fold, f"{WORK}/{self.step}/parts", f"{rank:05d}", df, part)
-        self.stat_update("documents", value=df.height)
+        mine = [i for i in range(len(plan["files"])) if i % world == rank]
+        new = [self._file(plan, i, ["id", "order", "length", "key"]) for i in mine if i >= plan["n_old"]]
+        old = [self._file(plan, i, ["id", "order", "key"]).select(
+            "key", (pl.lit(f"{plan['labels'][i]}:") + pl.col("id").cast(pl.Utf8)).alias("kept_id"),
+            pl.lit(plan["labels"][i]).alias("kept_run"), pl.lit(plan["run_index"][i]).alias("_run"),
+            pl.col("order").alias("_order")) for i in mine if i < plan["n_old"]]
+        for name, frames in (("parts", new), ("earlier", old)):
+            if frames:
+                df = pl.concat(frames, how="vertical_relaxed")
+                part = (_key_prefix(df["key"]) % np.uint64(plan["partitions"])).astype(np.int64)
+                _write_partitioned(fold, f"{WORK}/{self.step}/{name}", f"{rank:05d}", df, part)
+                self.stat_update("documents" if name == "parts" else "earlier documents", value=df.height)
 
 
 class ExactGroups(_Stage):
@@ -132,7 +136,10 @@ class ExactGroups(_Stage):
         df = _read_all(fold, f"{WORK}/{self.step}/parts/{rank:05d}")
         if df is None:
             return
-        out = exact_groups(df.sort("order"), self.cfg.get("keep", "first"))
+        earlier = _read_all(fold, f"{WORK}/{self.step}/earlier/{rank:05d}")
+        if earlier is not None:  # the first copy in the earliest listed run wins, as `earlier_keys` decides
+            earlier = earlier.sort("_run", "_order").unique("key", keep="first").drop("_run", "_order")
+        out = exact_groups(df.sort("order"), self.cfg.get("keep", "first"), earlier)
         objstore.write_parquet(fold, f"signals/{self.step}/part-{rank:05d}.parquet", out)
         self.stat_update("documents", value=out.height)
 
@@ -242,10 +249,18 @@ class MinhashCluster(_Stage):
         ids = nodes["id"].cast(pl.Utf8)
         keep = (sizes > 1) & (is_new == 1)
         dup = rep != np.arange(n)
+        rep_file = (gid[rep] >> SHIFT).astype(np.int64)
+        labels_of = plan["labels"]
+        run_of = pl.Series([labels_of[f] if f < plan["n_old"] else None for f in rep_file.tolist()], dtype=pl.Utf8)
+        rep_ids = ids.gather(rep)
         out = pl.DataFrame({
-            "gid": gid, "duplicate": dup, "cluster_id": ids.gather(rep),
+            "gid": gid, "duplicate": dup, "cluster_id": rep_ids, "run": run_of,
             "similarity": sim, "cluster_size": pl.Series(sizes, dtype=pl.UInt32),
-        }).filter(pl.Series(keep))
+        }).filter(pl.Series(keep)).with_columns(
+            # a copy kept in an earlier run is named `<run>:<id>` (as the single-process finalize names it)
+            pl.when(pl.col("run").is_not_null()).then(pl.col("run") + ":" + pl.col("cluster_id"))
+            .otherwise(pl.col("cluster_id")).alias("kept_id"),
+            pl.col("run").alias("kept_run")).drop("run")
         _write_partitioned(fold, f"{WORK}/{self.step}/members", "all", out,
                            _owner(out["gid"].to_numpy(), plan["blocks"]))
         self.stat_update("clustered", value=out.height)
@@ -263,7 +278,8 @@ class MinhashFinal(_Stage):
             gid = (np.uint64(i) << SHIFT) | np.arange(df.height, dtype=np.uint64)
             out = pl.DataFrame({
                 "gid": gid, "id": df["id"].cast(pl.Utf8), "duplicate": np.zeros(df.height, bool),
-                "cluster_id": df["id"].cast(pl.Utf8), "similarity": np.ones(df.height),
+                "cluster_id": df["id"].cast(pl.Utf8), "kept_id": pl.Series([None] * df.height, dtype=pl.Utf8),
+                "kept_run": pl.Series([None] * df.height, dtype=pl.Utf8), "similarity": np.ones(df.height),
                 "cluster_size": pl.Series(np.ones(df.height), dtype=pl.UInt32),
                 "n_shingles": df["n_shingles"].cast(pl.UInt32),
             })
@@ -271,8 +287,9 @@ class MinhashFinal(_Stage):
                 out = out.update(members, on="gid", how="left")
             out = out.select(
                 "id", "duplicate", "cluster_id",
-                pl.when(pl.col("duplicate")).then(pl.col("cluster_id")).otherwise(None).cast(pl.Utf8)
-                .alias("kept_id"),
+                pl.when(pl.col("duplicate")).then(pl.col("kept_id")).otherwise(None).cast(pl.Utf8).alias("kept_id"),
+                pl.when(pl.col("duplicate")).then(pl.col("kept_run")).otherwise(None).cast(pl.Utf8)
+                .alias("kept_run"),
                 pl.col("similarity").cast(pl.Float64), pl.col("cluster_size").cast(pl.UInt32), "n_shingles",
                 df["order"].cast(pl.Int64))  # order: the row key mix joins on
             objstore.write_parquet(fold, f"signals/{self.step}/part-{i:06d}.parquet", out)
@@ -287,26 +304,44 @@ def _part_files(run: str, step: str) -> list[list[str]]:
     return [[objstore.absolute(run), f] for f in objstore.list_files(fold, f"signals/{step}.parts")]
 
 
-def _against_files(step: Any) -> list[list[str]]:
-    """Part files of earlier runs (`--against`), after checking their MinHash parameters match."""
+def _against_files(step: Any) -> tuple[list[list[str]], list[str], list[int]]:
+    """Part files of earlier runs (`--against`), each file's run label (`exact_dedup.run_label`) and run
+    index, after checking the runs hold this step's parts (and, for MinHash, the same parameters)."""
+    from curation.steps.exact_dedup import run_label
     from curation.steps.minhash import PARAMS_FILE, params_of
 
-    mine = params_of(step.config)
     out: list[list[str]] = []
-    for d in step.context.get("against") or []:
+    labels: list[str] = []
+    index: list[int] = []
+    for k, d in enumerate(step.context.get("against") or []):
         fold = objstore.folder(d)
-        rel = f"signals/minhash/{PARAMS_FILE}"
-        if fold.isfile(rel):
-            theirs = json.loads(objstore.read_bytes(fold, rel)).get("params")
-            if theirs is not None and theirs != mine:
-                raise WinnowError(f"{d}: its MinHash parameters {theirs} differ from this recipe's {mine}; "
-                                  "--against needs the same ngram, num_perm, seed, bands and rows")
-        files = _part_files(d, "minhash")
+        if step.name == "minhash":
+            mine = params_of(step.config)
+            rel = f"signals/minhash/{PARAMS_FILE}"
+            if fold.isfile(rel):
+                theirs = json.loads(objstore.read_bytes(fold, rel)).get("params")
+                if theirs is not None and theirs != mine:
+                    raise WinnowError(f"{d}: its MinHash parameters {theirs} differ from this recipe's {mine}; "
+                                      "--against needs the same ngram, num_perm, seed, bands and rows")
+        files = _part_files(d, step.name)
         if not files:
-            raise WinnowError(f"{d}: no stored MinHash signatures (signals/minhash.parts/*.parquet); "
-                              "was it curated with the minhash signal?")
+            raise WinnowError(f"--against {d}: no stored {step.name} parts (signals/{step.name}.parts/); "
+                              f"curate that run with the {step.name} signal, or leave {step.name} out here")
         out += files
-    return out
+        labels += [run_label(d)] * len(files)
+        index += [k] * len(files)
+    return out, labels, index
+
+
+DOCS_PER_TASK = 250_000  # a stage task's share when sized automatically: each Ray task costs a worker start
+
+
+def _docs_scored(fold: Any) -> int | None:
+    """Documents the scoring tasks counted (state/tasks/*.json), or None when there are no counters."""
+    files = objstore.list_files(fold, "state/tasks", ".json")
+    if not files:
+        return None
+    return sum(int(json.loads(objstore.read_bytes(fold, f)).get("docs", 0)) for f in files)
 
 
 def stages_for(step: Any, run: str) -> list[type[_Stage]]:
@@ -321,6 +356,9 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
                          partitions: int | None = None) -> dict[str, float]:
     """Run `step`'s stages over `run`'s stored parts on `executor`; returns seconds per stage.
 
+    `tasks` bounds each stage's tasks; without `partitions` they are sized by the documents scored
+    (`DOCS_PER_TASK` each), since on Ray every task starts a worker.
+
     Resumable: each stage's finished tasks are recorded under `<run>/logs/dedup/<step>/<stage>` and skipped
     on a rerun with the same plan.
     """
@@ -330,10 +368,16 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
 
     run = objstore.absolute(run)
     fold = objstore.folder(run)
-    old = _against_files(step) if step.name == "minhash" else []
-    files = old + _part_files(run, step.name)
+    old, labels, run_index = _against_files(step)
+    new_files = _part_files(run, step.name)
+    files = old + new_files
+    if partitions is None:  # size the stages by the data: a task per DOCS_PER_TASK documents, at most `tasks`
+        n_docs = _docs_scored(fold)
+        if n_docs is not None:
+            tasks = min(int(tasks), max(1, -(-n_docs // DOCS_PER_TASK)))
     blocks = max(1, min(int(tasks), len(files)))
-    plan = {"files": files, "n_old": len(old), "blocks": blocks, "partitions": max(1, int(partitions or tasks))}
+    plan = {"files": files, "n_old": len(old), "blocks": blocks, "partitions": max(1, int(partitions or tasks)),
+            "labels": labels + [None] * len(new_files), "run_index": run_index + [None] * len(new_files)}
     plan_rel = _plan_path(step.name)
     if fold.isfile(plan_rel) and json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
         # other parts than last time (a batch was scored again): the stages start over, from nothing stale

@@ -49,11 +49,6 @@ def _single(step, run: Path) -> pl.DataFrame:
     return pl.read_parquet(sorted(out.glob("*.parquet"))).sort("id")
 
 
-def _distributed(run: Path) -> pl.DataFrame:
-    return pl.read_parquet(sorted((run / "signals" / "minhash").glob("*.parquet"))).sort("id") \
-        if (run / "signals" / "minhash").exists() else None
-
-
 @pytest.mark.parametrize("keep", ["first", "longest"])
 def test_minhash_stages_equal_single_process(tmp_path: Path, keep: str) -> None:
     step = MinHashStep(MinHashStep.Config(keep=keep), context={})
@@ -68,19 +63,21 @@ def test_minhash_stages_equal_single_process(tmp_path: Path, keep: str) -> None:
     assert dist.equals(single)
 
 
-def test_minhash_against_earlier_run_equal(tmp_path: Path) -> None:
+def test_against_earlier_run_equal(tmp_path: Path) -> None:
+    """Both steps with `--against`: documents already kept by an earlier run point at it (`<run>:<id>`)."""
     old_run, new_run = tmp_path / "old", tmp_path / "new"
     old_texts = _corpus(2, 120)
     new_texts = _corpus(3, 120) + old_texts[:40]  # 40 documents seen in the earlier run
-    _write_parts(old_run, MinHashStep(context={}), old_texts, batch=50, file_index=0, prefix="o")
-    step = MinHashStep(context={"against": [str(old_run)]})
-    _write_parts(new_run, step, new_texts, batch=50, file_index=0, prefix="n")
-    single = _single(step, new_run)
-    finalize_distributed(step, str(new_run), executor="local", tasks=2, workers=1)
-    dist = _distributed(new_run)
-    assert dist.equals(single)
-    old_ids = set(single.filter(pl.col("kept_id").str.starts_with("o"))["id"])
-    assert len(old_ids) >= 40  # the re-seen documents point at the earlier run's copies
+    for cls in (MinHashStep, ExactDedupStep):
+        _write_parts(old_run, cls(context={}), old_texts, batch=50, file_index=0, prefix="o")
+        step = cls(context={"against": [str(old_run)]})
+        _write_parts(new_run, step, new_texts, batch=50, file_index=0, prefix="n")
+        single = _single(step, new_run)
+        finalize_distributed(step, str(new_run), executor="local", tasks=2, workers=1)
+        dist = pl.read_parquet(sorted((new_run / "signals" / step.name).glob("*.parquet"))).sort("id")
+        assert dist.equals(single)
+        seen = single.filter(pl.col("kept_run") == "old")
+        assert seen.height >= 40 and seen["kept_id"].str.starts_with("old:o").all()
 
 
 @pytest.mark.parametrize("keep", ["first", "longest"])
