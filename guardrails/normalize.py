@@ -38,17 +38,19 @@ _SPACES = regex.compile(r"\s+")
 # single characters separated by single spaces or . - _ * (at least 2 of them): "i g n o r e", "i.g.n.o.r.e"
 _SPACED = re.compile(r"(?<!\S)(?:\S[ .\-_*])+\S(?!\S)")
 _SPACED_SEP = regex.compile(r"(?<=[^\s])[ .\-_*](?=[^\s])")
-_TOKEN = regex.compile(r"[^\s]+")
+_TOKEN = re.compile(r"\S+")
 _LEET_CHARS = "013457889@$!|+"
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
                        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"})
-_MIXED = regex.compile(r"[^\s]*(?:[a-z][0-9@$!|+]|[0-9@$!|+][a-z])[^\s]*")  # a letter next to a leet character
-_LEET_TOKEN = regex.compile(r"[^\s]*[0-9@$!|+][^\s]*")
+_MIXED = re.compile(r"[a-z][0-9@$!|+]|[0-9@$!|+][a-z]")  # a letter next to a leet character
+_HAS_LEET = re.compile(r"[0-9@$!|+]")
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_B64URL = regex.compile(r"(?:[A-Za-z0-9\-_]{4}){4,}(?:[A-Za-z0-9\-_]{2,3})?")
+_B64URL = re.compile(r"[A-Za-z0-9_\-]{16,}")
 _B64_BLOCK = regex.compile(r"[A-Za-z0-9+/=\-_\s]{16,}")
-_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}|(?:(?:\\x|0x)[0-9a-fA-F]{2}[ ,]?){8,}"
-                  r"|(?:[0-9a-fA-F]{2}[ :]){7,}[0-9a-fA-F]{2}")
+# hex bytes of text: 16+ hex digits in a row, or \x41 / 0x41 escapes, or spaced pairs (`49 67 6e`); spaced pairs
+# must start with a digit (printable ASCII is 0x20-0x7e), so prose's "de be ca" is not tried
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){8,}|(?:(?:\\x|0x)[0-9a-fA-F]{2}[ ,]?){8,}"
+                  r"|(?<![0-9A-Za-z])(?:[0-9][0-9a-fA-F][ :]){7,}[0-9][0-9a-fA-F]")
 _PCT = regex.compile(r"(?:%[0-9a-fA-F]{2}){3,}")
 _WORD = re.compile(r"[a-z]+")
 # the most frequent English words (general knowledge, not taken from any data set): used to tell rot13
@@ -119,11 +121,14 @@ def unleet(text: str) -> str:
     are leet, every token with such a character (`7h3` -> `the`, and `17` -> `it`)."""
     if not any(c in text for c in _LEET_CHARS):
         return text
-    tokens = _TOKEN.findall(text)
-    mixed = _MIXED.findall(text)
-    if tokens and len(mixed) >= 0.3 * len(tokens):
-        return _LEET_TOKEN.sub(lambda m: m.group().translate(_LEET), text)
-    return _MIXED.sub(lambda m: m.group().translate(_LEET), text)
+    tokens = text.split()
+    mixed = [t for t in tokens if _MIXED.search(t)]
+    if not mixed:
+        return text
+    if len(mixed) >= 0.3 * len(tokens):
+        return _TOKEN.sub(lambda m: m.group().translate(_LEET) if _HAS_LEET.search(m.group()) else m.group(), text)
+    mixed_set = set(mixed)
+    return _TOKEN.sub(lambda m: m.group().translate(_LEET) if m.group() in mixed_set else m.group(), text)
 
 
 def unspace(text: str) -> str:

@@ -13,9 +13,9 @@ out like `../shared/data`:
 
 A stratified 15% of the training rows is held out and scored by a model trained the same way on the other
 85%; the shipped model is then trained on every training row with the same recipe and seed. Injection
-positives are also added glued inside ordinary requests (`augment_embedded`). The model card beside it
-records the command, every data file with its sha256 and row count, the parameters, the held-out scores
-and the model's size.
+positives are also added glued inside ordinary requests, and as many glued negatives
+(`augment_embedded`). The model card beside it records the command, every data file with its sha256 and
+row count, the parameters, the held-out scores and the model's size.
 """
 
 from __future__ import annotations
@@ -178,9 +178,10 @@ AUGMENT = {"injection": 2, "toxicity": 0}
 
 
 def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFrame:
-    """Add `copies` extra copies of each positive, each glued before or after a random short negative: an
-    injection usually hides inside an ordinary request, and 173 bare positives do not teach that (held-out F1
-    0.897 -> 0.912 with 2 copies, measured in the 85/15 split; 4 copies was worse)."""
+    """Add `copies` extra copies of each positive, each glued before or after a random short negative (an
+    injection usually hides inside an ordinary request, and 200 bare positives do not teach that), and as
+    many negatives made of two or more glued negatives, so that length and gluing alone teach nothing
+    (without them, benign prompts padded to 1 KB were flagged 13% of the time, measured)."""
     if copies <= 0:
         return df
     rng = np.random.default_rng(seed)
@@ -188,12 +189,16 @@ def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFra
     neg = [t for t in df.filter(~pl.col("label")).get_column("text").to_list() if len(t) < 300]
     if not pos or not neg:
         return df
-    texts = []
+    texts, labels = [], []
     for _ in range(copies):
         for p in pos:
             b = neg[int(rng.integers(len(neg)))]
             texts.append(f"{b} {p}" if rng.random() < 0.5 else f"{p} {b}")
-    extra = pl.DataFrame({"text": texts, "label": [True] * len(texts)})
+            labels.append(True)
+            parts = [neg[int(i)] for i in rng.integers(len(neg), size=int(rng.integers(2, 5)))]
+            texts.append(" ".join(parts))
+            labels.append(False)
+    extra = pl.DataFrame({"text": texts, "label": labels})
     return pl.concat([df.select("text", "label"), extra]).sample(fraction=1.0, shuffle=True, seed=seed)
 
 
