@@ -12,6 +12,7 @@ through their parents' reaped-children times).
     python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
     python bench/scale.py --docs 20000           # quick
     python bench/scale.py --rss-docs 1000000     # also: driver peak RSS at 1M documents (Ray, local paths)
+    python bench/scale.py --stage-costs RUN_DIR  # per-stage time and memory of the dedup stages (cost model)
 """
 
 from __future__ import annotations
@@ -114,6 +115,76 @@ def _kept_ids(run: str) -> list[str]:
     return sorted(pl.concat([pl.read_parquet(io.BytesIO(fs.cat(f)), columns=["id"]) for f in files])["id"].to_list())
 
 
+def _rss_now() -> tuple[int, int]:
+    """(current RSS, peak RSS since the last reset) of this process, bytes."""
+    vals = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            vals[line.split(":")[0]] = int(line.split()[1]) * 1024
+    return vals["VmRSS"], vals["VmHWM"]
+
+
+def _reset_peak() -> int:
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak RSS (VmHWM) starts again from now
+    return _rss_now()[0]
+
+
+def stage_costs(src: Path, work: Path) -> dict:
+    """Time, CPU and peak memory of each dedup stage run as ONE task over all of `src`'s parts (in this
+    process, local executor), and of the single-process finalize, so per-document costs can be read off."""
+    import resource
+    import shutil
+
+    from curation.dedup.distributed import finalize_distributed
+    from curation.steps.exact_dedup import ExactDedupStep
+    from curation.steps.minhash import MinHashStep
+
+    run = work / "stage-costs"
+    shutil.rmtree(run, ignore_errors=True)
+    for sub in ("signals/exact_dedup.parts", "signals/minhash.parts", "state/tasks"):
+        shutil.copytree(src / sub, run / sub)
+    n_docs = sum(json.loads(p.read_text())["docs"] for p in (run / "state/tasks").glob("*.json"))
+    out: dict = {"docs": n_docs, "steps": {}}
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    for step in (ExactDedupStep(context={}), MinHashStep(context={})):
+        rec: dict = {}
+        base = _reset_peak()
+        t0, c0 = time.perf_counter(), cpu()
+        step.finalize(sorted((run / "signals" / f"{step.name}.parts").glob("*.parquet")), run / "single" / step.name)
+        rec["single_process"] = {"wall_s": time.perf_counter() - t0, "cpu_s": cpu() - c0,
+                                 "peak_mib_above_start": (_rss_now()[1] - base) / 2**20}
+        marks: dict = {}
+
+        def hook(stage: str, phase: str, marks: dict = marks) -> None:
+            if phase == "start":
+                marks[stage] = (_reset_peak(), time.perf_counter(), cpu())
+            else:
+                b, t, c = marks[stage]
+                marks[stage] = {"wall_s": time.perf_counter() - t, "cpu_s": cpu() - c,
+                                "peak_mib_above_start": (_rss_now()[1] - b) / 2**20}
+
+        finalize_distributed(step, str(run), executor="local", tasks=1, workers=1, partitions=1, hook=hook)
+        rec["stages"] = marks
+        sizes = {}
+        for d in sorted((run / "dedup" / step.name).iterdir()):
+            if d.is_dir():
+                sizes[d.name] = sum(f.stat().st_size for f in d.rglob("*.parquet"))
+        rec["intermediate_bytes"] = sizes
+        if step.name == "minhash":
+            import polars as pl
+
+            def rows(sub: str) -> int:
+                return pl.scan_parquet(str(run / "dedup/minhash" / sub / "*.parquet")).select(pl.len()).collect().item()
+
+            rec["candidates"], rec["pairs"] = rows("nodes"), rows("pairs")
+        out["steps"][step.name] = rec
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=200_000)
@@ -121,7 +192,15 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--stage-costs", type=Path, default=None, metavar="RUN_DIR",
+                    help="only: per-stage time/CPU/memory of the dedup stages over a local run's parts")
     args = ap.parse_args()
+    if args.stage_costs:
+        res = stage_costs(args.stage_costs, args.work or Path(tempfile.mkdtemp(prefix="winnow-stages-")))
+        print(json.dumps(res, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=2))
+        return
 
     from bench.corpora import sharded
     from tests.curation.cluster_fixtures import local_ray_cluster, local_s3

@@ -353,14 +353,15 @@ def stages_for(step: Any, run: str) -> list[type[_Stage]]:
 
 
 def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks: int = 4, workers: int = 1,
-                         partitions: int | None = None) -> dict[str, float]:
+                         partitions: int | None = None, hook: Any = None) -> dict[str, float]:
     """Run `step`'s stages over `run`'s stored parts on `executor`; returns seconds per stage.
 
     `tasks` bounds each stage's tasks; without `partitions` they are sized by the documents scored
     (`DOCS_PER_TASK` each), since on Ray every task starts a worker.
 
     Resumable: each stage's finished tasks are recorded under `<run>/logs/dedup/<step>/<stage>` and skipped
-    on a rerun with the same plan.
+    on a rerun with the same plan. `hook(stage, "start" | "end")`, when given, is called around each stage
+    (bench/scale.py measures each stage's memory with it).
     """
     import time
 
@@ -392,6 +393,8 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
         n = {"exact partition": blocks, "exact groups": plan["partitions"], "minhash bands": blocks,
              "minhash pairs": plan["partitions"], "minhash nodes": blocks, "minhash cluster": 1,
              "minhash final": blocks}[stage.name]
+        if hook is not None:
+            hook(stage.name, "start")
         t0 = time.perf_counter()
         logs = f"logs/dedup/{step.name}/{stage.name.replace(' ', '_')}"
         ex = make_executor(executor, [stage(run, step.name, cfg)], tasks=n, workers=workers,
@@ -402,6 +405,8 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
             raise WinnowError(f"{step.name}: {stage.name} tasks {missing[:10]} did not complete (after the executor's "
                               f"retries); see {run}/logs/dedup/{step.name}")
         timings[stage.name] = time.perf_counter() - t0
+        if hook is not None:
+            hook(stage.name, "end")
     if step.name == "minhash":
         from curation.steps.minhash import PARAMS_FILE, params_of
 
