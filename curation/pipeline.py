@@ -48,10 +48,29 @@ def _scoring_key(recipe: Recipe, inputs: list[dict[str, Any]], tasks: int, steps
         "inputs": [{"rel": i["rel"], "fingerprint": i["fingerprint"]} for i in inputs],
         "reader": {"text_field": text_field, "id_field": id_field, "reader_version": READER_VERSION},
         "tasks": tasks, "batch_size": recipe.batch_size,
-        "signals": {k: recipe.signals[k] for k in steps},
+        "signals": {k: _by_content(recipe.signals[k]) for k in steps},
         "against": [{"path": a, "fingerprint": folder_fingerprint(a)} for a in context.get("against", [])],
     }
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16], parts
+
+
+def _by_content(value: Any) -> Any:
+    """A signal setting with every existing file or folder it names replaced by its content fingerprint: a
+    benchmark folder or word list is the same setting wherever it lies, and another one if edited."""
+    from curation.fingerprint import fingerprint
+
+    if isinstance(value, dict):
+        return {k: _by_content(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_content(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "." in value) and len(value) < 4096:
+        p = Path(value).expanduser()
+        try:
+            if p.exists():
+                return "content:" + fingerprint(p)
+        except OSError:
+            pass
+    return value
 
 
 def _key_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
