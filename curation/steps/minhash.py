@@ -169,10 +169,14 @@ class MinHashStep(CorpusStep):
         })
 
     def describe(self) -> dict:
-        from curation.dedup.signatures import numba_available
+        import importlib.util
+        import sys
 
+        # the run's main process only writes the manifest: do not import numba (~1 s) just to name the kernel
+        sigmod = sys.modules.get("curation.dedup.signatures")
+        numba = sigmod.numba_available() if sigmod is not None else importlib.util.find_spec("numba") is not None
         return {"config": self.config.model_dump(mode="json"),
-                "kernel": "numba" if numba_available() else "python+numpy",
+                "kernel": "numba" if numba else "python+numpy",
                 "against": [str(d) for d in self.context.get("against") or []]}
 
     def _against_parts(self) -> list[Path]:
