@@ -133,3 +133,17 @@ def test_paired_stats_over_seeds_and_items():
     assert st["diff"] == pytest.approx(0.5)
     assert st["ci_items"] == pytest.approx((0.5, 0.5)) and st["ci_seeds"] == pytest.approx((0.5, 0.5))
     assert st["per_seed"] == pytest.approx([0.5, 0.5, 0.5])
+
+
+def test_recipe_that_does_not_fit_the_scored_signals_is_named(tmp_path):
+    from app.ablate import check_fit, load_recipes
+    from curation.errors import WinnowError
+
+    paths = [str(p) for p in _recipes(tmp_path)]
+    recipes = load_recipes(paths)
+    check_fit(recipes, paths, ["gopher_repetition", "exact_dedup"])
+    with pytest.raises(WinnowError, match=r"strict.yaml: rule 'rep' reads signal 'gopher_repetition', which the "
+                                          r"corpus was not scored with \(scored: exact_dedup\)"):
+        check_fit(recipes, paths, ["exact_dedup"])
+    keep = load_recipes([paths[0], "keep-everything"])[1]
+    assert keep.rules == [] and set(keep.signals) == {"gopher_repetition", "exact_dedup"}
