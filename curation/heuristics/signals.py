@@ -85,6 +85,22 @@ def analyse(batch: pl.DataFrame) -> Analysis:
 STOP_WORDS = WordCache.STOP_WORDS
 
 
+def paper_alpha_words(tk: Tokens, c: WordCache, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(words with a letter, words) per document, words as the Gopher paper counts them: whitespace-separated
+    chunks (`str.split()`). A chunk holds a letter iff one of its spaCy words does (they cover it)."""
+    counts = tk.chunk_tokens
+    if counts is None or not len(counts):
+        return np.zeros(n), np.zeros(n)
+    chunk_doc = tk.line_doc[tk.chunk_line]
+    alpha_tok = c.p_alpha[tk.tok].astype(np.int64)
+    starts = np.cumsum(counts) - counts
+    has = np.zeros(len(counts), dtype=np.int64)
+    nz = counts > 0
+    if alpha_tok.size:
+        has[nz] = np.add.reduceat(alpha_tok, starts[nz]) > 0
+    return (np.bincount(chunk_doc, weights=has, minlength=n), np.bincount(chunk_doc, minlength=n).astype(np.float64))
+
+
 def gopher_quality(a: Analysis) -> pl.DataFrame:
     """GopherQualityFilter's statistics (default stop words: the, be, to, of, and, that, have, with)."""
     tk, c = a.tokens, a.cache
@@ -106,10 +122,7 @@ def gopher_quality(a: Analysis) -> pl.DataFrame:
     frame = pl.DataFrame({"text": t})
     sym = frame.select(hash=pl.col("text").str.count_matches("#", literal=True),
                        ell=pl.col("text").str.count_matches("...", literal=True)
-                       + pl.col("text").str.count_matches("…", literal=True),
-                       # the Gopher paper's words: whitespace-separated, "alpha" when one holds a letter
-                       ws=pl.col("text").str.count_matches(r"\S+"),
-                       ws_alpha=pl.col("text").str.count_matches(r"\S*\p{L}\S*"))
+                       + pl.col("text").str.count_matches("…", literal=True))
     ls = splitlines_stats(t)
     return pl.DataFrame({
         "words": words.astype(np.int64),
@@ -120,7 +133,7 @@ def gopher_quality(a: Analysis) -> pl.DataFrame:
         "bullet_lines_ratio": _ratio(ls["bullet_lines"].to_numpy(), ls["lines"].to_numpy()),
         "ellipsis_lines_ratio": _ratio(ls["ellipsis_lines"].to_numpy(), ls["lines"].to_numpy()),
         "alpha_words_ratio": _ratio(alpha, words),
-        "alpha_words_ratio_paper": _ratio(sym["ws_alpha"].to_numpy(), sym["ws"].to_numpy()),
+        "alpha_words_ratio_paper": _ratio(*paper_alpha_words(tk, c, n)),
         "stop_words": n_stop,
     })
 

@@ -85,6 +85,7 @@ class Tokens:
     line_chunks: np.ndarray  # int64 whitespace-separated chunks per line (C4's `len(line.split())`)
     chunk_line: np.ndarray  # int64 line of every chunk
     chunk_len: np.ndarray   # int64 characters of every chunk
+    chunk_tokens: np.ndarray | None = None  # int64 words of every chunk (its words are consecutive in `tok`)
 
 
 class WordCache:
@@ -405,7 +406,8 @@ class WordCache:
         doc_start = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc, minlength=n_docs), out=doc_start[1:])
         return Tokens(tok=tok, doc=doc, line=line, doc_start=doc_start, line_start=line_start,
-                      line_doc=doc_of_line, line_chunks=line_chunks, chunk_line=bline, chunk_len=self.c_len[bc])
+                      line_doc=doc_of_line, line_chunks=line_chunks, chunk_line=bline, chunk_len=self.c_len[bc],
+                      chunk_tokens=counts)
 
     def line_token_ids(self, line: str) -> list[int]:
         """spaCy's tokens of one line as ids, whitespace tokens included as -1 (sentence splitting needs them).

@@ -99,3 +99,19 @@ def test_datatrove_compatible_decides_as_datatrove_and_default_headlines_length(
     assert gq["alpha_words_ratio_paper"][0] == pytest.approx(1.0) == sum(any(c.isalpha() for c in w)
                                                                          for w in words) / len(words)
     assert gq["alpha_words_ratio"][0] < 0.95  # datatrove: every comma and full stop is a non-alpha "word"
+
+
+def test_paper_alpha_words_is_the_whitespace_word_share() -> None:
+    import random
+
+    from curation.steps import get_step
+
+    rng = random.Random(3)
+    pieces = ["word", "Wörter", "123", "4.5", ",", "—", "(a)", "x1", "...", "“Yes,”", "#", "e-mail", "日本"]
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) + rng.choice(["", "\n", "\t"])
+             for _ in range(200)] + ["a\u2028b 1", "   "]
+    out = get_step("gopher_quality")().score(pl.DataFrame({"id": [str(i) for i in range(len(texts))],
+                                                           "text": texts, "order": list(range(len(texts)))}))
+    expected = [sum(any(ch.isalpha() for ch in w) for w in t.split()) / len(t.split()) if t.split() else None
+                for t in texts]
+    assert out["alpha_words_ratio_paper"].to_list() == pytest.approx(expected, nan_ok=True)
