@@ -167,3 +167,50 @@ def test_bad_rows_and_policies_are_one_clear_error(tmp_path: Path, files: tuple[
                  "--workspace", str(tmp_path / "ws")]) == 2
     with RunRegistry(tmp_path / "ws") as reg:
         assert reg.list(kind="guard-bench") == []  # bad input fails before a run is recorded
+
+
+def _bench_script():  # noqa: ANN202 - the benchmark script, loaded under another name (bench/ is not a package)
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "guardrails.py"
+    spec = importlib.util.spec_from_file_location("bench_guardrails_script", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_generated_secret_formats_are_the_plugins_own(tmp_path: Path) -> None:
+    """The benchmark's claim "every detect-secrets plugin's format": each generated value is found by the very
+    plugin it is attributed to (detect-secrets' own scan), and the look-alikes by none of its pattern plugins."""
+    from detect_secrets import SecretsCollection
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import default_settings
+
+    gb = _bench_script()
+    kind = {t: c.__name__ for t, c in get_mapping_from_secret_type_to_class().items()}
+    rng = random.Random(1)
+
+    def found(text: str) -> set[str]:
+        f = tmp_path / "x.txt"
+        f.write_text(text, encoding="utf-8")
+        coll = SecretsCollection()
+        coll.scan_file(str(f))
+        return {kind[s.type] for _, s in coll}
+
+    with default_settings():
+        plugins = {origin for origin, _ in gb.SECRET_FORMATS.values() if not origin.startswith("beyond")}
+        for _fmt, (origin, gen) in gb.SECRET_FORMATS.items():
+            if not origin.startswith("beyond"):
+                assert origin in found(gen(rng)), _fmt
+        for fmt in ("uuid", "git_hash", "url", "password_talk"):
+            assert not found(gb.BENIGN_FORMATS[fmt](rng)) & (plugins - {"Base64HighEntropyString",
+                                                                         "HexHighEntropyString"}), fmt
+    assert len(plugins) == 26  # every plugin of detect-secrets 1.5 but IPPublicDetector (public IPs are PII)
+
+
+def test_wilson_interval() -> None:
+    gb = _bench_script()
+    lo, hi = gb.wilson(12, 667)
+    # by hand: p = 0.017991, z = 1.96 -> centre 0.020751, half-width 0.010430
+    assert lo == pytest.approx(0.0103, abs=2e-4) and hi == pytest.approx(0.0312, abs=2e-4)
+    assert gb.wilson(0, 0) is None and gb.wilson(0, 10)[0] == 0.0
