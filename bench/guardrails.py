@@ -330,13 +330,17 @@ def sec_fpr(data: Path, out: Path) -> dict[str, Any]:
 
 def sec_evasions(data: Path | None, out: Path) -> dict[str, Any]:
     sets: dict[str, list[dict]] = {}
+    secrets = [{"text": r["text"], "label": 1} for r in secrets_rows(3, seed=7) if r["label"] == 1]
     if data is not None:
-        sets["injection (deepset test positives)"] = [r for r in deepset_rows(data) if r["label"] == 1]
-    sets["secrets (generated positives)"] = [{"text": r["text"], "label": 1} for r in secrets_rows(3, seed=7)
-                                             if r["label"] == 1]
+        inj = [r for r in deepset_rows(data) if r["label"] == 1]
+        sets["injection (deepset test positives, default policy)"] = inj
+        sets["injection (deepset test positives, injection scanner alone)"] = [{**r, "scanner": "injection"}
+                                                                               for r in inj]
+    sets["secrets (generated positives, default policy)"] = secrets
+    sets["secrets (generated positives, secrets scanner alone)"] = [{**r, "scanner": "secrets"} for r in secrets]
     result: dict[str, Any] = {}
     for name, rows in sets.items():
-        slug = name.split()[0]
+        slug = name.split()[0] + ("_alone" if "alone" in name else "")
         res = run_bench(write_jsonl(out / f"evasions_{slug}.jsonl", rows), None, evasions=True,
                         out=out / f"evasions_{slug}")
         ev = res["evasions"]
