@@ -41,6 +41,17 @@ RULES: dict[str, str] = {
                          r"(?:prompts?|instructions?|message|rules|prompt texts?)\b",
     "new instructions": r"(?:^|\n|\. )\s*(?:new|updated|real|actual) (?:instructions?|task|rules|system prompt)\s*:",
     "output override": r"\b(?:just|only|simply) (?:output|say|print|write|answer with)\W+[\"'\u201c]",
+    "praise then pivot": r"\b(?:well done|very good|very well done|good job|great job|"
+                         r"excellent (?:work|performance|job)|that is (?:enough|done)|that's (?:enough|done)|"
+                         r"congratulations)\b[^.!?\n]{0,30}[.!?]\s+"
+                         r"(?:\w+\W+){0,6}?(?:now|next|further|new)\b",
+    "stop and do": r"(?:^|[.!?]\s+|\s)stop\s*[:,\-!]+\s*(?:ignore|write|say|print|output|answer|forget)\b",
+    "ignore the context": r"\b(?:do not|don't|not) (?:look|search|use|rely) (?:in|at|on|by)?\s*(?:the )?(?:documents?|"
+                          r"articles?|context|provided (?:text|documents?))\b|\bnot by the articles\b",
+    "lob dann wende (de)": r"\b(?:sehr gut(?: gemacht)?|gut gemacht|ausgezeichnet|hervorragend|super gemacht|"
+                           r"wunderbar|das genügt|das reicht|toll gemacht)\b[^.!?\n]{0,30}[.!?]\s+(?:\w+\W+){0,8}?"
+                           r"(?:nun|jetzt|weitere|neue)\b",
+    "stopp (de)": r"(?:^|[.!?]\s+|\s)stopp?\s*[:,\-!]+\s*(?:ignoriere|schreibe|sag|gib|vergiss)\b",
     "ignorieren (de)": r"\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie|lassen sie)\b"
                        r"(?:\W+\w+){0,4}?\W+(?:alle|alles|vorherigen|obigen|bisherigen|vorigen|anweisungen|"
                        r"befehle|regeln|aufgaben|instruktionen)\b",
