@@ -185,9 +185,35 @@ def stage_costs(src: Path, work: Path) -> dict:
     return out
 
 
+def short_corpus(n: int, folder: Path, shards: int, words: int = 40, seed: int = 0) -> Path:
+    """`n` short documents (`words` words from a 5,000-word vocabulary; one in ten an edited copy of another),
+    in `shards` JSONL files: the driver-memory check needs many documents, not long ones."""
+    import numpy as np
+    import polars as pl
+
+    if folder.is_dir():
+        return folder
+    rng = np.random.default_rng(seed)
+    vocab = np.array([f"w{i}" for i in range(5000)], dtype=object)
+    idx = rng.integers(0, len(vocab), size=(n, words))
+    copies = rng.random(n) < 0.1
+    src = rng.integers(0, n, size=n)
+    idx[copies] = idx[src[copies]]
+    idx[copies, rng.integers(0, words, size=int(copies.sum()))] = rng.integers(0, len(vocab), int(copies.sum()))
+    texts = [" ".join(row) for row in vocab[idx]]
+    df = pl.DataFrame({"id": [f"d{i}" for i in range(n)], "text": texts})
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    per = -(-n // shards)
+    for k in range(shards):
+        df.slice(k * per, per).write_ndjson(tmp / f"part-{k:05d}.jsonl")
+    tmp.rename(folder)
+    return folder
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=200_000)
+    ap.add_argument("--docs", type=int, default=200_000, help="0: skip the local vs Ray+S3 comparison")
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
@@ -216,14 +242,16 @@ def main() -> None:
     results: dict = {"docs": args.docs, "tasks": args.tasks, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                      "load_avg_at_start": os.getloadavg()}
-    corpus = sharded("sample", args.docs, work / "corpus", shards=args.tasks)
-    print(f"corpus: {corpus} ({sum(p.stat().st_size for p in corpus.glob('*.jsonl')) / 1e6:.0f} MB)", flush=True)
+    compare = args.docs > 0  # --docs 0: only the driver-memory check
+    if compare:
+        corpus = sharded("sample", args.docs, work / "corpus", shards=args.tasks)
+        print(f"corpus: {corpus} ({sum(p.stat().st_size for p in corpus.glob('*.jsonl')) / 1e6:.0f} MB)", flush=True)
 
-    common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
-    local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor", "local",
-                  "--workspace", str(work / "ws")], base_env, [])
-    results["local"] = local
-    print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['cpu_s']:.1f} s CPU", flush=True)
+        common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
+        local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor", "local",
+                      "--workspace", str(work / "ws")], base_env, [])
+        results["local"] = local
+        print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['cpu_s']:.1f} s CPU", flush=True)
 
     with local_s3(work / "moto.log") as s3:
         env = {**base_env, **s3.env}
@@ -232,10 +260,11 @@ def main() -> None:
 
         bucket = s3.bucket()
         fs = fsspec.filesystem("s3")
-        t0 = time.perf_counter()
-        for p in sorted(corpus.glob("*.jsonl")):
-            fs.put_file(str(p), f"{bucket}/corpus/{p.name}")
-        results["upload_s"] = time.perf_counter() - t0
+        if compare:
+            t0 = time.perf_counter()
+            for p in sorted(corpus.glob("*.jsonl")):
+                fs.put_file(str(p), f"{bucket}/corpus/{p.name}")
+            results["upload_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         with local_ray_cluster(s3.env, work / "ray") as cluster:
             results["cluster_start_s"] = time.perf_counter() - t0
@@ -245,25 +274,29 @@ def main() -> None:
             renv = {**env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token",
                     "RAY_AUTH_TOKEN": cluster.env["RAY_AUTH_TOKEN"]}
             watch = [p.pid for p in cluster.procs] + [p.pid for p in s3.procs]
-            run_url = f"s3://{bucket}/runs/scale"
-            rr = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
-                       "--workspace", str(work / "ws")], renv, watch)
-            results["ray_s3"] = rr
-            same = _kept_ids(run_url) == _kept_ids(str(work / "local"))
-            results["same_kept_ids"] = same
-            results["kept"] = len(_kept_ids(str(work / "local")))
-            print(f"Ray 2 nodes, S3 paths: {rr['wall_s']:.1f} s wall, {rr['cpu_s']:.1f} s CPU; "
-                  f"same kept ids: {same}", flush=True)
-            for side, run in (("local", str(work / "local")), ("ray_s3", run_url)):
-                mfs, mpath = fsspec.core.url_to_fs(run)
-                results[side]["timings"] = json.loads(mfs.cat(f"{mpath}/manifest.json")).get("timings")
-            results["wall_ratio"] = rr["wall_s"] / local["wall_s"]
-            results["cpu_ratio"] = rr["cpu_s"] / local["cpu_s"]
-            print(f"ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, CPU {results['cpu_ratio']:.2f}", flush=True)
+            if compare:
+                run_url = f"s3://{bucket}/runs/scale"
+                rr = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
+                           "--workspace", str(work / "ws")], renv, watch)
+                results["ray_s3"] = rr
+                same = _kept_ids(run_url) == _kept_ids(str(work / "local"))
+                results["same_kept_ids"] = same
+                results["kept"] = len(_kept_ids(str(work / "local")))
+                print(f"Ray 2 nodes, S3 paths: {rr['wall_s']:.1f} s wall, {rr['cpu_s']:.1f} s CPU; "
+                      f"same kept ids: {same}", flush=True)
+                for side, run in (("local", str(work / "local")), ("ray_s3", run_url)):
+                    mfs, mpath = fsspec.core.url_to_fs(run)
+                    results[side]["timings"] = json.loads(mfs.cat(f"{mpath}/manifest.json")).get("timings")
+                results["wall_ratio"] = rr["wall_s"] / local["wall_s"]
+                results["cpu_ratio"] = rr["cpu_s"] / local["cpu_s"]
+                print(f"ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, CPU {results['cpu_ratio']:.2f}",
+                      flush=True)
 
             if args.rss_docs:
-                big = sharded("sample", args.rss_docs, work / "corpus", shards=8)
-                rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(recipe),
+                big = short_corpus(args.rss_docs, work / f"short_{args.rss_docs}", shards=8)
+                dedup = work / "dedup_recipe.yaml"
+                dedup.write_text(RECIPE.replace("  gopher_repetition: {}\n", ""))
+                rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(dedup),
                            "--workers", "2", "--tasks", "8", "--executor", "ray", "--workspace", str(work / "ws")],
                           renv, watch)
                 results["rss"] = {"docs": args.rss_docs, "driver_peak_rss_mib": rb["driver_peak_rss_mib"],
