@@ -268,7 +268,8 @@ def render(result: dict[str, Any]) -> str:
     """A plain-text table of the result (policy first, then each scanner; evasions when present)."""
     head = f"{'':<18} {'n':>6} {'prec':>6} {'recall':>6} {'f1':>6} {'fpr':>6} {'p50 ms':>8} {'p95 ms':>8}"
     lines = [head]
-    for name, s in [("policy", result["policy"]), *scanner_entries(result).items()]:
+    entries = [("policy", result["policy"])] if result["policy"]["n"] else []  # no row scored by the policy
+    for name, s in [*entries, *scanner_entries(result).items()]:
         lines.append(f"{name:<18} {s['n']:>6} {_fmt(s['precision']):>6} {_fmt(s['recall']):>6} {_fmt(s['f1']):>6} "
                      f"{_fmt(s['fpr']):>6} {_fmt(s['p50_ms']):>8} {_fmt(s['p95_ms']):>8}")
     ev = result.get("evasions")

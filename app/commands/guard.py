@@ -167,7 +167,7 @@ def bench_cmd(
     import json as _json
 
     from app.workspace import open_workspace
-    from guardrails.bench import load_labelled, render, run_bench
+    from guardrails.bench import load_labelled, render, run_bench, scanner_entries
     from guardrails.policy import load_policy
 
     load_policy(policy)  # a bad policy or bad rows fail before a run is recorded
@@ -178,7 +178,9 @@ def bench_cmd(
     with registered_run(ws, "guard-bench", cfg, out.expanduser().absolute() if out else None) as (reg, run_id):
         res = run_bench(data, policy, evasions=evasions, out=out)
         p = res["policy"]
-        reg.set_metrics(run_id, {k: p[k] for k in ("precision", "recall", "f1", "fpr", "p50_ms", "p95_ms")})
+        metrics = {k: p[k] for k in ("precision", "recall", "f1", "fpr", "p50_ms", "p95_ms")} if p["n"] else {}
+        metrics.update({f"{name}/f1": e["f1"] for name, e in scanner_entries(res).items()})
+        reg.set_metrics(run_id, metrics)
     typer.echo(_json.dumps(res, indent=2) if as_json else render(res))
     if out and not as_json:
         typer.echo(f"report: {out}")
