@@ -11,7 +11,7 @@ removed and mixed-script words folded to Latin.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import regex
 from pydantic import Field
@@ -75,8 +75,8 @@ class InvisibleText(Scanner):
         return self.verdict(text, 1.0, sanitized=self._sanitize(text, spans), spans=spans,
                             reasons=[f"{len([s for s in spans if s.label == k])} x {k}" for k in kinds])
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         _confusable_table()  # load the confusables table now, not inside the first scan's time budget
 
     @staticmethod

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import regex
 from pydantic import Field
 
-from guardrails.base import Scanner, ScannerConfig, Span, Verdict, redact
+from guardrails.base import Scanner, ScannerConfig, Span, Verdict, chunks, redact
 
 # (label, pattern, group holding the secret or 0 for the whole match)
 EXTRA_PATTERNS: list[tuple[str, str, int]] = [
@@ -100,12 +100,13 @@ class Secrets(Scanner):
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
         spans: list[Span] = []
-        for label, rx, group in self._jobs:
-            for m in rx.finditer(text):
-                s, e = m.span()
-                if group and m.group(group) and m.start(group) > m.start():  # a group at the start is a prefix
-                    s, e = m.span(group)
-                spans.extend(self._trimmed(text, s, e, label))
+        for base, piece in chunks(text):  # a 1 MB prompt is scanned in pieces, so the time budget can stop it
+            for label, rx, group in self._jobs:
+                for m in rx.finditer(piece):
+                    s, e = m.span()
+                    if group and m.group(group) and m.start(group) > m.start():  # a group at the start: a prefix
+                        s, e = m.span(group)
+                    spans.extend(self._trimmed(text, base + s, base + e, label))
             if self.expired():
                 break
         if self._line_plugins:
