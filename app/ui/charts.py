@@ -23,7 +23,7 @@ def draw(spec: dict[str, Any], key: str | None = None) -> None:
 def rule_bars(by_rule: dict[str, int], title: str) -> dict[str, Any]:
     """One horizontal bar per rule, the full rule name as its label (never cut)."""
     return {"data": {"values": [{"rule": k, "removed": int(v)} for k, v in by_rule.items()]},
-            "mark": {"type": "bar", "tooltip": True}, "height": max(60, 22 * len(by_rule)),
+            "mark": {"type": "bar", "tooltip": True}, "height": {"step": 22},
             "encoding": {"x": {"field": "removed", "type": "quantitative", "title": title},
                          "y": {"field": "rule", "type": "nominal", "sort": "-x", "title": None,
                                "axis": {"labelLimit": 0}}}}
@@ -68,8 +68,9 @@ def scores(rows: list[dict[str, Any]], group: str | None = None) -> dict[str, An
     return {"data": {"values": rows}, "height": 260, "layer": [
         {"mark": {"type": "bar", "tooltip": True},
          "encoding": {**enc, "y": {"field": "value", "type": "quantitative", "title": "score (95% CI)"}}},
-        {"mark": {"type": "errorbar", "ticks": True},
-         "encoding": {**enc, "y": {"field": "low", "type": "quantitative", "title": "score (95% CI)"},
+        {"mark": {"type": "rule", "color": "black", "strokeWidth": 2},
+         "encoding": {**{k: v for k, v in enc.items() if k != "color"},
+                      "y": {"field": "low", "type": "quantitative", "title": "score (95% CI)"},
                       "y2": {"field": "high"}}}]}
 
 

@@ -367,9 +367,12 @@ def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
     st.divider()
     c1, c2 = st.columns(2)
     name = c1.text_input("recipe name", value=f"{base.name}-edited", key="rethr_name")
-    out = c2.text_input("re-mix into (new run folder)", value=f"runs/{reader.path.name}-{name}", key="rethr_out")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "recipe"
+    # no default that follows the name: a widget's default must not change between reruns
+    out = c2.text_input("re-mix into (new run folder)", key="rethr_out",
+                        placeholder=f"runs/{reader.path.name}-{slug}") or f"runs/{reader.path.name}-{slug}"
     b1, b2 = st.columns(2)
-    path = ws / "recipes" / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-') or 'recipe'}.yaml"
+    path = ws / "recipes" / f"{slug}.yaml"
     if b1.button("Save as recipe", key="rethr_save"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(recipe.to_yaml(), encoding="utf-8")

@@ -88,8 +88,9 @@ def _show_compare(a: str, b: str) -> None:
         tags = [t for t, hit in (("answer", c == d["answer"]), ("A", c == d["A picked"]), ("B", c == d["B picked"]))
                 if hit]
         marks.append({"choice": c.strip(), "marks": ", ".join(tags)})
+    right = (d[d["right"] + " picked"] or "").strip()
     st.dataframe(marks, hide_index=True, width="stretch", key="eval_dis_choices")
-    st.markdown(f"Model {'A' if d['right'] == 'A' else 'B'} is right: it picked **{d[d['right'] + ' picked']}**.")
+    st.markdown(f"Model {d['right']} is right: it picked **{right}**.")
 
 
 def render(ws: Path) -> None:
