@@ -218,6 +218,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--reuse-local", action="store_true", help="keep the local side measured by an earlier run "
+                                                               "in the same --work (rerun only the Ray side)")
     ap.add_argument("--stage-costs", type=Path, default=None, metavar="RUN_DIR",
                     help="only: per-stage time/CPU/memory of the dedup stages over a local run's parts")
     args = ap.parse_args()
@@ -248,8 +250,13 @@ def main() -> None:
         print(f"corpus: {corpus} ({sum(p.stat().st_size for p in corpus.glob('*.jsonl')) / 1e6:.0f} MB)", flush=True)
 
         common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
-        local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor", "local",
-                      "--workspace", str(work / "ws")], base_env, [])
+        saved = work / "local_result.json"
+        if args.reuse_local and saved.is_file() and (work / "local" / "manifest.json").is_file():
+            local = json.loads(saved.read_text())  # the local side of an earlier run of this bench, same --work
+        else:
+            local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor",
+                          "local", "--workspace", str(work / "ws")], base_env, [])
+            saved.write_text(json.dumps(local))
         results["local"] = local
         print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['cpu_s']:.1f} s CPU", flush=True)
 
