@@ -211,6 +211,30 @@ def short_corpus(n: int, folder: Path, shards: int, words: int = 40, seed: int =
     return folder
 
 
+def score_costs(src: Path, n: int = 20_000) -> dict:
+    """CPU seconds per document of each scoring step of the bench recipe (this process, one core), on the
+    first `n` documents a run stored, and of reading them back."""
+    import polars as pl
+    import yaml
+
+    from curation.recipe import Recipe
+    from curation.scoring import build_steps
+
+    t0 = time.process_time()
+    docs = pl.scan_parquet(sorted(str(p) for p in (src / "docs").glob("*.parquet"))).head(n).collect()
+    out: dict = {"docs": docs.height, "read_cpu_s_per_doc": (time.process_time() - t0) / max(1, docs.height)}
+    recipe = Recipe.model_validate(yaml.safe_load(RECIPE))
+    batch = docs.select("id", "text", "order")
+    for step in build_steps(recipe, list(recipe.signals), {}):
+        step.setup()
+        step.score(batch.head(200))  # warm-up: kernels compiled, tables built
+        t0 = time.process_time()
+        for k in range(0, batch.height, 5000):
+            step.score(batch.slice(k, 5000))
+        out[step.name] = (time.process_time() - t0) / batch.height
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=200_000, help="0: skip the local vs Ray+S3 comparison")
@@ -224,7 +248,8 @@ def main() -> None:
                     help="only: per-stage time/CPU/memory of the dedup stages over a local run's parts")
     args = ap.parse_args()
     if args.stage_costs:
-        res = stage_costs(args.stage_costs, args.work or Path(tempfile.mkdtemp(prefix="winnow-stages-")))
+        res = {"scoring_cpu_s_per_doc": score_costs(args.stage_costs),
+               **stage_costs(args.stage_costs, args.work or Path(tempfile.mkdtemp(prefix="winnow-stages-")))}
         print(json.dumps(res, indent=2))
         if args.json:
             args.json.write_text(json.dumps(res, indent=2))
