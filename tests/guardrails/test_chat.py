@@ -119,3 +119,20 @@ def test_missing_model_is_one_clear_error(tmp_path: Path, capsys: pytest.Capture
     assert "model folder not found" in capsys.readouterr().err
     with RunRegistry(tmp_path / "ws") as reg:
         assert reg.list(kind="guard-chat") == []
+
+
+@pytest.mark.slow
+def test_interactive_chat_reads_lines_until_an_empty_one(model: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import root
+
+    res = CliRunner().invoke(root, ["guard", "chat", "--model", str(model), "--policy",
+                                    str(_policy(tmp_path, BLOCK_OUT)), "--workspace", str(tmp_path / "ws")],
+                             input="hello\u200b\u200bthere\nWhat should I do?\n\nnever read\n")
+    assert res.exit_code == 0, res.output
+    answers = [line.split("model> ", 1)[1] for line in res.output.splitlines() if "model> " in line]
+    assert answers == ["[request blocked by invisible_text]", "[answer withheld: blocked by secrets]"]
+    assert res.output.count("you> ") == 3  # the empty third line ended the session
+    assert "input invisible_text: blocked" in res.output and "output secrets: blocked" in res.output
+    assert KEY not in res.output
