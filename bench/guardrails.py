@@ -316,14 +316,17 @@ def sec_fpr(data: Path, out: Path) -> dict[str, Any]:
         res = run_bench(write_jsonl(out / f"fpr_{src}.jsonl", [{"text": t, "label": 0} for t in prompts]), None,
                         out=out / f"fpr_{src}")
         p = res["policy"]
-        per[src] = {"n": p["n"], "fp": p["fp"], "fpr": p["fpr"], "p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"],
+        per[src] = {"n": p["n"], "fp": p["fp"], "fpr": p["fpr"], "blocked": p["blocked_benign"],
+                    "p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"],
                     "by_scanner": {k: v["fp"] for k, v in res.items() if k not in ("policy", "meta", "evasions")}}
         total_fp += p["fp"]
         total_n += p["n"]
         flagged_examples += [{"source": src, "flagged_by": r["flagged_by"], "text": r["text"][:160]}
                              for r in rows_of(out / f"fpr_{src}") if r["flagged"]]
     fpr = total_fp / total_n
-    return {"per_source": per, "n": total_n, "fp": total_fp, "fpr": round(fpr, 4),
+    blocked = sum(p["blocked"] for p in per.values())
+    return {"per_source": per, "n": total_n, "fp": total_fp, "fpr": round(fpr, 4), "blocked": blocked,
+            "block_rate": round(blocked / total_n, 4),
             "wilson": wilson(total_fp, total_n), "bar": "fpr <= 0.02", "met": fpr <= 0.02,
             "flagged": flagged_examples[:40]}
 
@@ -559,12 +562,13 @@ def summary(res: dict[str, Any]) -> str:
     if "fpr" in res:
         f = res["fpr"]
         lines += ["### False positives of the default input policy on benign prompts", "",
-                  "| source | prompts | flagged | FPR | by scanner |", "|---|---|---|---|---|"]
+                  "| source | prompts | flagged (any finding) | FPR | blocked | by scanner |",
+                  "|---|---|---|---|---|---|"]
         for src, p in f["per_source"].items():
             by = ", ".join(f"{k} {v}" for k, v in p["by_scanner"].items() if v) or "-"
-            lines.append(f"| {src} | {p['n']} | {p['fp']} | {_f(p['fpr'])} | {by} |")
-        lines += [f"| **all** | {f['n']} | {f['fp']} | {_f(f['fpr'])} (95% CI {f['wilson']}) | bar <= 0.02: "
-                  f"{'met' if f['met'] else 'NOT met'} |", ""]
+            lines.append(f"| {src} | {p['n']} | {p['fp']} | {_f(p['fpr'])} | {p['blocked']} | {by} |")
+        lines += [f"| **all** | {f['n']} | {f['fp']} | {_f(f['fpr'])} (95% CI {f['wilson']}) | {f['blocked']} | "
+                  f"bar <= 0.02: {'met' if f['met'] else 'NOT met'} |", ""]
     if "evasions" in res:
         lines += ["### Evasions (default input policy; catch rate after each transform / untransformed)", ""]
         for name, s in res["evasions"]["sets"].items():

@@ -5,7 +5,8 @@ Rows are JSONL objects `{"text", "label"}` (label 1: must be flagged, 0: benign)
 row scores that scanner alone, built with the policy's settings for it when the policy lists it).
 
 "Flagged" means at least one scanner made a finding (`valid` false): blocked, redacted or warned. A benign
-prompt that gets redacted was still changed, so it counts as a false positive.
+prompt that gets redacted was still changed, so it counts as a false positive. The policy entry also
+counts `blocked_benign` and `blocked_positive`: rows the policy refused outright (a `block` action).
 
 The policy runs in `run_all` mode so every scanner gives a verdict on every row (per-scanner scores);
 the decision is the same as fail-fast (fail-fast only stops after a finding). The policy's latency per call
@@ -191,6 +192,7 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
     per: dict[str, Tally] = {}
     records: list[dict[str, Any]] = []
     base_caught: dict[int, bool] = {}
+    policy_blocked = [0, 0]  # rows the policy blocked (not just redacted or warned), by label
     with Progress(out_dir, "guard-bench", total=total, unit="scans") as prog:
         def tick() -> None:
             prog.update(1)
@@ -205,10 +207,13 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
                 per.setdefault(v.scanner, Tally()).add(r.label, not v.valid, v.latency_ms)
             if r.label:
                 base_caught[i] = o.flagged
+            blocked_by = [v.scanner for v in o.verdicts if v.action == "block"]
+            if r.scanner is None and blocked_by:
+                policy_blocked[r.label] += 1
             records.append({"line": r.line, "label": r.label, "scanner": r.scanner,
                             "side": "output" if r.prompt is not None else "input", "flagged": o.flagged,
-                            "flagged_by": o.flagged_by, "latency_ms": round(o.latency_ms, 3),
-                            "text": r.text[:300]})
+                            "flagged_by": o.flagged_by, "blocked_by": blocked_by,
+                            "latency_ms": round(o.latency_ms, 3), "text": r.text[:300]})
             tick()
         ev_out: dict[str, Any] = {}
         if names:
@@ -232,6 +237,8 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
                     "relative": round(rate / base_rate, 4) if rate is not None and base_rate else None,
                     "missed_lines": missed[:50]}
     result: dict[str, Any] = {"policy": policy_tally.scores()}
+    # flagged counts any finding (a redaction changes a benign prompt too); blocked counts refusals only
+    result["policy"]["blocked_benign"], result["policy"]["blocked_positive"] = policy_blocked
     for name, t in sorted(per.items()):
         result[name] = t.scores()
     if ev_out:

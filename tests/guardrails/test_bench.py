@@ -86,6 +86,8 @@ def test_policy_and_scanner_entries(files: tuple[Path, Path]) -> None:
     assert p["precision"] == 1.0 and p["recall"] == round(8 / 9, 4) and p["fpr"] == 0.0
     assert p["f1"] == pytest.approx(2 * (8 / 9) / (1 + 8 / 9), abs=1e-3)
     assert p["p50_ms"] > 0 and p["p95_ms"] >= p["p50_ms"] and p["calls"] == 16
+    # refused outright: the 3 invisible-text prompts and the leaking answer; the 4 input keys were only redacted
+    assert (p["blocked_positive"], p["blocked_benign"]) == (4, 0)
     sc = scanner_entries(res)
     assert set(sc) == {"invisible_text", "secrets"}
     inv = sc["invisible_text"]
