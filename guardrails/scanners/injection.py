@@ -62,7 +62,31 @@ RULES: dict[str, str] = {
     "oubliez / olvida (fr, es)": r"\b(?:oubliez|oublie|ignorez|ignore[sz]?|olvida|olvide|ignora)\b(?:\W+\w+){0,3}?\W+"
                                  r"(?:instructions|consignes|instrucciones|reglas)\b",
 }
-_RULES = [(name, regex.compile(p, regex.I)) for name, p in RULES.items()]
+# Each rule can only match where one of these substrings occurs: a plain `in` test (C speed) skips its regex
+# on almost every benign text. (A superset condition: every match of the rule contains one of them.)
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "ignore previous instructions": ("ignore", "disregard", "forget", "skip", "bypass", "override", "neglect",
+                                     "drop", "abandon", "remove", "change"),
+    "forget everything": ("forget", "ignore", "disregard"),
+    "new task pivot": ("focus", "concentrate", "move on"),
+    "role override": ("you are", "you're", "you will be", "from now on", "act as", "pretend", "roleplay as"),
+    "jailbreak mode": ("do anything now", "developer mode", "dan mode", "jailbreak", "god mode", "unrestricted mode",
+                       "without"),
+    "prompt extraction": ("prompt", "instruction", "message", "rules"),
+    "new instructions": (":",),
+    "output override": ("just", "only", "simply"),
+    "praise then pivot": ("well done", "very good", "good job", "great job", "excellent", "that is", "that's",
+                          "congratulations"),
+    "stop and do": ("stop",),
+    "ignore the context": ("not",),
+    "lob dann wende (de)": ("gut", "gemacht", "ausgezeichnet", "hervorragend", "wunderbar", "genügt", "reicht"),
+    "stopp (de)": ("stop",),
+    "ignorieren (de)": ("ignorier", "vergiss", "vergessen", "missacht", "lassen sie"),
+    "neue aufgabe (de)": ("aufgabe", "anweisungen"),
+    "rollenwechsel (de)": ("du bist", "sie sind", "bist du", "tu so"),
+    "oubliez / olvida (fr, es)": ("oubli", "ignor", "olvid"),
+}
+_RULES = [(name, TRIGGERS[name], regex.compile(p, regex.I)) for name, p in RULES.items()]
 
 
 class InjectionConfig(ScannerConfig):
@@ -102,8 +126,9 @@ class Injection(Scanner):
             norm = normalize(piece)
             forms = [("text", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded]
             for how, form in forms:
-                for name, rx in _RULES:
-                    if rx.search(form):
+                low = form.lower()
+                for name, triggers, rx in _RULES:
+                    if any(t in low for t in triggers) and rx.search(form):
                         return name, how
             if self.expired():
                 break
