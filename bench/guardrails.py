@@ -309,26 +309,35 @@ def sec_injection(data: Path, out: Path) -> dict[str, Any]:
 
 
 def sec_fpr(data: Path, out: Path) -> dict[str, Any]:
+    """One bench run over every benign prompt; per-source counts from its rows, per-scanner from its entries."""
+    sources = benign_prompts(data)
+    rows = [{"text": t, "label": 0} for ts in sources.values() for t in ts]
+    origin = [src for src, ts in sources.items() for _ in ts]
+    res = run_bench(write_jsonl(out / "fpr.jsonl", rows), None, out=out / "fpr")
+    recs = rows_of(out / "fpr")
     per: dict[str, Any] = {}
-    flagged_examples = []
-    total_fp = total_n = 0
-    for src, prompts in benign_prompts(data).items():
-        res = run_bench(write_jsonl(out / f"fpr_{src}.jsonl", [{"text": t, "label": 0} for t in prompts]), None,
-                        out=out / f"fpr_{src}")
-        p = res["policy"]
-        per[src] = {"n": p["n"], "fp": p["fp"], "fpr": p["fpr"], "blocked": p["blocked_benign"],
-                    "p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"],
-                    "by_scanner": {k: v["fp"] for k, v in res.items() if k not in ("policy", "meta", "evasions")}}
-        total_fp += p["fp"]
-        total_n += p["n"]
-        flagged_examples += [{"source": src, "flagged_by": r["flagged_by"], "text": r["text"][:160]}
-                             for r in rows_of(out / f"fpr_{src}") if r["flagged"]]
-    fpr = total_fp / total_n
-    blocked = sum(p["blocked"] for p in per.values())
-    return {"per_source": per, "n": total_n, "fp": total_fp, "fpr": round(fpr, 4), "blocked": blocked,
-            "block_rate": round(blocked / total_n, 4),
-            "wilson": wilson(total_fp, total_n), "bar": "fpr <= 0.02", "met": fpr <= 0.02,
-            "flagged": flagged_examples[:40]}
+    for src in sources:
+        mine = [r for r, o in zip(recs, origin, strict=True) if o == src]
+        by: dict[str, int] = {}
+        for r in mine:
+            for name in r["flagged_by"]:
+                by[name] = by.get(name, 0) + 1
+        fp = sum(r["flagged"] for r in mine)
+        per[src] = {"n": len(mine), "fp": fp, "fpr": round(fp / len(mine), 4),
+                    "blocked": sum(bool(r["blocked_by"]) for r in mine),
+                    "timed_out": sum(bool(r["timed_out"]) for r in mine), "by_scanner": by}
+    p = res["policy"]
+    scanners = {k: {x: v[x] for x in ("fp", "n", "fpr", "p50_ms", "p95_ms", "timeouts")} for k, v in res.items()
+                if k not in ("policy", "meta", "evasions")}
+    real = sum(1 for r in recs if r["flagged"] and set(r["flagged_by"]) - set(r["timed_out"]))
+    return {"per_source": per, "n": p["n"], "fp": p["fp"], "fpr": p["fpr"], "blocked": p["blocked_benign"],
+            "timed_out": p["timeouts"], "fp_without_timeouts": real, "fpr_without_timeouts": round(real / p["n"], 4),
+            "block_rate": round(p["blocked_benign"] / p["n"], 4), "p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"],
+            "scanners": scanners, "wilson": wilson(p["fp"], p["n"]), "bar": "fpr <= 0.02",
+            "met": p["fpr"] <= 0.02,
+            "flagged": [{"source": o, "flagged_by": r["flagged_by"], "blocked_by": r["blocked_by"],
+                         "timed_out": r["timed_out"], "text": r["text"][:160]}
+                        for r, o in zip(recs, origin, strict=True) if r["flagged"]]}
 
 
 def sec_evasions(data: Path | None, out: Path) -> dict[str, Any]:
@@ -562,13 +571,22 @@ def summary(res: dict[str, Any]) -> str:
     if "fpr" in res:
         f = res["fpr"]
         lines += ["### False positives of the default input policy on benign prompts", "",
-                  "| source | prompts | flagged (any finding) | FPR | blocked | by scanner |",
-                  "|---|---|---|---|---|---|"]
+                  "| source | prompts | flagged (any finding) | FPR | blocked | timed out | by scanner |",
+                  "|---|---|---|---|---|---|---|"]
         for src, p in f["per_source"].items():
             by = ", ".join(f"{k} {v}" for k, v in p["by_scanner"].items() if v) or "-"
-            lines.append(f"| {src} | {p['n']} | {p['fp']} | {_f(p['fpr'])} | {p['blocked']} | {by} |")
+            lines.append(f"| {src} | {p['n']} | {p['fp']} | {_f(p['fpr'])} | {p['blocked']} | {p['timed_out']} "
+                         f"| {by} |")
         lines += [f"| **all** | {f['n']} | {f['fp']} | {_f(f['fpr'])} (95% CI {f['wilson']}) | {f['blocked']} | "
-                  f"bar <= 0.02: {'met' if f['met'] else 'NOT met'} |", ""]
+                  f"{f['timed_out']} | bar <= 0.02: {'met' if f['met'] else 'NOT met'} |", "",
+                  f"Without findings that were only a time budget running out: {f['fp_without_timeouts']} / {f['n']}"
+                  f" = {_f(f['fpr_without_timeouts'])}.", "",
+                  f"Policy latency on these prompts (their own length): p50 {_f(f['p50_ms'])} ms, p95 "
+                  f"{_f(f['p95_ms'])} ms. Per scanner (run-all, every prompt):", "",
+                  "| scanner | flagged | timed out | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+        lines += [f"| {k} | {v['fp']} / {v['n']} | {v['timeouts']} | {_f(v['p50_ms'])} | {_f(v['p95_ms'])} |"
+                  for k, v in f["scanners"].items()]
+        lines.append("")
     if "evasions" in res:
         lines += ["### Evasions (default input policy; catch rate after each transform / untransformed)", ""]
         for name, s in res["evasions"]["sets"].items():

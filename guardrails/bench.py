@@ -7,6 +7,8 @@ row scores that scanner alone, built with the policy's settings for it when the 
 "Flagged" means at least one scanner made a finding (`valid` false): blocked, redacted or warned. A benign
 prompt that gets redacted was still changed, so it counts as a false positive. The policy entry also
 counts `blocked_benign` and `blocked_positive`: rows the policy refused outright (a `block` action).
+Every entry counts `timeouts`: calls that ran past the scanner's time budget (the policy's `on_timeout`
+decided those rows; on a loaded machine they are load, not findings).
 
 The policy runs in `run_all` mode so every scanner gives a verdict on every row (per-scanner scores);
 the decision is the same as fail-fast (fail-fast only stops after a finding). The policy's latency per call
@@ -84,8 +86,10 @@ class Tally:
     tn: int = 0
     fn: int = 0
     latencies: list[float] = field(default_factory=list)
+    timeouts: int = 0
 
-    def add(self, label: int, flagged: bool, latency_ms: float) -> None:
+    def add(self, label: int, flagged: bool, latency_ms: float, timed_out: bool = False) -> None:
+        self.timeouts += timed_out
         if label:
             self.tp += flagged
             self.fn += not flagged
@@ -95,7 +99,7 @@ class Tally:
         self.latencies.append(latency_ms)
 
     def scores(self) -> dict[str, Any]:
-        return scores(self.tp, self.fp, self.tn, self.fn, self.latencies)
+        return {**scores(self.tp, self.fp, self.tn, self.fn, self.latencies), "timeouts": self.timeouts}
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -201,10 +205,11 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
 
         for i, r in enumerate(rows):
             o = bench.scan(r.text, r.prompt, r.scanner)
+            timed_out = [v.scanner for v in o.verdicts if v.timed_out]
             if r.scanner is None:
-                policy_tally.add(r.label, o.flagged, o.latency_ms)
+                policy_tally.add(r.label, o.flagged, o.latency_ms, bool(timed_out))
             for v in o.verdicts:
-                per.setdefault(v.scanner, Tally()).add(r.label, not v.valid, v.latency_ms)
+                per.setdefault(v.scanner, Tally()).add(r.label, not v.valid, v.latency_ms, v.timed_out)
             if r.label:
                 base_caught[i] = o.flagged
             blocked_by = [v.scanner for v in o.verdicts if v.action == "block"]
@@ -212,7 +217,7 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
                 policy_blocked[r.label] += 1
             records.append({"line": r.line, "label": r.label, "scanner": r.scanner,
                             "side": "output" if r.prompt is not None else "input", "flagged": o.flagged,
-                            "flagged_by": o.flagged_by, "blocked_by": blocked_by,
+                            "flagged_by": o.flagged_by, "blocked_by": blocked_by, "timed_out": timed_out,
                             "latency_ms": round(o.latency_ms, 3), "text": r.text[:300]})
             tick()
         ev_out: dict[str, Any] = {}
