@@ -216,3 +216,19 @@ def test_wilson_interval() -> None:
     # by hand: p = 0.017991, z = 1.96 -> centre 0.020751, half-width 0.010430
     assert lo == pytest.approx(0.0103, abs=2e-4) and hi == pytest.approx(0.0312, abs=2e-4)
     assert gb.wilson(0, 0) is None and gb.wilson(0, 10)[0] == 0.0
+
+
+def test_time_budget_overruns_are_counted(tmp_path: Path) -> None:
+    from guardrails.bench import run_bench
+
+    pol = tmp_path / "tight.yaml"
+    pol.write_text("input:\n  - scanner: secrets\n    time_budget_ms: 0.000001\n    on_timeout: block\n",
+                   encoding="utf-8")
+    data = _write(tmp_path / "rows.jsonl", [{"text": t, "label": 0} for t in BENIGN])
+    res = run_bench(data, pol, out=tmp_path / "out")
+    # no scan finishes in a nanosecond: every benign prompt is blocked by the budget, and the bench says so
+    assert res["secrets"]["timeouts"] == res["policy"]["timeouts"] == len(BENIGN)
+    assert res["policy"]["fp"] == res["policy"]["blocked_benign"] == len(BENIGN)
+    from guardrails.report import load_bench_report
+
+    assert all(r["timed_out"] == ["secrets"] for r in load_bench_report(tmp_path / "out").rows())
