@@ -220,6 +220,7 @@ def test_wilson_interval() -> None:
 
 def test_time_budget_overruns_are_counted(tmp_path: Path) -> None:
     from guardrails.bench import run_bench
+    from guardrails.report import load_bench_report
 
     pol = tmp_path / "tight.yaml"
     pol.write_text("input:\n  - scanner: secrets\n    time_budget_ms: 0.000001\n    on_timeout: block\n",
@@ -229,6 +230,4 @@ def test_time_budget_overruns_are_counted(tmp_path: Path) -> None:
     # no scan finishes in a nanosecond: every benign prompt is blocked by the budget, and the bench says so
     assert res["secrets"]["timeouts"] == res["policy"]["timeouts"] == len(BENIGN)
     assert res["policy"]["fp"] == res["policy"]["blocked_benign"] == len(BENIGN)
-    from guardrails.report import load_bench_report
-
     assert all(r["timed_out"] == ["secrets"] for r in load_bench_report(tmp_path / "out").rows())
