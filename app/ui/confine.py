@@ -8,6 +8,7 @@ followed, and anything that lands outside the allowed folders is refused with on
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,9 @@ def confine_argv(argv: list[str], allowed: Allowed) -> list[str]:
 
     Options and arguments typed as paths are resolved (relative ones in the workspace) and refused when
     outside; any other value that looks like a path (has a `/` or starts with `~`) is refused when it
-    leaves the allowed folders, but left as typed (it may be a hub model id such as `org/name`).
+    leaves the allowed folders, but left as typed (it may be a hub model id such as `org/name`; the job runs
+    in the workspace, so a relative path still lands there). Object-store URLs (s3://...) pass as typed;
+    file:// URLs are local paths.
     """
     cmd, used = _click_command(argv)
     if cmd is None:
@@ -102,6 +105,10 @@ def confine_argv(argv: list[str], allowed: Allowed) -> list[str]:
     pos_path = bool(positional) and all(_is_path_param(p) for p in positional)
 
     def check(value: str, param: object | None) -> str:
+        if value.lower().startswith("file://"):
+            return str(allowed.resolve(value[len("file://"):]))
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
+            return value  # an object-store URL (s3://, gs://, ...): not a file on this machine
         if param is not None and _is_path_param(param):
             return str(allowed.resolve(value))
         if "/" in value or value.startswith("~"):

@@ -42,8 +42,15 @@ def test_command_line_paths_made_absolute_in_the_workspace(tmp_path: Path) -> No
     ws.mkdir()
     allowed = Allowed.make(ws)
     w = str(ws.resolve())
+    # curate's inputs and --out may be object-store URLs (str): checked, kept as typed (the job runs in the
+    # workspace, so relative paths land there)
     assert confine_argv(["curate", "data/c.jsonl", "--out", "runs/r", "--set", "rules.x.min=3"], allowed) == [
-        "curate", f"{w}/data/c.jsonl", "--out", f"{w}/runs/r", "--set", "rules.x.min=3"]
+        "curate", "data/c.jsonl", "--out", "runs/r", "--set", "rules.x.min=3"]
+    assert confine_argv(["curate", "s3://bucket/c/", "--out", "s3://bucket/r"], allowed)[1] == "s3://bucket/c/"
+    with pytest.raises(WinnowError, match="outside"):
+        confine_argv(["curate", "file:///etc/passwd", "--out", "r"], allowed)
+    with pytest.raises(WinnowError, match="outside"):
+        confine_argv(["curate", "../../etc", "--out", "r"], allowed)
     assert confine_argv(["mix", "runs/r", "--out=runs/r2"], allowed) == ["mix", f"{w}/runs/r", f"--out={w}/runs/r2"]
     # a str option that may be a hub id stays as typed, but may not escape
     assert confine_argv(["eval", "run", "--model", "org/model", "--out", "e"], allowed)[3] == "org/model"

@@ -104,3 +104,12 @@ def test_stopped_job_resumes_when_relaunched(tmp_path: Path) -> None:
     run = _wait(ws, again)
     assert run.status == "done", run.error
     assert run.metrics["input"] == 3000 and run.metrics["kept"] + run.metrics["removed"] == 3000
+
+
+def test_run_job_waits_and_settles_like_the_demo_needs(tmp_path: Path) -> None:
+    # the demo's steps go through the same registered runner as the app's jobs
+    run, rc = launcher.run_job(tmp_path, ["runs"], kind="runs", config={"demo": True})
+    assert (rc, run.status, run.config["demo"], run.config["argv"]) == (0, "done", True, ["runs"])
+    run, rc = launcher.run_job(tmp_path, ["curate", "missing.jsonl", "--out", "x"], kind="curate")
+    assert rc == 2 and run.status == "failed" and "input not found" in run.error
+    assert run.out_dir == str(tmp_path.absolute() / "x")  # relative paths resolve in the workspace

@@ -313,3 +313,25 @@ def test_lineage_page_walks_a_run_back_to_its_raw_file(built: dict, monkeypatch:
     assert str(built["ws"].parent / "corpus.jsonl") in set(nodes["path"])  # the raw input it was made from
     dot = str(at.get("graphviz_chart")[0].proto)
     assert "page=Lineage&target=" in dot  # each box links to the page centred on it
+
+
+def test_a_failed_job_shows_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from app.registry import RunRegistry
+
+    ws = tmp_path / "ws"
+    at = _app(ws, "Jobs", monkeypatch)
+    at.selectbox(key="jobs_form").set_value("raw command line (expert)").run()
+    at.text_input(key="jobs_raw").set_value("curate data/missing.jsonl --out runs/x").run()
+    at.button(key="jobs_start").click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with RunRegistry(ws) as reg:
+            if reg.get(1).status == "failed":
+                break
+        time.sleep(0.2)
+    at.run()
+    shown = "\n".join(e.value for e in at.error)
+    assert "failed: " in shown and "input not found" in shown and "missing.jsonl" in shown
+    assert "Relaunch" in [b.label for b in at.button]
