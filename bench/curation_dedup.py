@@ -94,15 +94,16 @@ def main() -> int:
         sides.append(baseline("datasketch"))
     if not a.skip_datatrove:
         sides.append(baseline("datatrove"))
-    alternate(sides, a.rounds)
-    by = {s.name: s for s in sides}
+    alternate(sides, a.rounds)  # --rounds 0: only score the outputs an earlier run left in --work
+    by = {s.name: s for s in sides if s.results or a.rounds == 0}
     result: dict[str, object] = {"corpus": a.corpus, "docs": a.docs, "workers": a.workers, "rounds": a.rounds,
                                  "machine": machine()}
-    if "datasketch" in by:
+    timed = {k: v for k, v in by.items() if v.results}
+    if "datasketch" in timed:
         result["vs_datasketch"] = report(by["winnow"], by["datasketch"], 3, "MinHash dedup vs datasketch")
-    if "datatrove" in by:
+    if "datatrove" in timed:
         result["vs_datatrove"] = report(by["winnow"], by["datatrove"], 25, "MinHash dedup vs datatrove")
-    if "winnow-noverify" in by:
+    if "winnow-noverify" in timed:
         v, nv = by["winnow"], by["winnow-noverify"]
         print(f"pair verification costs {v.wall - nv.wall:+.2f} s wall, {v.cpu - nv.cpu:+.2f} s cpu "
               f"({v.wall:.2f} vs {nv.wall:.2f} s)")
