@@ -18,11 +18,12 @@ STEP_ORDER = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_qual
 
 
 def heuristics_recipe() -> Recipe:
-    """The shipped `curation/recipes/heuristics.yaml` (datatrove's default thresholds)."""
+    """The shipped `datatrove-compatible` recipe (`curation/recipes/datatrove_compatible.yaml`: datatrove's
+    definitions, default thresholds and chain order; the default recipe's heuristics differ on purpose)."""
     import yaml
 
-    text = resources.files("curation").joinpath("recipes/heuristics.yaml").read_text(encoding="utf-8")
-    return parse_recipe(yaml.safe_load(text), "curation/recipes/heuristics.yaml")
+    text = resources.files("curation").joinpath("recipes/datatrove_compatible.yaml").read_text(encoding="utf-8")
+    return parse_recipe(yaml.safe_load(text), "curation/recipes/datatrove_compatible.yaml")
 
 
 def score_all(batch: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
