@@ -116,3 +116,31 @@ def test_copies_of_an_earlier_run_are_exact_duplicates_named_with_that_run(tmp_p
     with pytest.raises(WinnowError, match="no stored exact_dedup keys"):
         ExactDedupStep(ExactDedupConfig(), context={"against": [str(tmp_path / "nope")]}).finalize(
             [p], tmp_path / "out2")
+
+
+@pytest.mark.slow
+def test_against_through_curate_reports_exact_duplicates_with_the_run(tmp_path: Path) -> None:
+    """Two real runs: an exact copy of a document of the first run is `exact_duplicate` in the second, and its
+    kept_id names the first run, even though both runs number their documents the same way."""
+    import json
+
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from curation.recipes import load_fragment
+
+    words = [f"w{i}" for i in range(400)]
+    base = [" ".join(words[i * 40:(i + 1) * 40] * 2) for i in range(6)]
+    first = tmp_path / "first.jsonl"
+    first.write_text("".join(json.dumps({"text": t}) + "\n" for t in base[:3]), encoding="utf-8")
+    second = tmp_path / "second.jsonl"
+    near = base[0].replace("w5 ", "x5 ", 1)
+    second.write_text("".join(json.dumps({"text": t}) + "\n" for t in [base[1].upper(), near, base[4]]),
+                      encoding="utf-8")
+    recipe = Recipe(**{**load_fragment("dedup"), "name": "d"})
+    curate([first], tmp_path / "run1", recipe, workspace=tmp_path / "ws")
+    curate([second], tmp_path / "run2", recipe, against=[tmp_path / "run1"], workspace=tmp_path / "ws")
+    removed = pl.read_parquet(tmp_path / "run2" / "removed.parquet").sort("rule")
+    kept1 = pl.read_parquet(tmp_path / "run1" / "kept" / "*.parquet")
+    id_of = dict(zip(kept1["text"], kept1["id"], strict=True))
+    assert removed["rule"].to_list() == ["exact_duplicate", "near_duplicate"]
+    assert removed["kept_id"].to_list() == [f"run1:{id_of[base[1]]}", f"run1:{id_of[base[0]]}"]
