@@ -97,11 +97,12 @@ class AuditReport:
                  f"removed: {self.low_removed} of {self.low} low ({pct(self.low_removed_share)}), "
                  f"{self.high_removed} of {self.high} high ({pct(self.high_removed_share)})",
                  f"{'rule':<40} {'fires':>5} {'first':>5} {'prec':>5} {'high lost':>9} {'only':>4}  "
-                 f"median high / low"]
+                 f"q25 q50 q75 of high | of low"]
         shown = [r for r in self.rules if show_all or r.fires]
         for r in shown:
             qh, ql = r.quantiles.get("high", {}), r.quantiles.get("low", {})
-            med = f"{_fmt(qh.get('q50'))} / {_fmt(ql.get('q50'))}" if qh or ql else ""
+            med = (" ".join(_fmt(qh.get(k)) for k in ("q25", "q50", "q75")) + " | "
+                   + " ".join(_fmt(ql.get(k)) for k in ("q25", "q50", "q75"))) if qh or ql else ""
             lines.append(f"{r.name:<40} {r.fires:>5} {r.first:>5} {pct(r.precision):>5} {r.high_lost:>9} "
                          f"{r.high_lost_only:>4}  {med}")
         if len(shown) < len(self.rules):
