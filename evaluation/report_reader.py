@@ -136,7 +136,8 @@ class ReportReader:
             rows.append({"benchmark": bench,
                          "clean": clean.get("value"), "clean stderr": clean.get("stderr"), "clean n": clean.get("n"),
                          "contaminated": dirty.get("value"), "contaminated stderr": dirty.get("stderr"),
-                         "contaminated n": dirty.get("n"), "difference": split.get("diff", split.get("difference"))})
+                         "contaminated n": dirty.get("n"), "difference": split.get("diff", split.get("difference")),
+                         "difference stderr": split.get("difference_stderr")})
         return rows
 
 

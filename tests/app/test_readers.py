@@ -47,3 +47,69 @@ def test_document_view_of_a_kept_and_a_removed_document(built: dict) -> None:
     dup = reader.document("dup1")
     assert dup.removed["rule"] == "exact_duplicate" and dup.kept_copy == {"id": "d2", "text": dup.text}
     assert reader.document("nope") is None
+
+
+def test_report_reader_scores_samples_and_contamination_split(tmp_path: Path) -> None:
+    import json
+
+    from evaluation.report_reader import ReportReader, disagreements
+    from tests.app.app_workspace import N_ITEMS, write_report
+
+    write_report(tmp_path / "a", "/m/a", lambda i: i % 3 == 0)
+    write_report(tmp_path / "b", "/m/b", lambda i: i % 2 == 0)
+    a, b = ReportReader(tmp_path / "a"), ReportReader(tmp_path / "b")
+    row = a.scores()[0]
+    right_a = sum(1 for i in range(N_ITEMS) if i % 3 == 0)
+    assert row["value"] == pytest.approx(right_a / N_ITEMS)
+    assert row["low"] == pytest.approx(row["value"] - 1.96 * row["stderr"])
+    s = a.samples("arc_easy", "acc")[1]  # item 1: A is wrong, so it picked the choice after the answer
+    assert (s.target, s.picked, s.choices[s.target]) == (1, 2, " green")
+    dis = disagreements(a, b, "arc_easy")
+    expected = [i for i in range(N_ITEMS) if (i % 3 == 0) != (i % 2 == 0)]
+    assert [d["doc_id"] for d in dis] == expected
+    assert {d["right"] for d in dis if d["doc_id"] % 2 == 0} == {"B"}
+    rep = json.loads((tmp_path / "a" / "report.json").read_text())
+    rep["contamination"] = {"curated": "/runs/c", "source": "signal", "items_in_training_data": 4, "benchmarks": {
+        "arc_easy": {"contaminated": {"value": 1.0, "stderr": 0.0, "n": 4},
+                     "clean": {"value": 0.25, "stderr": 0.07, "n": 36}, "difference": 0.75,
+                     "difference_stderr": 0.07}}}
+    (tmp_path / "a" / "report.json").write_text(json.dumps(rep))
+    split = ReportReader(tmp_path / "a").contamination()
+    assert split == [{"benchmark": "arc_easy", "clean": 0.25, "clean stderr": 0.07, "clean n": 36,
+                      "contaminated": 1.0, "contaminated stderr": 0.0, "contaminated n": 4, "difference": 0.75,
+                      "difference stderr": 0.07}]
+
+
+def test_pii_spans_and_the_scrubbed_kept_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from app.registry import registered_run
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+
+    corpus = tmp_path / "c.jsonl"
+    text = "Write to maria.lopez@example.org about the harbour festival and the boats that sail at dawn."
+    corpus.write_text(json.dumps({"id": "p1", "text": text}) + "\n", encoding="utf-8")
+    recipe = parse_recipe({"name": "pii", "signals": {"pii": {"ner": "off"}},
+                           "transforms": {"pii_scrub": {"mode": "replace", "min_score": 0.4}}})
+    ws, run = tmp_path / "ws", tmp_path / "run"
+    with registered_run(ws, "curate", {}, run):
+        curate([corpus], run, recipe, workspace=ws)
+    doc = RunReader(run).document("p1")
+    start = text.index("maria")
+    assert [(s["entity_type"], s["start"], s["end"]) for s in doc.pii_spans] == [
+        ("EMAIL_ADDRESS", start, start + len("maria.lopez@example.org"))]
+    assert "maria.lopez@example.org" not in doc.kept_text and "harbour festival" in doc.kept_text
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
+    monkeypatch.setenv("WINNOW_ALLOW", str(tmp_path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"), default_timeout=60)
+    at.session_state["page"] = "Corpus"
+    at.query_params["run"] = str(run)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    marked = [m.value for m in at.markdown if "<mark" in m.value]
+    assert marked and '<mark title="EMAIL_ADDRESS"' in marked[0] and "maria.lopez@example.org</mark>" not in marked[0]
+    assert "maria.lopez@example.org<sub" in marked[0]
+    assert {t.label: t.value for t in at.text_area}["kept (scrubbed) text"] == doc.kept_text
