@@ -60,14 +60,27 @@ def _tree(pids: list[int]) -> list:
     return out
 
 
-def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], float]) -> None:
+def _kind(p) -> str:
+    """Which part of the system a process is, for the CPU breakdown."""
+    name, cmd = p.name(), " ".join(p.cmdline()[:3])
+    if "moto_server" in cmd:
+        return "s3 server"
+    if name.startswith("ray::") and "Agent" not in name or "default_worker" in cmd:
+        return "ray workers"
+    if any(k in name or k in cmd for k in ("raylet", "gcs_server", "ray start", "Agent", "monitor", "ray/")):
+        return "ray daemons"
+    return "command"
+
+
+def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], tuple[float, str]]) -> None:
     """Record user+system CPU of every live process under `roots`, keyed by (pid, start time)."""
     import psutil
 
     for p in _tree(roots):
         try:
             t = p.cpu_times()
-            seen[(p.pid, p.create_time())] = t.user + t.system
+            key = (p.pid, p.create_time())
+            seen[key] = (t.user + t.system, seen[key][1] if key in seen else _kind(p))
         except psutil.NoSuchProcess:
             pass
 
@@ -77,9 +90,9 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
     server), sampled every 0.2 s (a process's last 0.2 s may be missed), and the command's own peak RSS."""
     import psutil
 
-    base: dict[tuple[int, float], float] = {}
+    base: dict[tuple[int, float], tuple[float, str]] = {}
     _sample_cpu(watch, base)
-    seen: dict[tuple[int, float], float] = dict(base)
+    seen = dict(base)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0]
@@ -101,8 +114,11 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
     _sample_cpu(watch, seen)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode(errors='replace')[-3000:]}")
-    cpu = sum(v - base.get(k, 0.0) for k, v in seen.items())
-    return {"wall_s": wall, "cpu_s": cpu, "driver_peak_rss_mib": peak[0] / 2**20,
+    by_kind: dict[str, float] = {}
+    for k, (v, kind) in seen.items():
+        by_kind[kind] = by_kind.get(kind, 0.0) + v - base.get(k, (0.0, kind))[0]
+    return {"wall_s": wall, "cpu_s": sum(by_kind.values()), "cpu_by_kind_s": by_kind,
+            "driver_peak_rss_mib": peak[0] / 2**20,
             "log_tail": out.decode(errors="replace")[-400:]}
 
 
