@@ -169,7 +169,12 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     else:
         p = Path(path)
         if not p.is_file():
-            raise WinnowError(f"recipe file not found: {p}")
+            from curation.recipes import NAMED, named_recipe_path
+
+            named = named_recipe_path(str(path)) if p.suffix not in (".yaml", ".yml") else None
+            if named is None:
+                raise WinnowError(f"recipe file not found: {p} (shipped recipes by name: {', '.join(NAMED)})")
+            p = named
         text = p.read_text(encoding="utf-8")
         source = str(p)
     try:

@@ -48,7 +48,8 @@ def curate_cmd(
                                                   "local or fsspec URLs (s3://bucket/corpus/)."),
     out: str = typer.Option(..., "--out", "-o", help="Output folder of the run (signals, kept, removed...), "
                                                      "local or a URL (s3://bucket/runs/r1)."),
-    recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the one that ships)."),
+    recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML, or a shipped recipe's name "
+                                                             "(datatrove-compatible); default: the default recipe."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     executor: str = typer.Option("local", help="datatrove executor: local or ray."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel worker processes."),

@@ -12,7 +12,8 @@ from app.commands import groups
 from app.options import DEFAULT_WORKSPACE, WorkspaceOpt
 from curation.errors import WinnowError
 
-NER_HELP = "spaCy NER for PERSON/LOCATION: auto (when installed), on (required) or off."
+NER_HELP = ("spaCy NER for PERSON/LOCATION: off (default) or on (needs `pip install -e '.[ner]'`); installing "
+            "the model never turns it on by itself.")
 
 
 def _engine(ner: str, ner_model: str | None, n_process: int = 0, fix: bool = True):  # noqa: ANN202
@@ -29,7 +30,7 @@ def _engine(ner: str, ner_model: str | None, n_process: int = 0, fix: bool = Tru
 def pii_eval(
     data: Path = typer.Option(..., "--data", help="presidio-research JSON: records with full_text and spans."),
     as_json: bool = typer.Option(False, "--json", help="Print {ENTITY: {precision, recall, f2, support}}."),
-    ner: str = typer.Option("auto", "--ner", help=NER_HELP),
+    ner: str = typer.Option("off", "--ner", help=NER_HELP),
     ner_model: str = typer.Option(None, "--ner-model", help="spaCy pipeline name or folder for NER."),
     limit: int = typer.Option(None, "--limit", help="Score only the first N records."),
     ner_processes: int = typer.Option(1, "--ner-processes", help="NER worker processes (0: in this process)."),
@@ -68,7 +69,7 @@ def pii_eval(
 def pii_scan(
     text: str = typer.Argument(None, help="Text to scan (or use --file; '-' reads standard input)."),
     file: Path = typer.Option(None, "--file", help="Scan this text file instead."),
-    ner: str = typer.Option("auto", "--ner", help=NER_HELP),
+    ner: str = typer.Option("off", "--ner", help=NER_HELP),
     ner_model: str = typer.Option(None, "--ner-model", help="spaCy pipeline name or folder for NER."),
     mode: str = typer.Option("replace", "--mode", help="Scrubbing: replace (<TYPE>) or hash (needs --salt)."),
     salt: str = typer.Option(None, "--salt", help="Salt for --mode hash (at least 16 characters)."),

@@ -55,3 +55,12 @@ def test_default_recipe_is_the_merge_of_the_fragments() -> None:
         merge_fragments()).model_dump(mode="json", exclude_none=True), \
         "regenerate: python -m curation.recipes > curation/default_recipe.yaml"
     assert r.rules[0].name == "language"
+
+
+def test_a_shipped_recipe_loads_by_name_and_an_unknown_name_lists_them(tmp_path) -> None:
+    from curation.recipe import load_recipe
+
+    r = load_recipe("datatrove-compatible")
+    assert r.rules and {x.signal for x in r.rules} >= {"gopher_quality", "c4_quality"}
+    with pytest.raises(WinnowError, match=r"recipe file not found: .*nope.*shipped recipes by name: .*datatrove"):
+        load_recipe(tmp_path / "nope")
