@@ -139,10 +139,14 @@ def launch(workspace: str | Path, argv: list[str], *, cwd: str | Path | None = N
 
 
 def run_job(workspace: str | Path, argv: list[str], *, kind: str | None = None,
-            config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> tuple[Run, int]:
-    """Run `winnow ARGV` to its end as a registered job (the demo's steps); return its row and exit code."""
+            config: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+            cwd: str | Path | None = None) -> tuple[Run, int]:
+    """Run `winnow ARGV` to its end as a registered job (the demo's steps); return its row and exit code.
+
+    Unlike the app's jobs, relative paths resolve where the caller runs (default `cwd`: the current folder),
+    as they would in a shell."""
     ws = Path(workspace).absolute()
-    run_id, proc, log = start_job(ws, argv, env=env, kind=kind, config=config)
+    run_id, proc, log = start_job(ws, argv, env=env, kind=kind, config=config, cwd=cwd or Path.cwd())
     _settle(ws, run_id, proc, log)
     with RunRegistry(ws) as reg:
         run = reg.get(run_id)

@@ -110,6 +110,8 @@ def test_run_job_waits_and_settles_like_the_demo_needs(tmp_path: Path) -> None:
     # the demo's steps go through the same registered runner as the app's jobs
     run, rc = launcher.run_job(tmp_path, ["runs"], kind="runs", config={"demo": True})
     assert (rc, run.status, run.config["demo"], run.config["argv"]) == (0, "done", True, ["runs"])
-    run, rc = launcher.run_job(tmp_path, ["curate", "missing.jsonl", "--out", "x"], kind="curate")
+    here = tmp_path / "here"
+    here.mkdir()
+    run, rc = launcher.run_job(tmp_path / "ws", ["curate", "missing.jsonl", "--out", "x"], kind="curate", cwd=here)
     assert rc == 2 and run.status == "failed" and "input not found" in run.error
-    assert run.out_dir == str(tmp_path.absolute() / "x")  # relative paths resolve in the workspace
+    assert run.out_dir == str(here / "x")  # relative paths resolve where the demo runs, as in a shell
