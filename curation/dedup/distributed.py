@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -333,6 +334,20 @@ def _against_files(step: Any) -> tuple[list[list[str]], list[str], list[int]]:
     return out, labels, index
 
 
+def _parts_signature(fold: Any, rels: list[str]) -> str | None:
+    """Sizes and times of a local run's parts: a batch scored again (a damaged one) makes the stages start
+    over. On an object store the stages run only after all scoring, so names are enough there (None)."""
+    if not fold.is_local():
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in rels:
+        st = (Path(fold.path) / rel).stat()
+        h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
 DOCS_PER_TASK = 250_000  # a stage task's share when sized automatically: each Ray task costs a worker start
 
 
@@ -378,7 +393,8 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
             tasks = min(int(tasks), max(1, -(-n_docs // DOCS_PER_TASK)))
     blocks = max(1, min(int(tasks), len(files)))
     plan = {"files": files, "n_old": len(old), "blocks": blocks, "partitions": max(1, int(partitions or tasks)),
-            "labels": labels + [None] * len(new_files), "run_index": run_index + [None] * len(new_files)}
+            "labels": labels + [None] * len(new_files), "run_index": run_index + [None] * len(new_files),
+            "parts": _parts_signature(fold, [rel for _, rel in new_files])}
     plan_rel = _plan_path(step.name)
     if fold.isfile(plan_rel) and json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
         # other parts than last time (a batch was scored again): the stages start over, from nothing stale

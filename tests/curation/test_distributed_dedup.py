@@ -92,3 +92,23 @@ def test_exact_stages_equal_single_process(tmp_path: Path, keep: str) -> None:
     assert dist.equals(single)
     # the groups were really split: more than one partition holds output
     assert len(list((tmp_path / "signals" / "exact_dedup").glob("*.parquet"))) > 1
+
+
+def test_rescored_part_redoes_the_stages(tmp_path: Path) -> None:
+    """A part scored again after the stages ran (a damaged batch) must not leave stale stage outputs."""
+    import os
+
+    step = ExactDedupStep(context={})
+    texts = _corpus(5, 60)
+    _write_parts(tmp_path, step, texts, batch=40, file_index=0, prefix="d")
+    finalize_distributed(step, str(tmp_path), executor="local", tasks=2, workers=1)
+    part = sorted((tmp_path / "signals" / "exact_dedup.parts").glob("*.parquet"))[-1]
+    df = pl.read_parquet(part)
+    first = pl.read_parquet(sorted((tmp_path / "signals" / "exact_dedup.parts").glob("*.parquet"))[0])
+    df = df.with_columns(key=pl.lit(first["key"][0]))  # every row of the last part now copies one text
+    df.write_parquet(part)
+    os.utime(part, ns=(1, 1))
+    finalize_distributed(step, str(tmp_path), executor="local", tasks=2, workers=1)
+    dist = pl.read_parquet(sorted((tmp_path / "signals" / "exact_dedup").glob("*.parquet"))).sort("id")
+    assert dist.equals(_single(step, tmp_path))
+    assert dist.filter(pl.col("kept_id") == first["id"][0]).height >= df.height
