@@ -477,6 +477,8 @@ def render(ws: Path) -> None:
     wanted = st.query_params.get("view")
     view = st.radio("view", views, index=views.index(wanted) if wanted in views else 0, horizontal=True,
                     key="corpus_view", label_visibility="collapsed")
+    if st.query_params.get("view") != view:
+        st.query_params["view"] = view  # a reload or a shared link opens the same view
     if view == "Documents":
         _documents(ws, reader)
     elif view == "Re-threshold":
