@@ -16,6 +16,7 @@ in prose ("my password is X") and the whole PEM block of a private key (the plug
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ import regex
 from pydantic import Field
 
 from guardrails.base import Scanner, ScannerConfig, Span, Verdict, chunks, redact
+from guardrails.normalize import normalize
 
 # (label, pattern, group holding the secret or 0 for the whole match)
 EXTRA_PATTERNS: list[tuple[str, str, int]] = [
@@ -35,6 +37,9 @@ EXTRA_PATTERNS: list[tuple[str, str, int]] = [
     ("Google API Key", r"AIza[0-9A-Za-z_\-]{35}", 0),
     ("Slack App Token", r"xapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{32,}", 0),
     ("Bearer Token", r"(?i:authorization)\s*[:=]\s*[\"']?(?i:bearer)\s+([A-Za-z0-9\-._~+/]{16,}=*)", 1),
+    # a value assigned to a token/secret/key name (`api_token: "9f3a..."`): KeywordDetector's list lacks "token"
+    ("Keyword Token", r"(?i:\b[a-z0-9_.\-]*(?:token|secret|api_?key)[\"']?)\s*[:=]\s*[\"'`]"
+                      r"((?=[^\s\"'`]*\d)(?=[^\s\"'`]*[A-Za-z])[A-Za-z0-9_\-./+=]{16,})[\"'`]", 1),
     ("Password in URL", r"[?&](?i:password|passwd|pwd|pass|secret|token|api_?key|access_?token|auth)"
                         r"=([^&#\s\"'<>]{4,})", 1),
     ("Password in Text", r"(?i:\b(?:password|passwd|passphrase|pwd|passcode|api[ _-]?key|secret[ _-]?key|"
@@ -44,6 +49,7 @@ EXTRA_PATTERNS: list[tuple[str, str, int]] = [
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----|\n\s*\n")
 # a keyword followed by an assignment or call within a few characters: what KeywordDetector's patterns need
 _KEYWORD_LINE = regex.compile(r"(?i)(?:pass|pwd|secret|key|token|auth|cred)[^\n=:(]{0,30}[=:(]")
+CASE_ONLY = frozenset({"Twilio API Key"})  # patterns matched on the raw text only
 _TRIM = " \t\r\n\"'=:`,;"
 WINDOW_BEFORE, WINDOW_AFTER = 40, 200
 
@@ -78,10 +84,21 @@ def _plugins(entropy: bool) -> tuple[list[tuple[str, Any, int]], list[Any]]:
     return jobs, line_plugins
 
 
+@functools.cache
+def _folded_jobs(entropy: bool) -> list[tuple[str, Any, int]]:
+    """The regex jobs compiled case-insensitively, for normalised forms (`guardrails.normalize` lowercases).
+    Twilio's `SK`/`AC` + 32 hex is left out: without case, and with leetspeak read back, it turns up in every
+    base64 image and many hashes."""
+    return [(label, regex.compile(rx.pattern, rx.flags | regex.IGNORECASE), group)
+            for label, rx, group in _plugins(entropy)[0] if label not in CASE_ONLY]
+
+
 class SecretsConfig(ScannerConfig):
     entropy: bool = Field(False, description="also run detect-secrets' high-entropy string plugins")
     keyword: bool = Field(True, description="run detect-secrets' KeywordDetector (password = \"...\")")
     placeholder: str = Field("<SECRET:{label}>", description="redaction text; {label} is the secret type")
+    normalize: bool = Field(True, description="when the raw text has none, also scan its normalised and decoded "
+                                              "forms (zero-width, homoglyphs, spacing, leetspeak, base64/hex/rot13)")
 
 
 class Secrets(Scanner):
@@ -99,9 +116,58 @@ class Secrets(Scanner):
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
+        spans = self._find(text, self._jobs)
+        reasons: list[str] = []
+        if not spans and cfg.normalize:
+            spans, reasons = self._find_disguised(text)
+        if not spans and not reasons:
+            return self.verdict(text, 0.0)
+        labels = sorted({s.label for s in spans})
+        return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans,
+                            reasons=[*labels, *reasons])
+
+    def _find_disguised(self, text: str) -> tuple[list[Span], list[str]]:
+        """Secrets in the normalised and decoded forms (the injection scanner's `normalize`). A value found
+        there is a span where it occurs verbatim (any case) in the text; otherwise (spaced, zero-width split,
+        look-alike letters, encoded) the reason says which form held it and that the span could not be mapped."""
+        cfg: SecretsConfig = self.config  # type: ignore[assignment]
+        jobs = _folded_jobs(cfg.entropy)
+        spans: list[Span] = []
+        reasons: dict[str, None] = {}
+        for base, piece in chunks(text):
+            norm = normalize(piece)
+            low = piece.lower()
+            lower = low if len(low) == len(piece) else None  # offsets of the lowercased piece are the piece's
+            plain = " ".join(piece.lower().split())
+            # rot13 is decoded by `normalize` only when it reads as English; a key with a few words around it
+            # does not, so its rot13 reading is tried here too (letters only: the key's shape is unchanged)
+            forms = [("unicode", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded,
+                     ("rot13", codecs.encode(norm.canonical, "rot13")), ("rot13", codecs.encode(norm.folded, "rot13"))]
+            seen: set[str] = set()
+            for how, form in forms:
+                if not form or form == plain or form in seen:
+                    continue
+                seen.add(form)
+                for sp in self._find(form, jobs):
+                    value = sp.text or ""
+                    at = piece.find(value) if value else -1
+                    if at < 0 and lower is not None and value:
+                        at = lower.find(value.lower())
+                    if at >= 0:
+                        spans.append(Span(base + at, base + at + len(value), sp.label, 1.0, piece[at:at + len(value)]))
+                    else:
+                        reasons.setdefault(f"{sp.label} in the {how} form (span not mappable to the text)", None)
+                if spans or reasons:
+                    return self._dedup(spans), list(reasons)
+            if self.expired():
+                break
+        return self._dedup(spans), list(reasons)
+
+    def _find(self, text: str, jobs: list[tuple[str, Any, int]]) -> list[Span]:
+        """Spans of every regex job and line plugin in `text`."""
         spans: list[Span] = []
         for base, piece in chunks(text):  # a 1 MB prompt is scanned in pieces, so the time budget can stop it
-            for label, rx, group in self._jobs:
+            for label, rx, group in jobs:
                 for m in rx.finditer(piece):
                     s, e = m.span()
                     if group and m.group(group) and m.start(group) > m.start():  # a group at the start: a prefix
@@ -118,12 +184,7 @@ class Secrets(Scanner):
                             spans.append(Span(pos + at, pos + at + len(value), plugin.secret_type, 1.0, value))
                 if self.expired():
                     break
-        spans = self._extend_pem(text, self._dedup(spans))
-        if not spans:
-            return self.verdict(text, 0.0)
-        labels = sorted({s.label for s in spans})
-        return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans,
-                            reasons=[f"{lab}" for lab in labels])
+        return self._extend_pem(text, self._dedup(spans))
 
     @staticmethod
     def _windows(text: str) -> list[tuple[int, str]]:

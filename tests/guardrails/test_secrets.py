@@ -45,3 +45,42 @@ def test_look_alikes_pass() -> None:
               "visit https://example.com/docs?page=2&lang=en"]
     for text in benign:
         assert S.scan(text).valid, text
+
+
+GH = "ghp_" + "aB3" * 12
+
+
+@pytest.mark.parametrize("transform", ["spacing", "zero_width", "homoglyphs", "base64", "hex", "rot13"])
+def test_disguised_keys_are_found_with_the_form_named(transform: str) -> None:
+    from guardrails.evasions import apply
+
+    assert S.scan(f"here it is: {GH} thanks").valid is False
+    disguised = apply(transform, f"here it is: {GH} thanks")
+    assert GH not in disguised  # the raw patterns cannot see it
+    assert Secrets({"normalize": False}).scan(disguised).valid
+    v = S.scan(disguised)
+    assert not v.valid
+    assert any(r.startswith("GitHub Token in the ") and "not mappable" in r for r in v.reasons), v.reasons
+
+
+def test_a_key_found_in_a_normalised_form_is_mapped_back_when_it_occurs_in_the_text() -> None:
+    # Cyrillic letters hide the keyword; the value itself is unchanged, so its span is in the original text
+    text = '\u0440\u0430ssword = "Zx9qLm2vTr"'
+    assert Secrets({"normalize": False}).scan(text).valid
+    v = S.scan(text)
+    assert not v.valid and [s.text for s in v.spans] == ["Zx9qLm2vTr"]
+    assert v.sanitized == text.replace("Zx9qLm2vTr", f"<SECRET:{v.spans[0].label}>")
+
+
+def test_hex_token_assigned_to_a_token_name() -> None:
+    value = "0123456789abcdef" * 2 + "deadbeef"
+    v = S.scan(f'api_token: "{value}"')
+    assert not v.valid and v.spans[0].text == value and len(value) == 40
+    assert S.scan("the token count is 1234567890123456789 today").valid
+
+
+def test_disguise_reading_keeps_look_alikes_benign() -> None:
+    # hashes and base64 images read without case and with leetspeak undone must not become keys
+    for text in ["commit dac8ab553733ef898ccef07e6976a5f8b6314e27",
+                 "img data:image/png;base64,iVBORw0KGgoEuW1WsAlEW7rqdbT6aiQ6n93EWYblTJCLsU9B0uAHon8tOcexEXks9SCH"]:
+        assert S.scan(text).valid, text
