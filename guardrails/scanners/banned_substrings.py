@@ -41,8 +41,15 @@ class BannedSubstrings(Scanner):
         if len(terms) != len(cfg.substrings):
             raise WinnowError("banned_substrings: substrings must not be empty or blank")
         self._raw = self._compile(terms, cfg.case_sensitive)
+        # a plain `in` per term (C memmem) over the once-lowercased text rules out almost every prompt; the regex
+        # (whole-word matching, spans) runs only when a term is there. ASCII only: `str.lower` and the regex's
+        # case folding agree there.
+        self._ascii = all(t.isascii() for t in terms)
+        self._plain = tuple(dict.fromkeys(terms if cfg.case_sensitive else (t.lower() for t in terms)))
         # normalised forms are lowercased and folded: match the normalised terms there
-        self._norm = self._compile(sorted({canonical(t) for t in terms}), False) if cfg.normalize else None
+        norm_terms = sorted({canonical(t) for t in terms})
+        self._norm = self._compile(norm_terms, False) if cfg.normalize else None
+        self._norm_plain = tuple(norm_terms)
 
     def _compile(self, terms: list[str], case_sensitive: bool) -> Any:
         if not terms:
@@ -56,16 +63,27 @@ class BannedSubstrings(Scanner):
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
         if self._raw is None:
             return self.verdict(text, 0.0)
-        spans = [Span(m.start(), m.end(), "BANNED", 1.0, m.group()) for m in self._raw.finditer(text)]
+        spans = [Span(m.start(), m.end(), "BANNED", 1.0, m.group())
+                 for m in self._raw.finditer(text)] if self._maybe(text) else []
         reasons = [f"banned: {', '.join(sorted({s.text or '' for s in spans}))}"] if spans else []
         if not spans and self._norm is not None:
             norm = normalize(text)
             forms = [("unicode", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded]
             for how, form in forms:
-                m = self._norm.search(form)
+                m = self._norm.search(form) if any(t in form for t in self._norm_plain) else None
                 if m:
                     reasons.append(f"banned: {m.group()} (in the {how} form)")
                     break
         if not reasons:
             return self.verdict(text, 0.0)
         return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans, reasons=reasons)
+
+    def _maybe(self, text: str) -> bool:
+        """False when no term can match: every term tested with `in` on the text lowercased once (ASCII)."""
+        cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
+        if cfg.case_sensitive:
+            return any(t in text for t in self._plain)
+        if not (self._ascii and text.isascii()):
+            return True  # full Unicode case folding: leave it to the regex
+        low = text.lower()
+        return any(t in low for t in self._plain)

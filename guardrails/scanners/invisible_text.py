@@ -55,7 +55,7 @@ class InvisibleText(Scanner):
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: InvisibleTextConfig = self.config  # type: ignore[assignment]
         spans: list[Span] = []
-        if not text.isascii():
+        if not text.isascii() and self._suspect(text, cfg.homoglyphs):
             for m in _INVISIBLE.finditer(text):
                 s, e = m.span()
                 if s == 0 and m.group() == "\ufeff":
@@ -78,6 +78,14 @@ class InvisibleText(Scanner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _confusable_table()  # load the confusables table now, not inside the first scan's time budget
+
+    @staticmethod
+    def _suspect(text: str, homoglyphs: bool) -> bool:
+        """Whether the text holds any invisible character (or, with `homoglyphs`, any letter of a look-alike
+        script): the same classes searched over the text's distinct characters only (a set in C), so a prompt
+        with curly quotes or accents is cleared without a regex pass over all of it."""
+        chars = "".join(set(text))
+        return _INVISIBLE.search(chars) is not None or (homoglyphs and _OTHER_SCRIPT.search(chars) is not None)
 
     @staticmethod
     def _emoji_glue(text: str, s: int, e: int) -> bool:

@@ -35,3 +35,21 @@ def test_empty_entries_are_refused_and_no_list_passes() -> None:
     with pytest.raises(WinnowError):
         BannedSubstrings({"substrings": ["ok", " "]})
     assert BannedSubstrings().scan("anything").valid
+
+
+class _NoRegex:
+    def finditer(self, text: str):  # the regex must not run on a text that holds no term
+        raise AssertionError(f"regex ran on {text!r}")
+
+
+def test_plain_in_test_skips_the_regex_and_agrees_with_it() -> None:
+    fast = BannedSubstrings({"substrings": ["Falcon", "hawk"], "normalize": False})
+    fast._raw = _NoRegex()
+    assert fast.scan("an ordinary ASCII prompt about birds " * 30).valid
+    s = BannedSubstrings({"substrings": ["Falcon", "Müller"], "normalize": False})
+    cases = {"the fALCON flies": False, "falco n": True, "Herr MÜLLER café": False, "naïve falcon": False,
+             "naïve bird": True, "ok": True}
+    for text, valid in cases.items():
+        assert s.scan(text).valid is valid, text
+    v = s.scan("A FALCON and a Falcon")
+    assert [sp.text for sp in v.spans] == ["FALCON", "Falcon"]

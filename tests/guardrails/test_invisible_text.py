@@ -26,3 +26,19 @@ def test_clean_text_emoji_and_other_scripts_pass() -> None:
                  "Привет, как дела?", "\ufeffstarts with a BOM", "", "Ελληνικά κείμενα"]:
         v = S.scan(text)
         assert v.valid and v.score == 0.0 and v.sanitized == text, text
+
+
+def test_accented_prompt_is_cleared_without_the_full_pass(monkeypatch) -> None:
+    prose = "The café’s “naïve” résumé — déjà vu. " * 25
+    s = InvisibleText()
+
+    def full_pass(*a, **k):
+        raise AssertionError("the per-word homoglyph pass ran on a prompt with no look-alike letter")
+    monkeypatch.setattr(InvisibleText, "_homoglyphs", staticmethod(full_pass))
+    assert s.scan(prose).valid
+    monkeypatch.undo()
+    hidden = prose[:300] + "\u2066" + prose[300:]
+    v = s.scan(hidden)
+    assert not v.valid and [sp.label for sp in v.spans] == ["BIDI_CONTROL"] and v.sanitized == prose
+    v = s.scan(prose + " log in to p\u0430ypal")
+    assert not v.valid and v.spans[0].text == "p\u0430ypal" and v.sanitized.endswith("paypal")
