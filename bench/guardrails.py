@@ -545,7 +545,7 @@ def winnow_scanner_for(name: str) -> str | None:
     """The winnow scanner that does what LLM Guard's scanner `name` does (None when there is none)."""
     from guardrails.scanners import scanner_names
 
-    return name if name in scanner_names() else None  # winnow has no `regex` scanner (yet): reported as such
+    return name if name in scanner_names() else None
 
 
 # -- report ----------------------------------------------------------------------------------------------------------

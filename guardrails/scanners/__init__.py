@@ -12,7 +12,7 @@ from curation.errors import WinnowError
 from guardrails.base import Scanner
 
 SCANNERS = ("invisible_text", "secrets", "pii", "injection", "toxicity", "banned_topics", "banned_substrings",
-            "leakage")
+            "regex", "leakage")
 
 
 def scanner_names() -> list[str]:
