@@ -41,11 +41,12 @@ class BannedSubstrings(Scanner):
         if len(terms) != len(cfg.substrings):
             raise WinnowError("banned_substrings: substrings must not be empty or blank")
         self._raw = self._compile(terms, cfg.case_sensitive)
-        # a plain `in` per term (C memmem) over the once-lowercased text rules out almost every prompt; the regex
-        # (whole-word matching, spans) runs only when a term is there. ASCII only: `str.lower` and the regex's
-        # case folding agree there.
-        self._ascii = all(t.isascii() for t in terms)
-        self._plain = tuple(dict.fromkeys(terms if cfg.case_sensitive else (t.lower() for t in terms)))
+        # a plain `in` per term (C memmem) over the text folded once rules out almost every prompt (`casefold`
+        # folds at least what the regex's IGNORECASE folds, so it never rules out a real match). On ASCII text
+        # (where lowercasing keeps every offset) substring spans come from `str.find` of the terms present; the
+        # regex runs only for whole-word matching and non-ASCII text that holds a term.
+        self._plain = tuple(dict.fromkeys(terms if cfg.case_sensitive else (t.casefold() for t in terms)))
+        self._ascii_terms = all(t.isascii() for t in terms)
         # normalised forms are lowercased and folded: match the normalised terms there
         norm_terms = sorted({canonical(t) for t in terms})
         self._norm = self._compile(norm_terms, False) if cfg.normalize else None
@@ -63,8 +64,7 @@ class BannedSubstrings(Scanner):
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
         if self._raw is None:
             return self.verdict(text, 0.0)
-        spans = [Span(m.start(), m.end(), "BANNED", 1.0, m.group())
-                 for m in self._raw.finditer(text)] if self._maybe(text) else []
+        spans = self._find(text)
         reasons = [f"banned: {', '.join(sorted({s.text or '' for s in spans}))}"] if spans else []
         if not spans and self._norm is not None:
             norm = normalize(text)
@@ -78,12 +78,25 @@ class BannedSubstrings(Scanner):
             return self.verdict(text, 0.0)
         return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans, reasons=reasons)
 
-    def _maybe(self, text: str) -> bool:
-        """False when no term can match: every term tested with `in` on the text lowercased once (ASCII)."""
+    def _find(self, text: str) -> list[Span]:
+        """Spans of the terms in the text: `in` first, then `str.find` or (word mode, non-ASCII) the regex."""
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
-        if cfg.case_sensitive:
-            return any(t in text for t in self._plain)
-        if not (self._ascii and text.isascii()):
-            return True  # full Unicode case folding: leave it to the regex
-        low = text.lower()
-        return any(t in low for t in self._plain)
+        ascii_text = text.isascii()
+        folded = text if cfg.case_sensitive else text.lower() if ascii_text else text.casefold()
+        present = [t for t in self._plain if t in folded]
+        if not present:
+            return []
+        if cfg.match == "word" or not (ascii_text and self._ascii_terms):
+            return [Span(m.start(), m.end(), "BANNED", 1.0, m.group()) for m in self._raw.finditer(text)]
+        # every occurrence, then leftmost-longest without overlaps: what the regex alternation would return
+        found = []
+        for t in present:
+            at = folded.find(t)
+            while at >= 0:
+                found.append((at, at + len(t)))
+                at = folded.find(t, at + 1)
+        spans: list[Span] = []
+        for a, b in sorted(found, key=lambda x: (x[0], x[0] - x[1])):
+            if not spans or a >= spans[-1].end:
+                spans.append(Span(a, b, "BANNED", 1.0, text[a:b]))
+        return spans

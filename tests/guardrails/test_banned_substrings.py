@@ -53,3 +53,15 @@ def test_plain_in_test_skips_the_regex_and_agrees_with_it() -> None:
         assert s.scan(text).valid is valid, text
     v = s.scan("A FALCON and a Falcon")
     assert [sp.text for sp in v.spans] == ["FALCON", "Falcon"]
+
+
+def test_find_spans_match_the_regex_alternation() -> None:
+    # spans from str.find (ASCII fast path) must equal what the regex alternation returns: leftmost, longest
+    terms = ["ab", "abc", "bcd", "cat", "Dog"]
+    s = BannedSubstrings({"substrings": terms, "normalize": False})
+    for text in ["xxabcdx abcat", "DOG dog dOg", "catcatcat", "zabcd", "ab ab abc bcd"]:
+        got = [(sp.start, sp.end, sp.text) for sp in s.scan(text).spans]
+        want = [(m.start(), m.end(), m.group()) for m in s._raw.finditer(text)]
+        assert got == want and got, text
+    assert [sp.text for sp in s.scan("the CAT sat").spans] == ["CAT"]
+    assert not BannedSubstrings({"substrings": ["password"], "normalize": False}).scan("pa\u017fsword").valid
