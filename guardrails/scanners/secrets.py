@@ -49,6 +49,9 @@ EXTRA_PATTERNS: list[tuple[str, str, int]] = [
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----|\n\s*\n")
 # a keyword followed by an assignment or call within a few characters: what KeywordDetector's patterns need
 _KEYWORD_LINE = regex.compile(r"(?i)(?:pass|pwd|secret|key|token|auth|cred)[^\n=:(]{0,30}[=:(]")
+# a token of 6+ characters mixing letters and digits: the credentials a rot13 reading can reveal have one (rot13
+# keeps digits), so the text's own rot13 reading (`rot13*`, tried here) is scanned only when it holds one
+_KEY_SHAPED = regex.compile(r"(?<!\S)(?=\S{6})\S*?(?:\d\S*?[a-z]|[a-z]\S*?\d)")
 CASE_ONLY = frozenset({"Twilio API Key"})  # patterns matched on the raw text only
 _TRIM = " \t\r\n\"'=:`,;"
 WINDOW_BEFORE, WINDOW_AFTER = 40, 200
@@ -142,10 +145,12 @@ class Secrets(Scanner):
             # rot13 is decoded by `normalize` only when it reads as English; a key with a few words around it
             # does not, so its rot13 reading is tried here too (letters only: the key's shape is unchanged)
             forms = [("unicode", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded,
-                     ("rot13", codecs.encode(norm.canonical, "rot13")), ("rot13", codecs.encode(norm.folded, "rot13"))]
+                     *(("rot13*", codecs.encode(f, "rot13")) for f in (norm.canonical, norm.folded))]
             seen: set[str] = set()
             for how, form in forms:
                 if not form or form == plain or form in seen:
+                    continue
+                if how == "rot13*" and _KEY_SHAPED.search(form) is None:
                     continue
                 seen.add(form)
                 for sp in self._find(form, jobs):
@@ -156,7 +161,8 @@ class Secrets(Scanner):
                     if at >= 0:
                         spans.append(Span(base + at, base + at + len(value), sp.label, 1.0, piece[at:at + len(value)]))
                     else:
-                        reasons.setdefault(f"{sp.label} in the {how} form (span not mappable to the text)", None)
+                        reasons.setdefault(f"{sp.label} in the {how.rstrip('*')} form (span not mappable to the text)",
+                                           None)
                 if spans or reasons:
                     return self._dedup(spans), list(reasons)
             if self.expired():
