@@ -67,6 +67,7 @@ def _datatrove_outputs(docs: list[str]) -> list[str | None]:
     return out
 
 
+@pytest.mark.slow
 def test_same_bytes_as_datatrove_c4_filter() -> None:
     docs = _docs(400)
     ref = _datatrove_outputs(docs)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "spacy")
 
@@ -54,6 +56,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_presidio_recognizers_load_light_and_find_the_same_spans() -> None:
     p = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, env=_env(), cwd=ROOT,
                        timeout=300)
@@ -65,6 +68,7 @@ def test_presidio_recognizers_load_light_and_find_the_same_spans() -> None:
     assert r["real_nlp_engine"].startswith("presidio_analyzer.nlp_engine.")
 
 
+@pytest.mark.slow
 def test_curate_with_pattern_pii_and_minhash_imports_no_nlp_stack(tmp_path: Path) -> None:
     """The whole command, every process (CLI, forkserver, 2 workers): no torch, transformers or spaCy."""
     src = tmp_path / "ten.jsonl"
