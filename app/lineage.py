@@ -184,8 +184,11 @@ def index_workspace(workspace: str | Path | None, extra_roots: list[Path] = ()) 
             prefixes = tuple(os.path.join(os.path.abspath(r), "") for r in roots)
             roots += [Path(p) for p in idx.run_ids if not os.path.join(p, "").startswith(prefixes)]
     seen: set[str] = set()
+    extra = {os.path.abspath(r) for r in extra_roots}
     for root in roots:
-        for key in _walk_dirs(os.path.abspath(root), SCAN_DEPTH):
+        # a target's own neighbourhood (outside the workspace) is scanned shallowly: it may be a home folder
+        depth = 3 if os.path.abspath(root) in extra else SCAN_DEPTH
+        for key in _walk_dirs(os.path.abspath(root), depth):
             if key in seen:
                 continue
             seen.add(key)
@@ -373,7 +376,8 @@ def lineage(target: str | Path, workspace: str | Path | None = None, *, down: bo
     lazy = None
     if index is None:
         if down:  # the target's own neighbourhood is scanned too, so folders outside the workspace are found
-            index = index_workspace(ws, [root.parent])
+            inside = ws is not None and os.path.join(str(root), "").startswith(os.path.join(str(ws), ""))
+            index = index_workspace(ws, [] if inside else [root.parent])
         else:  # walking up needs no scan unless a parent moved: then the workspace is scanned once
             index = WorkspaceIndex(run_ids=_registry_index(ws) if ws and (ws / "runs.sqlite").exists() else {})
             lazy = ws if ws and ws.is_dir() else None
