@@ -89,3 +89,24 @@ def test_curated_run_without_the_signal_is_a_clear_error(setup, tiny_model, tmp_
                      cache_dir=tmp_path / "cache", benchmarks=["arc_easy"], contamination=bare)
     with pytest.raises(WinnowError, match=r"--contamination .*bare: no decontamination signal"):
         prepare(cfg)
+
+
+@pytest.mark.slow
+def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model, tmp_path, capsys):
+    import shutil
+
+    from app.cli import main
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    model = tmp_path / "trained"
+    shutil.copytree(tiny_model, model)
+    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[setup["run"]], command=["test"], kind="sft")}
+    stamp_fingerprint(man, [model / "config.json"])
+    (model / "manifest.json").write_text(json.dumps(man))
+    out = tmp_path / "rep"
+    assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
+                 "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    printed = capsys.readouterr().out
+    assert "contamination split" in printed and f"(n={len(PLANTED)})" in printed
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["contamination"]["curated"] == str(setup["run"].absolute())
