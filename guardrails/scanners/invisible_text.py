@@ -55,7 +55,8 @@ class InvisibleText(Scanner):
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: InvisibleTextConfig = self.config  # type: ignore[assignment]
         spans: list[Span] = []
-        if not text.isascii() and self._suspect(text, cfg.homoglyphs):
+        invisible, other_script = self._suspect(text) if not text.isascii() else (False, False)
+        if invisible:
             for m in _INVISIBLE.finditer(text):
                 s, e = m.span()
                 if s == 0 and m.group() == "\ufeff":
@@ -66,8 +67,8 @@ class InvisibleText(Scanner):
                     spans.append(Span(a, b, label, 1.0, text[a:b]))
                 if self.expired():
                     break
-            if cfg.homoglyphs:
-                spans.extend(self._homoglyphs(text))
+        if other_script and cfg.homoglyphs:
+            spans.extend(self._homoglyphs(text))
         if not spans:
             return self.verdict(text, 0.0)
         spans.sort(key=lambda s: s.start)
@@ -80,12 +81,12 @@ class InvisibleText(Scanner):
         _confusable_table()  # load the confusables table now, not inside the first scan's time budget
 
     @staticmethod
-    def _suspect(text: str, homoglyphs: bool) -> bool:
-        """Whether the text holds any invisible character (or, with `homoglyphs`, any letter of a look-alike
-        script): the same classes searched over the text's distinct characters only (a set in C), so a prompt
-        with curly quotes or accents is cleared without a regex pass over all of it."""
+    def _suspect(text: str) -> tuple[bool, bool]:
+        """(any invisible character, any letter of a look-alike script): the same classes searched over the
+        text's distinct characters only (a set in C), so a prompt with curly quotes or accents is cleared
+        without a regex pass over all of it, and a flagged one runs only the pass it needs."""
         chars = "".join(set(text))
-        return _INVISIBLE.search(chars) is not None or (homoglyphs and _OTHER_SCRIPT.search(chars) is not None)
+        return _INVISIBLE.search(chars) is not None, _OTHER_SCRIPT.search(chars) is not None
 
     @staticmethod
     def _emoji_glue(text: str, s: int, e: int) -> bool:

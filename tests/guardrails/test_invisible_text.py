@@ -36,6 +36,8 @@ def test_accented_prompt_is_cleared_without_the_full_pass(monkeypatch) -> None:
         raise AssertionError("the per-word homoglyph pass ran on a prompt with no look-alike letter")
     monkeypatch.setattr(InvisibleText, "_homoglyphs", staticmethod(full_pass))
     assert s.scan(prose).valid
+    zw = s.scan(prose[:100] + "\u200b" + prose[100:])  # an invisible character alone: no homoglyph pass either
+    assert not zw.valid and [sp.label for sp in zw.spans] == ["ZERO_WIDTH"]
     monkeypatch.undo()
     hidden = prose[:300] + "\u2066" + prose[300:]
     v = s.scan(hidden)
