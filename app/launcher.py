@@ -147,6 +147,25 @@ def run_job(workspace: str | Path, argv: list[str], *, kind: str | None = None,
     as they would in a shell."""
     ws = Path(workspace).absolute()
     run_id, proc, log = start_job(ws, argv, env=env, kind=kind, config=config, cwd=cwd or Path.cwd())
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # the job runs in its own session: Ctrl-C or SIGTERM to the caller (the demo) must reach it too
+    old = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            proc.kill()
+        _settle(ws, run_id, proc, log)
+        raise
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     _settle(ws, run_id, proc, log)
     with RunRegistry(ws) as reg:
         run = reg.get(run_id)
