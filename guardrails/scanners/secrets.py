@@ -116,6 +116,8 @@ class Secrets(Scanner):
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
         self._jobs, plugins = _plugins(cfg.entropy)
         self._line_plugins = [p for p in plugins if cfg.keyword or type(p).__name__ != "KeywordDetector"]
+        if cfg.normalize:  # compile now, not inside the first scan's time budget (~0.2 s: it timed out a scan)
+            _folded_jobs(cfg.entropy)
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: SecretsConfig = self.config  # type: ignore[assignment]

@@ -84,3 +84,11 @@ def test_disguise_reading_keeps_look_alikes_benign() -> None:
     for text in ["commit dac8ab553733ef898ccef07e6976a5f8b6314e27",
                  "img data:image/png;base64,iVBORw0KGgoEuW1WsAlEW7rqdbT6aiQ6n93EWYblTJCLsU9B0uAHon8tOcexEXks9SCH"]:
         assert S.scan(text).valid, text
+
+
+def test_case_insensitive_patterns_are_compiled_before_the_first_scan() -> None:
+    from guardrails.scanners import secrets as mod
+
+    mod._folded_jobs.cache_clear()
+    Secrets({"entropy": False})
+    assert mod._folded_jobs.cache_info().currsize == 1  # built by the constructor, outside any time budget
