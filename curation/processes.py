@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -124,8 +126,10 @@ def stop_children_on_exit() -> Iterator[None]:
     """Around a command's work: signals become KeyboardInterrupt, and an abnormal exit stops all children."""
     in_main = threading.current_thread() is threading.main_thread()
     old: dict[int, object] = {}
+    signalled: list[int] = []
 
     def _interrupt(signum: int, frame: object) -> None:
+        signalled.append(signum)
         raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
     if in_main:
@@ -138,10 +142,32 @@ def stop_children_on_exit() -> Iterator[None]:
             for s in old:
                 signal.signal(s, signal.SIG_IGN)
         terminate_descendants()
+        if signalled:
+            # multiprocessing's exit handlers would wait for a pool whose workers are gone (seen to hang):
+            # once the command has recorded the interruption and unwound, leave without them
+            atexit.register(_leave_now, 128 + signal.SIGINT)
         raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)  # type: ignore[arg-type]
+
+
+def _leave_now(code: int) -> None:
+    """Last exit handler to be registered, so the first to run: stop whatever is still running (a pool may
+    have started new workers since the first sweep, and the forkserver that starts them goes first), flush,
+    and exit, skipping the other handlers."""
+    me = os.getpid()
+    for p in sorted(descendants(me), key=lambda p: not _helper_process(p)):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def watch_parent() -> None:

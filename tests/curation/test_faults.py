@@ -87,9 +87,12 @@ def _result(run: Path) -> dict:
 def _cli(args: list[str], tmp: Path, env: dict | None = None, wait: bool = True) -> subprocess.Popen:
     full_env = {**os.environ, "WINNOW_WORKSPACE": str(tmp / "ws"), **(env or {})}
     cmd = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *args]
-    if not wait:
-        return subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    if not wait:  # output to a file: a pipe would stay open while any child that inherited it lives
+        log = open(tmp / f"cli-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
+        proc.log_path = Path(log.name)  # type: ignore[attr-defined]
+        return proc
     return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=300)
 
 
@@ -378,6 +381,7 @@ def test_stopping_curate_stops_its_workers(setup: dict, how: str) -> None:
         assert set(workers) <= set(family)
         os.kill(proc.pid, getattr(signal, how))
         proc.wait(timeout=60)
+        err = proc.log_path.read_text()
         _wait_for(lambda: not any(_alive(p) for p in family), timeout=30,
                   what=f"every process of the stopped curate to exit after {how} "
                        f"(alive: {[p for p in family if _alive(p)]})")
@@ -388,7 +392,7 @@ def test_stopping_curate_stops_its_workers(setup: dict, how: str) -> None:
             except ProcessLookupError:
                 pass
     if how == "SIGTERM":
-        assert proc.returncode == 130
+        assert proc.returncode == 130, err[-2000:]
         from app.registry import RunRegistry
 
         with RunRegistry(tmp / "ws") as reg:
