@@ -32,10 +32,11 @@ WEBTEXT = ["dclm_quality_majority.jsonl", "dclm_quality_agreement.jsonl", "c4_de
            "dolma_cc_en_head-0091.jsonl", "dolma_cc_en_head-0174.jsonl", "datajuicer_redpajama_cc.jsonl"]
 
 
-def winnow(*args: str, ws: Path) -> float:
+def winnow(*args: str, ws: Path | None) -> float:
     """Run one CLI command in a fresh process; return its wall time."""
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "app.cli", *args, "--workspace", str(ws)], cwd=ROOT,
+    wsa = ["--workspace", str(ws)] if ws is not None else []
+    r = subprocess.run([sys.executable, "-m", "app.cli", *args, *wsa], cwd=ROOT,
                        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1",
                                                              "HF_DATASETS_OFFLINE": "1"})
     dt = time.perf_counter() - t0
@@ -116,11 +117,11 @@ def main() -> None:
     d = a.out / "sample"
     d.mkdir()
     corpus, held = d / "corpus.jsonl", d / "heldout.jsonl"
-    winnow("data", "sample", "--docs", str(a.docs), "--seed", "0", "--out", str(corpus), ws=ws)
-    winnow("data", "sample", "--docs", "300", "--seed", "1", "--out", str(held), ws=ws)
+    winnow("data", "sample", "--docs", str(a.docs), "--seed", "0", "--out", str(corpus), ws=None)
+    winnow("data", "sample", "--docs", "300", "--seed", "1", "--out", str(held), ws=None)
     base = d / "base"
     winnow("model", "tiny", "--corpus", str(corpus), "--out", str(base), "--hidden", "64", "--layers", "2",
-           "--vocab-size", "1000", ws=ws)
+           "--vocab-size", "1000", ws=None)
 
     if "sample" not in a.skip:
         rep, dt = ablate([corpus], base, ["--heldout-clean", str(held)], d / "ablation", ws, a.seeds, a.steps, train)
@@ -137,7 +138,7 @@ def main() -> None:
                               a.heldout_chars)
         rbase = r / "base"
         winnow("model", "tiny", *[x for f in files for x in ("--corpus", str(f))], "--out", str(rbase),
-               "--hidden", "64", "--layers", "2", "--vocab-size", "1000", ws=ws)
+               "--hidden", "64", "--layers", "2", "--vocab-size", "1000", ws=None)
         rep, dt = ablate(files, rbase, ["--heldout", str(wt)], r / "ablation", ws, a.seeds, a.steps, train)
         results["real"] = {**headline(rep), "wall_s": round(dt, 1), "corpus": [f.name for f in files],
                            "heldout": f"WikiText-2 test, first {a.heldout_chars} characters of paragraphs"}
