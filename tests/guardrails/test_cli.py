@@ -55,7 +55,7 @@ def test_scan_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def _fixture_data(root: Path) -> None:
-    """A tiny folder laid out like ../shared/data (made up here: tests never read the real one)."""
+    """A tiny folder laid out like the public data folder the bench reads (made up: tests never read it)."""
     (root / "prompts").mkdir(parents=True)
     (root / "sft").mkdir()
     (root / "preference").mkdir()
