@@ -26,7 +26,8 @@ from typing import Any
 from curation.fingerprint import combine, file_fingerprint, fingerprint, folder_fingerprint
 
 SCHEMA = 1
-PACKAGES = ["winnow", "polars", "pyarrow", "numpy", "datatrove", "torch", "transformers", "trl", "peft",
+PACKAGES = ["winnow", "polars", "pyarrow", "numpy", "datatrove", "datasketch", "presidio-analyzer",
+            "presidio-anonymizer", "fasttext-numpy2-wheel", "spacy", "torch", "transformers", "trl", "peft",
             "accelerate", "datasets", "lm-eval", "tokenizers"]
 # Files in an output folder that describe the job rather than being its output.
 _NOT_OUTPUT = {"manifest.json", "progress.jsonl", "run.lock", ".lock"}

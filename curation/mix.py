@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import polars as pl
 
 from curation import faults
 from curation.errors import WinnowError
+from curation.lineage_record import package_versions
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE
 from curation.recipe import Recipe, Rule, load_recipe
@@ -32,20 +31,6 @@ from curation.store import doc_files, signal_files, source_dir, write_parquet_at
 
 REMOVED_SCHEMA = {"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8), "value": pl.Float64,
                   "detail": pl.Utf8, "kept_id": pl.Utf8}
-PACKAGES = ["winnow", "polars", "datatrove", "datasketch", "presidio-analyzer", "presidio-anonymizer",
-            "fasttext-numpy2-wheel", "spacy", "pyarrow", "numpy"]
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
 def _col(rule: Rule, name: str | None) -> str | None:
     return f"{rule.signal}.{name}" if name else None
 
