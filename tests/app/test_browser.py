@@ -208,7 +208,12 @@ def test_sft_job_from_its_form_shows_a_growing_loss_curve(server: dict, tmp_path
                            "return !p || p.innerText !== t; }", arg=first, timeout=120_000)  # refreshed, no reload
     page.wait_for_selector("[data-testid='stVegaLiteChart']", timeout=120_000)
     page.wait_for_timeout(4000)  # a few more refreshes: the curve has grown
-    page.locator("[data-testid='stVegaLiteChart']").last.scroll_into_view_if_needed()
+    for _ in range(5):  # the live chart is re-rendered every refresh: an element may detach while we scroll
+        try:
+            page.locator("[data-testid='stVegaLiteChart']").last.scroll_into_view_if_needed(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's "not attached to the DOM"; retried
+            page.wait_for_timeout(500)
     _shot(page, tmp_path, "app-training")
     _wait_text(page, "✅ done", timeout=480_000)
     out = next((ws / "models").glob("train-sft-*"))
