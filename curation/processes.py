@@ -72,10 +72,12 @@ def _helper_process(pid: int) -> bool:
     return b"resource_tracker" in cmd or b"forkserver" in cmd
 
 
-def terminate_descendants(pid: int | None = None, grace: float = 3.0) -> int:
-    """SIGTERM every descendant, then SIGKILL what is left after `grace` seconds; returns how many."""
+def terminate_descendants(pid: int | None = None, grace: float = 3.0, keep: set[int] | frozenset[int] = frozenset(),
+                          ) -> int:
+    """SIGTERM every descendant (but those in `keep`), then SIGKILL what is left after `grace` seconds;
+    returns how many."""
     pid = os.getpid() if pid is None else pid
-    helpers = {p for p in _children(pid) if _helper_process(p)}
+    helpers = {p for p in _children(pid) if _helper_process(p)} | set(keep)
     procs = [p for p in descendants(pid) if p not in helpers]
     for p in procs:
         try:
@@ -123,10 +125,13 @@ def _reap() -> None:
 
 @contextmanager
 def stop_children_on_exit() -> Iterator[None]:
-    """Around a command's work: signals become KeyboardInterrupt, and an abnormal exit stops all children."""
+    """Around a command's work: signals become KeyboardInterrupt, and an abnormal exit stops the processes
+    started inside the block (never ones the caller already had)."""
     in_main = threading.current_thread() is threading.main_thread()
     old: dict[int, object] = {}
     signalled: list[int] = []
+    # processes that were already there are not this command's (a test session's servers, an app's jobs)
+    before = frozenset(descendants(os.getpid()))
 
     def _interrupt(signum: int, frame: object) -> None:
         signalled.append(signum)
@@ -141,23 +146,23 @@ def stop_children_on_exit() -> Iterator[None]:
         if in_main:  # a second signal while we clean up must not cut the cleanup short
             for s in old:
                 signal.signal(s, signal.SIG_IGN)
-        terminate_descendants()
+        terminate_descendants(keep=before)
         if signalled:
             # multiprocessing's exit handlers would wait for a pool whose workers are gone (seen to hang):
             # once the command has recorded the interruption and unwound, leave without them
-            atexit.register(_leave_now, 128 + signal.SIGINT)
+            atexit.register(_leave_now, 128 + signal.SIGINT, before)
         raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)  # type: ignore[arg-type]
 
 
-def _leave_now(code: int) -> None:
+def _leave_now(code: int, keep: frozenset[int] = frozenset()) -> None:
     """Last exit handler to be registered, so the first to run: stop whatever is still running (a pool may
     have started new workers since the first sweep, and the forkserver that starts them goes first), flush,
     and exit, skipping the other handlers."""
     me = os.getpid()
-    for p in sorted(descendants(me), key=lambda p: not _helper_process(p)):
+    for p in sorted((p for p in descendants(me) if p not in keep), key=lambda p: not _helper_process(p)):
         try:
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:

@@ -422,3 +422,15 @@ def test_recipe_errors_name_rules_and_columns_before_any_work(tmp_path: Path) ->
         parse_recipe(typo)
     with pytest.raises(WinnowError, match=r"name the field of rule 'short' to change, as rules\.short\.FIELD"):
         apply_overrides(parse_recipe(base), ["rules.short=1"])
+
+
+def test_a_failing_run_stops_only_the_processes_it_started(setup: dict) -> None:
+    # a library caller's own children (a test session's servers, the app's jobs) are not the run's to stop
+    mine = subprocess.Popen(["sleep", "60"])
+    try:
+        with pytest.raises(WinnowError, match="holds a different run"):
+            curate([setup["corpus"]], setup["clean"], load_recipe(setup["recipe_file"]), text_field="alt")
+        assert mine.poll() is None
+    finally:
+        mine.kill()
+        mine.wait()
