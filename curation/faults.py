@@ -1,11 +1,10 @@
 """Fault injection: named points where a test can kill (or pause) a run, the way SQLite's crash tests do.
 
 `WINNOW_FAULT=POINT[@N][:ACTION]` makes the N-th arrival (default 1st) at POINT, in any process of the
-run, either SIGKILL that process (`kill`, the default), SIGKILL the command that started it (`kill-parent`,
-from a worker) or sleep for an hour (`pause`, to kill it from outside; with WINNOW_FAULT_FLAG_DIR set, it
-first creates a file named by its pid there). Unset, `at()` costs one dict
-lookup. The points, in the order a run reaches them, are `POINTS`; tests/curation/test_faults.py kills a run
-at each and checks that a resume gives the clean run's result.
+run, either SIGKILL that process (`kill`, the default) or sleep for an hour (`pause`, to kill it from
+outside; with WINNOW_FAULT_FLAG_DIR set, it first creates a file named by its pid there). Unset, `at()`
+costs one dict lookup. The points, in the order a run reaches them, are `POINTS`;
+tests/curation/test_faults.py kills a run at each and checks that a resume gives the clean run's result.
 """
 
 from __future__ import annotations
@@ -44,9 +43,6 @@ def at(point: str) -> None:
         flags = os.environ.get("WINNOW_FAULT_FLAG_DIR")
         if flags:  # tell the test which process is paused here
             open(os.path.join(flags, str(os.getpid())), "w").close()
-        time.sleep(3600)
-    elif action == "kill-parent":
-        os.kill(os.getppid(), signal.SIGKILL)
         time.sleep(3600)
     else:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -26,7 +26,7 @@ from curation.lineage_record import package_versions
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE
 from curation.recipe import Recipe, Rule, load_recipe
-from curation.run_folder import RunLock, check_writable_dir, is_run
+from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
 
 REMOVED_SCHEMA = {"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8), "value": pl.Float64,
@@ -176,7 +176,7 @@ def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:
         return
     if out.exists() and not out.is_dir():
         raise WinnowError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(not e.name.startswith(".winnow") for e in out.iterdir()):
+    if entries_besides_lock(out):
         try:
             same_parent = json.loads((out / "run.json").read_text()).get("parent") == str(run)
         except (OSError, ValueError):

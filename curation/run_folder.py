@@ -37,11 +37,12 @@ def _owned(entry: Path) -> bool:
         ".tmp" in n and any(n[1:].startswith(f) for f in OWNED_FILES)
 
 
-def foreign_entries(path: Path) -> list[str]:
-    """Entries of a folder that Winnow did not write (the user's own files)."""
+def entries_besides_lock(path: Path) -> list[str]:
+    """What a folder holds besides a Winnow lock: in a folder that is not yet a run, any of it (even a
+    `docs/`) is someone else's."""
     if not path.is_dir():
         return []
-    return sorted(e.name for e in path.iterdir() if not _owned(e))
+    return sorted(e.name for e in path.iterdir() if not e.name.startswith(".winnow"))
 
 
 def check_writable_dir(path: Path, what: str = "--out") -> None:
@@ -89,8 +90,7 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path]) -> No
     if run_dir.exists() and not run_dir.is_dir():
         raise WinnowError(f"--out {run_dir} is a file, not a folder: give a folder path")
     if run_dir.is_dir() and not is_run(run_dir):
-        # not a run: anything but our own lock makes it someone else's folder (even a `docs/` of theirs)
-        foreign = sorted(e.name for e in run_dir.iterdir() if not e.name.startswith(".winnow"))
+        foreign = entries_besides_lock(run_dir)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise WinnowError(f"--out {run_dir} is not empty and is not a Winnow run (it holds {shown}); "
