@@ -48,7 +48,14 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
     raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
 
 
-def default_tasks(sizes: list[int], workers: int, bytes_per_task: int = 128 << 20) -> int:
+MIN_BYTES_PER_TASK = 4 << 20  # below this a second process costs more start-up (~1-2 s of imports) than it saves
+
+
+def default_tasks(sizes: list[int], workers: int, bytes_per_task: int = 128 << 20,
+                  min_bytes_per_task: int = MIN_BYTES_PER_TASK) -> int:
     """Tasks for inputs of these byte sizes: about `bytes_per_task` of input each (a lost task costs little, a
-    rerun with more workers resumes the same tasks), at least one per worker, at most 10,000."""
-    return max(1, int(workers), min(10_000, -(-sum(sizes) // bytes_per_task)))
+    rerun with more workers resumes the same tasks), one per worker while each gets at least
+    `min_bytes_per_task` (a small input runs as one task, in the command's own process), at most 10,000."""
+    total = sum(sizes)
+    per_worker = min(max(1, int(workers)), -(-total // min_bytes_per_task))
+    return max(1, per_worker, min(10_000, -(-total // bytes_per_task)))

@@ -17,6 +17,7 @@ import orjson
 
 from curation import faults
 from curation.errors import WinnowError
+from curation.executors import default_tasks, make_executor
 from curation.fingerprint import file_fingerprint
 from curation.mix import mix
 from curation.processes import set_parent_death_signal, stop_children_on_exit
@@ -133,35 +134,6 @@ def plan_steps(recipe: Recipe, context: dict[str, Any]) -> tuple[list[str], dict
         else:
             raise WinnowError(f"signal {step.name!r} cannot run: {reason}")
     return run, skipped
-
-
-def _make_executor(kind: str, pipeline: list, tasks: int, workers: int, logs: Path) -> Any:
-    workers = max(1, min(workers, tasks))
-    if kind == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
-        return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=str(logs),
-                                     skip_completed=True)
-    if kind == "ray":
-        try:
-            import ray
-        except ImportError:
-            raise WinnowError("--executor ray needs ray: pip install 'winnow[ray]'") from None
-        from datatrove.executor.ray import RayPipelineExecutor
-
-        if not ray.is_initialized():
-            # RAY_ADDRESS (env) joins an existing cluster; otherwise a local instance is started.
-            ray.init(num_cpus=None if _ray_address() else workers, include_dashboard=False,
-                     log_to_driver=False, ignore_reinit_error=True)
-        return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=str(logs),
-                                   skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=1)
-    raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
-
-
-def _ray_address() -> str | None:
-    import os
-
-    return os.environ.get("RAY_ADDRESS")
 
 
 @contextmanager
@@ -301,9 +273,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     world = max(1, int(workers))
     if tasks:
         n_tasks = max(1, int(tasks))
-    else:  # from the inputs' size: ~128 MB a task, at least one per worker (curation/executors.py)
-        from curation.executors import default_tasks
-
+    else:  # from the inputs' size: ~128 MB a task, one per worker unless the input is small (executors.py)
         n_tasks = default_tasks([f.path.stat().st_size for f in files], world)
     ws = Path(workspace).absolute() if workspace else None
     against_dirs = [str(Path(a).absolute()) for a in (against or [])]
@@ -342,7 +312,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
             print(f"note: {damaged} scored batches were damaged or missing; scoring them again")
         shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
                            id_field or "id")
-        ex = _make_executor(executor, [shard], n_tasks, world, run_dir / "logs")
+        ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"))
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
         score_wall = time.perf_counter() - t0
         if executor == "ray":  # corpus-wide steps as stages on the cluster: the driver holds no signatures

@@ -86,19 +86,26 @@ def estimated_jaccard(sig: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int 
 
 
 def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Component label (int64, the smallest member index) of each of n nodes joined by `pairs`."""
+    """Component label (int64, the smallest member index) of each of n nodes joined by `pairs`.
+
+    Min-label hooking with pointer jumping in numpy: the same labels as scipy's `connected_components`
+    relabelled by smallest member, without scipy.sparse's ~0.4 s import in every curate."""
     labels = np.arange(n, dtype=np.int64)
     if len(pairs) == 0:
         return labels
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components as cc
-
-    g = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, comp = cc(g, directed=False)
-    # relabel each component by its smallest member so labels are deterministic
-    first = np.full(comp.max() + 1, n, dtype=np.int64)
-    np.minimum.at(first, comp, labels)
-    return first[comp]
+    u, v = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    while True:  # invariant: labels[x] <= x, in x's component, and labels[labels[x]] == labels[x]
+        lu, lv = labels[u], labels[v]
+        differ = lu != lv
+        if not differ.any():
+            return labels
+        u, v, lu, lv = u[differ], v[differ], lu[differ], lv[differ]  # settled edges stay settled
+        np.minimum.at(labels, np.maximum(lu, lv), np.minimum(lu, lv))  # hook the larger root under the smaller
+        while True:  # pointer jumping until every node points at a root
+            nxt = labels[labels]
+            if np.array_equal(nxt, labels):
+                break
+            labels = nxt
 
 
 def pick_representatives(labels: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:

@@ -266,7 +266,7 @@ def test_duplicate_ids_in_other_workers_are_judged_by_their_own_signals(tmp_path
     recipe = load_recipe(None).model_validate({"batch_size": 2, "signals": {"length": {}},
                                                "rules": [{"name": "short", "signal": "length",
                                                           "column": "n_words", "min": 5}]})
-    results = {w: curate([p], tmp_path / f"w{w}", recipe, workers=w) for w in (1, 2)}
+    results = {w: curate([p], tmp_path / f"w{w}", recipe, workers=w, tasks=w) for w in (1, 2)}
     for w in (1, 2):
         kept = sorted(pl.read_parquet(tmp_path / f"w{w}" / "kept" / "*.parquet")["text"].to_list())
         removed = pl.read_parquet(tmp_path / f"w{w}" / "removed.parquet").select("id", "rule").rows()
@@ -372,7 +372,7 @@ def test_stopping_curate_stops_its_workers(setup: dict, how: str) -> None:
     flags = tmp / "flags"
     flags.mkdir()
     proc = _cli(["curate", str(setup["corpus"]), "--out", str(tmp / "stopped"), "-r", str(setup["recipe_file"]),
-                 "--workers", "2"], tmp,
+                 "--workers", "2", "--tasks", "2"], tmp,
                 env={"WINNOW_FAULT": "score.batch_start:pause", "WINNOW_FAULT_FLAG_DIR": str(flags)}, wait=False)
     try:
         _wait_for(lambda: len(list(flags.iterdir())) == 2, what="both workers to start scoring")

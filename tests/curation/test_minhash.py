@@ -127,6 +127,27 @@ def test_large_bucket_connects_all_copies() -> None:
     assert len(set(labels[1:100])) == 99
 
 
+@pytest.mark.parametrize("shape", ["random", "chain", "star"])
+def test_connected_components_match_scipy(shape: str) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_cc
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    if shape == "random":
+        pairs = rng.integers(0, n, (3000, 2))
+    elif shape == "chain":  # a long path, visited in shuffled order: the worst case for hooking
+        perm = rng.permutation(n)
+        pairs = np.stack([perm[:-1], perm[1:]], axis=1)[rng.permutation(n - 1)]
+    else:
+        pairs = np.stack([np.full(n - 1, n - 1), np.arange(n - 1)], axis=1)
+    g = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = scipy_cc(g, directed=False)
+    smallest = {c: i for i, c in reversed(list(enumerate(comp.tolist())))}  # each component's smallest member
+    expected = np.array([smallest[c] for c in comp.tolist()])
+    assert np.array_equal(lsh.connected_components(n, pairs), expected)
+
+
 def _run_step(df: pl.DataFrame, tmp: Path, cfg: MinHashConfig | None = None, context: dict | None = None,
               batch: int = 25) -> pl.DataFrame:
     step = MinHashStep(cfg, context={"run_dir": str(tmp), **(context or {})})

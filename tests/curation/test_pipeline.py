@@ -121,7 +121,7 @@ def test_two_workers_and_datasets_readback(tmp_path: Path) -> None:
     # worker processes only know the built-in steps, not this module's test step
     recipe = parse_recipe({"batch_size": 8, "signals": {"length": {}}, "rules": [RECIPE["rules"][0]]})
     one = curate([_corpus(tmp_path)], tmp_path / "one", recipe)
-    two = curate([_corpus(tmp_path)], tmp_path / "two", recipe, workers=2)
+    two = curate([_corpus(tmp_path)], tmp_path / "two", recipe, workers=2, tasks=2)
     assert (one["kept"], one["removed"], one["by_rule"]) == (two["kept"], two["removed"], two["by_rule"])
     ds = load_dataset("parquet", data_files=str(tmp_path / "two" / "kept" / "*.parquet"), split="train",
                       cache_dir=str(tmp_path / "hf"))
@@ -135,9 +135,9 @@ def test_ray_executor_matches_local(tmp_path: Path) -> None:
 
     recipe = parse_recipe({"batch_size": 8, "signals": {"length": {}},
                            "rules": [RECIPE["rules"][0]]})
-    local = curate([_corpus(tmp_path)], tmp_path / "local", recipe, workers=2)
+    local = curate([_corpus(tmp_path)], tmp_path / "local", recipe, workers=2, tasks=2)
     try:
-        on_ray = curate([_corpus(tmp_path)], tmp_path / "ray", recipe, executor="ray", workers=2)
+        on_ray = curate([_corpus(tmp_path)], tmp_path / "ray", recipe, executor="ray", workers=2, tasks=2)
     finally:
         ray.shutdown()
     assert (local["kept"], local["removed"], local["by_rule"]) == (on_ray["kept"], on_ray["removed"],

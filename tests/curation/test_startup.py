@@ -80,7 +80,7 @@ def test_curate_with_pattern_pii_and_minhash_imports_no_nlp_stack(tmp_path: Path
                       "rules:\n  - {name: near, signal: minhash, column: duplicate, drop_if: true}\n"
                       "transforms:\n  pii_scrub: {mode: replace}\n", encoding="utf-8")
     p = subprocess.run([sys.executable, "-m", "app.cli", "curate", str(src), "--out", str(tmp_path / "run"),
-                        "--recipe", str(recipe), "--workers", "2", "--workspace", str(tmp_path / "ws")],
+                        "--recipe", str(recipe), "--workers", "2", "--tasks", "2", "--workspace", str(tmp_path / "ws")],
                        capture_output=True, text=True, env=_env(PYTHONPROFILEIMPORTTIME="1"), cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     imported = set(re.findall(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", p.stderr))
