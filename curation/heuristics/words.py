@@ -38,12 +38,6 @@ def _punctuation_set() -> set[str]:
     return set(PUNCTUATION_SET)
 
 
-def _sentencizer_punct() -> set[str]:
-    from spacy.pipeline import Sentencizer
-
-    return set(Sentencizer.default_punct_chars)
-
-
 _POW_CACHE: dict[int, np.ndarray] = {}
 
 
@@ -94,23 +88,20 @@ class WordCache:
     STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
     def __init__(self) -> None:
-        # spaCy's English tokenizer settings, read from the language defaults: `spacy.blank("en")` would
-        # build the same tokenizer but first loads every installed spaCy plugin (presidio, transformers...)
-        from curation.imports import absent
+        # spaCy's English tokenizer settings (the same as `spacy.blank("en")`, which would first load every
+        # installed spaCy plugin), cached as data so that spaCy itself is imported only if a chunk needs it
+        from curation.heuristics.spacy_rules import english_rules
 
-        with absent("torch", "cupy"):  # thinc (under spaCy) would import torch: ~2.5 s, unused by a tokenizer
-            from spacy.lang.en import English
-            from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
-
-        d = English.Defaults
-        self._rules = {k: [t[65] for t in v] for k, v in d.tokenizer_exceptions.items()}  # 65 = ORTH
-        self._prefix = compile_prefix_regex(d.prefixes).search
-        self._suffix = compile_suffix_regex(d.suffixes).search
-        self._infix = compile_infix_regex(d.infixes).finditer
-        self._token_match, self._url_match = d.token_match, d.url_match
+        r = english_rules()
+        self._rules = r.exceptions
+        self._prefix = r.prefix.search
+        self._suffix = r.suffix.search
+        self._infix = r.infix.finditer
+        self._token_match = r.token.match if r.token is not None else None
+        self._url_match = r.url.match if r.url is not None else None
         self._spacy_tok = None  # a real spaCy Tokenizer, built only if a chunk needs it
         self._punct = _punctuation_set()
-        self._sent_punct = _sentencizer_punct()
+        self._sent_punct = set(r.sentence_punct)
         self._stop = {w: i for i, w in enumerate(self.STOP_WORDS)}
         rng = np.random.default_rng(_RNG_SEED)
         self.base = int(rng.integers(1 << 62, 1 << 63)) | 1  # odd: invertible mod 2**64
@@ -118,7 +109,7 @@ class WordCache:
         # special cases spaCy re-applies after splitting (its PhraseMatcher): chunks whose words contain
         # such a pattern (the rule string split WITHOUT special cases) go to spaCy itself; they are rare
         self._matcher_first: dict[str, list[list[str]]] = {}
-        for k in d.tokenizer_exceptions:
+        for k in self._rules:
             if any(c.isspace() for c in k):
                 continue
             pre, suf = self._prefix(k), self._suffix(k)
@@ -285,9 +276,12 @@ class WordCache:
     def _tokenizer(self) -> Any:
         """spaCy's English Tokenizer over a bare Vocab (the same rules as `spacy.blank("en")`)."""
         if self._spacy_tok is None:
-            from spacy.lang.en import English
-            from spacy.tokenizer import Tokenizer
-            from spacy.vocab import Vocab
+            from curation.imports import absent
+
+            with absent("torch", "cupy"):  # thinc (under spaCy) would import torch, unused by a tokenizer
+                from spacy.lang.en import English
+                from spacy.tokenizer import Tokenizer
+                from spacy.vocab import Vocab
 
             d = English.Defaults
             self._spacy_tok = Tokenizer(Vocab(), rules=d.tokenizer_exceptions, prefix_search=self._prefix,
