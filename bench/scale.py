@@ -72,7 +72,8 @@ def _kind(p) -> str:
     return "command"
 
 
-def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], tuple[float, str]]) -> None:
+def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], tuple[float, str]],
+                names: dict[tuple[int, float], str] | None = None) -> None:
     """Record user+system CPU of every live process under `roots`, keyed by (pid, start time)."""
     import psutil
 
@@ -81,6 +82,8 @@ def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], tuple[float, str
             t = p.cpu_times()
             key = (p.pid, p.create_time())
             seen[key] = (t.user + t.system, seen[key][1] if key in seen else _kind(p))
+            if names is not None and key not in names:
+                names[key] = f"{p.name()[:28]} | {' '.join(p.cmdline())[:110]}"
         except psutil.NoSuchProcess:
             pass
 
@@ -93,6 +96,7 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
     base: dict[tuple[int, float], tuple[float, str]] = {}
     _sample_cpu(watch, base)
     seen = dict(base)
+    names: dict[tuple[int, float], str] = {}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0]
@@ -103,7 +107,7 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
                 peak[0] = max(peak[0], psutil.Process(proc.pid).memory_info().rss)
             except psutil.NoSuchProcess:
                 break
-            _sample_cpu([proc.pid, *watch], seen)
+            _sample_cpu([proc.pid, *watch], seen, names)
             time.sleep(0.2)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -117,7 +121,10 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
     by_kind: dict[str, float] = {}
     for k, (v, kind) in seen.items():
         by_kind[kind] = by_kind.get(kind, 0.0) + v - base.get(k, (0.0, kind))[0]
+    per_proc = sorted(((v - base.get(k, (0.0, kind))[0], kind, names.get(k, "?")) for k, (v, kind) in seen.items()),
+                      reverse=True)
     return {"wall_s": wall, "cpu_s": sum(by_kind.values()), "cpu_by_kind_s": by_kind,
+            "processes": len(per_proc), "cpu_top_processes": [[round(c, 2), k, n] for c, k, n in per_proc[:25]],
             "driver_peak_rss_mib": peak[0] / 2**20,
             "log_tail": out.decode(errors="replace")[-400:]}
 

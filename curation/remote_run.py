@@ -190,13 +190,11 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
                   overwrite: bool = False, command: list[str] | None = None, config: dict[str, Any] | None = None,
                   distributed_dedup: bool = True) -> dict[str, Any]:
     """Score `inputs` into the run folder `out` (URL or path) with everything passing through the store."""
-    from curation.dedup.distributed import finalize_distributed
+    from curation.dedup.distributed import finalize_stages
     from curation.executors import default_tasks, make_executor
     from curation.mix import mix
     from curation.pipeline import plan_steps
     from curation.remote import preflight
-    from curation.scoring import build_steps
-    from curation.steps import CorpusStep
 
     t_start = time.perf_counter()
     against_urls = [objstore.absolute(a) for a in (against or [])]
@@ -253,14 +251,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
             raise WinnowError(f"scoring tasks {missing} did not complete; see {run}/logs")
         score_wall = time.perf_counter() - t0
 
-        finalize: dict[str, Any] = {}
-        for step in build_steps(recipe, steps, context):
-            if isinstance(step, CorpusStep):
-                t1 = time.perf_counter()
-                finalize[step.name] = {"stages": finalize_distributed(step, run, executor=executor, tasks=n_tasks,
-                                                                      workers=world),
-                                       "seconds": 0.0}
-                finalize[step.name]["seconds"] = time.perf_counter() - t1
+        finalize = finalize_stages(recipe, steps, context, run, executor, n_tasks, world)
         objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
         manifest = _mix_and_commit(run, recipe, info, score_wall, finalize, command, config, t_start, mix)
     finally:

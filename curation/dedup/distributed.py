@@ -367,21 +367,11 @@ def stages_for(step: Any, run: str) -> list[type[_Stage]]:
     raise WinnowError(f"corpus step {step.name!r} has no distributed stages")
 
 
-def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks: int = 4, workers: int = 1,
-                         partitions: int | None = None, hook: Any = None) -> dict[str, float]:
-    """Run `step`'s stages over `run`'s stored parts on `executor`; returns seconds per stage.
+def _prepare(step: Any, run: str, tasks: int, partitions: int | None) -> list[tuple[_Stage, int]]:
+    """Write (or keep) `step`'s plan and return its stages, each with its number of tasks.
 
     `tasks` bounds each stage's tasks; without `partitions` they are sized by the documents scored
-    (`DOCS_PER_TASK` each), since on Ray every task starts a worker.
-
-    Resumable: each stage's finished tasks are recorded under `<run>/logs/dedup/<step>/<stage>` and skipped
-    on a rerun with the same plan. `hook(stage, "start" | "end")`, when given, is called around each stage
-    (bench/scale.py measures each stage's memory with it).
-    """
-    import time
-
-    from curation.executors import make_executor
-
+    (`DOCS_PER_TASK` each), since on Ray every task starts a worker."""
     run = objstore.absolute(run)
     fold = objstore.folder(run)
     old, labels, run_index = _against_files(step)
@@ -397,53 +387,114 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
             "parts": _parts_signature(fold, [rel for _, rel in new_files])}
     plan_rel = _plan_path(step.name)
     if fold.isfile(plan_rel) and json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
-        # other parts than last time (a batch was scored again): the stages start over, from nothing stale
-        for rel in (f"{WORK}/{step.name}", f"logs/dedup/{step.name}", f"signals/{step.name}"):
+        # other parts than last time (a batch was scored again): the stages start over, from nothing stale,
+        # including the records of stage runs this step shared with another step (`a+b` folders)
+        stale = [f"{WORK}/{step.name}", f"signals/{step.name}"]
+        if fold.isdir(f"logs/{WORK}"):
+            stale += [f"logs/{WORK}/{d}" for d in (Path(e).name for e in fold.ls(f"logs/{WORK}", detail=False))
+                      if step.name in d.split("+")]
+        for rel in stale:
             if fold.exists(rel):
                 fold.rm(rel, recursive=True)
     if not fold.isfile(plan_rel):
         objstore.write_bytes(fold, plan_rel, json.dumps(plan).encode())
     cfg = step.config.model_dump(mode="json")
-    timings: dict[str, float] = {}
-    for stage in stages_for(step, run):
-        n = {"exact partition": blocks, "exact groups": plan["partitions"], "minhash bands": blocks,
+    sizes = {"exact partition": blocks, "exact groups": plan["partitions"], "minhash bands": blocks,
              "minhash pairs": plan["partitions"], "minhash nodes": blocks, "minhash cluster": 1,
-             "minhash final": blocks}[stage.name]
-        if hook is not None:
-            hook(stage.name, "start")
-        t0 = time.perf_counter()
-        logs = f"logs/dedup/{step.name}/{stage.name.replace(' ', '_')}"
-        ex = make_executor(executor, [stage(run, step.name, cfg)], tasks=n, workers=workers,
-                           logging_dir=objstore.join(run, logs))
-        ex.run()
-        missing = [r for r in range(n) if not fold.isfile(f"{logs}/completions/{r:05d}")]
-        if missing:
-            raise WinnowError(f"{step.name}: {stage.name} tasks {missing[:10]} did not complete (after the executor's "
-                              f"retries); see {run}/logs/dedup/{step.name}")
-        timings[stage.name] = time.perf_counter() - t0
-        if hook is not None:
-            hook(stage.name, "end")
+             "minhash final": blocks}
+    return [(cls(run, step.name, cfg), sizes[cls.name]) for cls in stages_for(step, run)]
+
+
+def _groups(stages: list[tuple[_Stage, int]], fuse: bool) -> list[tuple[list[_Stage], int]]:
+    """Consecutive one-task stages run as ONE task (a datatrove pipeline of those stages, in order): a stage
+    with one task has no barrier to wait for but its predecessor's end, and on Ray each task run starts a
+    worker process (imports, a placement group) that costs more than a small stage's work."""
+    out: list[tuple[list[_Stage], int]] = []
+    for stage, n in stages:
+        if fuse and n == 1 and out and out[-1][1] == 1:
+            out[-1][0].append(stage)
+        else:
+            out.append(([stage], n))
+    return out
+
+
+def _run_group(stages: list[_Stage], n: int, run: str, executor: str, workers: int) -> None:
+    """Run `stages` (one pipeline) as `n` tasks; fail with one line when a task did not complete."""
+    from curation.executors import make_executor
+
+    steps = list(dict.fromkeys(s.step for s in stages))
+    names = "+".join(s.name.replace(" ", "_") for s in stages)
+    logs = f"logs/{WORK}/{'+'.join(steps)}/{names}"
+    make_executor(executor, list(stages), tasks=n, workers=workers, logging_dir=objstore.join(run, logs)).run()
+    fold = objstore.folder(run)
+    missing = [r for r in range(n) if not fold.isfile(f"{logs}/completions/{r:05d}")]
+    if missing:
+        raise WinnowError(f"{'+'.join(steps)}: {' + '.join(s.name for s in stages)} tasks {missing[:10]} did not "
+                          f"complete (after the executor's retries); see {run}/{logs}")
+
+
+def _finish(step: Any, run: str) -> None:
     if step.name == "minhash":
         from curation.steps.minhash import PARAMS_FILE, params_of
 
-        objstore.write_bytes(fold, f"signals/minhash/{PARAMS_FILE}", json.dumps(
-            {"params": params_of(step.config), "config": cfg, "against": list(step.context.get("against") or [])},
-            indent=2).encode())
+        objstore.write_bytes(objstore.folder(run), f"signals/minhash/{PARAMS_FILE}", json.dumps(
+            {"params": params_of(step.config), "config": step.config.model_dump(mode="json"),
+             "against": list(step.context.get("against") or [])}, indent=2).encode())
+
+
+def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks: int = 4, workers: int = 1,
+                         partitions: int | None = None, hook: Any = None, fuse: bool = True) -> dict[str, float]:
+    """Run `step`'s stages over `run`'s stored parts on `executor`; returns seconds per stage run (fused
+    one-task stages under their joined names, e.g. "minhash cluster+minhash final").
+
+    Resumable: each stage run's finished tasks are recorded under `<run>/logs/dedup/<step>/<stages>` and
+    skipped on a rerun with the same plan. `hook(stage, "start" | "end")`, when given, is called around each
+    stage, which then runs alone (bench/scale.py measures each stage's memory with it).
+    """
+    import time
+
+    run = objstore.absolute(run)
+    timings: dict[str, float] = {}
+    for group, n in _groups(_prepare(step, run, tasks, partitions), fuse and hook is None):
+        name = "+".join(s.name for s in group)
+        if hook is not None:
+            hook(name, "start")
+        t0 = time.perf_counter()
+        _run_group(group, n, run, executor, workers)
+        timings[name] = time.perf_counter() - t0
+        if hook is not None:
+            hook(name, "end")
+    _finish(step, run)
     return timings
 
 
 def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run: str, executor: str, tasks: int,
                     workers: int) -> dict[str, float]:
-    """Every corpus step of the recipe as distributed stages (what `curate` runs on Ray): seconds per step."""
+    """Every corpus step of the recipe as distributed stages (what `curate` runs on Ray): seconds per step.
+
+    When every stage of every step has one task (a corpus up to `DOCS_PER_TASK` documents), all of them run
+    as one task: one worker start instead of one per stage. Otherwise each step's stages run in order, its
+    consecutive one-task stages fused."""
     import time
 
     from curation.scoring import build_steps
     from curation.steps import CorpusStep
 
+    run = objstore.absolute(run)
+    corpus = [s for s in build_steps(recipe, steps, context) if isinstance(s, CorpusStep)]
+    prepared = [(s, _prepare(s, run, tasks, None)) for s in corpus]
     out: dict[str, float] = {}
-    for step in build_steps(recipe, steps, context):
-        if isinstance(step, CorpusStep):
-            t0 = time.perf_counter()
-            finalize_distributed(step, run, executor=executor, tasks=tasks, workers=workers)
-            out[step.name] = time.perf_counter() - t0
+    if len(prepared) > 1 and all(n == 1 for _, stages in prepared for _, n in stages):
+        t0 = time.perf_counter()
+        _run_group([st for _, stages in prepared for st, _ in stages], 1, run, executor, workers)
+        for s, _ in prepared:
+            _finish(s, run)
+        out["+".join(s.name for s, _ in prepared)] = time.perf_counter() - t0
+        return out
+    for s, stages in prepared:
+        t0 = time.perf_counter()
+        for group, n in _groups(stages, True):
+            _run_group(group, n, run, executor, workers)
+        _finish(s, run)
+        out[s.name] = time.perf_counter() - t0
     return out

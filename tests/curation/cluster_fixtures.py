@@ -136,6 +136,13 @@ class RayCluster:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
 
+# A fixed two-node cluster needs no autoscaler monitor, no log monitor (drivers here do not print workers'
+# logs) and no Ray client server; the dashboard agent's reporter samples every worker with psutil every 5 s
+# by default. Turning these off saves their start-up and their polling CPU (docs/scale.md, "Ray settings").
+QUIET_FLAGS = ["--include-log-monitor=false", "--no-monitor"]
+QUIET_ENV = {"REPORTER_UPDATE_INTERVAL_MS": "60000", "RAY_enable_metrics_collection": "0"}
+
+
 def _ray_start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen([str(BIN / "ray"), "start", "--block", "--disable-usage-stats",
@@ -143,50 +150,81 @@ def _ray_start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Po
                                  f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
                                  f"--dashboard-agent-listen-port={free_port()}",
                                  f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
-                                 f"--runtime-env-agent-port={free_port()}", *args],
+                                 f"--runtime-env-agent-port={free_port()}", *QUIET_FLAGS, *args],
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tails(logs: Path, temp: str) -> str:
+    """The end of each `ray start` log and of each raylet/GCS error log: what a failed start left behind."""
+    out = []
+    files = sorted(logs.glob("*.log")) + sorted(Path(temp).glob("session_*/logs/*.err"))
+    for f in files:
+        text = f.read_text(errors="replace").strip()
+        if text:
+            out.append(f"--- {f}\n{text[-1500:]}")
+    return "\n".join(out)
+
+
+START_TIMEOUT_S = float(os.environ.get("WINNOW_TEST_RAY_START_TIMEOUT", "240"))
 
 
 @contextmanager
 def local_ray_cluster(extra_env: dict[str, str], logs: Path) -> Iterator[RayCluster]:
     """A Ray head and a second Ray node on this machine (one CPU each, 100 MB object stores) that share an auth
     token; their workers see `extra_env` (the S3 settings). This process joins as the driver (RAY_ADDRESS),
-    the way a user's `winnow curate` would. Stopped (process groups) when the block ends."""
+    the way a user's `winnow curate` would. Stopped (process groups) when the block ends.
+
+    Start-up is the fixture's cost: the second node is started as soon as the head's GCS port answers (both
+    `ray start` processes import Ray at the same time), and the block waits until both nodes are registered,
+    up to START_TIMEOUT_S on a loaded machine, failing with the logs' tails when they are not."""
     import ray
 
     logs.mkdir(parents=True, exist_ok=True)
     temp = tempfile.mkdtemp(prefix="rw", dir="/tmp")  # short: Ray's socket paths must stay under 108 bytes
     port = free_port()
     # a busy machine registers a node slowly: Ray's default 30 s wait makes the second node give up
-    env = {**os.environ, **extra_env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2,
-           "RAY_raylet_start_wait_time_s": "180"}
+    env = {**os.environ, **extra_env, **QUIET_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2,
+           "RAY_raylet_start_wait_time_s": str(int(START_TIMEOUT_S))}
     env.pop("RAY_ADDRESS", None)
     cluster = RayCluster(f"127.0.0.1:{port}", env)
     old_env = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS")}
+    deadline = time.monotonic() + START_TIMEOUT_S
     try:
-        cluster.procs.append(_ray_start(["--head", f"--port={port}", "--include-dashboard=false",
-                                         f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"],
-                                        env, logs / "head.log"))
-        _wait(lambda: "will now block" in (logs / "head.log").read_text(errors="replace"), "ray head", 180,
-              cluster.procs[0], logs / "head.log")
-        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["RAY_AUTH_TOKEN"],
-                           "RAY_ADDRESS": cluster.address})
-        _reload_ray_auth()
-        ray.init(address=cluster.address, log_to_driver=False)
-        for attempt in range(3):
-            # on an overloaded machine a joining raylet can die registering (a Ray check on a slow GCS
-            # reply): start the node again rather than fail the session
+        head = _ray_start(["--head", f"--port={port}", "--include-dashboard=false",
+                           f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"], env, logs / "head.log")
+        cluster.procs.append(head)
+        try:
+            _wait(lambda: _port_open(port), "ray head's GCS", deadline - time.monotonic(), head, logs / "head.log")
             node = _ray_start([f"--address={cluster.address}"], env, logs / "node2.log")
             cluster.procs.append(node)
-            try:
-                _wait(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, "second ray node", 90, node,
-                      logs / "node2.log")
-                break
-            except RuntimeError:
-                _stop(node)
-                cluster.procs.remove(node)
-                if attempt == 2:
-                    raise
+            _wait(lambda: "will now block" in (logs / "head.log").read_text(errors="replace"), "ray head",
+                  deadline - time.monotonic(), head, logs / "head.log")
+            os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": env["RAY_AUTH_TOKEN"],
+                               "RAY_ADDRESS": cluster.address})
+            _reload_ray_auth()
+            ray.init(address=cluster.address, log_to_driver=False)
+            for attempt in range(3):
+                try:
+                    _wait(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, "second ray node",
+                          max(30.0, deadline - time.monotonic()), node, logs / "node2.log")
+                    break
+                except RuntimeError:
+                    # on an overloaded machine a joining raylet can die registering (a Ray check on a slow GCS
+                    # reply): start the node again rather than fail the session
+                    if attempt == 2:
+                        raise
+                    _stop(node)
+                    cluster.procs.remove(node)
+                    node = _ray_start([f"--address={cluster.address}"], env, logs / "node2.log")
+                    cluster.procs.append(node)
+        except RuntimeError as e:
+            raise RuntimeError(f"the two-node Ray cluster did not start: {e}\n{_tails(logs, temp)}") from None
         yield cluster
     finally:
         if ray.is_initialized():

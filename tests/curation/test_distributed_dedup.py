@@ -112,3 +112,29 @@ def test_rescored_part_redoes_the_stages(tmp_path: Path) -> None:
     dist = pl.read_parquet(sorted((tmp_path / "signals" / "exact_dedup").glob("*.parquet"))).sort("id")
     assert dist.equals(_single(step, tmp_path))
     assert dist.filter(pl.col("kept_id") == first["id"][0]).height >= df.height
+
+
+def test_one_task_stages_of_both_steps_run_as_one_task(tmp_path: Path) -> None:
+    """A small corpus gives every stage one task: all stages of both steps run as ONE executor task (one worker
+    start on Ray), with the same signals as the single-process finalize."""
+    import yaml
+
+    from curation.dedup.distributed import finalize_stages
+    from curation.recipe import Recipe
+
+    recipe = Recipe.model_validate(yaml.safe_load(
+        "name: t\nsignals: {exact_dedup: {keep: first}, minhash: {keep: first}}\nrules: []\n"))
+    texts = _corpus(6, 150)
+    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
+    for step in steps:
+        _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
+    singles = {step.name: _single(step, tmp_path) for step in steps}
+    out = finalize_stages(recipe, ["exact_dedup", "minhash"], {}, str(tmp_path), "local", tasks=1, workers=1)
+    assert list(out) == ["exact_dedup+minhash"]
+    runs = [p.name for p in (tmp_path / "logs" / "dedup").iterdir()]
+    assert runs == ["exact_dedup+minhash"]
+    (fused,) = (tmp_path / "logs" / "dedup" / "exact_dedup+minhash").iterdir()
+    assert fused.name.count("+") == 6 and (fused / "completions" / "00000").is_file()
+    for step in steps:
+        dist = pl.read_parquet(sorted((tmp_path / "signals" / step.name).glob("part-*.parquet"))).sort("id")
+        assert dist.equals(singles[step.name]), step.name
