@@ -52,9 +52,15 @@ _KEYWORD_LINE = regex.compile(r"(?i)(?:pass|pwd|secret|key|token|auth|cred)[^\n=
 # a token of 6+ characters mixing letters and digits: the credentials a rot13 reading can reveal have one (rot13
 # keeps digits), so the text's own rot13 reading (`rot13*`, tried here) is scanned only when it holds one
 _KEY_SHAPED = regex.compile(r"(?<!\S)(?=\S{6})\S*?(?:\d\S*?[a-z]|[a-z]\S*?\d)")
-CASE_ONLY = frozenset({"Twilio API Key"})  # patterns matched on the raw text only
+CASE_ONLY = frozenset({"Twilio API Key"})  # patterns matched on the raw text only (and its leet reading)
+# leetspeak's digit for each letter (`guardrails.evasions.LEET`, the usual a4 e3 i1 o0 s5 t7)
+LEET_DIGITS = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _TRIM = " \t\r\n\"'=:`,;"
 WINDOW_BEFORE, WINDOW_AFTER = 40, 200
+# a short word of letters and leetspeak digits, with both (`c4n`, `7h15`, `d3bug`): two of them mean leetspeak prose
+_LEET_WORD = regex.compile(r"(?<!\w)(?=[a-z013457]*[a-z])(?=[a-z013457]*[013457])[a-z013457]{2,12}(?!\w)")
+_LEET_LETTER = re.compile(r"[aeiost]", re.I)  # the letters leetspeak replaces: a leet-read value has none
+_NON_HEX = re.compile(r"[g-z]", re.I)  # ... and a letter beyond hex (a leetspeak'd hash has none: not a key)
 
 
 def _fast(rx: re.Pattern) -> Any:
@@ -96,6 +102,86 @@ def _folded_jobs(entropy: bool) -> list[tuple[str, Any, int]]:
             for label, rx, group in _plugins(entropy)[0] if label not in CASE_ONLY]
 
 
+def leet_tolerant(pattern: str) -> str:
+    """`pattern` with every literal letter that leetspeak turns into a digit also accepting that digit
+    (`sk-ant-` -> `[sS5]k-[aA4]n[tT7]-`), and every character class holding such a letter also holding its digit
+    (`[a-z]` -> `[a-z013457]`). Leetspeak changes a key's own characters, so reading it back (`7` -> `t`)
+    cannot restore the digits a format asks for; matching both readings at once can. Escapes, group syntax
+    (`(?:`, `(?P<name>`, `(?i:`) and `{m,n}` are copied as they are."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+
+    def class_digits(body: str) -> str:
+        letters = set()
+        for m in re.finditer(r"(\\.)|(.)-(.)|(.)", body):
+            if m.group(1):
+                continue
+            if m.group(2):
+                lo, hi = m.group(2), m.group(3)
+                letters |= {c for c in LEET_DIGITS if lo <= c <= hi or lo <= c.upper() <= hi}
+            elif m.group(4):
+                letters |= {m.group(4).lower()} & set(LEET_DIGITS)
+        return "".join(LEET_DIGITS[c] for c in sorted(letters))
+
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            j = i + 2
+            if i + 1 < n and pattern[i + 1] in "pPN" and j < n and pattern[j] == "{":
+                j = pattern.index("}", j) + 1
+            elif i + 1 < n and pattern[i + 1] == "x":
+                j = i + 4
+            out.append(pattern[i:j])
+            i = j
+        elif c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            body = pattern[i + 1:j]
+            extra = "" if body.startswith("^") else class_digits(body)
+            out.append(f"[{extra}{body}]" if not body.startswith("-") else f"[{extra}\\{body}]")
+            i = j + 1
+        elif c == "(" and pattern.startswith("(?", i):
+            j = i + 2
+            if pattern.startswith(("P<", "<"), j) and not pattern.startswith(("<=", "<!"), j):
+                j = pattern.index(">", j) + 1
+            else:
+                while j < n and pattern[j].isalpha():
+                    j += 1
+            out.append(pattern[i:j])
+            i = j
+        elif c == "{":
+            j = pattern.find("}", i)
+            j = j + 1 if j > 0 and re.fullmatch(r"\{\d*,?\d*\}", pattern[i:j + 1]) else i + 1
+            out.append(pattern[i:j])
+            i = j
+        elif c.lower() in LEET_DIGITS:
+            out.append(f"[{c}{LEET_DIGITS[c.lower()]}]")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+@functools.cache
+def _leet_jobs(entropy: bool) -> tuple[list[tuple[str, Any, int]], list[tuple[str, Any, int]]]:
+    """(case-insensitive jobs, case-sensitive jobs for `CASE_ONLY`) of every pattern made `leet_tolerant`: run
+    when normalisation read leetspeak in the text."""
+    folded, raw = [], []
+    for label, rx, group in _plugins(entropy)[0]:
+        pattern = leet_tolerant(rx.pattern)
+        if label in CASE_ONLY:
+            raw.append((label, regex.compile(pattern, rx.flags), group))
+        else:
+            folded.append((label, regex.compile(pattern, rx.flags | regex.IGNORECASE), group))
+    return folded, raw
+
+
 class SecretsConfig(ScannerConfig):
     entropy: bool = Field(False, description="also run detect-secrets' high-entropy string plugins")
     keyword: bool = Field(True, description="run detect-secrets' KeywordDetector (password = \"...\")")
@@ -116,8 +202,9 @@ class Secrets(Scanner):
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
         self._jobs, plugins = _plugins(cfg.entropy)
         self._line_plugins = [p for p in plugins if cfg.keyword or type(p).__name__ != "KeywordDetector"]
-        if cfg.normalize:  # compile now, not inside the first scan's time budget (~0.2 s: it timed out a scan)
+        if cfg.normalize:  # compile now, not inside the first scan's time budget (~0.2 s each: it timed out a scan)
             _folded_jobs(cfg.entropy)
+            _leet_jobs(cfg.entropy)
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
@@ -146,17 +233,26 @@ class Secrets(Scanner):
             plain = " ".join(piece.lower().split())
             # rot13 is decoded by `normalize` only when it reads as English; a key with a few words around it
             # does not, so its rot13 reading is tried here too (letters only: the key's shape is unchanged)
-            forms = [("unicode", norm.canonical), ("leetspeak/spacing", norm.folded), *norm.decoded,
-                     *(("rot13*", codecs.encode(f, "rot13")) for f in (norm.canonical, norm.folded))]
-            seen: set[str] = set()
-            for how, form in forms:
-                if not form or form == plain or form in seen:
+            forms = [("unicode", norm.canonical, jobs), ("leetspeak/spacing", norm.folded, jobs),
+                     *((how, d, jobs) for how, d in norm.decoded),
+                     *(("rot13*", codecs.encode(f, "rot13"), jobs) for f in (norm.canonical, norm.folded))]
+            if len(_LEET_WORD.findall(norm.canonical, overlapped=False)) >= 2:
+                # the prose is leetspeak (`c4n y0u ch3ck`): a key's own letters may be digits now, which reading
+                # back cannot undo (`x0xb-9629...`): the patterns that accept either, on the text and its
+                # canonical form, keeping only values leetspeak could have written (none of a e i o s t left)
+                leet_folded, leet_raw = _leet_jobs(cfg.entropy)
+                forms += [("leetspeak*", norm.canonical, leet_folded), ("leetspeak*", piece, leet_raw)]
+            seen: set[tuple[str, str]] = set()
+            for how, form, form_jobs in forms:
+                if not form or (form == plain and how != "leetspeak*") or (how, form) in seen:
                     continue
                 if how == "rot13*" and _KEY_SHAPED.search(form) is None:
                     continue
-                seen.add(form)
-                for sp in self._find(form, jobs):
+                seen.add((how if how == "leetspeak*" else "", form))
+                for sp in self._find(form, form_jobs):
                     value = sp.text or ""
+                    if how == "leetspeak*" and (_LEET_LETTER.search(value) or not _NON_HEX.search(value)):
+                        continue
                     at = piece.find(value) if value else -1
                     if at < 0 and lower is not None and value:
                         at = lower.find(value.lower())

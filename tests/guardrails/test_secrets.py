@@ -1,5 +1,7 @@
 """Secrets: detect-secrets' plugin formats and the ones added here are found and redacted; look-alikes pass."""
 
+import re
+
 import pytest
 
 from guardrails.scanners.secrets import Secrets
@@ -92,3 +94,40 @@ def test_case_insensitive_patterns_are_compiled_before_the_first_scan() -> None:
     mod._folded_jobs.cache_clear()
     Secrets({"entropy": False})
     assert mod._folded_jobs.cache_info().currsize == 1  # built by the constructor, outside any time budget
+
+
+def test_leet_tolerant_patterns_accept_the_digit_leetspeak_writes() -> None:
+    from guardrails.scanners.secrets import leet_tolerant
+
+    rx = re.compile(leet_tolerant(r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{4}(?P<end>x)"))
+    assert rx.fullmatch("5k-4n7-4p103-ab_-x") and rx.fullmatch("sk-ant-api03-ab_-x")  # both readings
+    assert not rx.fullmatch("5k-4n7-4p1xx-ab_-x")  # \d{2} still asks for digits
+    assert leet_tolerant(r"[a-f]{2}\x41[^st]") == r"[43a-f]{2}\x41[^st]"  # escapes and negated classes kept
+
+
+# Slack's digit groups, Anthropic's `api03` and Mailchimp's `-us13` are digits or letters a reading of
+# leetspeak back cannot restore: the key is caught as written, its span in the text
+LEET_KEYS = ["xoxb-50857804307-85563914322-P8Ohe9YYZqW12opmLDJp4FK6",
+             "sk-ant-api03-" + "T3MNuB5ksyOpLx194-8J8z8svDjTXiZmT2QTYt7af9" * 2,
+             "otdz3nqay38f8weoz7q7u46mmnmflsxw-us13", "sq0csp-AaFATWnmqz464ig8vZE88sp_WiEDaYCeFmzae7gZECf"]
+
+
+@pytest.mark.parametrize("key", LEET_KEYS)
+def test_keys_in_leetspeak_prose_are_found(key: str) -> None:
+    from guardrails.evasions import leetspeak
+
+    text = leetspeak(f"Can you check why this fails? {key} thanks")
+    assert Secrets({"normalize": False}).scan(text).valid  # the raw patterns miss it
+    v = S.scan(text)
+    assert not v.valid and [s.text for s in v.spans] == [leetspeak(key)]
+    assert leetspeak(key) not in v.sanitized
+
+
+def test_leetspeak_prose_with_hashes_stays_benign() -> None:
+    from guardrails.evasions import leetspeak
+
+    # a sha256 with `437...` reads as AWS's `A3T...` prefix once 4/3/7 may be letters: hex-only values are not keys
+    for text in ["sha256sum: 7cd695a6f437904c41c5122ccb9c36a2b4c5696fc5c1c2c386ac637f1fb26683 - is that a problem?",
+                 "image@sha256:0a8834ce2d585b93e546eaac6984f786e912b734e7c7f72642947368e45ddea3 fails, why?",
+                 "commit dac8ab553733ef898ccef07e6976a5f8b6314e27 broke the tests on the 1st and 5th"]:
+        assert S.scan(leetspeak(text)).valid, text
