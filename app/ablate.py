@@ -57,6 +57,7 @@ class AblateConfig(BaseModel):
     budget_tokens: int | None = Field(None, ge=1, description="tokens per arm (default: the smallest arm's)")
     max_steps: int | None = Field(None, ge=1, description="training steps per arm (default: one pass over the "
                                                           "budget)")
+    max_length: int | None = Field(None, ge=8, description="training sequence length (overrides the train config)")
     sample_seed: int = 0
     scored: str | None = Field(None, description="an existing curated run to mix from instead of scoring again")
     bootstrap_iters: int = Field(2000, ge=100)
@@ -312,7 +313,7 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     data_dir = Path(ev.data_dir).absolute() if ev.data_dir else benchmarks_dir(ws)
     from training.config import load_config
 
-    base_train = load_config(cfg.train_config, {"model": cfg.model, "data": ["-"]})
+    base_train = load_config(cfg.train_config, {"model": cfg.model, "data": ["-"], "max_length": cfg.max_length})
     union = union_recipe(recipes, cfg.recipes)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
@@ -383,7 +384,8 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
             if man.is_file() and json.loads(man.read_text()).get("steps") == steps:
                 continue
             tc = load_config(cfg.train_config, {"model": cfg.model, "data": [str(arm.sample_dir)], "out": str(mdir),
-                                                "seed": base_train.seed + s, "max_steps": steps})
+                                                "seed": base_train.seed + s, "max_steps": steps,
+                                                "max_length": cfg.max_length})
             log(f"training arm {arm.name} seed {s} ({steps} steps)")
             _stage(ws, "train-sft", tc.model_dump(mode="json"), mdir,
                    lambda tc=tc: {"_metrics": run_sft(tc).metrics})
@@ -414,6 +416,7 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     report["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    report["max_length"] = base_train.max_length
     write_outputs(out, report, arms)
     return report
 

@@ -31,6 +31,8 @@ def ablate_cmd(
     seeds: int = typer.Option(1, "--seeds", help="Training seeds per arm (paired across arms)."),
     budget_tokens: int = typer.Option(None, "--budget-tokens", help="Tokens per arm (default: the smallest arm's)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Training steps per arm (default: one pass)."),
+    max_length: int = typer.Option(None, "--max-length", help="Training sequence length in tokens (overrides "
+                                                              "--train-config; shorter is faster)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Score once, mix every recipe, sample to one token budget, train and evaluate each arm, report paired
@@ -60,7 +62,7 @@ def ablate_cmd(
                        recipes=[r if r in BUILTIN and not Path(r).exists() else str(Path(r).absolute())
                                 for r in all_recipes], model=str(model.absolute()),
                        out=str(out.absolute()), train_config=str(train_config) if train_config else None, eval=ev,
-                       seeds=seeds, budget_tokens=budget_tokens, max_steps=max_steps,
+                       seeds=seeds, budget_tokens=budget_tokens, max_steps=max_steps, max_length=max_length,
                        scored=str(scored.absolute()) if scored else None)
     with registered_run(workspace, "ablate", cfg.model_dump(mode="json"), cfg.out) as (reg, run_id):
         report = run_ablation(cfg, workspace, log=lambda m: typer.echo(m, err=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,12 +58,17 @@ def test_two_arm_ablation_end_to_end_and_resume(setup, capsys):
     out, ws = d / "abl", d / "ws"
     args = ["ablate", str(s["corpus"]), "--recipes", str(s["recipes"][0]), str(s["recipes"][1]),
             "--model", str(s["model"]), "--train-config", str(s["train"]), "--heldout", str(s["heldout"]),
-            "--seeds", "2", "--max-steps", "3", "--out", str(out), "--workspace", str(ws)]
+            "--seeds", "2", "--max-steps", "3", "--max-length", "32", "--out", str(out), "--workspace", str(ws)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     rep = json.loads((out / "ablation.json").read_text())
     arms = {a["name"]: a for a in rep["arms"]}
     assert set(arms) == {"strict", "keep-everything"}
+    # --max-length overrides the train config's 64 for every arm's training
+    assert rep["max_length"] == 32
+    for a in arms.values():
+        for m in a["models"].values():
+            assert yaml.safe_load((Path(m) / "config.yaml").read_text())["max_length"] == 32
     assert arms["strict"]["kept_docs"] == 40 and arms["keep-everything"]["kept_docs"] == 55
     # same budget: the smallest arm's tokens; every sample reaches it within one document
     assert rep["budget_tokens"] == arms["strict"]["kept_tokens"]
