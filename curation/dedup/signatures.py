@@ -21,15 +21,29 @@ import polars as pl
 
 from curation.text import dedup_words, word_ngrams
 
-try:  # numba is optional: it makes the signature kernel ~10x faster
-    import numba as _nb
+NUMBA_FROM_DOCS = 200  # smaller batches use the numpy path unless numba is loaded already (same results)
 
-    from curation.imports import absent
 
-    with absent("scipy.linalg"):  # numba's array support would load SciPy's BLAS (np.dot): unused here
-        import numba.np.arraymath  # noqa: F401
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    _nb = None
+def numba_available() -> bool:
+    """Whether numba is installed (it makes the signature kernel ~10x faster); nothing is imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def use_kernels(n_docs: int) -> bool:
+    """Whether a batch of `n_docs` should go through the numba kernels: yes once numba is loaded in this
+    process, or when the batch is big enough to pay for loading it."""
+    import sys
+
+    return "curation.dedup.kernels" in sys.modules or (n_docs >= NUMBA_FROM_DOCS and numba_available())
+
+
+def _kernels():  # noqa: ANN202 - the kernels module
+    from curation.dedup import kernels
+
+    return kernels
+
 
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's "no value" sentinel for affine32
 
@@ -101,149 +115,6 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 _WORD, _LOWER = _tables()
 
 
-if _nb is not None:
-
-    @_nb.njit(cache=True, inline="always")
-    def _rotl(x: int, r: int) -> int:
-        return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & np.uint64(0xFFFFFFFF)
-
-    @_nb.njit(cache=True)
-    def _xxh32(buf: np.ndarray, start: int, end: int) -> int:
-        """xxh32 with seed 0 of buf[start:end] (the reference algorithm, 32-bit arithmetic in uint64)."""
-        m = np.uint64(0xFFFFFFFF)
-        p1 = np.uint64(2654435761)
-        p2 = np.uint64(2246822519)
-        p3 = np.uint64(3266489917)
-        p4 = np.uint64(668265263)
-        p5 = np.uint64(374761393)
-        n = end - start
-        i = start
-        if n >= 16:
-            v1 = (p1 + p2) & m
-            v2 = p2
-            v3 = np.uint64(0)
-            v4 = (np.uint64(0x100000000) - p1) & m
-            limit = end - 16
-            while i <= limit:
-                for lane in range(4):
-                    j = i + 4 * lane
-                    inp = (np.uint64(buf[j]) | (np.uint64(buf[j + 1]) << np.uint64(8))
-                           | (np.uint64(buf[j + 2]) << np.uint64(16)) | (np.uint64(buf[j + 3]) << np.uint64(24)))
-                    if lane == 0:
-                        v1 = (_rotl((v1 + inp * p2) & m, 13) * p1) & m
-                    elif lane == 1:
-                        v2 = (_rotl((v2 + inp * p2) & m, 13) * p1) & m
-                    elif lane == 2:
-                        v3 = (_rotl((v3 + inp * p2) & m, 13) * p1) & m
-                    else:
-                        v4 = (_rotl((v4 + inp * p2) & m, 13) * p1) & m
-                i += 16
-            h = (_rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)) & m
-        else:
-            h = p5
-        h = (h + np.uint64(n)) & m
-        while i + 4 <= end:
-            inp = (np.uint64(buf[i]) | (np.uint64(buf[i + 1]) << np.uint64(8))
-                   | (np.uint64(buf[i + 2]) << np.uint64(16)) | (np.uint64(buf[i + 3]) << np.uint64(24)))
-            h = (_rotl((h + inp * p3) & m, 17) * p4) & m
-            i += 4
-        while i < end:
-            h = (_rotl((h + np.uint64(buf[i]) * p5) & m, 11) * p1) & m
-            i += 1
-        h ^= h >> np.uint64(15)
-        h = (h * p2) & m
-        h ^= h >> np.uint64(13)
-        h = (h * p3) & m
-        h ^= h >> np.uint64(16)
-        return h
-
-    @_nb.njit(cache=True)
-    def _signature_kernel(data: np.ndarray, offs: np.ndarray, word: np.ndarray, lower: np.ndarray,
-                          ngram: int, a: np.ndarray, b: np.ndarray, sig: np.ndarray,
-                          counts: np.ndarray) -> None:
-        nd = len(offs) - 1
-        k = len(a)
-        maxlen = 1
-        for d in range(nd):
-            maxlen = max(maxlen, offs[d + 1] - offs[d])
-        norm = np.empty(maxlen + 1, np.uint8)
-        wstart = np.empty(maxlen + 1, np.int64)
-        wend = np.empty(maxlen + 1, np.int64)
-        row = np.empty(k, np.uint32)
-        m1 = np.uint64(0x85EBCA6B)
-        m2 = np.uint64(0xC2B2AE35)
-        mask = np.uint64(0xFFFFFFFF)
-        for d in range(nd):
-            ln = 0
-            nw = 0
-            inword = False
-            for i in range(offs[d], offs[d + 1]):
-                c = data[i]
-                if word[c]:
-                    if not inword:
-                        if nw > 0:
-                            norm[ln] = 32
-                            ln += 1
-                        wstart[nw] = ln
-                        nw += 1
-                        inword = True
-                    norm[ln] = lower[c]
-                    ln += 1
-                elif inword:
-                    wend[nw - 1] = ln
-                    inword = False
-            if inword:
-                wend[nw - 1] = ln
-            for j in range(k):
-                row[j] = np.uint32(0xFFFFFFFF)
-            if nw == 0:
-                counts[d] = 0
-                sig[d, :] = row
-                continue
-            nsh = 1 if nw < ngram else nw - ngram + 1
-            counts[d] = nsh
-            for s in range(nsh):
-                if nw < ngram:
-                    h = _xxh32(norm, 0, ln)
-                else:
-                    h = _xxh32(norm, wstart[s], wend[s + ngram - 1])
-                h ^= h >> np.uint64(16)
-                h = (h * m1) & mask
-                h ^= h >> np.uint64(13)
-                h = (h * m2) & mask
-                h ^= h >> np.uint64(16)
-                h32 = np.uint32(h)
-                for j in range(k):
-                    row[j] = min(row[j], np.uint32(a[j] * h32 + b[j]))
-            sig[d, :] = row
-
-
-if _nb is not None:
-
-    @_nb.njit(cache=True)
-    def _normalise_kernel(data: np.ndarray, offs: np.ndarray, word: np.ndarray, lower: np.ndarray,
-                          out: np.ndarray, out_offs: np.ndarray) -> None:
-        """Write each document's dedup words joined by single spaces into `out` (out_offs: its bounds)."""
-        ln = 0
-        for d in range(len(offs) - 1):
-            out_offs[d] = ln
-            start = ln
-            inword = False
-            for i in range(offs[d], offs[d + 1]):
-                c = data[i]
-                if word[c]:
-                    if not inword:
-                        if ln > start:
-                            out[ln] = 32
-                            ln += 1
-                        inword = True
-                    out[ln] = lower[c]
-                    ln += 1
-                else:
-                    inword = False
-        out_offs[len(offs) - 1] = ln
-
-
 def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """(buffer, offsets) of the UTF-8 of `" ".join(dedup_words(t))` for every text (needs numba)."""
     ready = kernel_ready_texts(texts)
@@ -251,7 +122,7 @@ def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(max(1, int(offs[-1] - offs[0]) if len(offs) else 1), dtype=np.uint8)
     out_offs = np.zeros(len(ready) + 1, dtype=np.int64)
     if len(ready):
-        _normalise_kernel(data, offs, _WORD, _LOWER, out, out_offs)
+        _kernels().normalise_kernel(data, offs, _WORD, _LOWER, out, out_offs)
     return out, out_offs
 
 
@@ -280,17 +151,14 @@ def signatures(texts: pl.Series | list[str], *, ngram: int = 5, num_perm: int = 
         texts = pl.Series("text", texts, dtype=pl.Utf8)
     a, b = permutations(num_perm, seed)
     if use_numba is None:
-        use_numba = _nb is not None
-    if not use_numba or _nb is None:
+        use_numba = use_kernels(len(texts))
+    if not use_numba:
         return _reference_signatures(texts.fill_null("").to_list(), ngram, a, b)
     ready = kernel_ready_texts(texts)
     data, offs = _utf8_buffers(ready)
     sig = np.empty((len(ready), num_perm), dtype=np.uint32)
     counts = np.zeros(len(ready), dtype=np.uint32)
     if len(ready):
-        _signature_kernel(data, offs, _WORD, _LOWER, int(ngram), a, b, sig, counts)
+        _kernels().signature_kernel(data, offs, _WORD, _LOWER, int(ngram), a, b, sig, counts)
     return sig, counts
 
-
-def numba_available() -> bool:
-    return _nb is not None

@@ -42,12 +42,12 @@ def text_keys(texts: pl.Series, use_numba: bool | None = None) -> pl.Series:
     """16-byte xxh3-128 digests of the normalised texts (stable across Polars versions, unlike `hash`)."""
     import xxhash
 
-    from curation.dedup.signatures import normalised_bytes, numba_available
+    from curation.dedup.signatures import normalised_bytes, use_kernels
 
     digest = xxhash.xxh3_128_digest
     texts = texts.cast(pl.Utf8)
     if use_numba is None:
-        use_numba = numba_available()
+        use_numba = use_kernels(len(texts))
     if use_numba:  # the signature kernel's normaliser: ~10x faster than the Polars regex
         buf, offs = normalised_bytes(texts)
         mv = memoryview(buf)

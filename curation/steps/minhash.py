@@ -169,14 +169,12 @@ class MinHashStep(CorpusStep):
         })
 
     def describe(self) -> dict:
-        import importlib.util
-        import sys
+        from curation.dedup.signatures import NUMBA_FROM_DOCS, numba_available  # imports no numba
 
-        # the run's main process only writes the manifest: do not import numba (~1 s) just to name the kernel
-        sigmod = sys.modules.get("curation.dedup.signatures")
-        numba = sigmod.numba_available() if sigmod is not None else importlib.util.find_spec("numba") is not None
+        # batches under NUMBA_FROM_DOCS documents take the python+numpy path: the same signatures
         return {"config": self.config.model_dump(mode="json"),
-                "kernel": "numba" if numba else "python+numpy",
+                "kernel": f"numba (batches of {NUMBA_FROM_DOCS}+ documents)" if numba_available()
+                else "python+numpy",
                 "against": [str(d) for d in self.context.get("against") or []]}
 
     def _against_parts(self) -> list[Path]:

@@ -94,3 +94,36 @@ def test_curate_with_pattern_pii_and_minhash_imports_no_nlp_stack(tmp_path: Path
 
     texts = pl.read_parquet(kept / "*.parquet")["text"].to_list()
     assert len(texts) == 10 and all("<EMAIL_ADDRESS>" in t for t in texts)
+
+
+@pytest.mark.slow
+def test_a_small_curate_runs_in_one_process_without_numba_or_spacy(tmp_path: Path) -> None:
+    """Ten documents through heuristics and both dedups: one process (no executor workers), and neither
+    numba nor spaCy is imported (the small batch takes the numpy path; the tokenizer rules come from the
+    cache, filled here first so that the measured run reads it)."""
+    src = tmp_path / "ten.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": f"Document {i} has a few plain words in it. "
+                                       "It says the same thing twice. It says the same thing twice."}) + "\n"
+                           for i in range(10)), encoding="utf-8")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("signals:\n  gopher_quality: {}\n  exact_dedup: {}\n  minhash: {}\n"
+                      "rules:\n  - {name: near, signal: minhash, column: duplicate, drop_if: true}\n"
+                      "  - {name: exact, signal: exact_dedup, column: duplicate, drop_if: true}\n", encoding="utf-8")
+    env = _env(WINNOW_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "app.cli", "curate", str(src), "--recipe", str(recipe), "--workers", "2",
+            "--workspace", str(tmp_path / "ws")]
+    first = subprocess.run([*argv, "--out", str(tmp_path / "run1")], capture_output=True, text=True, env=env,
+                           cwd=ROOT, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    p = subprocess.run([*argv, "--out", str(tmp_path / "run2")], capture_output=True, text=True,
+                       env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    imported = set(re.findall(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", p.stderr))
+    assert {"curation.heuristics.signals", "curation.dedup.signatures"} <= imported  # the steps did run
+    assert not {m.split(".")[0] for m in imported} & {"numba", "spacy", "torch"}
+    # every process that ran Python imported `site` once: only the command itself (and datatrove's
+    # multiprocess Manager, forked, which imports nothing anew) ran
+    assert len(re.findall(r"\|\s+site$", p.stderr, flags=re.M)) == 1
+    m1 = json.loads((tmp_path / "run1" / "manifest.json").read_text())
+    m2 = json.loads((tmp_path / "run2" / "manifest.json").read_text())
+    assert m1["kept"] == m2["kept"] == 1 and m2["by_rule"] == {"near": 9}  # they differ only by a number
