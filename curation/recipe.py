@@ -121,7 +121,8 @@ class Recipe(BaseModel):
         return get_step(name).Config(**(self.signals.get(name) or {}))
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        return yaml.dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False,
+                         Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 
 
 def _pretty(e: ValidationError, data: dict[str, Any] | None = None) -> str:
@@ -148,7 +149,7 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise WinnowError(f"{source}: {_pretty(e, data)}") from None
 
 
-class _WordsLoader(yaml.SafeLoader):
+class _WordsLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed
     """YAML's safe loader, except that only true/false are booleans: YAML 1.1 also reads on/off/yes/no/y/n
     as booleans, so `ner: off` would arrive as False; here it stays the word "off" (a bool field still
     accepts "yes"/"off": pydantic parses those words)."""
