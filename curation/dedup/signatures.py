@@ -72,18 +72,40 @@ def shingles(text: str, ngram: int = 5) -> set[str]:
     return word_ngrams(dedup_words(text), ngram)
 
 
+# Non-ASCII characters that are word separators whatever the normalisation (not word characters, NFKC and
+# lowercase leave them alone or make separators of them, and no combining mark composes with them): web
+# text's usual non-ASCII bytes. Replacing them by a space first leaves most rows plain ASCII, for the kernel.
+SEPARATORS = ("\u00a0", "\u2018", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014", "\u2026", "\u2022", "\u00b7",
+              "\u00a9", "\u00ae", "\u00b0", "\u20ac", "\u00a3", "\u00ab", "\u00bb", "\u2192", "\u25a0", "\u00bf")
+
+
+def _non_ascii(texts: pl.Series) -> pl.Series:
+    return (texts.str.len_bytes() != texts.str.len_chars()).arg_true()
+
+
 def kernel_ready_texts(texts: pl.Series) -> pl.Series:
     """Rows with non-ASCII characters are normalised in Polars (NFKC, lower, non-word runs -> space).
 
     ASCII rows are passed through untouched: the kernel lowercases A-Z and splits on ASCII non-word bytes,
-    which is exactly `dedup_words` for ASCII text.
+    which is exactly `dedup_words` for ASCII text. Common separators (curly quotes, dashes...) become spaces
+    first; only rows still non-ASCII pay for the Unicode regex, and only rows not already in NFKC for NFKC.
     """
+    import unicodedata
+
     texts = texts.cast(pl.Utf8).fill_null("").rechunk()
-    idx = (texts.str.len_bytes() != texts.str.len_chars()).arg_true()
+    idx = _non_ascii(texts)
     if len(idx) == 0:
         return texts
-    # only the non-ASCII rows pay for NFKC and the Unicode regex (when/then would compute both branches)
-    sub = texts.gather(idx).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " ")
+    sub = texts.gather(idx).str.replace_many(list(SEPARATORS), [" "] * len(SEPARATORS))
+    texts = texts.scatter(idx, sub)
+    idx = idx.gather(_non_ascii(sub))
+    if len(idx) == 0:
+        return texts.rechunk()
+    sub = texts.gather(idx)
+    todo = pl.Series([not unicodedata.is_normalized("NFKC", t) for t in sub.to_list()], dtype=pl.Boolean)
+    if todo.any():  # when/then would compute both branches: NFKC only the rows that change
+        sub = sub.scatter(todo.arg_true(), sub.filter(todo).str.normalize("NFKC"))
+    sub = sub.str.to_lowercase().str.replace_all(r"[^\w]+", " ")
     return texts.scatter(idx, sub).rechunk()
 
 

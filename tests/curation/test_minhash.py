@@ -20,7 +20,7 @@ from curation.dedup.similar import most_similar
 from curation.errors import WinnowError
 from curation.steps import get_step
 from curation.steps.minhash import MinHashConfig, MinHashStep
-from curation.text import ngram_jaccard
+from curation.text import dedup_words, ngram_jaccard
 
 VOCAB_SEED = 7
 
@@ -84,6 +84,22 @@ def test_signatures_equal_datasketch(use_numba: bool) -> None:
         ref = _datasketch(text, seed=3)
         assert np.array_equal(sig[i], ref.hashvalues), text
         assert (counts[i] > 0) == bool(shingles(text))
+
+
+def test_every_prepass_separator_separates_words_in_the_unicode_path() -> None:
+    from curation.dedup.signatures import SEPARATORS, kernel_ready_texts
+
+    for c in SEPARATORS:
+        text = f"Alpha{c}beta"
+        assert dedup_words(text) == ["alpha", "beta"], repr(c)  # the reference definition
+        full = pl.Series([text]).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " ")
+        assert full.str.split(" ").to_list() == [["alpha", "beta"]], repr(c)  # the Polars path without prepass
+    mixed = ["It\u2019s \u201cfine\u201d \u2014 caf\u00e9\u2026", "e\u2019\u0301x", "\ufb01ne\u00a0\u00bfs\u00ed?",
+             "\u2122 mark", "plain ascii"]
+    ready = kernel_ready_texts(pl.Series(mixed))
+    assert [t.split() for t in ready.str.to_lowercase().to_list()] == [
+        pl.Series([t]).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\w]+", " ").item().split()
+        for t in mixed]
 
 
 def test_permutations_equal_datasketch() -> None:
