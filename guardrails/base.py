@@ -59,6 +59,8 @@ def clean_text(text: Any) -> str:
     NUL bytes -> U+FFFD (they cannot be encoded, printed or stored as JSON)."""
     if text is None:
         return ""
+    if type(text) is str and text.isascii():  # the common case, O(1): no surrogates to replace
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if isinstance(text, bytes | bytearray | memoryview):
         text = bytes(text).decode("utf-8", errors="replace")
     elif not isinstance(text, str):

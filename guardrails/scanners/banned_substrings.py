@@ -17,6 +17,7 @@ from pydantic import Field
 from curation.errors import WinnowError
 from guardrails.base import Scanner, ScannerConfig, Span, Verdict, redact
 from guardrails.normalize import canonical, normalize
+from guardrails.scanners.regex_prefilter import Prefilter
 
 
 class BannedSubstringsConfig(ScannerConfig):
@@ -46,6 +47,8 @@ class BannedSubstrings(Scanner):
         # (where lowercasing keeps every offset) substring spans come from `str.find` of the terms present; the
         # regex runs only for whole-word matching and non-ASCII text that holds a term.
         self._plain = tuple(dict.fromkeys(terms if cfg.case_sensitive else (t.casefold() for t in terms)))
+        # on ASCII text one RE2 pass says which terms occur (`regex_prefilter`: ~5x faster than one `in` per term)
+        self._pre = Prefilter.build([regex.escape(t) for t in self._plain], 0 if cfg.case_sensitive else regex.I)
         self._ascii_terms = all(t.isascii() for t in terms)
         # normalised forms are lowercased and folded: match the normalised terms there
         norm_terms = sorted({canonical(t) for t in terms})
@@ -82,8 +85,11 @@ class BannedSubstrings(Scanner):
         """Spans of the terms in the text: `in` first, then `str.find` or (word mode, non-ASCII) the regex."""
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
         ascii_text = text.isascii()
+        todo = self._pre.candidates(text) if self._pre is not None else None
+        if todo is not None and not todo:
+            return []
         folded = text if cfg.case_sensitive else text.lower() if ascii_text else text.casefold()
-        present = [t for t in self._plain if t in folded]
+        present = [t for t in (self._plain if todo is None else [self._plain[i] for i in todo]) if t in folded]
         if not present:
             return []
         if cfg.match == "word" or not (ascii_text and self._ascii_terms):

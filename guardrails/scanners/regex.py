@@ -8,7 +8,8 @@ replaced in the sanitized text, so a policy's `action: redact` removes it and `a
 
 Patterns are compiled with `regex` (Python `re` syntax; a literal prefix is found by a fast scan, ~10x `re`
 on keyword-led patterns), validated when the policy loads: a pattern that does not compile is an error that
-names it.
+names it. In `search` mode an RE2 set (`regex_prefilter`) first says, in one pass, which patterns can match an
+ASCII text; only those run (most prompts match none, and then no pattern runs at all).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curation.errors import WinnowError
 from guardrails.base import Scanner, ScannerConfig, Span, Verdict, chunks, redact
+from guardrails.scanners.regex_prefilter import Prefilter
 
 
 class NamedPattern(BaseModel):
@@ -54,6 +56,7 @@ class Regex(Scanner):
                 self._compiled.append((named.name, regex.compile(named.pattern)))
             except regex.error as e:
                 raise WinnowError(f"regex: pattern {named.name!r} ({named.pattern!r}) does not compile: {e}") from e
+        self._prefilter = Prefilter.build([rx.pattern for _, rx in self._compiled]) if cfg.match == "search" else None
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: RegexConfig = self.config  # type: ignore[assignment]
@@ -65,7 +68,8 @@ class Regex(Scanner):
                     break
         else:
             for base, piece in chunks(text):
-                for label, rx in self._compiled:
+                todo = self._prefilter.candidates(piece) if self._prefilter is not None else None
+                for label, rx in self._compiled if todo is None else [self._compiled[i] for i in todo]:
                     spans.extend(Span(base + m.start(), base + m.end(), label, 1.0, m.group())
                                  for m in rx.finditer(piece) if m.end() > m.start())
                 if self.expired():
