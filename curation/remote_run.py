@@ -259,31 +259,106 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
     return manifest
 
 
-def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: float, finalize: dict[str, Any],
-                    command: list[str] | None, config: dict[str, Any] | None, started: float, mix: Any
-                    ) -> dict[str, Any]:
-    """mix over a local copy of what it reads, then upload: manifest removed first, written last."""
+def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: float | None,
+                    finalize: dict[str, Any] | None, command: list[str] | None, config: dict[str, Any] | None,
+                    started: float, mix: Any, out: str | None = None) -> dict[str, Any]:
+    """mix over a local copy of what it reads, then upload to `out` (default: the run itself): the old
+    manifest removed first, outputs next, manifest.json last (the commit on a store without rename)."""
+    from curation.pipeline import scoring_finished
+
+    out = out or run
     stage = Path(tempfile.mkdtemp(prefix="winnow-mix-"))
     try:
         staged = dict(info, context=dict(info["context"], against=[]))  # lineage of remote parents: by URL below
+        staged.pop("parent", None)
         (stage / "run.json").write_text(json.dumps(staged, indent=2), encoding="utf-8")
         for sub in ("recipe.yaml", "state/scored.json", "state/tasks", "docs", "quarantine"):
             objstore.download_tree(run, sub, stage)
-        fold = objstore.folder(run)
+        if (why := scoring_finished(stage)) is not None:
+            raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
         for name in info["steps"]:
             objstore.download_tree(run, f"signals/{name}", stage)
-        (stage / "state" / "scored.json").write_text(json.dumps({"key": info["key"]}), encoding="utf-8")
-        manifest = mix(stage, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize}, locked=True,
-                       command=command, config=config, started=started)
+        extra = {"score_wall": score_wall, "finalize": finalize} if score_wall is not None else None
+        manifest = mix(stage, recipe, extra_timings=extra, locked=True, command=command, config=config,
+                       started=started)
+        fold = objstore.folder(out)
         if fold.isfile("manifest.json"):
             fold.rm("manifest.json")
         if fold.isdir("kept"):
             fold.rm("kept", recursive=True)
-        manifest["run_dir"] = run
-        manifest.setdefault("lineage", {})["parents_urls"] = info["context"].get("against", [])
-        for sub in ("kept", "removed.parquet", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl"):
-            objstore.upload_tree(stage, run, sub)
-        objstore.commit_manifest(run, manifest)
+        manifest["run_dir"] = out
+        if out != run:
+            manifest["parent"] = run
+        manifest.setdefault("lineage", {})["parents_urls"] = ([run] if out != run else []) + list(
+            info["context"].get("against", []))
+        for sub in ("kept", "removed.parquet", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl",
+                    "recipe.yaml"):  # the recipe this mix applied, as a local mix leaves it
+            objstore.upload_tree(stage, out, sub)
+        objstore.commit_manifest(out, manifest)
         return manifest
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def mix_remote(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Path | None = None,
+               command: list[str] | None = None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`winnow mix` on a run folder on an object store (or into one with `--out`): the run's documents and
+    signals are read from the store, the rules applied in this process, and kept/, the removal log and
+    manifest.json (last) written back, under the out folder's lock object.
+
+    With `out_dir` the result goes to a new folder whose run.json names the run as its parent; re-mixing such
+    a folder reads its parent's signals. The parent is not locked while read (an object store has no shared
+    lock): do not curate into it at the same time."""
+    from curation.mix import mix
+    from curation.recipe import load_recipe
+    from curation.remote import check_url
+
+    started = time.perf_counter()
+    run = objstore.absolute(run_dir)
+    out = objstore.absolute(out_dir) if out_dir is not None else None
+    if not objstore.is_remote(run) or (out is not None and not objstore.is_remote(out)):
+        raise WinnowError("mix between a local folder and an object store is not supported; mix on the store "
+                          f"({run} -> {out}) or copy the run folder first")
+    for url in (run, out):
+        if url is not None:
+            check_url(url, must_exist=url == run)
+
+    def run_info(url: str) -> dict[str, Any] | None:
+        fold = objstore.folder(url)
+        return json.loads(objstore.read_bytes(fold, "run.json")) if fold.isfile("run.json") else None
+
+    info = run_info(run)
+    if info is None:
+        raise WinnowError(f"{run} is not a curation run folder (no run.json); run `winnow curate` first")
+    if info.get("parent"):  # re-mixing a mixed folder: decide from its parent's signals, write here
+        out = out or run
+        run = info["parent"]
+        info = run_info(run)
+        if info is None:
+            raise WinnowError(f"{out} was mixed from {run}, which is gone or is no longer a run")
+    if out == run:
+        out = None
+    if recipe is None:
+        src = objstore.folder(out) if out is not None and objstore.folder(out).isfile("recipe.yaml") else (
+            objstore.folder(run))
+        stage = Path(tempfile.mkdtemp(prefix="winnow-recipe-"))
+        try:
+            (stage / "recipe.yaml").write_bytes(objstore.read_bytes(src, "recipe.yaml"))
+            recipe = load_recipe(stage / "recipe.yaml")
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    target = out or run
+    fold = objstore.folder(target)
+    if out is not None:
+        theirs = run_info(out)
+        if theirs is None and fold.isdir("") and fold.ls(""):
+            raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
+        if theirs is not None and theirs.get("parent") != run:
+            raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
+    lock = objstore.acquire_lock(target, "winnow mix")
+    try:
+        if out is not None:
+            objstore.write_bytes(fold, "run.json", json.dumps(dict(info, parent=run), indent=2).encode())
+        return _mix_and_commit(run, recipe, info, None, None, command, config, started, mix, out=target)
+    finally:
+        objstore.release_lock(target, lock)

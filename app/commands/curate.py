@@ -92,28 +92,36 @@ def curate_cmd(
 
 
 def mix_cmd(
-    run_dir: Path = typer.Argument(..., help="Output folder of an earlier `winnow curate` (or `mix --out`)."),
+    run_dir: str = typer.Argument(..., help="Output folder of an earlier `winnow curate` (or `mix --out`); "
+                                            "a folder or an object-store URL (s3://...)."),
     recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML with new rules (default: the run's)."),
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the result to this new folder (reads RUN_DIR's "
-                                                       "signals in place; RUN_DIR is not changed)."),
+    out: str = typer.Option(None, "--out", "-o", help="Write the result to this new folder (reads RUN_DIR's "
+                                                      "signals in place; RUN_DIR is not changed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
     show_all: bool = typer.Option(False, "--all", help="List every rule's removals (default: the first 12)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Re-apply rules to stored signals without re-scoring; rewrites kept/, removed.parquet, manifest.json
     (of RUN_DIR, or of --out)."""
+    from curation.errors import WinnowError
     from curation.mix import mix
+    from curation.objstore import is_remote
     from curation.recipe import apply_overrides, load_recipe
 
+    run_dir = run_dir if is_remote(run_dir) else Path(run_dir)  # URLs stay strings (Path would eat a slash)
+    out = out if out is None or is_remote(out) else Path(out)
     ws = open_workspace(workspace)
     rec = load_recipe(recipe) if recipe else None
     if set_:
+        if rec is None and is_remote(run_dir):
+            raise WinnowError("--set on a run folder on an object store needs --recipe (the base recipe file)")
         rec = apply_overrides(rec or load_recipe(run_dir / "recipe.yaml"), set_)
-    target = (out or run_dir).absolute()
+    target = out or run_dir
+    target = target.absolute() if isinstance(target, Path) else target
     config = {"run_dir": str(run_dir), "recipe": str(recipe) if recipe else None, "set": list(set_),
               "out": str(out) if out else None}
-    with registered_run(ws, "mix", config, target) as (reg, run_id):
+    with registered_run(ws, "mix", config, target if isinstance(target, Path) else None) as (reg, run_id):
         m = mix(run_dir, rec, out_dir=out, command=["winnow", *sys.argv[1:]], config=config)
         reg.set_metrics(run_id, _headline(m))
     if as_json:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import time
 from pathlib import Path
 
 import fsspec
@@ -78,15 +79,30 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return corpus, root / "run"
 
 
+@pytest.fixture(scope="module")
+def s3_local_run(s3_server, local_run) -> tuple[str, str, dict]:
+    """The corpus uploaded to S3 and curated there on the local executor: (bucket, run URL, manifest)."""
+    from curation.pipeline import curate
+    from tests.curation.cluster_fixtures import _clear_s3fs_cache
+
+    corpus, _ = local_run
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env.items():
+            mp.setenv(k, v)
+        _clear_s3fs_cache()
+        bucket = s3_server.bucket()
+        _upload(corpus, f"s3://{bucket}/corpus")
+        run = f"s3://{bucket}/runs/r1"
+        m = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=1, tasks=2)
+    return bucket, run, m
+
+
 @pytest.mark.slow
-def test_s3_run_on_local_executor_equals_local_run(s3, local_run, tmp_path: Path) -> None:
+def test_s3_run_on_local_executor_equals_local_run(s3, local_run, s3_local_run) -> None:
     from curation.pipeline import curate
 
     corpus, ref = local_run
-    bucket = s3.bucket()
-    _upload(corpus, f"s3://{bucket}/corpus")
-    run = f"s3://{bucket}/runs/r1"
-    m = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=1, tasks=2)
+    bucket, run, m = s3_local_run
     assert m["input"] == json.loads((ref / "manifest.json").read_text())["input"] == 216
     assert _kept_ids(run) == _kept_ids(str(ref))
     assert _removed(run).equals(_removed(str(ref)))
@@ -96,6 +112,54 @@ def test_s3_run_on_local_executor_equals_local_run(s3, local_run, tmp_path: Path
     # a rerun resumes: every task is complete, nothing is scored again, same result
     m2 = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
     assert m2["kept"] == m["kept"]
+
+
+def _recipe_without_near_dups() -> Recipe:
+    """Other rules than the run was curated with: exact copies and documents under 40 words go, near copies
+    stay."""
+    data = _recipe().model_dump(mode="json", exclude_none=True)
+    data["rules"] = [r for r in data["rules"] if r["name"] != "near_duplicate"] + [
+        {"name": "short", "signal": "length", "column": "n_words", "min": 40}]
+    return Recipe.model_validate(data)
+
+
+@pytest.mark.slow
+def test_mix_on_s3_run_equals_local_mix(s3, local_run, s3_local_run, tmp_path: Path) -> None:
+    """`winnow mix` on a run folder on S3, in place and into a new S3 folder (--out), decides as a local mix of
+    the same run does; the manifest is written, the lock released, and the accounting closes."""
+    from typer.testing import CliRunner
+
+    from app.cli import root
+    from curation.mix import mix
+
+    _, ref = local_run
+    bucket, run, curated = s3_local_run
+    recipe = _recipe_without_near_dups()
+    want = mix(ref, recipe, out_dir=tmp_path / "local-mix")
+    assert want["kept"] != curated["kept"]  # the new rules change the outcome
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(recipe.to_yaml())
+    out = f"s3://{bucket}/runs/r1-mixed"
+    res = CliRunner().invoke(root, ["mix", run, "--recipe", str(recipe_file), "--out", out, "--json",
+                                    "--workspace", str(tmp_path / "ws")])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert _kept_ids(out) == _kept_ids(str(tmp_path / "local-mix"))
+    assert _removed(out).equals(_removed(str(tmp_path / "local-mix")))
+    for k in ("input", "kept", "removed", "quarantined", "skipped", "by_rule"):
+        assert got[k] == want[k], k
+    assert got["input"] == got["kept"] + got["removed"] + got["quarantined"] + got["skipped"]
+    fs = fsspec.filesystem("s3")
+    assert json.loads(fs.cat(f"{bucket}/runs/r1-mixed/run.json"))["parent"] == run
+    assert json.loads(fs.cat(f"{bucket}/runs/r1-mixed/manifest.json"))["kept"] == want["kept"]
+    assert json.loads(fs.cat(f"{bucket}/runs/r1/manifest.json"))["kept"] == curated["kept"]  # parent unchanged
+    # in place: the run's own kept/ and manifest now follow the new rules; the lock object is gone
+    m = mix(run, recipe)
+    assert m["kept"] == want["kept"] and _kept_ids(run) == _kept_ids(out)
+    assert not fs.exists(f"{bucket}/runs/r1/.winnow.lock")
+    assert "short" in fs.cat(f"{bucket}/runs/r1/recipe.yaml").decode()
+    with pytest.raises(WinnowError, match="not a curation run folder"):
+        mix(f"s3://{bucket}/corpus", recipe)
 
 
 def test_lock_object_keeps_a_second_writer_out(s3) -> None:
@@ -158,3 +222,77 @@ def test_two_node_ray_cluster_with_s3_equals_local_run(s3, ray_cluster, local_ru
               "minhash_final")
     assert fs.isfile(f"{bucket}/runs/ray/logs/dedup/exact_dedup+minhash/{stages}/completions/00000")
     assert len(fs.ls(f"{bucket}/runs/ray/logs/completions")) == 2
+
+
+def _task_actors(cluster) -> list:
+    """Ray worker processes of the cluster that are running a datatrove task now (Ray titles a worker
+    `ray::RankWorker.run_for_rank` while it runs that method; its pool child inherits the title)."""
+    import psutil
+
+    raylets = [c for p in cluster.procs for c in psutil.Process(p.pid).children(recursive=True)
+               if c.name() == "raylet"]
+    out = []
+    for r in raylets:
+        for w in r.children():
+            try:
+                if w.cmdline()[:1] and w.cmdline()[0].startswith("ray::RankWorker.run_for_rank"):
+                    out.append(w)
+            except psutil.NoSuchProcess:
+                continue
+    return out
+
+
+@pytest.mark.slow
+def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, local_run) -> None:
+    """A Ray worker killed while it runs a scoring task (as when its machine is lost): the executor starts the
+    task again on a new worker, the run completes with the clean run's kept ids, and input = kept + removed +
+    quarantined + skipped."""
+    import signal
+    import threading
+
+    import psutil
+    from loguru import logger
+
+    from curation.pipeline import curate
+
+    corpus, ref = local_run
+    bucket = s3.bucket()
+    _upload(corpus, f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/lost"
+    killed: list[int] = []
+    done = threading.Event()
+
+    def kill_first_task() -> None:
+        while not done.is_set() and not killed:
+            for actor in _task_actors(ray_cluster):
+                try:
+                    victims = [actor, *actor.children(recursive=True)]  # the worker and its pool process
+                except psutil.NoSuchProcess:
+                    continue
+                for v in victims:
+                    try:
+                        v.send_signal(signal.SIGKILL)
+                    except psutil.NoSuchProcess:
+                        pass
+                killed.append(actor.pid)
+                return
+            time.sleep(0.02)
+
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING")
+    killer = threading.Thread(target=kill_first_task, daemon=True)
+    killer.start()
+    try:
+        m = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="ray", workers=2, tasks=2)
+    finally:
+        done.set()
+        killer.join()
+        logger.remove(sink)
+    assert len(killed) == 1
+    assert any("RayActorError" in w or "retriable" in w for w in warnings), warnings  # the executor saw the loss
+    assert _kept_ids(run) == _kept_ids(str(ref))
+    assert _removed(run).equals(_removed(str(ref)))
+    assert m["input"] == 216 == m["kept"] + m["removed"] + m["quarantined"] + m["skipped"]
+    assert m["quarantined"] + m["skipped"] == 1  # the malformed line, counted once although its task ran twice
+    fs = fsspec.filesystem("s3")
+    assert len(fs.ls(f"{bucket}/runs/lost/logs/completions")) == 2
