@@ -8,6 +8,7 @@ let a rerun with more workers resume the same tasks.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from curation.errors import WinnowError
@@ -31,11 +32,21 @@ def ensure_ray(workers: int) -> None:
 
 
 def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, logging_dir: str,
-                  mem_per_cpu_gb: float = 1) -> Any:
-    """A datatrove executor running `pipeline` as `tasks` tasks on at most `workers` parallel workers."""
+                  mem_per_cpu_gb: float = 1, preload: Sequence[str] = ()) -> Any:
+    """A datatrove executor running `pipeline` as `tasks` tasks on at most `workers` parallel workers.
+
+    `preload`: modules every local worker needs; the forkserver imports them once before it forks the
+    workers (datatrove's default start method), so each worker starts with them loaded."""
     tasks, workers = max(1, int(tasks)), max(1, min(int(workers), int(tasks)))
     if kind == "local":
         from datatrove.executor import LocalPipelineExecutor
+
+        if workers > 1 and preload:
+            import multiprocess
+
+            # only the first call in a process counts (the server starts once); a module that fails to
+            # import is skipped by the server, and the worker imports it itself as before
+            multiprocess.get_context("forkserver").set_forkserver_preload(["__main__", *preload])
 
         return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
                                      skip_completed=True)

@@ -43,6 +43,9 @@ class SignalStep(ABC):
     # step whose columns depend on its config overrides `output_columns`. Empty: not declared (checked on
     # the first scored batch instead). tests/curation/test_step_columns.py holds each step to its word.
     columns: ClassVar[tuple[str, ...]] = ()
+    # Modules the step always imports when it scores (its heavy libraries): a local run's worker server
+    # imports them once and forks every worker from it, instead of each worker importing them again.
+    preload: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: StepConfig | None = None, *, context: dict[str, Any] | None = None) -> None:
         self.config = config if config is not None else self.Config()

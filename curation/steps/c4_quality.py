@@ -43,6 +43,7 @@ class C4QualityStep(SignalStep):
     columns: ClassVar[tuple[str, ...]] = (
         "lines", "kept_lines", "lorem_ipsum", "curly_bracket", "sentences", "sentences_paper", "javascript_lines",
         "policy_lines", "no_terminal_punct_lines", "few_words_lines", "long_word_lines")
+    preload = ("curation.heuristics.signals",)
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         from curation.heuristics.signals import analyse, c4_quality

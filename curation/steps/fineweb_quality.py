@@ -34,6 +34,7 @@ class FineWebQualityConfig(StepConfig):
 class FineWebQualityStep(SignalStep):
     name: ClassVar[str] = "fineweb_quality"
     columns = ("empty", "lines", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
+    preload = ("curation.heuristics.signals",)
     Config: ClassVar[type[StepConfig]] = FineWebQualityConfig
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:

@@ -29,6 +29,7 @@ class GopherQualityStep(SignalStep):
     columns: ClassVar[tuple[str, ...]] = (
         "words", "non_symbol_words", "avg_word_length", "hash_ratio", "ellipsis_ratio", "bullet_lines_ratio",
         "ellipsis_lines_ratio", "alpha_words_ratio", "alpha_words_ratio_paper", "stop_words")
+    preload = ("curation.heuristics.signals",)
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         from curation.heuristics.signals import analyse, gopher_quality

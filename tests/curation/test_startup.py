@@ -89,6 +89,9 @@ def test_curate_with_pattern_pii_and_minhash_imports_no_nlp_stack(tmp_path: Path
     # which bring submodules with them)
     loaded = sorted({m.split(".")[0] for m in imported if m.split(".")[0] in HEAVY and "." in m})
     assert loaded == [], loaded
+    # the scoring code is imported by the command and once by the worker server, which forks both workers
+    # with it loaded (each worker importing it again would make 3)
+    assert len(re.findall(r"\|\s+curation\.scoring$", p.stderr, flags=re.M)) == 2
     kept = (tmp_path / "run" / "kept")
     import polars as pl
 
