@@ -46,6 +46,39 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *[p.strip("/") for p in parts]])
 
 
+# --- S3 objects through boto3 ------------------------------------------------------------------------
+# Whole-object GETs and PUTs of an s3:// folder go through one boto3 client per process instead of s3fs:
+# measured against moto on this machine, 100 MiB cost the client 0.14 s (GET) / 0.18 s (PUT) with boto3 and
+# 0.56 / 0.57-0.73 s with s3fs, and the server 0.12 / 0.88 s against 0.46 / 1.8-2.2 s (s3fs uploads in
+# aws-chunked encoding, which the server decodes chunk by chunk). Listing, the lock and datatrove's own
+# files still use fsspec.
+
+MAX_SINGLE_PUT = 4 << 30  # S3 takes one PUT up to 5 GiB; bigger objects go through s3fs' multipart upload
+_clients: dict[tuple, Any] = {}
+
+
+def _s3_key(df_folder: Any, rel: str) -> tuple[Any, str, str] | None:
+    """(client, bucket, key) for `rel` in an s3:// folder; None for any other filesystem."""
+    fs = getattr(df_folder, "fs", None)
+    protocol = getattr(fs, "protocol", None)
+    if "s3" not in ((protocol,) if isinstance(protocol, str) else tuple(protocol or ())):
+        return None
+    bucket, _, prefix = str(df_folder.path).strip("/").partition("/")
+    key = "/".join(p for p in (prefix.strip("/"), rel.strip("/")) if p)
+    opts = (getattr(fs, "endpoint_url", None) or (getattr(fs, "client_kwargs", None) or {}).get("endpoint_url"),
+            getattr(fs, "key", None), getattr(fs, "secret", None), getattr(fs, "token", None), os.getpid())
+    client = _clients.get(opts)
+    if client is None:
+        import boto3
+
+        # credentials and endpoint as s3fs has them, else boto3's usual chain (AWS_* variables, profiles, roles,
+        # AWS_ENDPOINT_URL)
+        client = boto3.session.Session().client("s3", endpoint_url=opts[0], aws_access_key_id=opts[1],
+                                                aws_secret_access_key=opts[2], aws_session_token=opts[3])
+        _clients[opts] = client
+    return client, bucket, key
+
+
 def write_bytes(df_folder: Any, rel: str, data: bytes) -> None:
     """Write `data` to `rel`: one put on an object store, temp name + rename on a local disk."""
     if df_folder.is_local():
@@ -55,13 +88,48 @@ def write_bytes(df_folder: Any, rel: str, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, full)
         return
+    s3 = _s3_key(df_folder, rel) if len(data) <= MAX_SINGLE_PUT else None
+    if s3 is not None:
+        client, bucket, key = s3
+        client.put_object(Bucket=bucket, Key=key, Body=data)
+        return
     with df_folder.open(rel, "wb") as f:
         f.write(data)
 
 
 def read_bytes(df_folder: Any, rel: str) -> bytes:
+    s3 = None if df_folder.is_local() else _s3_key(df_folder, rel)
+    if s3 is not None:
+        client, bucket, key = s3
+        try:
+            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"{df_folder.path}/{rel}") from None
     with df_folder.open(rel, "rb") as f:
         return f.read()
+
+
+def get_file(url: str, dst: str | Path) -> None:
+    """Copy the object or file at `url` to the local path `dst`, streaming."""
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url)
+    s3 = _s3_key(_Plain(fs, path), "")
+    if s3 is None:
+        fs.get_file(path, str(dst))
+        return
+    client, bucket, key = s3
+    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    with open(dst, "wb") as f:
+        for chunk in body.iter_chunks(8 << 20):
+            f.write(chunk)
+
+
+class _Plain:
+    """A filesystem and a path, shaped as `_s3_key` reads a DataFolder."""
+
+    def __init__(self, fs: Any, path: str) -> None:
+        self.fs, self.path = fs, path
 
 
 def write_parquet(df_folder: Any, rel: str, df: pl.DataFrame) -> None:

@@ -119,8 +119,6 @@ class RemoteScoreShard(PipelineStep):
         self.id_field = id_field
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Any:
-        from fsspec.core import url_to_fs
-
         from curation.reader import InputFile
         from curation.scoring import ScoreShard
 
@@ -132,8 +130,7 @@ class RemoteScoreShard(PipelineStep):
                 if objstore.is_remote(f.url) and f.index in mine:
                     dst = scratch / "inputs" / f"{f.index:06d}{_suffix(f.url)}"
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    fs, path = url_to_fs(f.url)
-                    fs.get_file(path, str(dst))
+                    objstore.get_file(f.url, dst)
                     local.append(InputFile(path=dst, rel=f.rel, index=f.index))
                 elif objstore.is_remote(f.url):  # not read by this task: a name is enough
                     local.append(InputFile(path=scratch / "inputs" / "absent", rel=f.rel, index=f.index))
