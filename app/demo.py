@@ -8,6 +8,7 @@ whose area is not installed or not built yet is reported as skipped.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,16 @@ def _cli_path(args: list[str]) -> list[str]:
     return path[:2]
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def step_env() -> dict[str, str]:
+    """One math thread per step unless the user chose: the demo's models are tiny, and on a busy 2-core
+    machine torch's two threads wait on each other (a tiny-model training step measured ~40x more CPU and
+    far more wall with 2 threads than with 1 at load 25; docs/benchmarks/experiment_loop.md)."""
+    return {k: os.environ.get(k, "1") for k in THREAD_VARS}
+
+
 def _children_cpu() -> float:
     """User + system CPU seconds of the finished child processes (each step's process tree, once reaped)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -153,7 +164,7 @@ def run_demo(ws: Path, data_dir: Path | None = None, docs: int = 5000) -> int:
         args = [*step.args, "--workspace", str(ws)] if takes_ws else list(step.args)
         typer.echo(f"{head}\n    $ winnow {' '.join(args)}")
         t0, c0 = time.time(), _children_cpu()
-        run, rc = run_job(ws, args, kind=step.kind, config={"demo": True})  # the app's registered runner
+        run, rc = run_job(ws, args, kind=step.kind, config={"demo": True}, env=step_env())  # the app's runner
         dt, cpu = time.time() - t0, _children_cpu() - c0
         for line in (log_tail(ws, run.id, 12) or "").splitlines():
             typer.echo(f"    {line}")

@@ -32,13 +32,17 @@ WEBTEXT = ["dclm_quality_majority.jsonl", "dclm_quality_agreement.jsonl", "c4_de
            "dolma_cc_en_head-0091.jsonl", "dolma_cc_en_head-0174.jsonl", "datajuicer_redpajama_cc.jsonl"]
 
 
+# one math thread per process (as the demo): with two, torch's threads wait on each other on a busy machine
+THREADS = {k: os.environ.get(k, "1") for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
 def winnow(*args: str, ws: Path | None) -> float:
     """Run one CLI command in a fresh process; return its wall time."""
     t0 = time.perf_counter()
     wsa = ["--workspace", str(ws)] if ws is not None else []
     r = subprocess.run([sys.executable, "-m", "app.cli", *args, *wsa], cwd=ROOT,
                        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1",
-                                                             "HF_DATASETS_OFFLINE": "1"})
+                                                             "HF_DATASETS_OFFLINE": "1", **THREADS})
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"winnow {' '.join(args)} failed:\n{r.stderr[-3000:]}")

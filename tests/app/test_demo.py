@@ -54,3 +54,11 @@ def test_summary_reports_each_steps_wall_and_cpu(tmp_path: Path, monkeypatch, ca
     total = next(line for line in out.splitlines() if line.strip().startswith("total"))
     assert "wall" in total and "CPU" in total
     assert float(total.split()[3].rstrip("s")) >= round(cpu) - 1
+
+
+def test_steps_get_one_math_thread_unless_the_user_chose(monkeypatch) -> None:
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(k, raising=False)
+    assert demo.step_env() == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert demo.step_env()["OMP_NUM_THREADS"] == "2"
