@@ -67,7 +67,8 @@ def _kind(p) -> str:
         return "s3 server"
     if name.startswith("ray::") and "Agent" not in name or "default_worker" in cmd:
         return "ray workers"
-    if any(k in name or k in cmd for k in ("raylet", "gcs_server", "ray start", "Agent", "monitor", "ray/")):
+    if any(k in name or k in cmd for k in ("raylet", "gcs_server", "ray start", "Agent", "monitor", "ray/",
+                                           "ray.util.client")):
         return "ray daemons"
     return "command"
 
