@@ -399,7 +399,32 @@ def sec_secrets(out: Path) -> dict[str, Any]:
             "met": (w["precision"] or 0) >= 0.95 and (w["recall"] or 0) >= 0.95}
 
 
+# The dev set the banned_topics design was chosen on (never MT-Bench or Vicuna): rows of
+# sft/self_instruct_human_written.jsonl (instruction + input) labelled coding or math by hand, by row index; rows
+# in TOPIC_DEV_UNSURE were left out as ambiguous (e.g. LaTeX, Excel formulas, a programming course syllabus).
+TOPIC_DEV_CODING = {28, 31, 37, 41, 50, 69, 72, 138, 139, 140, 141, 158, 186, 187, 188, 198, 252, 253, 264, 266, 267,
+                    268, 271, 353, 365, 370, 380, 385, 401, 402, 417, 418}
+TOPIC_DEV_MATH = {21, 25, 35, 45, 83, 109, 136, 144, 194, 315, 316, 317, 318, 319}
+TOPIC_DEV_UNSURE = {22, 61, 110, 164, 185, 189, 190, 191, 214, 215, 231, 236, 269, 270, 278, 289, 308, 309, 324, 406}
+
+
+def topic_dev_rows(data: Path) -> list[dict]:
+    rows = []
+    for i, r in enumerate(read_jsonl(data / "sft/self_instruct_human_written.jsonl")):
+        if i not in TOPIC_DEV_UNSURE:
+            inp = (r.get("input") or "").strip()
+            rows.append({"text": r["instruction"] + ("\n\n" + inp if inp else ""), "scanner": "banned_topics",
+                         "label": int(i in TOPIC_DEV_CODING or i in TOPIC_DEV_MATH)})
+    return rows
+
+
 def sec_topics(data: Path, out: Path) -> dict[str, Any]:
+    dev = None
+    if (data / "sft/self_instruct_human_written.jsonl").is_file():
+        dres = run_bench(write_jsonl(out / "topics_dev.jsonl", topic_dev_rows(data)),
+                         single_policy(out, "banned_topics", "    config:\n      topics: [coding, math]\n"),
+                         out=out / "topics_dev")
+        dev = dres["banned_topics"]
     rows = topic_rows(data, ("coding", "math"))
     scored = [{k: r[k] for k in ("text", "label", "scanner")} for r in rows]
     res = run_bench(write_jsonl(out / "topics.jsonl", scored),
@@ -419,7 +444,7 @@ def sec_topics(data: Path, out: Path) -> dict[str, Any]:
             "missed": [r["text"][:120] for r, f in zip(rows, flags, strict=True) if r["label"] and not f][:10],
             "false_positives": [f"{r['source']}/{r['category']}: {r['text'][:120]}"
                                 for r, f in zip(rows, flags, strict=True) if not r["label"] and f][:10],
-            "bar": "f1 >= 0.8", "met": (s["f1"] or 0) >= 0.8}
+            "dev_self_instruct": dev, "bar": "f1 >= 0.8", "met": (s["f1"] or 0) >= 0.8}
 
 
 def latency_prompts(data: Path | None, n: int, seed: int = 5) -> list[dict]:
@@ -467,7 +492,8 @@ def _side(python: str, side: str, scanner: str, prompts: Path, out: Path, cfg: d
     return {"wall_s": wall, "init_s": res["init_s"], "p50_ms": float(np.percentile(lat, 50)),
             "p95_ms": float(np.percentile(lat, 95)), "mean_ms": float(lat.mean()),
             "cpu_p50_ms": float(np.percentile(cpu, 50)), "cpu_p95_ms": float(np.percentile(cpu, 95)),
-            "flagged": sum(res["flagged"])}
+            "flagged": sum(res["flagged"]),
+            "overhead_p95_ms": float(np.percentile(res["overhead_ms"][1:], 95)) if res.get("overhead_ms") else None}
 
 
 def ensure_llm_guard(venv: Path) -> str:
@@ -535,7 +561,8 @@ def sec_latency(data: Path | None, out: Path, n: int, rounds: int, venv: Path,
         table[label] = row
     pol = {"p50_ms": med(policy_runs, "p50_ms"), "p95_ms": med(policy_runs, "p95_ms"),
            "cpu_p50_ms": med(policy_runs, "cpu_p50_ms"), "cpu_p95_ms": med(policy_runs, "cpu_p95_ms"),
-           "init_s": med(policy_runs, "init_s"), "prompts": n, "prompt_chars": 1024}
+           "init_s": med(policy_runs, "init_s"), "runner_overhead_p95_ms": med(policy_runs, "overhead_p95_ms"),
+           "prompts": n, "prompt_chars": 1024}
     pol["met"] = pol["p95_ms"] is not None and pol["p95_ms"] <= 20
     return {"policy": pol, "scanners": table, "rounds": rounds, "llm_guard": LLM_GUARD_VERSION,
             "met": pol["met"] and all(r["met"] for r in table.values())}
@@ -617,7 +644,14 @@ def summary(res: dict[str, Any]) -> str:
                   "| n | positives | precision (95% CI) | recall (95% CI) | F1 (95% bootstrap CI) | bar F1 >= 0.8 |",
                   "|---|---|---|---|---|---|",
                   f"| {s['n']} | {s['tp'] + s['fn']} | {_f(s['precision'])} {t['precision_ci']} | {_f(s['recall'])} "
-                  f"{t['recall_ci']} | {_f(s['f1'])} {t['f1_ci']} | {'met' if t['met'] else 'NOT met'} |", ""]
+                  f"{t['recall_ci']} | {_f(s['f1'])} {t['f1_ci']} | {'met' if t['met'] else 'NOT met'} |", "",
+                  f"FPR on the other categories: {_f(s['fpr'])}; p50 / p95 {_f(s['p50_ms'])} / {_f(s['p95_ms'])} ms."]
+        if t.get("dev_self_instruct"):
+            d = t["dev_self_instruct"]
+            lines += [f"Dev set the design was chosen on (self-instruct, hand-labelled, {d['n']} rows, "
+                      f"{d['tp'] + d['fn']} positive): P {_f(d['precision'])}, R {_f(d['recall'])}, F1 {_f(d['f1'])}, "
+                      f"FPR {_f(d['fpr'])} (optimistic: chosen on it)."]
+        lines.append("")
     if "latency" in res:
         lat = res["latency"]
         p = lat["policy"]
@@ -625,7 +659,9 @@ def summary(res: dict[str, Any]) -> str:
         if p["p50_ms"] is not None:
             lines += [f"Default input policy: p50 {_f(p['p50_ms'])} ms, p95 {_f(p['p95_ms'])} ms per prompt "
                       f"wall-clock; CPU p50 {_f(p['cpu_p50_ms'])} ms, p95 {_f(p['cpu_p95_ms'])} ms ({p['prompts']} "
-                      f"prompts; bar p95 <= 20 ms: {'met' if p['met'] else 'NOT met'} on wall-clock).", ""]
+                      f"prompts; bar p95 <= 20 ms: {'met' if p['met'] else 'NOT met'} on wall-clock; CPU "
+                      f"{'met' if (p['cpu_p95_ms'] or 99) <= 20 else 'NOT met'}). The runner's own cost around its "
+                      f"scanners: p95 {_f(p.get('runner_overhead_p95_ms'))} ms.", ""]
         lines += ["| scanner | winnow p50 / p95 ms | LLM Guard p50 / p95 ms | speed-up p50 / p95 | CPU speed-up "
                   "p50 / p95 | process wall s (winnow / LLM Guard) | flagged (winnow / LLM Guard) | bar 3x |",
                   "|---|---|---|---|---|---|---|---|"]
