@@ -28,6 +28,7 @@ from curation.reader import ORDER_STRIDE
 from curation.recipe import Recipe, Rule, load_recipe
 from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
+from curation.text_index import search_index_builder
 
 REMOVED_SCHEMA = {"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8), "value": pl.Float64,
                   "detail": pl.Utf8, "kept_id": pl.Utf8}
@@ -199,11 +200,19 @@ def _commit(out: Path, tmp: Path) -> None:
     if (out / "kept").exists():
         os.replace(out / "kept", old_kept)
     os.replace(tmp / "kept", out / "kept")
+    old_search = out / ".search-old"
+    if old_search.exists():
+        shutil.rmtree(old_search)
+    if (out / "search").exists():
+        os.replace(out / "search", old_search)
+    if (tmp / "search").exists():  # the search index of this mix's kept text (curation/text_index.py)
+        os.replace(tmp / "search", out / "search")
     faults.at("mix.mid_commit")
     for name in ("removed.parquet", "quarantine.jsonl", "skipped.jsonl", "recipe.yaml"):
         os.replace(tmp / name, out / name)
     os.replace(tmp / "manifest.json", out / "manifest.json")
     shutil.rmtree(old_kept, ignore_errors=True)
+    shutil.rmtree(old_search, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -338,9 +347,13 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         transforms = [(get_transform(n), cfg) for n, cfg in recipe.transforms.items()]
     count_tokens = _token_counter(recipe.tokenizer)
     tok_counts = {"kept": 0, "removed": 0}
+    index_t0 = time.perf_counter()
+    index = search_index_builder(tmp / "search", docs_files)  # built in this pass over the text (search/)
 
     def write_kept(path: Path) -> tuple[int, int]:
         d = pl.read_parquet(path)
+        if index is not None:
+            index.add(path, d)
         k = d.join(kept_mask, on="order", how="semi", maintain_order="left")
         kt = rt = 0
         if count_tokens is not None:
@@ -356,6 +369,7 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         for kt, rt in pool.map(write_kept, docs_files):
             tok_counts["kept"] += kt
             tok_counts["removed"] += rt
+    search_meta = index.finish(index_t0) if index is not None else None
     prog.update(1, "kept documents written")
     prog.close()
 
@@ -390,6 +404,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         for k, v in json.loads(p.read_text()).get("timings", {}).items():
             step_secs[k] = step_secs.get(k, 0.0) + v
     timings["steps_cpu"] = {k: round(v, 3) for k, v in step_secs.items()}
+    if search_meta is not None:
+        timings["search_index_cpu"] = search_meta["cpu_s"]
     if extra_timings:
         timings.update(extra_timings)
     skipped_by: dict[str, int] = {}
@@ -409,6 +425,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         "inputs": info.get("inputs", []), "executor": info.get("executor"), "workers": info.get("world"),
         "tasks": info.get("tasks", info.get("world")), "parent": str(run) if out != run else None,
         "timings": timings, "versions": package_versions(),
+        "search_index": ({k: search_meta[k] for k in ("n_docs", "n_blocks", "n_words", "n_postings", "bytes")}
+                         if search_meta is not None else None),
     }
     _stamp_lineage(manifest, run, out, tmp, info, command, config)
     if manifest["timings"].get("score_wall") is not None:

@@ -20,10 +20,10 @@ from typing import IO
 from curation.errors import WinnowError
 
 # Every entry a curate or mix writes at the top of a run folder. Nothing else is removed by --overwrite.
-OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup")
+OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup")  # search: mix's index
 OWNED_FILES = ("run.json", "recipe.yaml", "removed.parquet", "manifest.json", "quarantine.jsonl",
                "progress.jsonl", "commit.json")
-OWNED_PREFIXES = (".mix-", ".kept-old", ".winnow")  # temporary folders of an interrupted mix; the lock
+OWNED_PREFIXES = (".mix-", ".kept-old", ".search-old", ".winnow")  # an interrupted mix's temporary folders; the lock
 LOCK_NAME = ".winnow.lock"
 
 

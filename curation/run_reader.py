@@ -26,6 +26,7 @@ import polars as pl
 
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule, load_recipe
+from curation.text_index import TextIndex
 
 PREVIEW_CHARS = 160
 REMOVED_SCHEMA = {"id": pl.String, "rule": pl.String, "rules": pl.List(pl.String), "value": pl.Float64,
@@ -306,56 +307,19 @@ class RunReader:
         return q
 
     # -- full-text search ------------------------------------------------------------------------------
-    def _index_path(self, cache_dir: Path) -> Path:
-        import xxhash
-
-        return Path(cache_dir) / f"words-{xxhash.xxh64_hexdigest(str(self.data_root))}.parquet"
-
     def _index_key(self) -> dict[str, Any]:
         files = self.doc_files() or self.kept_files()
         return {"version": 1, "polars": pl.__version__, "root": str(self.data_root),
                 "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files)}
 
-    def word_index(self, cache_dir: str | Path | None) -> Path | None:
-        """The run's word index in `cache_dir` when it exists and matches the documents, else None."""
-        if cache_dir is None:
-            return None
-        path = self._index_path(Path(cache_dir))
-        meta = path.with_suffix(".json")
-        try:
-            ok = json.loads(meta.read_text(encoding="utf-8")) == self._index_key()
-        except (OSError, json.JSONDecodeError):
-            return None
-        return path if ok and path.is_file() else None
-
-    def build_word_index(self, cache_dir: str | Path, chunk: int = 8) -> Path:
-        """Write which docs files hold each word (lowercased, hashed): (h, f) sorted by h, a few bytes per word
-        and file. A whole-word search then reads only the files that hold every word of the query."""
-        files = self.doc_files() or self.kept_files()
-        parts: list[pl.DataFrame] = []
-        for i in range(0, len(files), chunk):
-            lfs = [pl.scan_parquet(f).select(_words(pl.col("text")).explode().unique().hash().alias("h"))
-                   .with_columns(f=pl.lit(i + j, pl.UInt32)) for j, f in enumerate(files[i:i + chunk])]
-            parts += pl.collect_all(lfs)
-        df = pl.concat(parts).sort("h") if parts else pl.DataFrame(schema={"h": pl.UInt64, "f": pl.UInt32})
-        path = self._index_path(Path(cache_dir))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        df.write_parquet(tmp, row_group_size=65536, statistics=True)
-        tmp.replace(path)
-        path.with_suffix(".json").write_text(json.dumps(self._index_key()), encoding="utf-8")
-        return path
-
-    def _candidate_files(self, words: list[str], index: Path) -> list[Path]:
-        """Docs files that hold every word (from the index)."""
-        files = self.doc_files() or self.kept_files()
-        hashes = pl.Series("w", words).hash().unique().to_list()
-        hits = pl.scan_parquet(index).filter(pl.col("h").is_in(hashes)).collect()
-        keep = hits.group_by("f").agg(pl.col("h").n_unique().alias("n")).filter(pl.col("n") == len(hashes))
-        return [files[i] for i in sorted(keep["f"].to_list())]
+    @cached_property
+    def text_index(self) -> TextIndex | None:
+        """The search index `mix` wrote into `search/` (curation/text_index.py), if it matches the documents."""
+        files = self.doc_files()
+        return TextIndex.open(self.path / "search", files) if files else None
 
     def _search_hits(self, pattern: str, files: list[Path]) -> Iterator[pl.DataFrame]:
-        """Ids whose text matches `pattern`, a group of files at a time: a caller stops when it has enough."""
+        """Without an index: ids whose text matches `pattern`, a group of docs files at a time."""
         step = 16  # files per scan: Polars reads them in parallel; the caller may stop after any group
         for i in range(0, len(files), step):
             hits = pl.scan_parquet(files[i:i + step]).select("id", "text").filter(
@@ -363,37 +327,52 @@ class RunReader:
             if hits.height:
                 yield hits
 
+    def _search_batches(self, search: str, whole_words: bool) -> Iterator[tuple[pl.DataFrame, int | None, bool]]:
+        """(matching ids, smallest input position not read yet, whether batches come in corpus order)."""
+        idx = self.text_index
+        if idx is not None:
+            for hits, nxt in idx.search(search, whole_words):
+                yield hits, nxt, True
+            return
+        files = self.doc_files() or self.kept_files()
+        q = search.strip() if whole_words else search
+        pattern = "(?i)" + (r"\b" + re.escape(q) + r"\b" if whole_words else re.escape(q))
+        for hits in self._search_hits(pattern, files):
+            yield hits, None, False
+
     def page(self, status: str = "all", rule: str | None = None, search: str | None = None,
              filters: list[SignalFilter] | None = None, sort: tuple[str, bool] | None = None,
-             limit: int = 100, offset: int = 0, whole_words: bool = False,
-             index_dir: str | Path | None = None) -> tuple[pl.DataFrame, int | None]:
+             limit: int = 100, offset: int = 0, whole_words: bool = False) -> tuple[pl.DataFrame, int | None]:
         """One page of documents (id, status, rule, value, preview, sort column) and how many match.
 
-        Search is case-insensitive, for a substring or (`whole_words`) whole words. It reads the text file
-        by file and stops once the page is full (the total is then None); with a word index in `index_dir`
-        a whole-word search reads only the files that hold every word.
+        Search is case-insensitive (the lowercased text contains the lowercased query), for a substring or
+        (`whole_words`) whole words; pages are in input order. With the run's search index (written by `mix`)
+        it reads only the blocks of documents that can match, in input order, and stops once the page is full
+        and no unread block can hold an earlier match (the total is then None). Without one it reads the docs
+        files in turn.
         """
         filters = filters or []
         base = self._base(status, rule, filters, sort)
         total: int | None
+        has_order = "order" in self.table.columns
         if search:
             need = offset + limit
             found: list[pl.DataFrame] = []
             n = 0
-            files = self.doc_files() or self.kept_files()
-            words = _query_words(search)
-            index = self.word_index(index_dir) if whole_words and words else None
-            if index is not None:
-                files = self._candidate_files(words, index)
-            pattern = "(?i)" + (r"\b" + re.escape(search.strip()) + r"\b" if whole_words else re.escape(search))
             stopped = False
-            for hits in self._search_hits(pattern, files):
+            batches = self._search_batches(search, whole_words)
+            for hits, next_min, ordered in batches:
                 got = base.join(hits.lazy(), on="id", how="semi").collect()
                 found.append(got)
                 n += got.height
                 if n >= need and not sort:
-                    stopped = True
-                    break
+                    if not (ordered and has_order):
+                        stopped = True
+                    elif next_min is not None:  # stop if no unread block can hold a match before the page's end
+                        orders = pl.concat([f.select("order") for f in found])["order"]
+                        stopped = int(orders.sort()[need - 1]) < next_min
+                    if stopped:
+                        break
             q = pl.concat(found).lazy() if found else base.clear()
             total = None if stopped else n
         else:
@@ -401,7 +380,7 @@ class RunReader:
             total = int(q.select(pl.len()).collect().item())
         if sort:
             q = q.sort(sort[0], descending=sort[1], nulls_last=True)
-        elif "order" in self.table.columns:
+        elif has_order:
             q = q.sort("order")
         page = q.slice(offset, limit).collect()
         page = page.join(self._previews(page), on="id", how="left", maintain_order="left")
@@ -513,15 +492,6 @@ class RunReader:
         if rec is None:
             raise WinnowError(f"{self.path}: no recipe.yaml to re-threshold")
         return Recounter(self, rec)
-
-
-def _words(text: pl.Expr) -> pl.Expr:
-    """Lowercased words of a text column (letters and digits), as the word index stores them."""
-    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
-
-
-def _query_words(query: str) -> list[str]:
-    return [w for w in pl.select(_words(pl.lit(query))).to_series()[0].to_list() if w]
 
 
 def histogram_of(vals: np.ndarray, bins: int, nulls: int = 0) -> tuple[pl.DataFrame, int]:

@@ -39,10 +39,6 @@ def reader_of(run: str, mtime: float) -> RunReader:
     return RunReader(run, cache_dir=table_cache(workspace_from()))
 
 
-def search_cache(ws: Path) -> Path:
-    return ws / "cache" / "search"
-
-
 def table_cache(ws: Path) -> str:
     return str(ws / "cache" / "corpus")
 
@@ -50,10 +46,10 @@ def table_cache(ws: Path) -> str:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _page(run: str, mtime: float, status: str, rule: str | None, search: str | None,
           filters: tuple[tuple[str, str, str, Any], ...], sort: tuple[str, bool] | None,
-          offset: int, whole_words: bool, index_dir: str | None) -> tuple[pl.DataFrame, int | None]:
+          offset: int, whole_words: bool) -> tuple[pl.DataFrame, int | None]:
     flt = [SignalFilter(*f) for f in filters]
     return reader_of(run, mtime).page(status, rule, search, flt, sort, limit=PAGE_SIZE, offset=offset,
-                                      whole_words=whole_words, index_dir=index_dir)
+                                      whole_words=whole_words)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -229,17 +225,16 @@ def _filters_ui(reader: RunReader) -> tuple[list[tuple[str, str, str, Any]], tup
     return filters, (None if scol == "(input order)" else (scol, bool(desc)))
 
 
-def _search_box(ws: Path, reader: RunReader) -> tuple[str, bool, str | None]:
+def _search_box(reader: RunReader) -> tuple[str, bool]:
     c1, c2 = st.columns([3, 1])
     search = c1.text_input("text contains", key="corpus_search")
+    indexed = reader.text_index is not None
     whole = c2.checkbox("whole words", value=True, key="corpus_whole",
-                        help="With the word index, a whole-word search reads only the files holding every word.")
-    index = reader.word_index(search_cache(ws))
-    if index is None:
-        n = int(reader.manifest.get("input", 0) or 0)
-        c2.button("Build word index", key="corpus_index", help=f"about {max(1, n // 5000)} s on two cores",
-                  on_click=lambda: reader.build_word_index(search_cache(ws)))
-    return search, bool(whole), (str(search_cache(ws)) if index is not None else None)
+                        help="The run's search index (written by mix) narrows a search to the blocks of documents "
+                             "holding its whole words; a substring search can use only its inner words.")
+    if not indexed:
+        c2.caption("no search index: reads every docs file (re-mix the run to build one)")
+    return search, bool(whole)
 
 
 def _documents(ws: Path, reader: RunReader) -> None:
@@ -251,13 +246,13 @@ def _documents(ws: Path, reader: RunReader) -> None:
     wanted = st.query_params.get("rule")
     rule = c2.selectbox("removed by rule", rules, index=rules.index(wanted) if wanted in rules else 0,
                         key="corpus_rule")
-    search, whole, index_dir = _search_box(ws, reader)
+    search, whole = _search_box(reader)
     filters, sort = _filters_ui(reader)
     page_no = st.number_input("page", min_value=1, value=1, step=1, key="corpus_page")
     offset = (int(page_no) - 1) * PAGE_SIZE
     t0 = time.perf_counter()
     page, total = _page(str(reader.path), reader.mtime, status, None if rule == "any" else rule, search or None,
-                        tuple(tuple(f) for f in filters), sort, offset, whole, index_dir)
+                        tuple(tuple(f) for f in filters), sort, offset, whole)
     took = time.perf_counter() - t0
     count = f"{total:,} documents match" if total is not None else f"at least {offset + page.height:,} match " \
         "(the search stopped once this page was full)"

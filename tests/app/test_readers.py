@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from curation.run_reader import RunReader
@@ -24,19 +23,13 @@ def test_recount_of_the_runs_own_recipe_equals_what_mix_wrote(built: dict) -> No
     assert counts.by_rule == m["by_rule"] and counts.by_rule_any == m["by_rule_any"]
 
 
-def test_word_index_search_reads_only_matching_files(built: dict, tmp_path: Path) -> None:
+def test_search_reads_the_index_mix_wrote(built: dict) -> None:
     reader = RunReader(built["run"])
-    assert reader.word_index(tmp_path) is None  # not built yet
-    reader.build_word_index(tmp_path)
-    assert reader.word_index(tmp_path) is not None
-    files = reader.doc_files()
-    holding = reader._candidate_files(["library"], reader.word_index(tmp_path))
-    text_files = [f for f in files if "library" in " ".join(pl.read_parquet(f, columns=["text"])["text"]).lower()]
-    assert holding == text_files
-    page, total = reader.page(search="LIBRARY", whole_words=True, index_dir=tmp_path)
+    assert reader.text_index is not None  # written by mix with the kept documents, not on a first search
+    page, total = reader.page(search="LIBRARY", whole_words=True)
     assert list(page["id"]) == ["d3"] and total == 1
     # whole words: "librar" is not a word of any document; as a substring it finds d3
-    assert reader.page(search="librar", whole_words=True, index_dir=tmp_path)[0].height == 0
+    assert reader.page(search="librar", whole_words=True)[0].height == 0
     assert list(reader.page(search="librar")[0]["id"]) == ["d3"]
 
 

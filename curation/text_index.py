@@ -1,0 +1,352 @@
+"""Full-text search index of a curated run: written by `mix` into `<run>/search/`, read by the run reader.
+
+Why: a search over a million documents (~2 GB of text) must show its first page in about a second. Reading
+every docs file costs seconds, and docs files hold 2,000 documents in one Parquet row group, so even a word
+that narrows the search to a few documents in every file still reads every file. The index therefore has
+two parts, both made in the pass `mix` already makes over each docs file:
+
+    search/text/<docs file>.parquet   the text lowercased (id, order, text), one row group per BLOCK documents,
+                                      LZ4: a search reads only the row groups it needs, without regexes
+    search/keys.npy, starts.npy,      word -> blocks holding it: the sorted distinct word hashes, where each
+    search/postings.npy               one's block list starts, and the block lists (uint32), memory-mapped
+    search/blocks.parquet             block -> docs file, row group, smallest input position (`order`)
+    search/index.json                 what the index was built from (docs files and sizes), its costs
+
+A word is a maximal run of ASCII letters and digits of the lowercased text (every other byte separates).
+Blocks are numbered by their smallest input position, so candidate blocks are read in corpus order and a
+search can stop once the page is full and no unread block can hold an earlier hit.
+
+Correctness: the index only narrows. Every candidate is checked with the real test (literal substring of
+the lowercased text, or whole-word regex), so a hit really contains the query. A query word is used to
+narrow only where it must be a whole word of every match: any word of a whole-word query, and the inner
+words of a substring query (its first and last word may be parts of longer words). A query with no such
+word reads every block (a full scan of the lowercased copy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+VERSION = 1
+BLOCK = 128  # documents per block (a row group of the lowercased copy)
+HASH_SHIFT = 24  # a word hash keeps the top 40 bits of FNV-1a 64; the low 24 bits hold a block number
+MAX_BLOCKS = 1 << HASH_SHIFT
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_WORD = re.compile(r"[0-9a-z]+")
+FIRST_BATCH = 16  # blocks read in a search's first batch: a common query fills its page from these
+MAX_BATCH = 256  # blocks per batch later (~70 MB of text at 2 KB a document): bounds the memory a search holds
+
+try:  # numba is in the curation extra; without it no index is built and search reads the docs files
+    import numba as _nb
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    _nb = None
+
+
+def word_hash(word: str) -> int:
+    """The 40-bit hash of one word (FNV-1a 64 of its bytes, top 40 bits): what the kernel computes."""
+    h = _FNV_OFFSET
+    for c in word.encode("ascii"):
+        h = ((h ^ c) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h >> HASH_SHIFT
+
+
+def query_words(query: str, whole_words: bool) -> list[str]:
+    """The words of a lowercased query that every match must hold as whole words (see the module doc)."""
+    out = []
+    for m in _WORD.finditer(query):
+        if whole_words or (m.start() > 0 and m.end() < len(query)):
+            out.append(m.group())
+    return sorted(set(out))
+
+
+def _block_keys_py(buf: np.ndarray, offs: np.ndarray, block: int) -> np.ndarray:
+    """Reference path (no numba): the same keys, per document in Python. Slow; for small inputs and tests."""
+    keys: set[int] = set()
+    data = bytes(buf)
+    for d in range(len(offs) - 1):
+        b = d // block
+        text = data[offs[d]:offs[d + 1]].decode("utf-8", "replace")
+        for w in _WORD.findall(text):
+            keys.add((word_hash(w) << HASH_SHIFT) | b)
+    return np.array(sorted(keys), dtype=np.uint64)
+
+
+if _nb is not None:
+    @_nb.njit(cache=True, nogil=True)
+    def _block_keys_nb(buf: np.ndarray, offs: np.ndarray, block: int, out: np.ndarray,
+                       table_h: np.ndarray, table_g: np.ndarray) -> int:  # pragma: no cover - compiled
+        """(word hash << 24 | block within the file) for each distinct word of each block: one pass over the
+        bytes, a generation-stamped open-addressing set per block (no clearing between blocks)."""
+        mask = np.uint64(len(table_h) - 1)
+        shift = np.uint64(HASH_SHIFT)
+        prime = np.uint64(_FNV_PRIME)
+        k = 0
+        gen = 0
+        fill = 0
+        cur = -1
+        n_docs = len(offs) - 1
+        for d in range(n_docs):
+            b = d // block
+            if b != cur:
+                cur = b
+                gen += 1
+                fill = 0
+            i = offs[d]
+            end = offs[d + 1]
+            while i < end:
+                c = buf[i]
+                if (c >= 97 and c <= 122) or (c >= 48 and c <= 57):
+                    h = np.uint64(_FNV_OFFSET)
+                    while i < end:
+                        c = buf[i]
+                        if not ((c >= 97 and c <= 122) or (c >= 48 and c <= 57)):
+                            break
+                        h = (h ^ np.uint64(c)) * prime
+                        i += 1
+                    h40 = h >> shift
+                    slot = (h40 * np.uint64(0x9E3779B97F4A7C15)) & mask
+                    while table_g[slot] == gen and table_h[slot] != h40:
+                        slot = (slot + np.uint64(1)) & mask
+                    if table_g[slot] == gen:
+                        continue  # already seen in this block
+                    table_g[slot] = gen
+                    table_h[slot] = h40
+                    out[k] = (h40 << shift) | np.uint64(b)
+                    k += 1
+                    fill += 1
+                    if fill * 2 > len(table_h):  # a huge block: start a new set (repeats are removed later)
+                        gen += 1
+                        fill = 0
+                else:
+                    i += 1
+        return k
+
+
+def _arrow_strings(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes and int64 offsets of a string column, without copying where Arrow allows."""
+    arr = s.to_arrow(compat_level=pl.CompatLevel.oldest())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    _, off_buf, data_buf = arr.buffers()
+    offs = np.frombuffer(off_buf, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return data, offs
+
+
+def block_keys(text: pl.Series, block: int = BLOCK) -> np.ndarray:
+    """Keys (hash << 24 | block in the file) of the distinct words of each block of a lowercased column."""
+    data, offs = _arrow_strings(text.fill_null(""))
+    if _nb is None:
+        return _block_keys_py(data, offs, block)
+    out = np.empty(data.size // 2 + len(offs) + 1, dtype=np.uint64)
+    table_h = np.zeros(1 << 16, dtype=np.uint64)
+    table_g = np.zeros(1 << 16, dtype=np.int64)
+    k = _block_keys_nb(data, offs, block, out, table_h, table_g)
+    return out[:k].copy()
+
+
+def _docs_key(doc_files: list[Path]) -> list[list[Any]]:
+    return [[f.name, f.stat().st_size] for f in doc_files]
+
+
+class IndexBuilder:
+    """Built by `mix`: `add` each docs file as it is read (thread-safe), then `finish` into `out/`."""
+
+    def __init__(self, out: Path, doc_files: list[Path]) -> None:
+        self.out = Path(out)
+        self.doc_files = doc_files
+        self._parts: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+        self._lock = threading.Lock()
+        self._cpu = 0.0
+        (self.out / "text").mkdir(parents=True, exist_ok=True)
+
+    def add(self, path: Path, docs: pl.DataFrame) -> None:
+        """Write the lowercased copy of one docs file and collect its block keys."""
+        c0 = time.thread_time()
+        has_order = "order" in docs.columns
+        low = docs.select("id", *(["order"] if has_order else []), pl.col("text").fill_null("").str.to_lowercase(),
+                          rg=(pl.int_range(pl.len()) // BLOCK).cast(pl.UInt32)).rechunk()
+        low.write_parquet(self.out / "text" / path.name, compression="lz4", row_group_size=BLOCK, statistics=True)
+        keys = block_keys(low["text"])
+        n_blocks = (low.height + BLOCK - 1) // BLOCK
+        if has_order and low.height:
+            order = low["order"].to_numpy()
+            mins = np.minimum.reduceat(order, np.arange(0, low.height, BLOCK)).astype(np.int64)
+        else:
+            mins = np.full(n_blocks, -1, dtype=np.int64)
+        with self._lock:
+            self._parts[path.name] = (keys, mins, n_blocks)
+            self._cpu += time.thread_time() - c0
+
+    def finish(self, wall_start: float | None = None) -> dict[str, Any]:
+        """Number the blocks by smallest input position, merge the keys into sorted postings, write them."""
+        c0 = time.process_time()
+        names = [f.name for f in self.doc_files]
+        missing = [n for n in names if n not in self._parts]
+        if missing:
+            raise RuntimeError(f"search index: docs files never added: {missing[:3]}")
+        files, rgs, mins, bases = [], [], [], {}
+        base = 0
+        for fi, n in enumerate(names):
+            _, m, nb = self._parts[n]
+            bases[n] = base
+            base += nb
+            files.append(np.full(nb, fi, dtype=np.int32))
+            rgs.append(np.arange(nb, dtype=np.int32))
+            mins.append(m if (m >= 0).all() else np.arange(base - nb, base, dtype=np.int64))
+        n_blocks = base
+        if n_blocks >= MAX_BLOCKS:
+            raise RuntimeError(f"search index: {n_blocks} blocks is more than {MAX_BLOCKS}")
+        file_of = np.concatenate(files) if files else np.zeros(0, np.int32)
+        rg_of = np.concatenate(rgs) if rgs else np.zeros(0, np.int32)
+        min_of = np.concatenate(mins) if mins else np.zeros(0, np.int64)
+        by_order = np.argsort(min_of, kind="stable")  # block number -> old (file-order) block
+        gid = np.empty(n_blocks, dtype=np.uint64)
+        gid[by_order] = np.arange(n_blocks, dtype=np.uint64)
+        low_mask = np.uint64(MAX_BLOCKS - 1)
+        parts = []
+        for n in names:
+            keys = self._parts[n][0]
+            if keys.size:
+                parts.append((keys & ~low_mask) | gid[(keys & low_mask).astype(np.int64) + bases[n]])
+        allk = pl.Series("k", np.concatenate(parts) if parts else np.zeros(0, np.uint64)).sort().unique(
+            maintain_order=True).to_numpy()
+        hashes = allk >> np.uint64(HASH_SHIFT)
+        postings = (allk & low_mask).astype(np.uint32)
+        first = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]]) if hashes.size else np.zeros(0, np.int64)
+        np.save(self.out / "keys.npy", hashes[first])
+        np.save(self.out / "starts.npy", np.r_[first, hashes.size].astype(np.int64))
+        np.save(self.out / "postings.npy", postings)
+        pl.DataFrame({"file": pl.Series([names[i] for i in file_of[by_order]], dtype=pl.String),
+                      "rg": rg_of[by_order], "min_order": min_of[by_order]}).write_parquet(
+            self.out / "blocks.parquet")
+        n_docs = sum(pq.ParquetFile(self.out / "text" / n).metadata.num_rows for n in names)
+        size = sum(p.stat().st_size for p in self.out.rglob("*") if p.is_file())
+        meta = {"version": VERSION, "block": BLOCK, "docs": _docs_key(self.doc_files), "n_docs": n_docs,
+                "n_blocks": n_blocks, "n_words": int(first.size), "n_postings": int(postings.size),
+                "cpu_s": round(self._cpu + time.process_time() - c0, 3), "bytes": size}
+        if wall_start is not None:
+            meta["wall_s"] = round(time.perf_counter() - wall_start, 3)
+        (self.out / "index.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return meta
+
+
+class TextIndex:
+    """A run's search index, opened for reading (`TextIndex.open` returns None when it is absent or stale)."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        self.folder = folder
+        self.meta = meta
+        self.keys = np.load(folder / "keys.npy", mmap_mode="r")
+        self.starts = np.load(folder / "starts.npy", mmap_mode="r")
+        self.postings = np.load(folder / "postings.npy", mmap_mode="r")
+        blocks = pl.read_parquet(folder / "blocks.parquet")
+        self.block_file = blocks["file"].to_numpy()
+        self.block_rg = blocks["rg"].to_numpy()
+        self.block_min = blocks["min_order"].to_numpy()
+        self.n_blocks = blocks.height
+        self.rgs_per_file = dict(blocks.group_by("file").len().iter_rows())
+
+    @classmethod
+    def open(cls, folder: Path, doc_files: list[Path]) -> TextIndex | None:
+        try:
+            meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+        if meta.get("version") != VERSION or meta.get("docs") != _docs_key(doc_files):
+            return None  # built from other documents (the parent run was curated again): not used
+        try:
+            return cls(folder, meta)
+        except (OSError, ValueError, pl.exceptions.PolarsError):
+            return None
+
+    def postings_of(self, word: str) -> np.ndarray:
+        h = np.uint64(word_hash(word))
+        i = int(np.searchsorted(self.keys, h))
+        if i >= len(self.keys) or self.keys[i] != h:
+            return np.zeros(0, dtype=np.uint32)
+        return np.asarray(self.postings[self.starts[i]:self.starts[i + 1]])
+
+    def candidates(self, query: str, whole_words: bool) -> np.ndarray:
+        """Block numbers (ascending: corpus order) that may hold a match of the lowercased `query`."""
+        words = query_words(query, whole_words)
+        if not words:
+            return np.arange(self.n_blocks, dtype=np.uint32)
+        lists = sorted((self.postings_of(w) for w in words), key=len)
+        got = lists[0]
+        for other in lists[1:]:
+            if got.size == 0:
+                break
+            got = np.intersect1d(got, other, assume_unique=True)
+        return got
+
+    def _frames(self, blocks: np.ndarray, test: pl.Expr) -> list[pl.LazyFrame]:
+        """Lazy scans of these blocks' rows that pass `test`: one per copy file, reading only its blocks'
+        row groups (pruned by the `rg` column's statistics)."""
+        out = []
+        files = self.block_file[blocks]
+        for name in dict.fromkeys(files.tolist()):
+            rgs = self.block_rg[blocks[files == name]]
+            lf = pl.scan_parquet(self.folder / "text" / name)
+            if len(rgs) < self.rgs_per_file.get(name, 0):
+                lf = lf.filter(pl.col("rg").is_in(rgs.tolist()))
+            out.append(lf.filter(test).select("id"))
+        return out
+
+    def search(self, query: str, whole_words: bool) -> Iterator[tuple[pl.DataFrame, int | None]]:
+        """(ids of matching documents in a batch of blocks, smallest input position of the blocks not read yet
+        or None when none are left), batch after batch in corpus order: a caller stops when it has enough."""
+        q = query.strip() if whole_words else query
+        q = pl.select(pl.lit(q).str.to_lowercase()).item()
+        test = (pl.col("text").str.contains(r"\b" + re.escape(q) + r"\b") if whole_words
+                else pl.col("text").str.contains(q, literal=True))
+        cands = self.candidates(q, whole_words)
+        i, size = 0, FIRST_BATCH
+        while i < len(cands):
+            batch = cands[i:i + size]
+            i += len(batch)
+            size = min(MAX_BATCH, size * 2)
+            frames = self._frames(batch.astype(np.int64), test)
+            hits = pl.concat(pl.collect_all(frames)) if frames else pl.DataFrame(schema={"id": pl.String})
+            nxt = int(self.block_min[cands[i]]) if i < len(cands) else None
+            yield hits, nxt
+
+
+def search_index_builder(out: Path, doc_files: list[Path]) -> IndexBuilder | None:
+    """The builder `mix` feeds, or None where no index can be built (no docs files, no numba)."""
+    if not doc_files or _nb is None:
+        return None
+    return IndexBuilder(out, doc_files)
+
+
+def build_index(run: Path, out: Path | None = None, threads: int = 2) -> dict[str, Any]:
+    """Index a run's docs files as `mix` does (same per-file pass, two threads): for runs laid out by other
+    means, such as the app benchmark's synthesized million-document run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from curation.store import doc_files
+
+    t0 = time.perf_counter()
+    files = doc_files(Path(run))
+    builder = IndexBuilder(Path(out) if out is not None else Path(run) / "search", files)
+
+    def one(path: Path) -> None:
+        builder.add(path, pl.read_parquet(path, columns=["id", "order", "text"]))
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, files))
+    return builder.finish(t0)

@@ -1,0 +1,154 @@
+"""The search index `mix` writes (curation/text_index.py): every hit is real, none is missed, pages come in
+input order, and the index follows the run (built by mix, rebuilt by a re-mix, ignored when stale)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.run_reader import RunReader
+from curation.text_index import BLOCK, TextIndex, build_index
+
+COMMON = ["the", "of", "and", "to", "in", "a", "is", "that"]
+RARE = ["zephyrine", "quokka", "Café", "naïve"]
+
+
+def _texts(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        words = [rng.choice(COMMON) for _ in range(rng.randint(5, 30))]
+        if i % 97 == 5:
+            words.insert(rng.randint(0, len(words)), rng.choice(RARE))
+        if i % 13 == 0:
+            words.insert(rng.randint(0, len(words)), "Item-42.")
+        if i % 50 == 7:
+            words.insert(0, "subzephyrine")  # contains a rare word, not as a whole word
+        out.append(" ".join(words).capitalize())
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder laid out as curate writes it: three docs files whose names are NOT in input order (the
+    first file holds the last documents), so corpus order must come from `order`, not from file names."""
+    root = tmp_path_factory.mktemp("tindex") / "run"
+    (root / "docs").mkdir(parents=True)
+    texts = _texts(3 * 300, seed=3)
+    parts = {"00000_000000": range(600, 900), "00000_000001": range(0, 300), "00001_000000": range(300, 600)}
+    for name, rows in parts.items():
+        pl.DataFrame({"id": [f"doc{i:04d}" for i in rows], "text": [texts[i] for i in rows],
+                      "order": list(rows), "source": ["t.jsonl"] * len(rows), "metadata": ["{}"] * len(rows)}
+                     ).write_parquet(root / "docs" / f"{name}.parquet")
+    (root / "manifest.json").write_text(json.dumps({"input": len(texts)}), encoding="utf-8")
+    build_index(root)
+    return root
+
+
+def _truth(run: Path, query: str, whole_words: bool) -> list[str]:
+    """Ids of matching documents in input order, by Python's own lowercase and re (not the index's code)."""
+    docs = pl.concat([pl.read_parquet(f) for f in sorted((run / "docs").glob("*.parquet"))]).sort("order")
+    q = query.strip().lower() if whole_words else query.lower()
+    pat = re.compile(r"\b" + re.escape(q) + r"\b") if whole_words else None
+    return [i for i, t in zip(docs["id"], docs["text"], strict=True)
+            if (pat.search(t.lower()) if pat else q in t.lower())]
+
+
+QUERIES = [("zephyrine", True), ("zephyrine", False), ("QUOKKA", True), ("café", True), ("naïve", False),
+           ("item-42", True), ("item-42.", False), ("42", True), ("the of and", True), ("of the", False),
+           ("he of", False), ("that is a", True), ("subzephyrine", True), ("absent", True), ("é", False)]
+
+
+@pytest.mark.parametrize(("query", "whole"), QUERIES)
+def test_every_match_and_only_matches_in_input_order(run: Path, query: str, whole: bool) -> None:
+    reader = RunReader(run)
+    assert reader.text_index is not None
+    want = _truth(run, query, whole)
+    page, total = reader.page(search=query, whole_words=whole, limit=10_000)
+    assert list(page["id"]) == want and total == len(want)
+
+
+def test_first_page_is_the_first_matches_in_input_order_and_stops_early(run: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import curation.text_index as ti
+
+    monkeypatch.setattr(ti, "FIRST_BATCH", 1)  # one block first, as a big run's first batch is a small part of it
+    reader = RunReader(run)
+    want = _truth(run, "the", True)
+    assert len(want) > 100
+    page, total = reader.page(search="the", whole_words=True, limit=20)
+    assert list(page["id"]) == want[:20]
+    assert total is None  # stopped once the page was full: the rest was never read
+    page2, _ = reader.page(search="the", whole_words=True, limit=20, offset=20)
+    assert list(page2["id"]) == want[20:40]
+    kept_only = reader.page(search="zephyrine", whole_words=True, status="removed")[0]
+    assert kept_only.height == 0  # no removal log: nothing is removed
+
+
+def test_a_rare_word_narrows_to_exactly_the_blocks_holding_it(run: Path) -> None:
+    idx = TextIndex.open(run / "search", sorted((run / "docs").glob("*.parquet")))
+    blocks = pl.read_parquet(run / "search" / "blocks.parquet").with_row_index("b")
+    holding = set()
+    for f in sorted((run / "docs").glob("*.parquet")):
+        d = pl.read_parquet(f).with_row_index("r")
+        for r, t in zip(d["r"], d["text"], strict=True):
+            if re.search(r"\bquokka\b", t.lower()):
+                holding.add((f.name, r // BLOCK))
+    want = sorted(b for b, f, g in blocks.select("b", "file", "rg").iter_rows() if (f, g) in holding)
+    got = idx.candidates("quokka", whole_words=True).tolist()
+    assert holding and got == want
+    assert idx.n_blocks == sum((300 + BLOCK - 1) // BLOCK for _ in range(3))
+    # blocks are numbered in input order: the block holding input position 0 comes first
+    assert blocks.sort("b")["min_order"].is_sorted() and blocks["min_order"][0] == 0
+
+
+def test_an_index_of_other_documents_is_not_used(run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    f = copy / "docs" / "00000_000001.parquet"
+    d = pl.read_parquet(f)
+    d.with_columns(text=pl.when(pl.col("id") == "doc0001").then(pl.lit("A brand new quokka text")).otherwise(
+        pl.col("text"))).write_parquet(f)  # the documents changed after the index was built
+    reader = RunReader(copy)
+    assert reader.text_index is None
+    page, total = reader.page(search="brand new quokka", whole_words=True, limit=1000)
+    assert "doc0001" in list(page["id"])  # found by reading the docs files
+
+
+def test_mix_builds_the_index_and_a_remix_rebuilds_it(tmp_path: Path) -> None:
+    from curation.mix import mix
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+    from curation.run_folder import clear_owned
+
+    corpus = tmp_path / "c.jsonl"
+    texts = _texts(300, seed=5)
+    corpus.write_text("".join(json.dumps({"id": f"x{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
+                      encoding="utf-8")
+    recipe = parse_recipe({"name": "t", "signals": {"length": {}},
+                           "rules": [{"name": "short", "signal": "length", "column": "n_words", "min": 8}]})
+    out = tmp_path / "run"
+    m = curate([corpus], out, recipe)
+    assert (out / "search" / "index.json").is_file() and m["search_index"]["n_docs"] == 300
+    reader = RunReader(out)
+    want = [f"x{i}" for i, t in enumerate(texts) if re.search(r"\bzephyrine\b", t.lower())]
+    assert want and list(reader.page(search="Zephyrine", whole_words=True)[0]["id"]) == want
+    # a re-mix into a new folder indexes there and leaves the parent's index as it was
+    before = (out / "search" / "index.json").read_text()
+    m2 = mix(out, recipe.model_copy(update={"rules": []}), out_dir=tmp_path / "all")
+    assert m2["kept"] == 300 and (tmp_path / "all" / "search" / "index.json").is_file()
+    assert (out / "search" / "index.json").read_text() == before
+    assert list(RunReader(tmp_path / "all").page(search="zephyrine", whole_words=True)[0]["id"]) == want
+    # a re-mix in place swaps in a fresh index and leaves no old copy behind
+    mix(out, recipe)
+    assert json.loads((out / "search" / "index.json").read_text())["n_docs"] == 300
+    assert not (out / ".search-old").exists() and not list(out.glob(".mix-*"))
+    # the index is the run's own output: --overwrite removes it with the rest
+    assert "search" in clear_owned(out)
