@@ -124,7 +124,11 @@ def mix_cmd(
     with registered_run(ws, "mix", config, target if isinstance(target, Path) else None) as (reg, run_id):
         m = mix(run_dir, rec, out_dir=out, command=["winnow", *sys.argv[1:]], config=config)
         reg.set_metrics(run_id, _headline(m))
-    if as_json:
+    if as_json:  # a local folder: the manifest as its reader reads it (what the app and lineage see)
+        if isinstance(target, Path):
+            from curation.run_reader import RunReader
+
+            m = RunReader(target).manifest
         typer.echo(json.dumps(m, indent=2, default=str))
     else:
         _summary(m, target, show_all)

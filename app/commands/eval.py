@@ -98,7 +98,14 @@ def _curated_with_decontamination(model: str, ws: Path) -> Path | None:
     if not Path(model).is_dir():
         return None
     from app.lineage import lineage
-    from evaluation.contamination import has_signal
+    from curation.run_reader import RunReader, is_run_dir
+    from evaluation.contamination import SIGNAL
+
+    def has_signal(folder: str) -> bool:  # its own signals (contamination reads them there, not a parent's)
+        if not is_run_dir(folder):
+            return False
+        reader = RunReader(folder)
+        return reader.parent is None and SIGNAL in reader.signal_steps()
 
     g = lineage(model, ws)
     todo, seen = [g.root], set()

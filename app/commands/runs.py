@@ -54,19 +54,37 @@ def list_runs(
                    f"{parents.get(r.id, '-'):<14} {_fmt_metrics(r.metrics)}")
 
 
+def output_manifest(kind: str, out_dir: str) -> dict | None:
+    """The manifest of a job's output folder, through the reader of the engine that wrote it (a curated run,
+    a training output); other outputs (reports, guard benches, ablations) through the lineage reader."""
+    from app.lineage import read_manifest
+    from curation.errors import WinnowError
+    from curation.run_reader import RunReader, is_run_dir
+    from training.output_reader import TrainingOutput
+
+    if kind in ("curate", "mix") and is_run_dir(out_dir):
+        try:
+            return RunReader(out_dir).manifest
+        except WinnowError:
+            return None
+    if kind.startswith("train-"):
+        return TrainingOutput(out_dir).manifest()
+    return read_manifest(out_dir)
+
+
 def _parents(rows: list) -> dict[int, str]:
     """Run id -> its parents as run ids (or folder names when unregistered), read from each output folder's
     manifest lineage: the folders are the record, the registry only maps folders to ids."""
     from pathlib import Path
 
-    from app.lineage import read_manifest, recorded_links
+    from app.lineage import recorded_links
 
     by_dir = {str(Path(r.out_dir).absolute()): r.id for r in rows if r.out_dir}
     out: dict[int, str] = {}
     for r in rows:
         if not r.out_dir:
             continue
-        m = read_manifest(r.out_dir)
+        m = output_manifest(r.kind, r.out_dir)
         if m is None:
             continue
         _, pars = recorded_links(Path(r.out_dir), m)

@@ -106,3 +106,18 @@ def test_pii_spans_and_the_scrubbed_kept_text(tmp_path: Path, monkeypatch: pytes
     assert marked and '<mark title="EMAIL_ADDRESS"' in marked[0] and "maria.lopez@example.org</mark>" not in marked[0]
     assert "maria.lopez@example.org<sub" in marked[0]
     assert {t.label: t.value for t in at.text_area}["kept (scrubbed) text"] == doc.kept_text
+
+
+def test_mix_json_prints_the_manifest_its_reader_reads(built: dict, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from app.cli import main
+
+    out = tmp_path / "again"
+    assert main(["mix", str(built["run"]), "--out", str(out), "--json", "--workspace", str(built["ws"])]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    reader = RunReader(out)
+    assert printed == reader.manifest and printed["parent"] == str(built["run"])
+    assert printed["kept"] == built["manifest"]["kept"]  # the same recipe over the same signals
+    assert printed["search_index"]["n_docs"] == reader.table.height and reader.text_index is not None
