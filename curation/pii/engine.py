@@ -196,6 +196,7 @@ class PiiEngine:
         self._valid_cache: dict[int, dict[str, float]] = defaultdict(dict)
         self._phone_cache: dict[str, list[tuple[int, int]]] = {}
         self._phone_pattern = _phone_candidate_pattern()
+        self._phone_min_len: dict[str, int] | None = None
         self._token_safe = [token_safe(j.regex) for j in self.recognizers.jobs]
         self._anchors = [anchor_for(j.regex) for j in self.recognizers.jobs]
 
@@ -300,7 +301,8 @@ class PiiEngine:
                         per_rec[(d, rid)].append(span)
 
     # -- phone numbers -----------------------------------------------------------------------
-    def _phones_in_window(self, window: str) -> list[tuple[int, int]]:
+    def _phones_in_window(self, window: str, regions: tuple[str, ...] | None = None) -> list[tuple[int, int]]:
+        """Presidio's PhoneRecognizer spans in `window`, over `regions` (default: all it supports)."""
         hit = self._phone_cache.get(window)
         if hit is not None:
             return hit
@@ -309,7 +311,7 @@ class PiiEngine:
         rec = self.recognizers.phone
         found: set[tuple[int, int]] = set()
         whole = self._whole_candidate(window)
-        for region in rec.supported_regions:
+        for region in rec.supported_regions if regions is None else regions:
             for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=rec.leniency):
                 found.add((match.start, match.end))
             # every later region's match lies inside the whole candidate and would be dropped by
@@ -321,6 +323,23 @@ class PiiEngine:
             self._phone_cache.clear()
         self._phone_cache[window] = out
         return out
+
+    def _phone_regions(self, candidate: str) -> tuple[str, ...]:
+        """The supported regions in which `candidate` could be a valid number. A number written without
+        "+", without letters (vanity numbers) and not starting with 0 (every region's international
+        prefix does) is read as a national number of the region, and a valid national number has at
+        least that region's shortest possible length: with fewer digits, the matcher finds nothing
+        there. "2013" is tried only as a German number, not in all eight regions."""
+        regions = self.recognizers.phone.supported_regions
+        if "+" in candidate or any(c.isalpha() for c in candidate):
+            return tuple(regions)
+        digits = _DIGIT.findall(candidate)
+        if not digits or digits[0] == "0":
+            return tuple(regions)
+        if self._phone_min_len is None:
+            self._phone_min_len = _shortest_national_numbers(regions)
+        n = len(digits)
+        return tuple(r for r in regions if n >= self._phone_min_len.get(r, 0))
 
     def _whole_candidate(self, window: str) -> tuple[int, int] | None:
         if self._phone_pattern is None:
@@ -360,7 +379,10 @@ class PiiEngine:
                 ws = s - len(pre)
                 if _only_short_parts(text[s:e], pre, post):
                     continue
-                for a, b in self._phones_in_window(pre + text[s:e] + post):
+                regions = self._phone_regions(text[s:e])
+                if not regions:
+                    continue
+                for a, b in self._phones_in_window(pre + text[s:e] + post, regions):
                     per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
 
     # -- context words ------------------------------------------------------------------------
@@ -515,6 +537,19 @@ def _only_short_parts(candidate: str, pre: str, post: str) -> bool:
                 return False
             gm = pat.search(candidate, gm.start() + 1)
     return True
+
+
+def _shortest_national_numbers(regions: Any) -> dict[str, int]:
+    """Each region's shortest possible national number length, from phonenumbers' metadata (0: unknown,
+    so the region is always tried)."""
+    from phonenumbers import PhoneMetadata
+
+    out = {}
+    for r in regions:
+        md = PhoneMetadata.metadata_for_region(r)
+        lengths = list(md.general_desc.possible_length or ()) if md is not None and md.general_desc else []
+        out[r] = min(lengths) if lengths and min(lengths) > 0 else 0
+    return out
 
 
 def _phone_candidate_pattern() -> Any | None:

@@ -79,6 +79,23 @@ def test_batch_engine_equals_analyzer_engine(analyzer, raw_engine):
         assert sorted(got) == _ref(analyzer, text), text[:80]
 
 
+# Short and prefixed numbers: a region is skipped when a number has fewer digits than its shortest national
+# number, so these must still find exactly what Presidio's PhoneRecognizer finds in all eight regions.
+PHONE_EDGES = [
+    "Built in 1640, rebuilt 2013; call 1640 or (16) 41 or 16-42 in Berlin.",  # 4-digit German numbers
+    "Dial 011 49 1640 from the US, 0049 1640 123 from Europe, or +49 1640 directly.",  # international prefixes
+    "Call 1-800-FLOWERS or 1-800-356-9377, ext. 12 ok; fax 030 1234567 / 089 12345.",  # vanity, 0-leading
+    "Codes 12345, 123456, 1234567 and 12345678; Paris 01 42 68 53 00; Tel Aviv 03-123-4567.",
+    "Mumbai 022 2345 6789, Sao Paulo (11) 2345-6789, Toronto 416 555 0199; room 2103, year 1999.",
+]
+
+
+def test_short_and_prefixed_phone_numbers_equal_presidio(analyzer, raw_engine):
+    for text, got in zip(PHONE_EDGES, raw_engine.analyze_batch(PHONE_EDGES), strict=True):
+        assert sorted(got) == _ref(analyzer, text), text
+    assert any(e == "PHONE_NUMBER" for d in raw_engine.analyze_batch(PHONE_EDGES[:1]) for e, *_ in d)
+
+
 def test_batch_result_independent_of_batch_composition(raw_engine):
     texts = _corpus()
     together = raw_engine.analyze_batch(texts)
