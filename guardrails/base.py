@@ -119,9 +119,9 @@ class Scanner(ABC):
     def verdict(self, text: str, score: float, *, sanitized: str | None = None, spans: list[Span] | None = None,
                 reasons: list[str] | None = None) -> Verdict:
         """A verdict with `valid` decided by this scanner's threshold (score >= threshold is a finding)."""
-        return Verdict(scanner=self.name, valid=score < self.threshold, score=score,
-                       sanitized=text if sanitized is None else sanitized, spans=spans or [],
-                       reasons=reasons or [])
+        # positional: keyword arguments cost ~0.7 us a call, a third of a pattern scanner's clean verdict
+        return Verdict(self.name, score < self.threshold, score, text if sanitized is None else sanitized,
+                       spans or [], reasons or [])
 
     @abstractmethod
     def _scan(self, text: str, prompt: str | None) -> Verdict:

@@ -64,9 +64,9 @@ class BannedSubstrings(Scanner):
         return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
+        if self._raw is None or (self._norm is None and self._pre is not None and self._pre.rules_out_all(text)):
+            return self.verdict(text, 0.0)  # the common case in one RE2 pass, nothing else
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
-        if self._raw is None:
-            return self.verdict(text, 0.0)
         spans = self._find(text)
         reasons = [f"banned: {', '.join(sorted({s.text or '' for s in spans}))}"] if spans else []
         if not spans and self._norm is not None:
