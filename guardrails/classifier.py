@@ -1,7 +1,8 @@
-"""What the injection and toxicity scanners share: curation's fastText `BinaryClassifier` run over every
-normalised form of a text (`guardrails.normalize`), the riskiest form deciding.
+"""What the injection and toxicity scanners share: a binary text classifier (the injection n-gram model or
+curation's fastText `BinaryClassifier`) run over every normalised form of a text (`guardrails.normalize`),
+the riskiest form deciding.
 
-The model is the one shipped in `guardrails/models/<kind>.bin` unless the scanner's config names another;
+The model is the one shipped in `guardrails/models/` unless the scanner's config names another;
 a missing model is a WinnowError that says which command builds it. Texts over 64 KB are scored in pieces,
 so a time budget can stop the scan between them.
 """
@@ -27,12 +28,18 @@ class Scored:
 
 
 def load_classifier(kind: str, model: str | None) -> object:
-    """curation's BinaryClassifier for `model`, or for the shipped `<kind>.bin`."""
+    """The classifier in `model`, or in the shipped `guardrails/models/<kind>.*`: an n-gram model
+    (`guardrails.ngram_model`, a zip archive whatever its name) or curation's fastText BinaryClassifier."""
     from curation.classifiers.fasttext_model import BinaryClassifier
 
     path = Path(model).expanduser() if model else model_path(kind)
     if not path.is_file():
         raise WinnowError(missing_model_message(kind, path))
+    with path.open("rb") as f:
+        if f.read(4) == b"PK\x03\x04":  # .npz
+            from guardrails.ngram_model import NgramClassifier
+
+            return NgramClassifier.load(path)
     return BinaryClassifier(path)
 
 

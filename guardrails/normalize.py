@@ -11,7 +11,8 @@ these beating its scanners). `variants(text)` returns the forms a scanner should
    joined (`i g n o r e` -> `ignore`);
 3. `decoded`: payloads hidden in the text, decoded and normalised again (two levels deep): base64
    (standard and URL-safe), hex, %-escapes, Unicode tag characters (invisible ASCII), and rot13 when the
-   rotated text reads more like English than the text does.
+   rotated text reads more like English than the text does, or its letters are far likelier under the letter
+   frequencies of European languages (German, Spanish, ... rot13'd have few English words).
 
 Everything is regex or `str.translate` over the whole text (no per-character Python), so a 1 KB prompt
 normalises in well under a millisecond and a 1 MB one in well under a second.
@@ -24,6 +25,7 @@ import binascii
 import codecs
 import functools
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -62,6 +64,16 @@ _COMMON = frozenset("the be to of and a in that have i it for not on with he as 
                     "was were been has had did does said write tell ignore previous instructions "
                     # and German's (deepset's injections are partly German)
                     "der die das und ist nicht ich du sie es ein eine zu mit auf was wie alles vergiss".split())
+# letter frequencies (%) of English, German, French and Spanish text, roughly averaged (general knowledge): a
+# rot13'd text has `r g n b v a f` where a text has `e t a o i n s`
+_LETTER_PCT = {"e": 12.5, "t": 8, "a": 8, "o": 7, "i": 7, "n": 7.5, "s": 6.5, "r": 6.5, "h": 5, "l": 4, "d": 4,
+               "c": 3, "u": 3.5, "m": 2.7, "w": 1.8, "f": 2, "g": 2.2, "y": 1.5, "p": 1.8, "b": 1.5, "v": 1,
+               "k": 1, "j": 0.3, "x": 0.2, "q": 0.1, "z": 0.3}
+_LOGP = {c: math.log(v / sum(_LETTER_PCT.values())) for c, v in _LETTER_PCT.items()}
+# mean log-likelihood gain per letter of the rot13 reading over the text above which it is decoded: rot13'd
+# prompts of deepset's train split gain 0.2-1.0 (96% over 0.3), plain prompts of it and self-instruct gain <= 0.03
+ROT13_GAIN = 0.3
+ROT13_MIN_LETTERS = 12
 MAX_PAYLOADS = 16
 MAX_DEPTH = 2
 
@@ -167,6 +179,19 @@ def _english_words(text: str) -> int:
     return sum(1 for w in _WORD.findall(text) if w in _COMMON)
 
 
+def rot13_gain(text: str) -> float:
+    """Mean log-likelihood gain per letter (a-z) of the text's rot13 reading over the text, under European
+    letter frequencies: > 0 when the rotated letters look more like language (0 under 12 letters)."""
+    counts = [(c, text.count(c)) for c in _LOGP]
+    n = sum(k for _, k in counts)
+    if n < ROT13_MIN_LETTERS:
+        return 0.0
+    return sum(k * (_LOGP[_ROT[c]] - _LOGP[c]) for c, k in counts) / n
+
+
+_ROT = {c: codecs.encode(c, "rot13") for c in _LETTER_PCT}
+
+
 def decode_payloads(text: str, canon: str | None = None) -> list[tuple[str, str]]:
     """(encoding, decoded text) for each payload hidden in `text` that decodes to readable text."""
     out: list[tuple[str, str]] = []
@@ -204,7 +229,7 @@ def decode_payloads(text: str, canon: str | None = None) -> list[tuple[str, str]
         if n_txt < 0.2 * n_words:  # reads like English already: no rot13 payload
             rot = codecs.encode(canon, "rot13")
             n_rot = _english_words(rot)
-            if n_rot >= 2 and n_rot > 2 * n_txt and n_rot >= 0.2 * n_words:
+            if (n_rot >= 2 and n_rot > 2 * n_txt and n_rot >= 0.2 * n_words) or rot13_gain(canon) >= ROT13_GAIN:
                 add("rot13", rot)
     return out
 

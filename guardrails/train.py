@@ -1,8 +1,9 @@
 """Training the guardrail models that ship in `guardrails/models/` (`winnow guard train injection|toxicity`).
 
-Both are curation's binary fastText classifiers (`train_binary`, quantized, with character n-grams so
-German, typos and leetspeak leftovers still share features), trained from public data in a data folder laid
-out like `../shared/data`:
+toxicity is curation's binary fastText classifier (`train_binary`, quantized, with character n-grams so
+typos and leetspeak leftovers still share features); injection is a TF-IDF n-gram logistic regression
+(`guardrails.ngram_model`: in 5-fold cross-validation on its training data it beat the fastText recipe on F1
+and false positives). Both are trained from public data in a data folder laid out like `../shared/data`:
 
 * injection: positives are deepset's prompt-injection *train* split (label 1; AdvBench is left out, see
   `SOURCES`); negatives are deepset's label-0 train rows, the self-instruct human-written instructions and
@@ -14,8 +15,9 @@ out like `../shared/data`:
 A stratified 15% of the training rows is held out and scored by a model trained the same way on the other
 85%; the shipped model is then trained on every training row with the same recipe and seed. Injection
 positives are also added glued inside ordinary requests, and as many glued negatives
-(`augment_embedded`). The model card beside it records the command, every data file with its sha256 and
-row count, the parameters, the held-out scores and the model's size.
+(`augment_embedded`). The injection recipe (4 glued copies, C=16, decision threshold 0.4) was chosen by
+5-fold cross-validation on the training rows alone (`CV_NOTE`). The model card beside it records the
+command, every data file with its sha256 and row count, the parameters, the held-out scores and the size.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from curation.classifiers.fasttext_model import BinaryClassifier, TrainParams, f
 from curation.classifiers.jobs import stratified_split
 from curation.classifiers.metrics import binary_metrics
 from curation.errors import WinnowError
+from guardrails.ngram_model import NgramClassifier, NgramParams
 
 KINDS = ("injection", "toxicity")
 MAX_MODEL_BYTES = 1_000_000
@@ -49,13 +52,16 @@ def models_dir() -> Path:
     return Path(__file__).resolve().parent / "models"
 
 
+MODEL_FILES = {"injection": "injection.npz", "toxicity": "toxicity.bin"}
+
+
 def model_path(kind: str) -> Path:
-    return models_dir() / f"{kind}.bin"
+    return models_dir() / MODEL_FILES.get(kind, f"{kind}.bin")
 
 
 def missing_model_message(kind: str, path: Path) -> str:
     return (f"no {kind} model at {path}: build it with `winnow guard train {kind} --data-dir ../shared/data` "
-            f"(or set the scanner's `model` to a fastText .bin)")
+            f"(or set the scanner's `model` to a model file it wrote)")
 
 
 @dataclass
@@ -69,9 +75,10 @@ class FtParams(TrainParams):
         return {**super().as_fasttext(), "minn": self.minn, "maxn": self.maxn}
 
 
-PARAMS = {
-    "injection": FtParams(dim=16, word_ngrams=2, bucket=50_000, epoch=25, lr=0.5, min_count=1, quantize=True,
-                          seed=0),
+PARAMS: dict[str, Any] = {
+    # chosen by 5-fold CV on the training rows (CV_NOTE); the threshold is folded into the saved intercept
+    "injection": NgramParams(char_min=2, char_max=5, word_max=2, max_char_features=30_000,
+                             max_word_features=10_000, min_df=2, C=16.0, threshold=0.4, seed=0),
     "toxicity": FtParams(dim=16, word_ngrams=2, bucket=50_000, epoch=10, lr=0.3, min_count=2, quantize=True,
                          seed=0),
 }
@@ -103,7 +110,8 @@ _FIRST_HUMAN = re.compile(r"Human:\s*(.*?)(?:\n\nAssistant:|$)", re.S)
 def _hh_first_turn(path: Path) -> pl.DataFrame:
     df = _jsonl(path)
     turns = [m.group(1).strip() if (m := _FIRST_HUMAN.search(p or "")) else "" for p in df.get_column("prompt")]
-    return pl.DataFrame({"text": turns, "label": [False] * len(turns)}).filter(pl.col("text") != "").unique("text")
+    df = pl.DataFrame({"text": turns, "label": [False] * len(turns)}).filter(pl.col("text") != "")
+    return df.unique("text", maintain_order=True)  # in file order: the split and augmentation are reproducible
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -174,7 +182,14 @@ def _question_texts(path: Path) -> list[str]:
     return [t for row in _jsonl(path).get_column("turns").to_list() for t in row[:1]]
 
 
-AUGMENT = {"injection": 2, "toxicity": 0}
+AUGMENT = {"injection": 4, "toxicity": 0}
+CV_NOTE = ("5-fold CV on the training rows only (deepset train + self-instruct + HH first turns; the scanner's "
+           "rules on): F1 on the deepset-train folds / false positives on 2,600 held-out self-instruct + HH prompts. "
+           "Stratified folds: the fastText recipe (dim 16, 2 glued copies) 0.881 / 15 at P >= 0.5; this recipe "
+           "0.905 / 3 at 0.4 (fold seed 1: 0.910 / 4); 2 copies 0.888 / 5; 6 copies 0.910 / 8; AdvBench as "
+           "positives 0.885 / 32; HH later turns as negatives 0.885 / 3. Folds that keep near-duplicate deepset "
+           "rows together (word-trigram Jaccard >= 0.3), closer to a new test set: fastText 0.872 / 10 at 0.5, "
+           "this recipe 0.882 / 3 at 0.4 (0.889 / 17 at 0.2)")
 
 
 def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFrame:
@@ -220,15 +235,18 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     prog.update(1, "training the held-out model")
     from dataclasses import replace
 
-    params = replace(PARAMS[kind], seed=seed, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if given and isinstance(PARAMS[kind], NgramParams):
+        raise WinnowError(f"--{' --'.join(given)}: fastText settings; the {kind} model is an n-gram logistic "
+                          f"regression (its recipe is PARAMS in guardrails/train.py)")
+    params = replace(PARAMS[kind], seed=seed, **given)
     train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
     # 1. the held-out score: a model trained the same way on the other 85%
-    train_binary(augment_embedded(train, AUGMENT[kind], seed), out, params)
-    scores: dict[str, Any] = {"heldout": _metrics(BinaryClassifier(out), held)}
+    scores: dict[str, Any] = {"heldout": _metrics(_fit(augment_embedded(train, AUGMENT[kind], seed), out, params),
+                                                  held)}
     prog.update(1, "training the shipped model")
     # 2. the shipped model: the same recipe on every training row
-    train_binary(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params)
-    clf = BinaryClassifier(out)
+    clf = _fit(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params)
     prog.update(1, "scoring")
     for name, rel, loader in EVAL_SETS[kind]:
         p = data_dir / rel
@@ -255,7 +273,8 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
             "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
             "rows": {"train": df.height, "heldout": held.height, "augment_copies": AUGMENT[kind],
                      "train_positives": int(df.get_column("label").sum())},
-            "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores}
+            "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores,
+            **({"selection": CV_NOTE} if kind == "injection" else {})}
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(model_card_markdown(card), encoding="utf-8")
     prog.update(1)
@@ -263,7 +282,16 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     return card
 
 
-def _metrics(clf: BinaryClassifier, df: pl.DataFrame) -> dict[str, Any]:
+def _fit(df: pl.DataFrame, out: Path, params: Any) -> Any:
+    """Train `params`' kind of model on (text, label) rows, write it to `out`, return it loaded from there."""
+    if isinstance(params, NgramParams):
+        NgramClassifier.fit(df.get_column("text").to_list(), df.get_column("label").to_numpy(), params).save(out)
+        return NgramClassifier.load(out)
+    train_binary(df, out, params)
+    return BinaryClassifier(out)
+
+
+def _metrics(clf: Any, df: pl.DataFrame) -> dict[str, Any]:
     prob = clf.predict_proba(df.get_column("text"))
     m = binary_metrics(df.get_column("label").to_numpy(), prob)
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
@@ -271,8 +299,11 @@ def _metrics(clf: BinaryClassifier, df: pl.DataFrame) -> dict[str, Any]:
 
 def model_card_markdown(card: dict[str, Any]) -> str:
     """The human-readable model card (`<kind>.md`) beside the model."""
+    what = ("A logistic regression over TF-IDF of hashed character (2-5, inside words) and word (1-2) n-grams "
+            "(`guardrails/ngram_model.py`)" if "threshold" in card["params"] else
+            "A quantized binary fastText classifier")
     lines = [f"# {card['kind']} model card (`{card['model']}`)", "",
-             f"A quantized binary fastText classifier trained by Winnow from public data: P({card['kind']}) "
+             f"{what} trained by Winnow from public data: P({card['kind']}) "
              f"of a text. Used by the `{card['kind']}` guardrail scanner"
              + (" and by curation's `toxicity` step when the workspace has no model of its own." if
                 card["kind"] == "toxicity" else "."), "",
@@ -283,11 +314,14 @@ def model_card_markdown(card: dict[str, Any]) -> str:
              f"augmentation ({card['rows']['augment_copies']} embedded copies of each positive); the held-out "
              f"row below is a model trained the same way on the other {1 - HOLDOUT:.0%} ({card['rows']['heldout']} "
              f"rows held out, stratified); the shipped model is trained on all of them",
-             f"- Parameters: {', '.join(f'{k}={v}' for k, v in card['params'].items())}", "",
+             f"- Parameters: {', '.join(f'{k}={v}' for k, v in card['params'].items())}",
+             *([f"- How the recipe was chosen: {card['selection']}"] if card.get("selection") else []), "",
              "## Data", "", "| file | use | rows | sha256 |", "|---|---|---|---|"]
     for f in card["files"]:
         lines.append(f"| `{f['path']}` | {f.get('use', 'training')} | {f['rows']} | `{f['sha256']}` |")
-    lines += ["", "## Held-out scores (threshold 0.5)", "", "| set | n | precision | recall | F1 | ROC-AUC | FPR |",
+    folded = (f", i.e. the fitted model's P >= {card['params']['threshold']}" if "threshold" in card["params"]
+              else "")
+    lines += ["", f"## Held-out scores (P >= 0.5{folded})", "", "| set | n | precision | recall | F1 | ROC-AUC | FPR |",
               "|---|---|---|---|---|---|---|"]
     for name, m in card["scores"].items():
         if "fpr" in m and "precision" not in m:

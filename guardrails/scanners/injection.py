@@ -1,8 +1,9 @@
-"""Prompt injection and jailbreak: a fastText classifier trained on public data, plus rules for known phrasings.
+"""Prompt injection and jailbreak: an n-gram classifier trained on public data, plus rules for known phrasings.
 
-The classifier (`guardrails/models/injection.bin`, built by `winnow guard train injection`, see its model
-card) scores every normalised form of the text: the canonical form, leetspeak and spaced letters read back,
-and decoded base64/hex/rot13/tag payloads (`guardrails.normalize`), so those evasions change nothing. The
+The classifier (`guardrails/models/injection.npz`, a TF-IDF n-gram logistic regression built by
+`winnow guard train injection`, see its model card) scores every normalised form of the text: the canonical
+form, leetspeak and spaced letters read back, and decoded base64/hex/rot13/tag payloads
+(`guardrails.normalize`), so those evasions change nothing. The
 rules catch the phrasings every jailbreak list repeats ("ignore all previous instructions", "you are now
 DAN", "reveal your system prompt", their German forms) on the same forms, and score `rule_score`.
 """
@@ -39,19 +40,26 @@ RULES: dict[str, str] = {
     "prompt extraction": r"\b(?:reveal|show|print|display|repeat|output|leak|tell me|give me|write out|spell out)\b"
                          r"(?:\W+\w+){0,3}?\W+(?:system|initial|original|hidden|secret|previous|above|first|your)\W+"
                          r"(?:prompts?|instructions?|message|rules|prompt texts?)\b",
-    "new instructions": r"(?:^|\n|\. )\s*(?:new|updated|real|actual) (?:instructions?|task|rules|system prompt)\s*:",
+    "new instructions": r"(?:^|\n|\. )\s*(?:new|updated|real|actual|additional) (?:instructions?|task|rules|system "
+                        r"prompt)\s*[:\-]",
     "output override": r"\b(?:just|only|simply) (?:output|say|print|write|answer with)\W+[\"'\u201c]",
     "praise then pivot": r"\b(?:well done|very good|very well done|good job|great job|"
                          r"excellent (?:work|performance|job)|that is (?:enough|done)|that's (?:enough|done)|"
                          r"congratulations)\b[^.!?\n]{0,30}[.!?]\s+"
                          r"(?:\w+\W+){0,6}?(?:now|next|further|new)\b",
     "stop and do": r"(?:^|[.!?]\s+|\s)stop\s*[:,\-!]+\s*(?:ignore|write|say|print|output|answer|forget)\b",
+    "despite what you were told": r"\b(?:despite|regardless of|contrary to) what (?:you(?:'ve| have)? been|you were) "
+                                  r"(?:told|instructed)\b|\bdisregarding (?:the|your|all|any) (?:articles?|documents?|"
+                                  r"context|instructions?|rules)\b",
     "ignore the context": r"\b(?:do not|don't|not) (?:look|search|use|rely) (?:in|at|on|by)?\s*(?:the )?(?:documents?|"
                           r"articles?|context|provided (?:text|documents?))\b|\bnot by the articles\b",
     "lob dann wende (de)": r"\b(?:sehr gut(?: gemacht)?|gut gemacht|ausgezeichnet|hervorragend|super gemacht|"
                            r"wunderbar|das genügt|das reicht|toll gemacht)\b[^.!?\n]{0,30}[.!?]\s+(?:\w+\W+){0,8}?"
                            r"(?:nun|jetzt|weitere|neue)\b",
     "stopp (de)": r"(?:^|[.!?]\s+|\s)stopp?\s*[:,\-!]+\s*(?:ignoriere|schreibe|sag|gib|vergiss)\b",
+    "abweichend (de)": r"\babweichend (?:zu|von) (?:den |der |allen )?(?:vorherigen|obigen|bisherigen|vorigen)\b|"
+                       r"\b(?:die |alle )?(?:obigen|vorherigen|bisherigen|vorigen) (?:ausführungen|anweisungen|"
+                       r"instruktionen|befehle|regeln) (?:ignorieren|vergessen|missachten)\b|\bachtung\W+stopp\b",
     "ignorieren (de)": r"\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie|lassen sie)\b"
                        r"(?:\W+\w+){0,4}?\W+(?:alle|alles|vorherigen|obigen|bisherigen|vorigen|anweisungen|"
                        r"befehle|regeln|aufgaben|instruktionen)\b",
@@ -59,6 +67,7 @@ RULES: dict[str, str] = {
                          r"aufgaben?)\b",
     "rollenwechsel (de)": r"\b(?:du bist (?:jetzt|nun|ab sofort)|sie sind (?:jetzt|nun|ab sofort)|ab (?:jetzt|sofort) "
                           r"bist du|nun bist du|jetzt bist du|tu so,? als (?:ob|wärst))\b",
+    "zaboravi / olvida todo (hr, es)": r"\b(?:zaboravi|zaboravite) sve\b|\b(?:olvida|olvide) todo\b",
     "oubliez / olvida (fr, es)": r"\b(?:oubliez|oublie|ignorez|ignore[sz]?|olvida|olvide|ignora)\b(?:\W+\w+){0,3}?\W+"
                                  r"(?:instructions|consignes|instrucciones|reglas)\b",
 }
@@ -73,24 +82,28 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "jailbreak mode": ("do anything now", "developer mode", "dan mode", "jailbreak", "god mode", "unrestricted mode",
                        "without"),
     "prompt extraction": ("prompt", "instruction", "message", "rules"),
-    "new instructions": (":",),
+    "new instructions": (":", "-"),
     "output override": ("just", "only", "simply"),
     "praise then pivot": ("well done", "very good", "good job", "great job", "excellent", "that is", "that's",
                           "congratulations"),
     "stop and do": ("stop",),
+    "despite what you were told": ("despite", "regardless", "contrary", "disregarding"),
     "ignore the context": ("not",),
     "lob dann wende (de)": ("gut", "gemacht", "ausgezeichnet", "hervorragend", "wunderbar", "genügt", "reicht"),
     "stopp (de)": ("stop",),
+    "abweichend (de)": ("abweichend", "ignorieren", "vergessen", "missachten", "stopp"),
     "ignorieren (de)": ("ignorier", "vergiss", "vergessen", "missacht", "lassen sie"),
     "neue aufgabe (de)": ("aufgabe", "anweisungen"),
     "rollenwechsel (de)": ("du bist", "sie sind", "bist du", "tu so"),
+    "zaboravi / olvida todo (hr, es)": ("zaboravi", "olvid"),
     "oubliez / olvida (fr, es)": ("oubli", "ignor", "olvid"),
 }
 _RULES = [(name, TRIGGERS[name], regex.compile(p, regex.I)) for name, p in RULES.items()]
 
 
 class InjectionConfig(ScannerConfig):
-    model: str | None = Field(None, description="fastText .bin (default: the shipped guardrails/models/injection.bin)")
+    model: str | None = Field(None, description="model file written by `winnow guard train injection` (default: the "
+                                                "shipped guardrails/models/injection.npz; a fastText .bin works too)")
     rules: bool = Field(True, description="also match known injection phrasings")
     rule_score: float = Field(0.95, ge=0, le=1, description="score of a rule match")
 
@@ -106,7 +119,7 @@ class Injection(Scanner):
         super().__init__(*args, **kwargs)
         cfg: InjectionConfig = self.config  # type: ignore[assignment]
         self.clf = load_classifier("injection", cfg.model)
-        score_forms(self.clf, "warm up: the first predict loads Arrow")
+        score_forms(self.clf, "warm up: the first predict loads its libraries")
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: InjectionConfig = self.config  # type: ignore[assignment]

@@ -85,16 +85,14 @@ def test_train_injection_writes_model_and_card(tmp_path: Path, capsys: pytest.Ca
 
     data = tmp_path / "data"
     _fixture_data(data)
-    out = tmp_path / "models" / "inj.bin"
+    out = tmp_path / "models" / "inj.npz"
     ws = tmp_path / "ws"
-    small = ["--dim", "8", "--bucket", "2000"]  # the shipped sizes quantize for a minute; the recipe is the same
-    rc = main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(out), *small,
-               "--workspace", str(ws)])
+    rc = main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(out), "--workspace", str(ws)])
     assert rc == 0 and out.is_file() and out.stat().st_size < 1_000_000
     card = out.with_suffix(".md").read_text(encoding="utf-8")
     train_file = data / "prompts" / "deepset_prompt_injections_train.jsonl"
     assert hashlib.sha256(train_file.read_bytes()).hexdigest() in card
-    assert f"winnow guard train injection --data-dir {data} --out {out} --dim 8 --bucket 2000" in card
+    assert f"winnow guard train injection --data-dir {data} --out {out}" in card
     assert not any(f in card for f in FORBIDDEN)  # no evaluation file in this folder, none read
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["scores"]["heldout"]["n"] > 0
@@ -105,3 +103,6 @@ def test_train_injection_writes_model_and_card(tmp_path: Path, capsys: pytest.Ca
     assert scanner.scan("how do I bake bread").valid
     assert main(["guard", "train", "injection", "--data-dir", str(tmp_path / "none"), "--workspace", str(ws)]) == 2
     assert main(["guard", "train", "sentiment", "--data-dir", str(data), "--workspace", str(ws)]) == 2
+    # fastText's settings do not apply to the injection model (an n-gram logistic regression): said, not ignored
+    assert main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(tmp_path / "x.npz"), "--dim", "8",
+                 "--workspace", str(ws)]) == 2
