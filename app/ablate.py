@@ -75,6 +75,7 @@ class Arm:
     sampled_docs: int = 0
     models: dict[int, Path] = field(default_factory=dict)
     evals: dict[int, Path] = field(default_factory=dict)
+    lens: np.ndarray | None = None  # tokens per kept document, in kept order (counted once, reused to sample)
 
 
 def load_eval_settings(path: str | Path | None) -> EvalSettings:
@@ -203,7 +204,8 @@ def write_sample(arm: Arm, budget: int, seed: int, tok_file: Path) -> dict[str, 
     from curation.lineage_record import lineage_block, stamp_fingerprint
 
     df = _kept_frame(arm.mix_dir)
-    lens = _token_lengths(df["text"].to_list(), tok_file)
+    lens = arm.lens if arm.lens is not None and arm.lens.shape[0] == df.height else \
+        _token_lengths(df["text"].to_list(), tok_file)
     order = np.random.default_rng(seed).permutation(df.height)
     csum = np.cumsum(lens[order])
     n = int(np.searchsorted(csum, budget, side="left")) + 1
@@ -346,7 +348,8 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
                    arm.mix_dir, lambda a=arm, r=recipe: mix(score_dir, r, out_dir=a.mix_dir))
         df = _kept_frame(arm.mix_dir)
         arm.docs = df.height
-        arm.tokens = int(_token_lengths(df["text"].to_list(), tok_file).sum())
+        arm.lens = _token_lengths(df["text"].to_list(), tok_file)
+        arm.tokens = int(arm.lens.sum())
     timings["mix"] = time.perf_counter() - t0
 
     # 3. the same token budget for every arm
