@@ -173,7 +173,8 @@ class NgramClassifier:
     def predict_proba(self, texts: Any) -> np.ndarray:
         """P(positive) of each text (normalised with `guardrails.normalize.canonical` first, as in training)."""
         docs = [canonical(t or "") for t in list(texts)]
-        z = np.array([self._score(d) for d in docs], dtype=np.float64)
+        scored = {d: self._score(d) for d in dict.fromkeys(docs)}  # a scanner's forms often repeat (no leetspeak)
+        z = np.array([scored[d] for d in docs], dtype=np.float64)
         return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
 
     def _score(self, doc: str) -> float:
