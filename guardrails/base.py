@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -79,6 +80,10 @@ class Scanner(ABC):
     kind: ClassVar[str]
     Config: ClassVar[type[BaseModel]] = ScannerConfig
     default_threshold: ClassVar[float] = 0.5  # a policy entry without `threshold` uses this
+    # optional, set by a scanner that has one: a one-call test that an ASCII text holds nothing it looks for
+    # (e.g. one RE2 pass over a pattern set); `scan` then answers with a clean verdict at once, skipping
+    # `clean_text`, `_scan` and its bookkeeping (~1.5 us, a sixth of a 1 KB pattern scan)
+    _nothing_in: Callable[[str], bool] | None = None
 
     def __init__(self, config: BaseModel | dict[str, Any] | None = None, *, threshold: float | None = None) -> None:
         if config is None:
@@ -102,6 +107,12 @@ class Scanner(ABC):
         With `budget_ms`, the scanner stops at its next check after the budget and the verdict is marked
         `timed_out` (whatever it found so far is kept)."""
         t0 = time.perf_counter()
+        quick = self._nothing_in
+        if quick is not None and type(text) is str and text.isascii() and "\x00" not in text and quick(text):
+            v = Verdict(self.name, 0.0 < self.threshold, 0.0, text, [], [])
+            v.latency_ms = (time.perf_counter() - t0) * 1000.0
+            v.timed_out = budget_ms is not None and v.latency_ms > budget_ms
+            return v
         self._deadline = t0 + budget_ms / 1000.0 if budget_ms is not None else None
         try:
             text = clean_text(text)

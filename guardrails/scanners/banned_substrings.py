@@ -54,6 +54,8 @@ class BannedSubstrings(Scanner):
         norm_terms = sorted({canonical(t) for t in terms})
         self._norm = self._compile(norm_terms, False) if cfg.normalize else None
         self._norm_plain = tuple(norm_terms)
+        if self._norm is None and self._pre is not None and not self._pre._always:
+            self._nothing_in = self._pre.rules_out_all  # a clean ASCII prompt: one RE2 pass, then a verdict
 
     def _compile(self, terms: list[str], case_sensitive: bool) -> Any:
         if not terms:
@@ -64,8 +66,8 @@ class BannedSubstrings(Scanner):
         return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
-        if self._raw is None or (self._norm is None and self._pre is not None and self._pre.rules_out_all(text)):
-            return self.verdict(text, 0.0)  # the common case in one RE2 pass, nothing else
+        if self._raw is None:
+            return self.verdict(text, 0.0)
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
         spans = self._find(text)
         reasons = [f"banned: {', '.join(sorted({s.text or '' for s in spans}))}"] if spans else []

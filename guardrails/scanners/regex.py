@@ -20,7 +20,7 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.errors import WinnowError
-from guardrails.base import Scanner, ScannerConfig, Span, Verdict, chunks, redact
+from guardrails.base import CHUNK_CHARS, Scanner, ScannerConfig, Span, Verdict, chunks, redact
 from guardrails.scanners.regex_prefilter import Prefilter
 
 
@@ -57,6 +57,12 @@ class Regex(Scanner):
             except regex.error as e:
                 raise WinnowError(f"regex: pattern {named.name!r} ({named.pattern!r}) does not compile: {e}") from e
         self._prefilter = Prefilter.build([rx.pattern for _, rx in self._compiled]) if cfg.match == "search" else None
+        if cfg.mode == "block" and self._prefilter is not None and not self._prefilter._always:
+            self._nothing_in = self._no_match  # no pattern can match: clean, at once
+
+    def _no_match(self, text: str) -> bool:
+        """No pattern can match `text` (one RE2 pass; a text of one chunk, as `_scan` would read it)."""
+        return len(text) <= CHUNK_CHARS and self._prefilter.rules_out_all(text)
 
     def _scan(self, text: str, prompt: str | None) -> Verdict:
         cfg: RegexConfig = self.config  # type: ignore[assignment]

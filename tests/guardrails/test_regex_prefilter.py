@@ -97,3 +97,19 @@ def test_banned_substrings_same_findings_with_and_without_the_set() -> None:
                 (cfg, t)
     s = BannedSubstrings({"substrings": terms, "normalize": False})
     assert not s.scan("a JAILBREAKING trick").valid and s.scan("dev  mode").valid
+
+
+def test_quick_clean_verdict_is_the_full_one() -> None:
+    # a clean ASCII text answered by the one-pass shortcut gives the verdict the full path gives
+    for make in (lambda **k: BannedSubstrings({"substrings": ["jailbreak", "dev mode"], "normalize": False}, **k),
+                 lambda **k: Regex({"patterns": PATTERNS[:5]}, **k)):
+        for threshold in (None, 0.0):
+            fast, slow = make(threshold=threshold), make(threshold=threshold)
+            slow._nothing_in = None
+            assert fast._nothing_in is not None
+            for t in ["a clean prompt about gardens " * 20, "dev mode on", "password: x", "caf\u00e9 jailbreak", ""]:
+                a, b = fast.scan(t, budget_ms=50).to_dict(), slow.scan(t, budget_ms=50).to_dict()
+                a.pop("latency_ms"), b.pop("latency_ms")
+                assert a == b, (t, threshold)
+    assert Regex({"patterns": PATTERNS[:5], "mode": "allow"})._nothing_in is None  # no match is a finding there
+    assert BannedSubstrings({"substrings": ["jailbreak"]})._nothing_in is None  # normalised forms still to read
