@@ -357,23 +357,30 @@ class RunReader:
         has_order = "order" in self.table.columns
         if search:
             need = offset + limit
+            unfiltered = status == "all" and not rule and not filters  # every hit is a row of the page's base
             found: list[pl.DataFrame] = []
+            orders: list[pl.Series] = []
             n = 0
             stopped = False
-            batches = self._search_batches(search, whole_words)
-            for hits, next_min, ordered in batches:
-                got = base.join(hits.lazy(), on="id", how="semi").collect()
-                found.append(got)
-                n += got.height
+            for hits, next_min, ordered in self._search_batches(search, whole_words):
+                if hits.height:
+                    use_order = ordered and has_order
+                    got = hits if unfiltered and (not use_order or "order" in hits.columns) else \
+                        base.join(hits.lazy().select("id"), on="id", how="semi").select(
+                            "id", *(["order"] if has_order else [])).collect()
+                    found.append(got.select("id"))
+                    if use_order:
+                        orders.append(got["order"])
+                    n += got.height
                 if n >= need and not sort:
                     if not (ordered and has_order):
                         stopped = True
                     elif next_min is not None:  # stop if no unread block can hold a match before the page's end
-                        orders = pl.concat([f.select("order") for f in found])["order"]
-                        stopped = int(orders.sort()[need - 1]) < next_min
+                        stopped = int(pl.concat(orders).sort()[need - 1]) < next_min
                     if stopped:
                         break
-            q = pl.concat(found).lazy() if found else base.clear()
+            ids = pl.concat(found) if found else pl.DataFrame(schema={"id": pl.String})
+            q = base.join(ids.lazy(), on="id", how="semi")  # one join with the whole table, at the end
             total = None if stopped else n
         else:
             q = base
