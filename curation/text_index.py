@@ -233,8 +233,9 @@ class IndexBuilder:
             keys = self._parts[n][0]
             if keys.size:
                 parts.append((keys & ~low_mask) | gid[(keys & low_mask).astype(np.int64) + bases[n]])
-        allk = pl.Series("k", np.concatenate(parts) if parts else np.zeros(0, np.uint64)).sort().unique(
-            maintain_order=True).to_numpy()
+        allk = pl.Series("k", np.concatenate(parts) if parts else np.zeros(0, np.uint64)).sort().to_numpy()
+        if allk.size:  # repeats only where a huge block restarted its seen-set
+            allk = allk[np.r_[True, allk[1:] != allk[:-1]]]
         hashes = allk >> np.uint64(HASH_SHIFT)
         postings = (allk & low_mask).astype(np.uint32)
         first = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]]) if hashes.size else np.zeros(0, np.int64)
