@@ -174,9 +174,9 @@ class ScoreShard(PipelineStep):
         write_parquet_atomic(sized, run / "docs" / f"{name}.parquet")
         batch = df.select("id", "text", "order")
         for step in steps:
-            t0 = time.perf_counter()
+            t0 = time.process_time()  # CPU of this worker process (the manifest's steps_cpu), not wall time
             out = step.score(batch)
-            timings[step.name] += time.perf_counter() - t0
+            timings[step.name] += time.process_time() - t0
             if out.height != batch.height or (out.height and not out["id"].equals(batch["id"])):
                 raise RuntimeError(f"signal step {step.name!r} returned {out.height} rows for {batch.height} "
                                    "documents (or changed their order)")
