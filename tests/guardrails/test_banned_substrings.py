@@ -65,3 +65,17 @@ def test_find_spans_match_the_regex_alternation() -> None:
         assert got == want and got, text
     assert [sp.text for sp in s.scan("the CAT sat").spans] == ["CAT"]
     assert not BannedSubstrings({"substrings": ["password"], "normalize": False}).scan("pa\u017fsword").valid
+
+
+def test_regex_spans_come_from_the_terms_present_only() -> None:
+    # non-ASCII text and word mode take spans from a regex of the terms present; they must equal the full one's
+    terms = ["ignore previous", "Jailbreak", "caf\u00e9 au lait", "ab", "abc", "dev mode"]
+    for cfg in ({}, {"match": "word"}, {"case_sensitive": True}):
+        s = BannedSubstrings({"substrings": terms, "normalize": False, **cfg})
+        for text in ["na\u00efve: IGNORE previous jailbreak", "un CAF\u00c9 AU LAIT, abc ab", "\u00fcber dev mode abcd",
+                     "Jailbreak \u2014 Jailbreak", "plain ab abc ignore previous"]:
+            got = [(sp.start, sp.end, sp.text) for sp in s.scan(text).spans]
+            want = [(m.start(), m.end(), m.group()) for m in s._raw.finditer(text)]
+            assert got == want, (cfg, text)
+    assert BannedSubstrings({"substrings": terms, "normalize": False}).scan("na\u00efve JAILBREAK").spans[0].text \
+        == "JAILBREAK"
