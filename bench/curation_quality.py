@@ -39,6 +39,7 @@ import os
 import platform
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -348,14 +349,16 @@ def throughput(work: Path, docs: int, old: str, rounds: int) -> dict:
                            capture_output=True, text=True, cwd=pp).stdout.strip()
         if not f.startswith(pp):
             raise SystemExit(f"{side} side imports curation from {f}, not {pp}")
-    # same settings: at the old commit no toxicity model existed, so that optional signal was skipped; the
-    # toxicity step now falls back to a model the guardrails package ships, so the new side is measured with
-    # it skipped (a model path that does not exist), and once more as it ships (`new_default`)
-    no_tox = ["--set", "signals.toxicity.model=/nonexistent/toxicity.bin"]
+    # same settings: at the old commit no toxicity or quality model existed, so those optional signals were
+    # skipped; the steps now fall back to models Winnow ships, so the new side is measured with both skipped
+    # (model paths that do not exist), and once more as it ships (`new_default`)
+    no_tox = ["--set", "signals.toxicity.model=/nonexistent/toxicity.bin",
+              "--set", "signals.quality_classifier.model=/nonexistent/quality.bin"]
     sides = [("old", str(wt), []), ("new", str(ROOT), no_tox)]
     plan = [s for r in range(rounds) for s in (sides if r % 2 == 0 else sides[::-1])]
     plan.append(("new_default", str(ROOT), []))
     times: dict[str, list[float]] = {"new": [], "old": [], "new_default": []}
+    cpu: dict[str, list[float]] = {"new": [], "old": [], "new_default": []}  # CPU of the whole process tree
     steps: dict[str, dict] = {}
     for r, (side, pp, extra) in enumerate(plan):
         out = work / f"tp_{side}"
@@ -364,17 +367,23 @@ def throughput(work: Path, docs: int, old: str, rounds: int) -> dict:
                "--out", str(out), "--workspace", str(work / f"ws_{side}"), "--overwrite",
                "--set", "signals.pii.ner=off", *extra]
         t0 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(cmd, env={**ENV, "PYTHONPATH": f"{pp}:{shim}"}, capture_output=True, text=True,
                            cwd=pp)
         dt = time.perf_counter() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[side].append(round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1))
         if p.returncode != 0:
             raise SystemExit(f"{side} curate failed:\n{p.stderr[-2000:]}")
         times[side].append(dt)
         steps[side] = json.loads((out / "manifest.json").read_text()).get("timings", {}).get("steps_cpu")
-        print(f"[throughput] run {r} {side}: {dt:.1f}s = {docs / dt:.0f} docs/s; step CPU s {steps[side]}",
-              flush=True)
+        print(f"[throughput] run {r} {side}: {dt:.1f}s = {docs / dt:.0f} docs/s, CPU {cpu[side][-1]}s; step "
+              f"seconds {steps[side]}", flush=True)
     best = {k: min(v) for k, v in times.items()}
-    return {"docs": docs, "old_commit": old, "seconds": times, "steps_cpu_last": steps,
+    best_cpu = {k: min(v) for k, v in cpu.items() if v}
+    return {"docs": docs, "old_commit": old, "seconds": times, "cpu_seconds": cpu, "steps_cpu_last": steps,
+            "new_over_old_cpu": round(best_cpu["old"] / best_cpu["new"], 3),
+            "new_default_over_old_cpu": round(best_cpu["old"] / best_cpu["new_default"], 3),
             "docs_per_s": {k: round(docs / v, 1) for k, v in best.items()},
             "new_over_old": round(best["old"] / best["new"], 3)}
 

@@ -168,9 +168,10 @@ def test_quality_step_scores_batch_and_describes_model(model_path: Path) -> None
 
 
 def test_missing_model_names_the_train_command(tmp_path: Path) -> None:
-    # toxicity falls back to the model Winnow ships (tests/guardrails/test_toxicity.py), quality has none
+    # with no model configured both fall back to a model Winnow ships (test_quality_step_falls_back_to_the_
+    # shipped_model, tests/guardrails/test_toxicity.py); a configured model that is missing is skipped
     cls = get_step("quality_classifier")
-    step = cls(cls.Config(), context={"models_dir": tmp_path})
+    step = cls(cls.Config(model=str(tmp_path / "quality.bin")), context={"models_dir": tmp_path})
     reason = step.skip_reason()
     assert reason and str(tmp_path / "quality.bin") in reason
     assert "winnow classifier train quality" in reason
@@ -238,15 +239,125 @@ def test_curate_uses_workspace_model_or_skips_it(model_path: Path, tmp_path: Pat
     corpus = tmp_path / "c.jsonl"
     df = _labelled(20, seed=6).with_columns(pl.format("d{}", pl.int_range(pl.len())).alias("id"))
     df.select("id", "text").write_ndjson(corpus)
-    recipe = {"name": "t", "signals": {"quality_classifier": {}}, "optional": ["quality_classifier"],
-              "rules": [{"name": "quality", "signal": "quality_classifier", "column": "quality_prob", "min": 0.5}]}
     ws = tmp_path / "ws"
-    m = curate([corpus], tmp_path / "run1", parse_recipe(recipe), workspace=ws)
+    rules = [{"name": "quality", "signal": "quality_classifier", "column": "quality_prob", "min": 0.5}]
+    missing = {"name": "t", "signals": {"quality_classifier": {"model": str(ws / "models" / "quality.bin")}},
+               "optional": ["quality_classifier"], "rules": rules}
+    m = curate([corpus], tmp_path / "run1", parse_recipe(missing), workspace=ws)
     assert "winnow classifier train quality" in m["skipped_signals"]["quality_classifier"]
     assert m["kept"] == 20
     (ws / "models").mkdir(parents=True, exist_ok=True)
     shutil.copy(model_path, ws / "models" / "quality.bin")
+    recipe = {"name": "t", "signals": {"quality_classifier": {}}, "optional": ["quality_classifier"], "rules": rules}
     m = curate([corpus], tmp_path / "run2", parse_recipe(recipe), workspace=ws)
     low = int((BinaryClassifier(model_path).predict_proba(df.get_column("text")) < 0.5).sum())
     assert 8 <= low <= 12  # about the 10 low-quality documents
+    assert m["steps"]["quality_classifier"]["model"] == str(ws / "models" / "quality.bin")  # not the shipped one
     assert m["steps"]["quality_classifier"]["sha256"] and m["removed"] == low
+
+
+# -- the shipped quality model --------------------------------------------------------------------------
+
+def _expected_shapes(text: str) -> str:
+    """Line-shape tokens written out per line in plain Python (the module does it column-wise)."""
+    import math
+
+    toks = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        b = min(int(math.log2(max(len(line.split()), 1))), 6)
+        toks.append(f"_l{b}{'p' if line[-1] in '.!?' + chr(34) + chr(39) + '”’)' else 'n'}_")
+    w = int(math.log2(max(len(text.split()), 1)))
+    return f"_w{w}_ _w{w}_ {' '.join(toks)} {text}"
+
+
+def test_line_shapes_token_per_line_then_text() -> None:
+    from curation.classifiers.line_shapes import with_line_shapes
+
+    texts = ["Home\nAbout us\nContact", "One sentence here. Another one “quoted.”\n\n  \nshort",
+             "word " * 200 + "end.", "", None, "A\r\nB?"]
+    got = with_line_shapes(pl.Series("text", texts)).to_list()
+    assert got == [_expected_shapes(t or "") for t in texts]
+    assert got[0].startswith("_w2_ _w2_ _l0n_ _l1n_ _l0n_ Home")  # 4 words; three short unended lines
+
+
+def _fixture_data_dir(root: Path) -> tuple[Path, Path, list[str]]:
+    """A folder laid out like the shared data: DCLM majority/agreement files, a C4 sample and its labels."""
+    import hashlib
+
+    rng = random.Random(11)
+    docs = [(_doc(rng, GOOD, BAD, 80), 1) if i % 2 else ("\n".join(rng.sample(BAD, 6)) + "\nmenu", 0)
+            for i in range(60)]
+    shared = [d for d in docs[:10]]
+    web = root / "webtext"
+    web.mkdir(parents=True)
+    (web / "dclm_quality_agreement.jsonl").write_text(
+        "".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in shared + docs[50:]), encoding="utf-8")
+    (web / "dclm_quality_majority.jsonl").write_text(
+        "".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in docs[:40]), encoding="utf-8")
+    c4 = docs[40:50]
+    (web / "c4_demo.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t, _ in c4), encoding="utf-8")
+    labels = root / "c4_100.jsonl"
+    labels.write_text("".join(json.dumps({"id": f"c4_demo-{i}", "line": i + 1, "label": lab,
+                                          "text_sha256_16": hashlib.sha256(t.encode()).hexdigest()[:16]}) + "\n"
+                              for i, (t, lab) in enumerate(c4)), encoding="utf-8")
+    return root, labels, [t for t, _ in shared]
+
+
+def test_quality_training_data_leaves_out_the_agreement_documents(tmp_path: Path) -> None:
+    from curation.classifiers.quality_model import training_data
+
+    data, labels, shared = _fixture_data_dir(tmp_path)
+    df, files = training_data(data, labels)
+    assert df.height == 30 + 10  # 40 majority rows, 10 of them also in the agreement file; 10 C4 rows
+    assert not set(shared) & set(df.get_column("text").to_list())
+    assert [f["use"].split(" ")[0] for f in files] == ["training", "training", "training", "evaluation"]
+    lines = labels.read_text(encoding="utf-8").splitlines()
+    labels.write_text("\n".join([lines[0].replace('"line": 1', '"line": 2'), *lines[1:]]), encoding="utf-8")
+    with pytest.raises(WinnowError, match="c4_demo-0 does not match line 2"):
+        training_data(data, labels)
+
+
+@pytest.mark.slow
+def test_quality_build_writes_small_model_card_and_step_reads_shapes(tmp_path: Path) -> None:
+    from curation.classifiers.line_shapes import with_line_shapes
+    from curation.classifiers.quality_model import build
+
+    data, labels, _ = _fixture_data_dir(tmp_path / "data")
+    out = tmp_path / "models" / "quality.bin"
+    card = build(data, out, labels)
+    saved = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert saved["sha256"] == card["sha256"] and len(saved["sha256"]) == 64 and saved["size_bytes"] < 1_000_000
+    assert saved["features"] == "line_shapes+text" and saved["rows"]["train"] == 40
+    assert saved["scores"]["heldout_agreement"]["n"] == 20 and saved["scores"]["cv_training_split"]["n"] == 40
+    assert "python -m curation.classifiers.quality_model" in out.with_suffix(".md").read_text(encoding="utf-8")
+    # the step finds the card beside the model and feeds the model what it was trained on
+    cls = get_step("quality_classifier")
+    step = cls(cls.Config(model=str(out)))
+    texts = pl.Series("text", [_doc(random.Random(i), GOOD, BAD) for i in range(5)] + ["Home\nLogin\nCart"])
+    got = step.score(pl.DataFrame({"id": [str(i) for i in range(6)], "text": texts, "order": list(range(6))}))
+    clf = BinaryClassifier(out)
+    np.testing.assert_allclose(got.get_column("quality_prob").to_numpy(), clf.predict_proba(with_line_shapes(texts)))
+    assert got.get_column("quality_prob")[5] < got.get_column("quality_prob")[:5].min()
+
+
+def test_quality_step_falls_back_to_the_shipped_model(tmp_path: Path) -> None:
+    from curation.classifiers.fasttext_model import file_sha256
+    from curation.classifiers.quality_model import shipped_model_path
+
+    shipped = shipped_model_path()
+    card = json.loads(shipped.with_suffix(".json").read_text(encoding="utf-8"))
+    assert file_sha256(shipped) == card["sha256"] and shipped.stat().st_size < 1_000_000  # the card is current
+    cls = get_step("quality_classifier")
+    step = cls(cls.Config(), context={"models_dir": tmp_path})  # an empty workspace
+    assert step.skip_reason() is None and step.describe()["sha256"] == card["sha256"]
+    prose = ("The council met on Tuesday to discuss the new library. Residents said the building was too small, "
+             "and the mayor agreed that the plans should change before the vote next month. The architects will "
+             "present two designs: one keeps the old reading room, the other adds a garden by the river. ") * 3
+    menu = "\n".join(["Home", "Products", "Cart (0)", "Login", "Sign up", "Privacy", "Terms", "Sitemap",
+                      "Follow us on Facebook", "© 2014 All rights reserved"])
+    out = step.score(pl.DataFrame({"id": ["prose", "menu"], "text": [prose, menu], "order": [0, 1]}))
+    p = dict(out.iter_rows())
+    assert p["prose"] > p["menu"]
