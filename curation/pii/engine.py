@@ -38,6 +38,7 @@ CONTEXT_MIN_SCORE = 0.4
 CONTEXT_PREFIX_WORDS = 5
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")  # str.isalpha()'s letters, found in C
 try:
     from phonenumbers.phonenumbermatcher import _TIME_STAMPS_SUFFIX as _TIME_SUFFIX
 except ImportError:  # internals moved: fall back to full text windows (slower, same results)
@@ -331,7 +332,7 @@ class PiiEngine:
         least that region's shortest possible length: with fewer digits, the matcher finds nothing
         there. "2013" is tried only as a German number, not in all eight regions."""
         regions = self.recognizers.phone.supported_regions
-        if "+" in candidate or any(c.isalpha() for c in candidate):
+        if "+" in candidate or _LETTER.search(candidate):
             return tuple(regions)
         digits = _DIGIT.findall(candidate)
         if not digits or digits[0] == "0":
@@ -379,10 +380,13 @@ class PiiEngine:
                 ws = s - len(pre)
                 if _only_short_parts(text[s:e], pre, post):
                     continue
-                regions = self._phone_regions(text[s:e])
-                if not regions:
-                    continue
-                for a, b in self._phones_in_window(pre + text[s:e] + post, regions):
+                window = pre + text[s:e] + post
+                hit = self._phone_cache.get(window)
+                if hit is None:
+                    regions = self._phone_regions(text[s:e])
+                    hit = self._phones_in_window(window, regions) if regions else []
+                    self._phone_cache[window] = hit
+                for a, b in hit:
                     per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
 
     # -- context words ------------------------------------------------------------------------
@@ -502,6 +506,7 @@ def interesting_tokens(buf: str, kind: str = "any") -> tuple[str, np.ndarray]:
 _VIEW_FOR_ENTITY = {"URL": "dot", "EMAIL_ADDRESS": "at"}
 
 
+@functools.lru_cache(maxsize=65536)
 def _char_class(ch: str) -> str:
     """A stand-in with the same meaning to phonenumbers' boundary check: Latin letter, invalid punctuation
     (% or a currency sign) or anything else."""
