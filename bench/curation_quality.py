@@ -26,7 +26,8 @@ script says so. Sections:
 * throughput: `winnow curate` of --docs sample documents (`curation.samples.corpus`, seed 0), default
   recipe with `--set signals.pii.ner=off`, one worker, here and at --old-commit (a `git worktree` in
   /tmp/wt-<commit>, run with the same venv; PYTHONPATH points at the worktree, checked), wall clock with
-  start-up, alternating sides.
+  start-up and the CPU time of the run's whole process tree, alternating sides; the default as it ships
+  (toxicity and quality models) once more at the end.
 """
 
 from __future__ import annotations
