@@ -348,7 +348,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     count_tokens = _token_counter(recipe.tokenizer)
     tok_counts = {"kept": 0, "removed": 0}
     index_t0 = time.perf_counter()
-    index = search_index_builder(tmp / "search", docs_files)  # built in this pass over the text (search/)
+    # the search index (search/), built in this pass over the text when the recipe asks for one
+    index = search_index_builder(tmp / "search", docs_files, recipe.search_index)
 
     def write_kept(path: Path) -> tuple[int, int]:
         d = pl.read_parquet(path)

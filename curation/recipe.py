@@ -11,7 +11,7 @@ import difflib
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -61,6 +61,8 @@ class Recipe(BaseModel):
     transforms: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                   description="applied to kept text in mix (e.g. pii_scrub)")
     tokenizer: str | None = Field(None, description="local tokenizer.json for token counts in the manifest")
+    search_index: Literal["auto", "always", "never"] = Field(
+        "auto", description="write the app's full-text search index in mix (auto: runs of 300,000+ documents)")
 
     @model_validator(mode="after")
     def _check_refs(self) -> Recipe:

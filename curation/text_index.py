@@ -50,10 +50,14 @@ _WORD = re.compile(r"[0-9a-z]+")
 FIRST_BATCH = 8  # blocks read in a search's first batch: a common query fills its page from these
 MAX_BATCH = 128  # blocks per batch later (~70 MB of text at 2 KB a document): bounds the memory a search holds
 
-try:  # numba is in the curation extra; without it no index is built and search reads the docs files
-    import numba as _nb
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    _nb = None
+INDEX_FROM_DOCS = 300_000  # smaller runs get no index: reading their docs files answers within ~1.2 s
+
+
+def numba_available() -> bool:
+    """numba is in the curation extra; without it no index is built and search reads the docs files."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 def word_hash(word: str) -> int:
@@ -90,57 +94,6 @@ _WORD_BYTE[48:58] = 1  # 0-9
 _WORD_BYTE[97:123] = 1  # a-z (the text is lowercased first)
 TABLE_BITS = 15  # per-block set of seen words: 32,768 slots (256 KB, cache-resident); a block holds ~8,000
 
-if _nb is not None:
-    @_nb.njit(cache=True, nogil=True)
-    def _block_keys_nb(buf: np.ndarray, offs: np.ndarray, block: int, out: np.ndarray, table: np.ndarray,
-                       word: np.ndarray) -> int:  # pragma: no cover - compiled
-        """(word hash << 24 | block within the file) for each distinct word of each block: one pass over the
-        bytes; a block's set of seen words is an open-addressing table whose slots hold (hash << 24 | block
-        generation), so a new block needs no clearing."""
-        mask = np.uint64(len(table) - 1)
-        shift = np.uint64(HASH_SHIFT)
-        gmask = np.uint64((1 << HASH_SHIFT) - 1)
-        prime = np.uint64(_FNV_PRIME)
-        k = 0
-        gen = np.uint64(0)
-        fill = 0
-        cur = -1
-        for d in range(len(offs) - 1):
-            b = d // block
-            if b != cur:
-                cur = b
-                gen += np.uint64(1)
-                fill = 0
-            i = offs[d]
-            end = offs[d + 1]
-            while i < end:
-                if word[buf[i]]:
-                    h = np.uint64(_FNV_OFFSET)
-                    while i < end and word[buf[i]]:
-                        h = (h ^ np.uint64(buf[i])) * prime
-                        i += 1
-                    h40 = h >> shift
-                    tag = (h40 << shift) | gen
-                    slot = ((h40 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
-                    while True:
-                        v = table[slot]
-                        if v == tag:
-                            break  # already seen in this block
-                        if (v & gmask) != gen:  # a free slot (or one of an earlier block): a new word
-                            table[slot] = tag
-                            out[k] = (h40 << shift) | np.uint64(b)
-                            k += 1
-                            fill += 1
-                            if fill * 2 > len(table):  # a huge block: start a new set (repeats go later)
-                                gen += np.uint64(1)
-                                fill = 0
-                            break
-                        slot = (slot + np.uint64(1)) & mask
-                else:
-                    i += 1
-        return k
-
-
 def _arrow_strings(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes and int64 offsets of a string column, without copying where Arrow allows."""
     arr = s.to_arrow(compat_level=pl.CompatLevel.oldest())
@@ -157,12 +110,14 @@ def _arrow_strings(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 def block_keys(text: pl.Series, block: int = BLOCK) -> np.ndarray:
     """Keys (hash << 24 | block in the file) of the distinct words of each block of a lowercased column."""
     data, offs = _arrow_strings(text.fill_null(""))
-    if _nb is None:
+    if not numba_available():
         return _block_keys_py(data, offs, block)
+    from curation.text_index_kernel import block_keys_nb
+
     if (len(offs) - 1) // block >= (1 << HASH_SHIFT) - 1:
         raise ValueError("too many blocks in one docs file for the search index")
     out = np.empty(data.size // 2 + len(offs) + 1, dtype=np.uint64)
-    k = _block_keys_nb(data, offs, block, out, np.zeros(1 << TABLE_BITS, dtype=np.uint64), _WORD_BYTE)
+    k = block_keys_nb(data, offs, block, out, np.zeros(1 << TABLE_BITS, dtype=np.uint64), _WORD_BYTE)
     return out[:k].copy()
 
 
@@ -336,9 +291,14 @@ class TextIndex:
             yield hits, nxt
 
 
-def search_index_builder(out: Path, doc_files: list[Path]) -> IndexBuilder | None:
-    """The builder `mix` feeds, or None where no index can be built (no docs files, no numba)."""
-    if not doc_files or _nb is None:
+def search_index_builder(out: Path, doc_files: list[Path], when: str = "auto") -> IndexBuilder | None:
+    """The builder `mix` feeds, or None: `when` is the recipe's `search_index` ("never"; "always"; "auto": only
+    for runs of INDEX_FROM_DOCS documents or more, where reading the docs files would be too slow for the
+    app and the index pays for its cost, ~35% of mix's CPU and a lowercased copy of the text on disk), and
+    none can be built without docs files or numba."""
+    if when == "never" or not doc_files or not numba_available():
+        return None
+    if when == "auto" and sum(pq.ParquetFile(f).metadata.num_rows for f in doc_files) < INDEX_FROM_DOCS:
         return None
     return IndexBuilder(out, doc_files)
 

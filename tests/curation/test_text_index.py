@@ -132,7 +132,7 @@ def test_mix_builds_the_index_and_a_remix_rebuilds_it(tmp_path: Path) -> None:
     texts = _texts(300, seed=5)
     corpus.write_text("".join(json.dumps({"id": f"x{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
                       encoding="utf-8")
-    recipe = parse_recipe({"name": "t", "signals": {"length": {}},
+    recipe = parse_recipe({"name": "t", "signals": {"length": {}}, "search_index": "always",
                            "rules": [{"name": "short", "signal": "length", "column": "n_words", "min": 8}]})
     out = tmp_path / "run"
     m = curate([corpus], out, recipe)
@@ -152,3 +152,22 @@ def test_mix_builds_the_index_and_a_remix_rebuilds_it(tmp_path: Path) -> None:
     assert not (out / ".search-old").exists() and not list(out.glob(".mix-*"))
     # the index is the run's own output: --overwrite removes it with the rest
     assert "search" in clear_owned(out)
+
+
+def test_a_small_run_gets_no_index_by_default_and_search_reads_its_documents(tmp_path: Path) -> None:
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+    from curation.text_index import INDEX_FROM_DOCS
+
+    corpus = tmp_path / "c.jsonl"
+    texts = _texts(120, seed=9)
+    corpus.write_text("".join(json.dumps({"id": f"x{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
+                      encoding="utf-8")
+    assert len(texts) < INDEX_FROM_DOCS
+    for when in ("auto", "never"):
+        recipe = parse_recipe({"name": "t", "signals": {"length": {}}, "search_index": when})
+        m = curate([corpus], tmp_path / when, recipe)
+        assert not (tmp_path / when / "search").exists() and m["search_index"] is None
+        want = [f"x{i}" for i, t in enumerate(texts) if re.search(r"\bzephyrine\b", t.lower())]
+        got = RunReader(tmp_path / when).page(search="Zephyrine", whole_words=True)[0]["id"]
+        assert want and list(got) == want
