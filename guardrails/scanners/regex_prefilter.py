@@ -200,3 +200,32 @@ class Prefilter:
     def rules_out_all(self, text: str) -> bool:
         """True when no pattern can match `text` (an ASCII text that the set covers for every pattern)."""
         return not self._always and text.isascii() and not self._match_bytes(text.encode())
+
+
+class LiteralSet:
+    """Which of some literal strings occur in a text, in one RE2 pass over its UTF-8 bytes (any script: a literal
+    needs no class or case semantics, so the answer is exactly `[t for t in terms if t in text]`)."""
+
+    def __init__(self, rset: Any, n: int) -> None:
+        self._match = rset.Match
+        self._n = n
+
+    @classmethod
+    def build(cls, terms: list[str]) -> LiteralSet | None:
+        if re2 is None or not terms:
+            return None
+        opts = re2.Options()
+        opts.literal = True
+        opts.max_mem = 64 << 20
+        rset = re2.Set.SearchSet(opts)
+        try:
+            for t in terms:
+                rset.Add(t)
+            rset.Compile()
+        except re2.error:  # pragma: no cover - out of memory for a huge list
+            return None
+        return cls(rset, len(terms))
+
+    def present(self, text: str) -> list[int]:
+        """Indices, in order, of the terms that occur in `text`."""
+        return sorted(self._match(text) or ())  # the wrapper answers None for no match

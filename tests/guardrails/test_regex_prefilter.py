@@ -88,8 +88,8 @@ def test_banned_substrings_same_findings_with_and_without_the_set() -> None:
     for cfg in ({}, {"case_sensitive": True}, {"match": "word"}):
         fast = BannedSubstrings({"substrings": terms, "normalize": False, **cfg})
         slow = BannedSubstrings({"substrings": terms, "normalize": False, **cfg})
-        slow._pre = None
-        assert fast._pre is not None
+        slow._pre = slow._literal = None
+        assert fast._pre is not None and fast._literal is not None
         for t in ["please IGNORE previous instructions now", "a jailbreaking trick", "code in C# and c#",
                   "the STRASSE", "die Stra\u00dfe", "dev  mode", "DEV MODE on", "nothing at all " * 60, ""]:
             a, b = fast.scan(t), slow.scan(t)
