@@ -51,7 +51,9 @@ _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----|\n\s*\n")
 _KEYWORD_LINE = regex.compile(r"(?i)(?:pass|pwd|secret|key|token|auth|cred)[^\n=:(]{0,30}[=:(]")
 # a token of 6+ characters mixing letters and digits: the credentials a rot13 reading can reveal have one (rot13
 # keeps digits), so the text's own rot13 reading (`rot13*`, tried here) is scanned only when it holds one
-_KEY_SHAPED = regex.compile(r"(?<!\S)(?=\S{6})\S*?(?:\d\S*?[a-z]|[a-z]\S*?\d)")
+# a word of 6+ characters holding a digit and a letter; lookaheads that each stop at the word's end (linear:
+# a lazy `\S*?(?:\d\S*?[a-z]|...)` rescanned the rest of a long word at every step, minutes for 1 MB of "x")
+_KEY_SHAPED = regex.compile(r"(?<!\S)(?=\S{6})(?=[^\s\d]*\d)(?=[^\sa-z]*[a-z])")
 CASE_ONLY = frozenset({"Twilio API Key"})  # patterns matched on the raw text only (and its leet reading)
 # leetspeak's digit for each letter (`guardrails.evasions.LEET`, the usual a4 e3 i1 o0 s5 t7)
 LEET_DIGITS = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
