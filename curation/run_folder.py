@@ -114,6 +114,20 @@ def clear_owned(run_dir: Path) -> list[str]:
     return removed
 
 
+def _holder_is_dead(holder: str) -> bool:
+    """Whether a lock file's holder was a process of this machine that has exited."""
+    try:
+        h = json.loads(holder)
+        if h.get("host") != socket.gethostname():
+            return False
+        os.kill(int(h["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, KeyError, TypeError, AttributeError, PermissionError, OverflowError):
+        return False
+    return False
+
+
 class RunLock:
     """An advisory lock on a run folder (flock on `.winnow.lock`, holding pid and host).
 
@@ -127,14 +141,23 @@ class RunLock:
         self.shared = shared
         self._fh: IO[str] | None = None
 
-    def acquire(self) -> RunLock:
+    def acquire(self, dead_holder_wait: float = 10.0) -> RunLock:
+        """Take the lock, or raise naming its holder. A holder recorded on this machine that is no longer
+        alive can still hold the flock for a moment through the processes it forked (they share the open
+        file), which are exiting with it: wait up to `dead_holder_wait` seconds for them."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
-        try:
-            fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip()
+        deadline = time.monotonic() + dead_holder_wait
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip()
+                if _holder_is_dead(holder) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
             fh.close()
             try:
                 h = json.loads(holder)

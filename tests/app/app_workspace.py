@@ -11,6 +11,7 @@ from curation.recipe import parse_recipe
 
 RECIPE = {
     "name": "app-test",
+    "search_index": "always",  # the app reads through the index mix writes (by default only for 300k+ documents)
     "signals": {"length": {}, "exact_dedup": {"keep": "first"}},
     "rules": [
         {"name": "length.min_words", "signal": "length", "column": "n_words", "min": 5},

@@ -150,6 +150,32 @@ def test_output_path_that_is_a_file_or_unwritable_gets_one_line(setup: dict) -> 
         curate([corpus], Path("/proc/winnow-test-run"), recipe)
 
 
+_HOLDER = r"""
+import os, sys, time
+from pathlib import Path
+from curation.run_folder import RunLock
+lock = RunLock(Path(sys.argv[1]), "winnow curate").acquire()
+if os.fork() == 0:  # a child forked while the lock is held shares it (as datatrove's Manager does)
+    time.sleep(1.5)
+    os._exit(0)
+os._exit(0)  # the holder dies first; its child keeps the flock for a moment
+"""
+
+
+def test_a_dead_holders_lock_still_held_by_its_exiting_child_is_waited_for(tmp_path: Path) -> None:
+    from curation.run_folder import RunLock
+
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, "-c", _HOLDER, str(run)], check=True, timeout=60)
+    t0 = time.monotonic()
+    lock = RunLock(run, "winnow mix").acquire()  # not "in use by winnow curate (pid <dead>)"
+    lock.release()
+    assert time.monotonic() - t0 > 0.5  # it did wait for the child
+    with pytest.raises(WinnowError, match="is in use by winnow curate"):  # a live holder is still refused
+        with RunLock(run, "winnow curate"):
+            RunLock(run, "winnow mix").acquire(dead_holder_wait=0.2)
+
+
 def test_a_second_writer_is_refused_and_a_dead_holders_lock_is_taken_over(setup: dict) -> None:
     tmp = setup["tmp"]
     other = _write_corpus(tmp / "other.jsonl", n=30)
