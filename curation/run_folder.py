@@ -163,6 +163,8 @@ class RunLock:
                 h = json.loads(holder)
                 who = f"{h.get('command', 'a winnow command')} (pid {h.get('pid')} on {h.get('host')}, " \
                       f"since {time.strftime('%H:%M:%S', time.localtime(h.get('since', 0)))})"
+                if _holder_is_dead(holder):  # a reader, or a process the writer left behind, holds it now
+                    who = f"another process (the last writer, {who}, has exited)"
             except (ValueError, AttributeError):
                 who = "another winnow command"
             raise WinnowError(f"{self.path.parent} is in use by {who}; wait for it to finish or stop it") from None
