@@ -53,8 +53,9 @@ def curate_cmd(
     set_: list[str] = typer.Option([], "--set", help="Override a recipe field: KEY=VALUE (rules.NAME.min=20)."),
     executor: str = typer.Option("local", help="datatrove executor: local or ray."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel worker processes."),
-    tasks: int = typer.Option(None, "--tasks", min=1, help="Tasks the input is split into, the unit of resume "
-                                                           "(default: ~128 MB of input a task, at least --workers)."),
+    tasks: int = typer.Option(None, "--tasks", min=1, help=(
+        "Tasks the input is split into, the unit of resume (default: ~128 MB of input a task, one per worker "
+        "once each gets 4 MiB or more; a smaller input is one task, in this process).")),
     against: list[str] = typer.Option([], "--against", help="Earlier run folder(s) or URLs to deduplicate against."),
     decontaminate: Path = typer.Option(None, "--decontaminate", help="Benchmark folder to decontaminate against."),
     text_field: str = typer.Option("text", help="Field holding the document text."),
