@@ -312,8 +312,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
             print(f"note: {damaged} scored batches were damaged or missing; scoring them again")
         shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
                            id_field or "id")
-        preload = ["curation.scoring", *dict.fromkeys(m for n in steps for m in (get_step(n).__module__,
-                                                                                 *get_step(n).preload))]
+        step_classes = [get_step(n) for n in steps]
+        preload = ["curation.scoring", *dict.fromkeys(m for c in step_classes for m in (c.__module__, *c.preload))]
         ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"),
                            preload=preload)
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))

@@ -10,7 +10,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import polars as pl
+
+
+def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes and int64 offsets of a string Series (null rows: empty), zero-copy where Arrow allows:
+    what the numba kernels (MinHash signatures, exact-dedup keys, the search index) read."""
+    import pyarrow as pa
+
+    arr = texts.to_arrow(compat_level=pl.CompatLevel.oldest())  # large_string, not a string view
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    _, off_buf, data_buf = arr.buffers()
+    offs = np.frombuffer(off_buf, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    return data, offs
 
 _NON_WORD = re.compile(r"[^\w]+")
 

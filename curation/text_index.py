@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
+
+from curation.text import utf8_buffers
 
 VERSION = 2
 BLOCK = 256  # documents per block: a row group of the lowercased copy (Polars pays ~70 us a row group)
@@ -94,22 +95,9 @@ _WORD_BYTE[48:58] = 1  # 0-9
 _WORD_BYTE[97:123] = 1  # a-z (the text is lowercased first)
 TABLE_BITS = 15  # per-block set of seen words: 32,768 slots (256 KB, cache-resident); a block holds ~8,000
 
-def _arrow_strings(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes and int64 offsets of a string column, without copying where Arrow allows."""
-    arr = s.to_arrow(compat_level=pl.CompatLevel.oldest())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
-    _, off_buf, data_buf = arr.buffers()
-    offs = np.frombuffer(off_buf, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    return data, offs
-
-
 def block_keys(text: pl.Series, block: int = BLOCK) -> np.ndarray:
     """Keys (hash << 24 | block in the file) of the distinct words of each block of a lowercased column."""
-    data, offs = _arrow_strings(text.fill_null(""))
+    data, offs = utf8_buffers(text.fill_null(""))
     if not numba_available():
         return _block_keys_py(data, offs, block)
     from curation.text_index_kernel import block_keys_nb

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curation.text import dedup_words, word_ngrams
+from curation.text import dedup_words, utf8_buffers, word_ngrams
 
 NUMBA_FROM_DOCS = 200  # smaller batches use the numpy path unless numba is loaded already (same results)
 
@@ -109,21 +109,6 @@ def kernel_ready_texts(texts: pl.Series) -> pl.Series:
     return texts.scatter(idx, sub).rechunk()
 
 
-def _utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-copy (data bytes, int64 offsets) of a single-chunk Polars string Series."""
-    arr = texts.to_arrow()
-    if hasattr(arr, "combine_chunks"):
-        arr = arr.combine_chunks()
-    import pyarrow as pa
-
-    if arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
-    bufs = arr.buffers()
-    offs = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
-    return data, offs
-
-
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     word = np.zeros(256, dtype=np.bool_)
     for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
@@ -140,7 +125,7 @@ _WORD, _LOWER = _tables()
 def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """(buffer, offsets) of the UTF-8 of `" ".join(dedup_words(t))` for every text (needs numba)."""
     ready = kernel_ready_texts(texts)
-    data, offs = _utf8_buffers(ready)
+    data, offs = utf8_buffers(ready)
     out = np.empty(max(1, int(offs[-1] - offs[0]) if len(offs) else 1), dtype=np.uint8)
     out_offs = np.zeros(len(ready) + 1, dtype=np.int64)
     if len(ready):
@@ -177,7 +162,7 @@ def signatures(texts: pl.Series | list[str], *, ngram: int = 5, num_perm: int = 
     if not use_numba:
         return _reference_signatures(texts.fill_null("").to_list(), ngram, a, b)
     ready = kernel_ready_texts(texts)
-    data, offs = _utf8_buffers(ready)
+    data, offs = utf8_buffers(ready)
     sig = np.empty((len(ready), num_perm), dtype=np.uint32)
     counts = np.zeros(len(ready), dtype=np.uint32)
     if len(ready):

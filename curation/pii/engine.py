@@ -325,7 +325,7 @@ class PiiEngine:
         self._phone_cache[window] = out
         return out
 
-    def _phone_regions(self, candidate: str) -> tuple[str, ...]:
+    def _phone_regions(self, candidate: str, digits: list[str]) -> tuple[str, ...]:
         """The supported regions in which `candidate` could be a valid number. A number written without
         "+", without letters (vanity numbers) and not starting with 0 (every region's international
         prefix does) is read as a national number of the region, and a valid national number has at
@@ -334,7 +334,6 @@ class PiiEngine:
         regions = self.recognizers.phone.supported_regions
         if "+" in candidate or _LETTER.search(candidate):
             return tuple(regions)
-        digits = _DIGIT.findall(candidate)
         if not digits or digits[0] == "0":
             return tuple(regions)
         if self._phone_min_len is None:
@@ -366,7 +365,8 @@ class PiiEngine:
                 continue
             for m in pat.finditer(text):
                 s, e = m.span()
-                if len(_DIGIT.findall(text, s, e)) < MIN_PHONE_DIGITS:
+                digits = _DIGIT.findall(text, s, e)
+                if len(digits) < MIN_PHONE_DIGITS:
                     continue
                 if blk and any(a <= s and e <= b for a, b in blk):
                     continue
@@ -383,7 +383,7 @@ class PiiEngine:
                 window = pre + text[s:e] + post
                 hit = self._phone_cache.get(window)
                 if hit is None:
-                    regions = self._phone_regions(text[s:e])
+                    regions = self._phone_regions(text[s:e], digits)
                     hit = self._phones_in_window(window, regions) if regions else []
                     self._phone_cache[window] = hit
                 for a, b in hit:
