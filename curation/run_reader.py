@@ -95,6 +95,7 @@ class RunReader:
     def __init__(self, run: str | Path, cache_dir: str | Path | None = None) -> None:
         self.path = Path(run).absolute()
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None  # where the table is kept between uses
+        self._file_hint: dict[str, str] = {}  # id -> docs file of the rows of pages shown: `document` reads only it
         if not (self.path / "manifest.json").is_file():
             raise WinnowError(f"{run}: not a finished curation run (no manifest.json)")
 
@@ -352,6 +353,11 @@ class RunReader:
         files in turn.
         """
         filters = filters or []
+        if not search and status == "all" and not rule and not filters and not sort and "table" not in self.__dict__:
+            first = self._first_rows(offset + limit)  # a run as it opens: only the files of its first documents
+            if first is not None:
+                rows, n_all = first
+                return self._finish_page(rows.sort("order").slice(offset, limit)), n_all
         base = self._base(status, rule, filters, sort)
         total: int | None
         has_order = "order" in self.table.columns
@@ -389,11 +395,78 @@ class RunReader:
             q = q.sort(sort[0], descending=sort[1], nulls_last=True)
         elif has_order:
             q = q.sort("order")
-        page = q.slice(offset, limit).collect()
+        return self._finish_page(q.slice(offset, limit).collect()), total
+
+    def _finish_page(self, page: pl.DataFrame) -> pl.DataFrame:
+        """The page's rows with status and preview; their docs files are remembered for `document`."""
+        self._file_hint.update(zip(page["id"].to_list(), page["_file"].cast(pl.String).to_list(), strict=True))
+        if len(self._file_hint) > 10_000:
+            self._file_hint.clear()
         page = page.join(self._previews(page), on="id", how="left", maintain_order="left")
         status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
         extra = [c for c in page.columns if "." in c]
-        return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview"), total
+        return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview")
+
+    def _file_starts(self) -> tuple[list[tuple[int, Path]], int] | None:
+        """(smallest input position, docs file) of every docs file and the number of documents, from the
+        search index's block list when there is one, else from the files' Parquet footers (their `order`
+        statistics); None where neither tells (no `order` column, no statistics)."""
+        files = self.doc_files() or self.kept_files()
+        if not files:
+            return None
+        idx = self.text_index if self.doc_files() else None
+        if idx is not None and idx.has_order:
+            by_name = {f.name: f for f in files}
+            mins = idx.file_min_orders()
+            if set(mins) == set(by_name):
+                return sorted((int(m), by_name[n]) for n, m in mins.items()), int(idx.meta["n_docs"])
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pyarrow.parquet as pq
+
+        def one(f: Path) -> tuple[int, int | None]:
+            md = pq.read_metadata(f)
+            names = md.schema.names
+            if "order" not in names:
+                return md.num_rows, None
+            col = names.index("order")
+            stats = [md.row_group(g).column(col).statistics for g in range(md.num_row_groups)]
+            if md.num_rows == 0:
+                return 0, 1 << 62
+            if any(s is None or not s.has_min_max for s in stats):
+                return md.num_rows, None
+            return md.num_rows, int(min(s.min for s in stats))
+
+        with ThreadPoolExecutor(max_workers=16) as pool:  # footers are small reads: latency, not bandwidth
+            got = list(pool.map(one, files))
+        if any(m is None for _, m in got):
+            return None
+        return sorted((m, f) for (_, m), f in zip(got, files, strict=True)), sum(n for n, _ in got)
+
+    def _first_rows(self, need: int) -> tuple[pl.DataFrame, int] | None:
+        """The first `need` documents in input order (id, order, _file, rule, value) and how many the run
+        holds, reading the id and order of only the docs files that can hold them (files in order of their
+        smallest input position, until the next one starts after the `need`-th position read). None where
+        the run's files do not say their input positions, or for deep pages: the whole table answers then."""
+        if need > 20_000:
+            return None
+        starts = self._file_starts()
+        if starts is None:
+            return None
+        spans, n_all = starts
+        parts: list[pl.DataFrame] = []
+        orders = np.zeros(0, dtype=np.int64)
+        for lo, f in spans:
+            if orders.size >= need and np.partition(orders, need - 1)[need - 1] < lo:
+                break
+            d = pl.read_parquet(f, columns=["id", "order"]).with_columns(_file=pl.lit(str(f)))
+            parts.append(d)
+            orders = np.concatenate([orders, d["order"].to_numpy()])
+        rows = pl.concat(parts) if parts else pl.DataFrame(schema={"id": pl.String, "order": pl.Int64,
+                                                                   "_file": pl.String})
+        rows = rows.sort("order").head(need)
+        rem = self.removed().select("id", "rule", "value").filter(pl.col("id").is_in(rows["id"].implode())).collect()
+        return rows.join(rem, on="id", how="left", maintain_order="left"), n_all
 
     def _previews(self, page: pl.DataFrame) -> pl.DataFrame:
         """id, preview of the page's documents, reading the text of only the files they are in."""
@@ -418,6 +491,11 @@ class RunReader:
 
     def _find(self, doc_id: str) -> tuple[dict, Path] | None:
         """The document's row and docs file: ids are scanned in one pass, then only that file is read."""
+        hint = self._file_hint.get(doc_id)
+        if hint is not None:
+            found = self._row_of(doc_id, [Path(hint)]) if Path(hint).is_file() else None
+            if found is not None:
+                return found
         files = self.doc_files() or self.kept_files()
         if not files:
             return None

@@ -11,6 +11,10 @@ two parts, both made in the pass `mix` already makes over each docs file:
                                       twice the CPU for 0.65x the disk)
     search/keys.npy, starts.npy,      word -> blocks holding it: the sorted distinct word hashes, where each
     search/postings.npy               one's block list starts, and the block lists (uint32), memory-mapped
+    search/codes.npy, code_starts.npy every word of the text in order, one byte each: its rank among its docs
+    search/dicts.npy                  file's 255 commonest words (255: any other word), blocks in block order,
+                                      and each file's 255 commonest word hashes: a phrase is looked for in
+                                      these bytes (a sixth of the text) before any text is read
     search/blocks.parquet             block -> docs file, row group, smallest input position (`order`)
     search/index.json                 what the index was built from (docs files and sizes), its costs
 
@@ -23,6 +27,11 @@ the lowercased text, or whole-word regex), so a hit really contains the query. A
 narrow only where it must be a whole word of every match: any word of a whole-word query, and the inner
 words of a substring query (its first and last word may be parts of longer words). A query with no such
 word reads every block (a full scan of the lowercased copy).
+
+Phrases: where a query has two or more such words in a row (every word of a whole-word query, the inner words
+of a substring query), they are consecutive words of every match, so a block is read only if its word codes
+hold the query's codes in a row. This removes the blocks a phrase of common words is not in, which the word
+postings cannot (each word is in every block), from 2 GB of text to read to 0.3 GB of codes to scan.
 """
 
 from __future__ import annotations
@@ -78,6 +87,44 @@ def query_words(query: str, whole_words: bool) -> list[str]:
     return sorted(set(out))
 
 
+def phrase_words(query: str, whole_words: bool) -> list[str]:
+    """The words of a lowercased query that every match holds as whole words one right after another."""
+    out = []
+    for m in _WORD.finditer(query):
+        if whole_words or (m.start() > 0 and m.end() < len(query)):
+            out.append(m.group())
+    return out
+
+
+N_CODES = 255  # a file's commonest words get codes 0..254; 255 is every other word
+_NO_WORD = np.uint64(0xFFFFFFFFFFFFFFFF)  # pads a file's code table (no 40-bit word hash equals it)
+
+
+def word_codes(text: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(one code byte per word in order, words per document, the hashes of the 255 commonest words) of a
+    lowercased column: code i is the i-th commonest word of this column, 255 any other word."""
+    from curation.text_index_kernel import word_ids_nb
+
+    data, offs = utf8_buffers(text.fill_null(""))
+    ids = np.empty(data.size // 2 + 1, dtype=np.int32)
+    per_doc = np.zeros(len(offs) - 1, dtype=np.int64)
+    size = 1 << 17  # distinct words kept apart per file: the table stops taking new words at half full
+    uniq = np.empty(size // 2 + 1, dtype=np.uint64)
+    n, n_uniq = word_ids_nb(data, offs, _WORD_BYTE, ids, per_doc, np.zeros(size, dtype=np.uint64),
+                            np.zeros(size, dtype=np.int32), uniq)
+    ids = ids[:n]
+    known = ids >= 0
+    counts = np.bincount(ids[known], minlength=n_uniq)
+    top = np.argsort(-counts, kind="stable")[:N_CODES]
+    code_of = np.full(n_uniq, N_CODES, dtype=np.uint8)
+    code_of[top] = np.arange(top.size, dtype=np.uint8)
+    codes = np.full(n, N_CODES, dtype=np.uint8)
+    codes[known] = code_of[ids[known]]
+    table = np.full(N_CODES, _NO_WORD, dtype=np.uint64)
+    table[:top.size] = uniq[top]
+    return codes, per_doc, table
+
+
 def _block_keys_py(buf: np.ndarray, offs: np.ndarray, block: int) -> np.ndarray:
     """Reference path (no numba): the same keys, per document in Python. Slow; for small inputs and tests."""
     keys: set[int] = set()
@@ -123,7 +170,10 @@ class IndexBuilder:
         self._parts: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
         self._lock = threading.Lock()
         self._cpu = 0.0
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = {} if numba_available() else None
         (self.out / "text").mkdir(parents=True, exist_ok=True)
+        if self._codes is not None:
+            (self.out / "codes-parts").mkdir(exist_ok=True)
 
     def add(self, path: Path, docs: pl.DataFrame) -> None:
         """Write the lowercased copy of one docs file and collect its block keys."""
@@ -136,6 +186,12 @@ class IndexBuilder:
                           statistics=True)
         keys = block_keys(low["text"])
         n_blocks = (low.height + BLOCK - 1) // BLOCK
+        if self._codes is not None:  # the file's word codes, until `finish` puts every block in block order
+            codes, per_doc, table = word_codes(low["text"])
+            np.save(self.out / "codes-parts" / f"{path.name}.npy", codes)
+            per_block = np.add.reduceat(per_doc, np.arange(0, low.height, BLOCK)) if low.height else per_doc
+            with self._lock:
+                self._codes[path.name] = (per_block.astype(np.int64), table)
         if has_order and low.height:
             order = low["order"].to_numpy()
             mins = np.minimum.reduceat(order, np.arange(0, low.height, BLOCK)).astype(np.int64)
@@ -185,19 +241,45 @@ class IndexBuilder:
         np.save(self.out / "keys.npy", hashes[first])
         np.save(self.out / "starts.npy", np.r_[first, hashes.size].astype(np.int64))
         np.save(self.out / "postings.npy", postings)
+        if self._codes is not None:
+            self._write_codes(names, by_order, gid, bases)
         pl.DataFrame({"file": pl.Series([names[i] for i in file_of[by_order]], dtype=pl.String),
-                      "rg": rg_of[by_order], "min_order": min_of[by_order],
+                      "fi": file_of[by_order], "rg": rg_of[by_order], "min_order": min_of[by_order],
                       "blk": (file_of[by_order].astype(np.int64) << 32) + rg_of[by_order]}).write_parquet(
             self.out / "blocks.parquet")
         n_docs = sum(pq.ParquetFile(self.out / "text" / n).metadata.num_rows for n in names)
         size = sum(p.stat().st_size for p in self.out.rglob("*") if p.is_file())
         meta = {"version": VERSION, "block": BLOCK, "docs": _docs_key(self.doc_files), "n_docs": n_docs,
+                "codes": self._codes is not None,
                 "n_blocks": n_blocks, "n_words": int(first.size), "n_postings": int(postings.size),
                 "cpu_s": round(self._cpu + time.process_time() - c0, 3), "bytes": size}
         if wall_start is not None:
             meta["wall_s"] = round(time.perf_counter() - wall_start, 3)
         (self.out / "index.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return meta
+
+
+    def _write_codes(self, names: list[str], by_order: np.ndarray, gid: np.ndarray, bases: dict[str, int]) -> None:
+        """codes.npy: each file's word codes put in block order; code_starts.npy; dicts.npy (file x code)."""
+        assert self._codes is not None
+        per_block = np.concatenate([self._codes[n][0] for n in names]) if names else np.zeros(0, np.int64)
+        starts = np.r_[0, np.cumsum(per_block[by_order])].astype(np.int64)
+        out = np.lib.format.open_memmap(self.out / "codes.npy", mode="w+", dtype=np.uint8,
+                                        shape=(int(starts[-1]),))
+        for n in names:
+            part_path = self.out / "codes-parts" / f"{n}.npy"
+            part = np.load(part_path)
+            pos = np.r_[0, np.cumsum(self._codes[n][0])]
+            for r in range(len(pos) - 1):
+                g = int(gid[bases[n] + r])
+                out[starts[g]:starts[g + 1]] = part[pos[r]:pos[r + 1]]
+            part_path.unlink()
+        out.flush()
+        del out
+        (self.out / "codes-parts").rmdir()
+        np.save(self.out / "code_starts.npy", starts)
+        tables = np.stack([self._codes[n][1] for n in names]) if names else np.zeros((0, N_CODES), np.uint64)
+        np.save(self.out / "dicts.npy", tables)
 
 
 class TextIndex:
@@ -216,6 +298,12 @@ class TextIndex:
         self.block_key = blocks["blk"].to_numpy()
         self.n_blocks = blocks.height
         self.rgs_per_file = dict(blocks.group_by("file").len().iter_rows())
+        self.codes = None
+        if meta.get("codes") and "fi" in blocks.columns:
+            self.codes = np.load(folder / "codes.npy", mmap_mode="r")
+            self.code_starts = np.load(folder / "code_starts.npy")
+            self.dicts = np.load(folder / "dicts.npy")
+            self.block_fi = blocks["fi"].to_numpy().astype(np.int64)
         self.has_order = bool((self.block_min >= 0).all()) and self.n_blocks > 0 and "order" in pl.read_parquet_schema(
             folder / "text" / str(self.block_file[0]))
 
@@ -231,6 +319,14 @@ class TextIndex:
             return cls(folder, meta)
         except (OSError, ValueError, pl.exceptions.PolarsError):
             return None
+
+    def file_min_orders(self) -> dict[str, int]:
+        """Each docs file's smallest input position (from the block list): where a run's first page is."""
+        mins: dict[str, int] = {}
+        for f, m in zip(self.block_file.tolist(), self.block_min.tolist(), strict=True):
+            if f not in mins or m < mins[f]:
+                mins[f] = m
+        return mins
 
     def postings_of(self, word: str) -> np.ndarray:
         h = np.uint64(word_hash(word))
@@ -252,6 +348,20 @@ class TextIndex:
             got = np.intersect1d(got, other, assume_unique=True)
         return got
 
+    def query_codes(self, words: list[str]) -> np.ndarray:
+        """(file x word) the code of each phrase word in each file's code table (255: not among its commonest)."""
+        qh = np.array([word_hash(w) for w in words], dtype=np.uint64)
+        eq = self.dicts[None, :, :] == qh[:, None, None]
+        return np.where(eq.any(2), eq.argmax(2), N_CODES).astype(np.uint8).T.copy()
+
+    def phrase_blocks(self, blocks: np.ndarray, qcodes: np.ndarray) -> np.ndarray:
+        """The blocks whose word codes hold the phrase's codes in a row (the others cannot hold a match)."""
+        from curation.text_index_kernel import phrase_blocks_nb
+
+        keep = np.zeros(len(blocks), dtype=np.bool_)
+        phrase_blocks_nb(self.codes, self.code_starts, blocks.astype(np.int64), self.block_fi, qcodes, keep)
+        return blocks[keep]
+
     def _scan(self, blocks: np.ndarray, test: pl.Expr) -> pl.LazyFrame:
         """One scan of these blocks' rows that pass `test`, over the copy files holding them (Polars reads the
         files in parallel and skips other row groups by the `blk` column's statistics)."""
@@ -269,12 +379,17 @@ class TextIndex:
         test = (pl.col("text").str.contains(r"\b" + re.escape(q) + r"\b") if whole_words
                 else pl.col("text").str.contains(q, literal=True))
         cands = self.candidates(q, whole_words)
+        words = phrase_words(q, whole_words)
+        qcodes = self.query_codes(words) if len(words) >= 2 and self.codes is not None and numba_available() else None
         i, size = 0, FIRST_BATCH
         while i < len(cands):
             batch = cands[i:i + size]
             i += len(batch)
             size = min(MAX_BATCH, size * 2)
-            hits = self._scan(batch.astype(np.int64), test).collect()
+            if qcodes is not None:
+                batch = self.phrase_blocks(batch, qcodes)
+            hits = self._scan(batch.astype(np.int64), test).collect() if len(batch) else \
+                pl.DataFrame(schema={"id": pl.String, **({"order": pl.Int64} if self.has_order else {})})
             nxt = int(self.block_min[cands[i]]) if i < len(cands) else None
             yield hits, nxt
 

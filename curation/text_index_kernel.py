@@ -57,3 +57,80 @@ def block_keys_nb(buf: np.ndarray, offs: np.ndarray, block: int, out: np.ndarray
             else:
                 i += 1
     return k
+
+
+@nb.njit(cache=True, nogil=True)
+def word_ids_nb(buf: np.ndarray, offs: np.ndarray, word: np.ndarray, ids: np.ndarray, per_doc: np.ndarray,
+                table: np.ndarray, table_id: np.ndarray, uniq: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """Each word of the text, in order, as a local id (first seen first; -1 once the table is half full and
+    the word is new: such words are all "other"), the number of words per document, and the distinct words'
+    hashes. Returns (words, distinct words)."""
+    mask = np.uint64(len(table) - 1)
+    shift = np.uint64(HASH_SHIFT)
+    prime = np.uint64(_FNV_PRIME)
+    k = 0
+    n_uniq = 0
+    for d in range(len(offs) - 1):
+        i = offs[d]
+        end = offs[d + 1]
+        start_k = k
+        while i < end:
+            if word[buf[i]]:
+                h = np.uint64(_FNV_OFFSET)
+                while i < end and word[buf[i]]:
+                    h = (h ^ np.uint64(buf[i])) * prime
+                    i += 1
+                h40 = h >> shift
+                tag = h40 + np.uint64(1)  # 0 marks a free slot
+                slot = ((h40 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+                got = -1
+                while True:
+                    v = table[slot]
+                    if v == tag:
+                        got = table_id[slot]
+                        break
+                    if v == 0:
+                        if n_uniq * 2 < len(table):
+                            table[slot] = tag
+                            table_id[slot] = n_uniq
+                            uniq[n_uniq] = h40
+                            got = n_uniq
+                            n_uniq += 1
+                        break
+                    slot = (slot + np.uint64(1)) & mask
+                ids[k] = got
+                k += 1
+            else:
+                i += 1
+        per_doc[d] = k - start_k
+    return k, n_uniq
+
+
+@nb.njit(cache=True, nogil=True)
+def phrase_blocks_nb(codes: np.ndarray, starts: np.ndarray, blocks: np.ndarray, block_file: np.ndarray,
+                     qcodes: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """out[j] = whether block blocks[j]'s word codes hold the query's codes (its file's row of `qcodes`) in a
+    row: a necessary condition for the phrase to be in one of its documents."""
+    k = qcodes.shape[1]
+    for j in range(len(blocks)):
+        b = blocks[j]
+        q = qcodes[block_file[b]]
+        anchor = 0  # the rarest word of the phrase in this file (the largest code below "other") is tested first
+        for t in range(k):
+            if q[t] != 255 and (q[anchor] == 255 or q[t] > q[anchor]):
+                anchor = t
+        lo = starts[b]
+        hi = starts[b + 1] - k + 1
+        qa = q[anchor]
+        found = False
+        for i in range(lo, hi):
+            if codes[i + anchor] == qa:
+                ok = True
+                for t in range(k):
+                    if codes[i + t] != q[t]:
+                        ok = False
+                        break
+                if ok:
+                    found = True
+                    break
+        out[j] = found
