@@ -133,6 +133,19 @@ def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return out, out_offs
 
 
+def warm_kernels() -> None:
+    """Load the kernels' machine code (numba's on-disk cache, ~0.6 s) now, for the argument types the batches
+    pass (read-only Arrow buffers), and without Polars: `curation.dedup.kernels_warm` calls this in the
+    forkserver before it forks the workers, where a started Polars thread pool would hang them."""
+    k = _kernels()
+    data = np.frombuffer(b"Warm up, the kernels!", dtype=np.uint8)
+    offs = np.frombuffer(np.array([0, len(data)], dtype=np.int64).tobytes(), dtype=np.int64)
+    a, b = permutations(2, 1)
+    k.signature_kernel(data, offs, _WORD, _LOWER, 5, a, b, np.empty((1, 2), dtype=np.uint32),
+                       np.zeros(1, dtype=np.uint32))
+    k.normalise_kernel(data, offs, _WORD, _LOWER, np.empty(len(data), dtype=np.uint8), np.zeros(2, dtype=np.int64))
+
+
 def _reference_signatures(texts: list[str], ngram: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-document Python shingling + vectorised numpy permutations (used when numba is absent)."""
     import xxhash

@@ -152,7 +152,7 @@ class MinHashStep(CorpusStep):
     Config = MinHashConfig
     config: MinHashConfig
     columns = ("duplicate", "cluster_id", "kept_id", "kept_run", "similarity", "cluster_size", "n_shingles")
-    preload = ("curation.dedup.signatures", "curation.dedup.kernels")  # numba: ~0.6 s a process
+    preload = ("curation.dedup.kernels_warm",)  # numba and its cached kernels: ~0.6 s a process
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
