@@ -26,8 +26,9 @@ from curation.reader import InputFile, check_fields, discover_inputs
 from curation.recipe import Recipe
 from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
-from curation.steps import CorpusStep, get_step
+from curation.steps import CorpusStep
 from curation.store import part_files, write_text_atomic
+from curation.worker_server import worker_preload
 
 # Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
 READER_VERSION = 3  # 3: with at least as many files as tasks, a task reads whole files
@@ -312,10 +313,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
             print(f"note: {damaged} scored batches were damaged or missing; scoring them again")
         shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
                            id_field or "id")
-        step_classes = [get_step(n) for n in steps]
-        preload = ["curation.scoring", *dict.fromkeys(m for c in step_classes for m in (c.__module__, *c.preload))]
         ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"),
-                           preload=preload)
+                           preload=worker_preload(steps))
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
         score_wall = time.perf_counter() - t0
         if executor == "ray":  # corpus-wide steps as stages on the cluster: the driver holds no signatures

@@ -43,6 +43,23 @@ def _headline(m: dict) -> dict:
             "kept_share": round(m["kept"] / m["input"], 4) if m["input"] else 0.0}
 
 
+def _start_workers_early(inputs: list[Path], steps: list[str], workers: int, tasks: int | None) -> None:
+    """Start the local workers' server before this command's own heavy imports and checks, when scoring
+    will use more than one process, so that both load at once (curation/worker_server.py). A problem with
+    the inputs is left to `curate`'s own checks, which report it."""
+    from curation.errors import WinnowError
+    from curation.executors import default_tasks
+    from curation.reader import discover_inputs
+    from curation.worker_server import start_worker_server, worker_preload
+
+    try:
+        n_tasks = tasks or default_tasks([f.path.stat().st_size for f in discover_inputs(inputs)], workers)
+    except (WinnowError, OSError):
+        return
+    if min(n_tasks, workers) > 1:
+        start_worker_server(worker_preload(steps))
+
+
 def curate_cmd(
     inputs: list[str] = typer.Argument(..., help="Corpus files or folders (JSONL, JSONL.gz, Parquet, WARC), "
                                                   "local or fsspec URLs (s3://bucket/corpus/)."),
@@ -68,7 +85,6 @@ def curate_cmd(
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
     from curation.objstore import is_remote
-    from curation.pipeline import curate
     from curation.recipe import apply_overrides, load_recipe
 
     inputs = [p if is_remote(p) else Path(p) for p in inputs]  # URLs stay strings (Path would eat a slash)
@@ -80,6 +96,10 @@ def curate_cmd(
         from curation.steps.decontamination import add_decontamination
 
         rec = add_decontamination(rec, decontaminate)
+    if executor == "local" and workers > 1 and not any(is_remote(p) for p in [out, *inputs, *against]):
+        _start_workers_early(inputs, list(rec.signals), workers, tasks)
+    from curation.pipeline import curate
+
     config = {"inputs": [str(p) for p in inputs], "out": str(out), "recipe": str(recipe) if recipe else "default",
               "set": list(set_), "executor": executor, "workers": workers, "tasks": tasks,
               "against": [str(a) for a in against], "decontaminate": str(decontaminate) if decontaminate else None,

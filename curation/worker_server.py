@@ -1,0 +1,32 @@
+"""The local workers' server, started as early as a command knows it will need one.
+
+datatrove's local executor forks its workers from a forkserver, which imports the scoring code once (the
+`preload` modules) and forks every worker with it loaded. Started when the pool is made, the server's imports
+(~1 s) run after the command's own imports and checks, one after the other; started first, they run beside
+them on the second core, and the workers start as soon as scoring does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def worker_preload(step_names: Iterable[str]) -> list[str]:
+    """Modules a scoring worker needs for these steps: the scoring code, each step's module and the heavy
+    modules it names (`SignalStep.preload`)."""
+    from curation.steps import get_step
+
+    classes = [get_step(n) for n in step_names]
+    return ["curation.scoring", *dict.fromkeys(m for c in classes for m in (c.__module__, *c.preload))]
+
+
+def start_worker_server(preload: list[str]) -> None:
+    """Start the forkserver now, importing `preload` there, without waiting for it (a no-op once running).
+
+    Only the first `set_forkserver_preload` before the server starts counts, so a later `make_executor`
+    finds this one running. A module that fails to import there is skipped; the worker imports it itself."""
+    import multiprocess
+    from multiprocess import forkserver
+
+    multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
+    forkserver.ensure_running()

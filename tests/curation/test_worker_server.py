@@ -1,0 +1,66 @@
+"""The workers' server started early by `winnow curate`: only when scoring will use several processes, with
+the modules the recipe's steps need, and the pool made later uses that same server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curation.worker_server import worker_preload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_CHILD = r"""
+import json, sys
+from pathlib import Path
+from multiprocess import forkserver
+from app.commands.curate import _start_workers_early
+
+inp, tasks, workers = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+_start_workers_early([inp], ["minhash"], workers, tasks or None)
+server = forkserver._forkserver._forkserver_pid
+if server is not None:  # the pool of the executor finds the same server, and its workers run
+    import multiprocess
+    with multiprocess.get_context("forkserver").Pool(2) as pool:
+        worker_mods = pool.map(lambda _: "curation.dedup.kernels" in __import__("sys").modules, range(2))
+    same = forkserver._forkserver._forkserver_pid == server
+else:
+    worker_mods, same = [], None
+print(json.dumps({"server": server is not None, "same": same, "worker_mods": worker_mods,
+                  "in_command": "curation.dedup.kernels" in sys.modules}))
+"""
+
+
+def _run(tmp_path: Path, size: int, tasks: int, workers: int) -> dict:
+    src = tmp_path / "in.jsonl"
+    line = json.dumps({"text": "word " * 40}) + "\n"
+    src.write_text(line * max(1, size // len(line)), encoding="utf-8")
+    p = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(tasks), str(workers)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_preload_names_the_scoring_code_each_step_module_and_its_heavy_modules() -> None:
+    mods = worker_preload(["minhash", "exact_dedup"])
+    assert mods[0] == "curation.scoring"
+    assert {"curation.steps.minhash", "curation.steps.exact_dedup", "curation.dedup.kernels_warm"} <= set(mods)
+    assert len(mods) == len(set(mods))
+
+
+@pytest.mark.slow
+def test_several_tasks_start_the_server_early_and_the_pool_uses_it(tmp_path: Path) -> None:
+    r = _run(tmp_path, size=20_000, tasks=2, workers=2)
+    assert r["server"] and r["same"]
+    # the workers have the kernels loaded (from the server), the command itself does not import them
+    assert r["worker_mods"] == [True, True] and not r["in_command"]
+
+
+@pytest.mark.slow
+def test_a_small_input_starts_no_server(tmp_path: Path) -> None:
+    """20 KB is one task (curation/executors.py): scoring runs in the command's process, no server."""
+    assert _run(tmp_path, size=20_000, tasks=0, workers=2)["server"] is False
