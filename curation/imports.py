@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -28,3 +29,56 @@ def absent(*names: str) -> Iterator[list[str]]:
         for n in hidden:
             if n in sys.modules and sys.modules[n] is None:
                 del sys.modules[n]
+
+
+class _HfFileSystemCheck(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        mod = sys.modules.get("huggingface_hub.hf_file_system")  # no HfFileSystem exists until this is loaded
+        return mod is not None and isinstance(obj, mod.HfFileSystem)
+
+
+class HfFileSystemCheck(metaclass=_HfFileSystemCheck):
+    """What `datatrove.io` gets for `huggingface_hub.HfFileSystem`: it only tests `isinstance` with it, and this
+    answers exactly as the real class would, without importing it."""
+
+
+class _LoaderWithoutHfFileSystem:
+    """Runs `datatrove.io`'s module code while `from huggingface_hub import HfFileSystem` yields the check."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        import huggingface_hub
+
+        huggingface_hub.HfFileSystem = HfFileSystemCheck  # a module attribute wins over its lazy __getattr__
+        try:
+            self.loader.exec_module(module)
+        finally:
+            del huggingface_hub.HfFileSystem  # everyone else gets the real class, loaded when first asked for
+
+
+class _DatatroveIoFinder:
+    """`datatrove.io` imports `huggingface_hub.HfFileSystem` at module level, which loads the Hub client (~210
+    modules, ~0.3 s of CPU) in every process that touches datatrove: the command, the workers' server, each
+    Ray worker. It uses the class only in `isinstance` tests on an hf:// folder's file system, which cannot be
+    one until the Hub client is loaded; so until then `HfFileSystemCheck` stands in for it there."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "datatrove.io" or "huggingface_hub.hf_file_system" in sys.modules:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _LoaderWithoutHfFileSystem(spec.loader)
+        return spec
+
+
+def load_datatrove_io_without_hub_client() -> None:
+    """Install the finder above (once per process; `curation/__init__` does it)."""
+    if not any(isinstance(f, _DatatroveIoFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _DatatroveIoFinder())
