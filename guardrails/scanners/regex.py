@@ -8,8 +8,9 @@ replaced in the sanitized text, so a policy's `action: redact` removes it and `a
 
 Patterns are compiled with `regex` (Python `re` syntax; a literal prefix is found by a fast scan, ~10x `re`
 on keyword-led patterns), validated when the policy loads: a pattern that does not compile is an error that
-names it. In `search` mode an RE2 set (`regex_prefilter`) first says, in one pass, which patterns can match an
-ASCII text; only those run (most prompts match none, and then no pattern runs at all).
+names it. In `search` mode an RE2 set (`regex_prefilter`) first says, in one pass, which patterns can match the
+text (ASCII or not: non-ASCII text is asked of a wider set); only those run (most prompts match none, and then
+no pattern runs at all).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Regex(Scanner):
                 self._compiled.append((named.name, regex.compile(named.pattern)))
             except regex.error as e:
                 raise WinnowError(f"regex: pattern {named.name!r} ({named.pattern!r}) does not compile: {e}") from e
-        self._prefilter = Prefilter.build([rx.pattern for _, rx in self._compiled]) if cfg.match == "search" else None
+        self._prefilter = (Prefilter.build([rx.pattern for _, rx in self._compiled], unicode=True)
+                           if cfg.match == "search" else None)
         if cfg.mode == "block" and self._prefilter is not None and not self._prefilter._always:
             self._nothing_in = self._no_match  # no pattern can match: clean, at once
 

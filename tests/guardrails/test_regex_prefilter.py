@@ -7,11 +7,12 @@ import regex
 
 from guardrails.scanners.banned_substrings import BannedSubstrings
 from guardrails.scanners.regex import Regex
-from guardrails.scanners.regex_prefilter import Prefilter, Unsupported, to_re2
+from guardrails.scanners.regex_prefilter import FOLDS_ONTO_ASCII, Prefilter, Unsupported, to_re2
 
 pytest.importorskip("re2")
 
-ATOMS = ["a", "b", "A", "k", "s", r"\d", r"\w", r"\s", r"\S", r"\W", r"\D", ".", "[a-c]", "[^a-c]", r"[^\s,]",
+ATOMS = ["a", "b", "A", "k", "s", "i", "I", "\u00e9", "\u00df", "\u212a", "[^\u00e9]",
+         r"\d", r"\w", r"\s", r"\S", r"\W", r"\D", ".", "[a-c]", "[^a-c]", r"[^\s,]",
          "[A-Z0-9]", r"\b", r"\B", "^", "$", r"\A", r"\Z", r"\.", "-", " ", r"\n", "(?=a)", "(?!b)", "(?<=a)",
          r"(?<!\d)", r"[\d_]", r"\x0b", r"\x1c", "[^a]"]
 QUANTS = ["", "", "", "*", "+", "?", "{2}", "{1,3}", "{,2}", "*?", "+?"]
@@ -55,6 +56,55 @@ def test_random_patterns_never_lose_a_match() -> None:
     assert covered > 300 and checked > 5000  # the test exercised the set, not only its fallbacks
 
 
+# characters where the engines' Unicode readings differ: letters and digits of other scripts, case folds onto
+# ASCII (Kelvin sign, long s, dotted/dotless i), spaces and line separators `regex` may read as \s or line ends
+NON_ASCII = "\u00e9\u00c9\u00df\u1e9e\u212a\u017f\u0130\u0131\u0661\u00b2\u00a0\u2028\u0085\u200b\u0416\u4e2d\u0301"
+
+
+def test_random_patterns_never_lose_a_match_in_non_ascii_text() -> None:
+    # the wide set (unicode=True) answers for text of any script: it must never say no where `regex` matches
+    g = random.Random(12)
+    texts = ["".join(g.choice("aAbckKsSiI 0123_.-,\n" + NON_ASCII) for _ in range(g.randint(1, 12)))
+             for _ in range(150)]
+    texts = [t for t in texts if not t.isascii()]
+    covered = checked = 0
+    for _ in range(500):
+        pattern, flags = _pattern(g), g.choice([0, regex.I, regex.M, regex.S, regex.I | regex.M])
+        try:
+            rx = regex.compile(pattern, flags)
+        except regex.error:
+            continue
+        pf = Prefilter.build([pattern], flags, unicode=True)
+        if pf is None or pf._wide is None or pf._wide.always:
+            continue
+        covered += 1
+        for t in texts:
+            if rx.search(t) is not None:
+                checked += 1
+                assert pf.candidates(t) == [0], (pattern, flags, t, to_re2(pattern, flags, wide=True))
+                assert not pf.rules_out_all(t)
+    assert covered > 250 and checked > 3000
+
+
+def test_non_ascii_letters_that_fold_onto_ascii_are_all_known() -> None:
+    # the wide set lets these stand in for an ASCII letter under IGNORECASE; `regex` must fold no other
+    letters = [chr(c) for c in range(128) if chr(c).isalpha()]
+    for rx in (regex.compile("(?i)[\x00-\x7f]"), regex.compile("(?i)(?:" + "|".join(letters) + ")")):
+        found = {c for c in map(chr, range(128, 0x110000)) if rx.fullmatch(c)}
+        assert found == set(FOLDS_ONTO_ASCII), rx.pattern
+
+
+def test_non_ascii_text_is_answered_by_the_wide_set() -> None:
+    pf = Prefilter.build([r"(?i)\bpassword\s*[:=]\s*\S+", r"\b\d{4}\b", "caf\u00e9"], unicode=True)
+    assert pf is not None and pf._wide is not None and not pf._wide.always
+    assert pf.candidates("Gr\u00fc\u00dfe aus M\u00fcnchen, sch\u00f6nes Wetter") == []  # nothing runs
+    assert pf.rules_out_all("\u4e2d\u6587 text only")
+    assert pf.candidates("Pa\u017f\u017fword: x") == [0]  # long s folds onto s in `regex`: still a candidate
+    assert pf.candidates("Jahr \u0661\u0669\u0669\u0660") == [1]  # Arabic-Indic digits are `regex` \d
+    assert pf.candidates("ein CAF\u00c9 bitte") == [] and pf.candidates("ein caf\u00e9 bitte") == [2]
+    assert pf.candidates("lone \udc80 surrogate") is None  # not UTF-8: every pattern runs
+
+
 def test_what_stays_out_of_the_set_still_runs() -> None:
     for p in [r"(a)\1", "foo$", r"\p{L}+", "(?>ab)c", "x{e<=1}", "[[:alpha:]]", "caf\u00e9", "a{2000}"]:
         with pytest.raises(Unsupported):
@@ -75,12 +125,17 @@ def test_regex_scanner_same_findings_with_and_without_the_set() -> None:
     assert fast._prefilter is not None and len(fast._prefilter._covered) == 6  # all but `done$`
     texts = ["Authorization: Bearer abcdefghijklmnopqrstuvwxyz012", "card 4111 1111 1111 1111 ok",
              "PASSWORD = hunter2", "iban GB82WEST12345698765432", "API-KEY:zz", "all done\n", "id:123",
-             "plain text " * 90, "password:\x1cx", "pass\u00e9word: x bearer", "id: 12"]
+             "plain text " * 90, "password:\x1cx", "pass\u00e9word: x bearer", "id: 12",
+             "Stra\u00dfe PASSWORD\u00a0= geheim", "Karte \u0664\u0661\u0661\u0661 1111 1111 1111 \u00fc",
+             "\u00fcber api_key=\u00e4\u00f6\u00fc", "\u4e2d\u6587 " * 200, "b\u00e9arer token", "fertig done\n\u00e9"]
     for t in texts:
         a, b = fast.scan(t), slow.scan(t)
         assert [(s.start, s.end, s.label) for s in a.spans] == [(s.start, s.end, s.label) for s in b.spans], t
         assert a.valid == b.valid and a.sanitized == b.sanitized
     assert not fast.scan("PASSWORD = hunter2").valid and fast.scan("plain text " * 90).valid
+    # non-ASCII text: the five secret-shaped patterns are ruled out; `done$` always runs, and the wide reading of
+    # `(?<=id:)\d+` (no lookbehind; a non-ASCII character may be a `regex` digit) is a candidate
+    assert fast._prefilter.candidates("Gr\u00fc\u00dfe, keine Geheimnisse") == [5, 6]
 
 
 def test_banned_substrings_same_findings_with_and_without_the_set() -> None:
