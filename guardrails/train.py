@@ -59,6 +59,16 @@ def model_path(kind: str) -> Path:
     return models_dir() / MODEL_FILES.get(kind, f"{kind}.bin")
 
 
+def curation_toxicity_path() -> Path:
+    """curation's own toxicity model (`curation/models/toxicity.bin`), found by path: the `toxicity` curation
+    step prefers it to the scanner's. Word-level (`--minn 0 --maxn 0`): on ~330-word documents character
+    n-grams cost ~10 extra lookups per word (4x slower, measured), while the scanner's short, misspelt texts
+    need them."""
+    import curation
+
+    return Path(curation.__file__).resolve().parent / "models" / "toxicity.bin"
+
+
 def missing_model_message(kind: str, path: Path) -> str:
     return (f"no {kind} model at {path}: build it with `winnow guard train {kind} --data-dir ../shared/data` "
             f"(or set the scanner's `model` to a model file it wrote)")
@@ -78,7 +88,8 @@ class FtParams(TrainParams):
 PARAMS: dict[str, Any] = {
     # chosen by 5-fold CV on the training rows (CV_NOTE); the threshold is folded into the saved intercept
     "injection": NgramParams(char_min=2, char_max=5, word_max=2, max_char_features=30_000,
-                             max_word_features=10_000, min_df=2, C=16.0, threshold=0.4, seed=0),
+                             max_word_features=10_000, min_df=2, C=16.0, threshold=0.4, seed=0, gloss=True,
+                             in_domain_weight=3.0),
     "toxicity": FtParams(dim=16, word_ngrams=2, bucket=50_000, epoch=10, lr=0.3, min_count=2, quantize=True,
                          seed=0),
 }
@@ -150,6 +161,10 @@ SOURCES: dict[str, list[tuple[str, Callable[[Path], pl.DataFrame]]]] = {
                  ("prompts/deepset_prompt_injections_train.jsonl", _deepset_benign),
                  ("webtext/c4_demo.jsonl", _c4_sentences)],
 }
+# The in-domain source: its rows (and every positive) weigh `in_domain_weight` in the n-gram model's fit, the
+# broad benign prompts 1 (there are ~6 of them per in-domain row; chosen by cross-validation, `train_cv`).
+IN_DOMAIN: dict[str, str] = {"injection": "prompts/deepset_prompt_injections_train.jsonl"}
+
 # Evaluation-only sets scored into the model card (never trained on).
 EVAL_SETS: dict[str, list[tuple[str, str, Callable[[Path], pl.DataFrame]]]] = {
     "injection": [("deepset_test", "prompts/deepset_prompt_injections_test.jsonl", _deepset)],
@@ -241,12 +256,13 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
                           f"regression (its recipe is PARAMS in guardrails/train.py)")
     params = replace(PARAMS[kind], seed=seed, **given)
     train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
+    in_domain = in_domain_texts(kind, df)
     # 1. the held-out score: a model trained the same way on the other 85%
-    scores: dict[str, Any] = {"heldout": _metrics(_fit(augment_embedded(train, AUGMENT[kind], seed), out, params),
-                                                  held)}
+    scores: dict[str, Any] = {"heldout": _metrics(_fit(augment_embedded(train, AUGMENT[kind], seed), out, params,
+                                                       in_domain), held)}
     prog.update(1, "training the shipped model")
     # 2. the shipped model: the same recipe on every training row
-    clf = _fit(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params)
+    clf = _fit(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params, in_domain)
     prog.update(1, "scoring")
     for name, rel, loader in EVAL_SETS[kind]:
         p = data_dir / rel
@@ -268,7 +284,9 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     if size > MAX_MODEL_BYTES:
         raise WinnowError(f"{out} is {size} bytes, over the {MAX_MODEL_BYTES} shipped-model limit: lower dim "
                           f"or bucket in guardrails/train.py PARAMS")
-    card = {"kind": kind, "model": out.name, "sha256": file_sha256(out), "size_bytes": size,
+    used_by = ("curation" if kind == "toxicity" and out.resolve() == curation_toxicity_path()
+               else "guardrails")
+    card = {"kind": kind, "model": out.name, "sha256": file_sha256(out), "size_bytes": size, "used_by": used_by,
             "command": command or f"winnow guard train {kind} --data-dir {data_dir}",
             "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
             "rows": {"train": df.height, "heldout": held.height, "augment_copies": AUGMENT[kind],
@@ -282,10 +300,25 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     return card
 
 
-def _fit(df: pl.DataFrame, out: Path, params: Any) -> Any:
+def in_domain_texts(kind: str, df: pl.DataFrame) -> set[str]:
+    """The texts of `kind`'s in-domain source among (text, label, source) rows."""
+    rel = IN_DOMAIN.get(kind)
+    return set(df.filter(pl.col("source") == rel).get_column("text").to_list()) if rel else set()
+
+
+def fit_ngram(df: pl.DataFrame, params: NgramParams, in_domain: set[str]) -> NgramClassifier:
+    """The n-gram model of (text, label) rows; positives and `in_domain` texts weigh `params.in_domain_weight`."""
+    texts, labels = df.get_column("text").to_list(), df.get_column("label").to_numpy()
+    w = params.in_domain_weight
+    weight = None if w == 1.0 else np.array([w if (y or t in in_domain) else 1.0
+                                             for t, y in zip(texts, labels, strict=True)])
+    return NgramClassifier.fit(texts, labels, params, sample_weight=weight)
+
+
+def _fit(df: pl.DataFrame, out: Path, params: Any, in_domain: set[str] | None = None) -> Any:
     """Train `params`' kind of model on (text, label) rows, write it to `out`, return it loaded from there."""
     if isinstance(params, NgramParams):
-        NgramClassifier.fit(df.get_column("text").to_list(), df.get_column("label").to_numpy(), params).save(out)
+        fit_ngram(df, params, in_domain or set()).save(out)
         return NgramClassifier.load(out)
     train_binary(df, out, params)
     return BinaryClassifier(out)
@@ -297,16 +330,25 @@ def _metrics(clf: Any, df: pl.DataFrame) -> dict[str, Any]:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
 
 
+def _used_by(card: dict[str, Any]) -> str:
+    if card.get("used_by") == "curation":
+        return ("Used by curation's `toxicity` step when neither the recipe nor the workspace names a model. "
+                "Word-level (no character n-grams: documents of hundreds of words score ~4x faster); the "
+                "`toxicity` guardrail scanner keeps its own character n-gram model (guardrails/models/toxicity.bin), "
+                "which short, misspelt messages need.")
+    if card["kind"] == "toxicity":
+        return ("Used by the `toxicity` guardrail scanner, and by curation's `toxicity` step when neither the "
+                "workspace nor curation/models/ has a model.")
+    return f"Used by the `{card['kind']}` guardrail scanner."
+
+
 def model_card_markdown(card: dict[str, Any]) -> str:
     """The human-readable model card (`<kind>.md`) beside the model."""
     what = ("A logistic regression over TF-IDF of hashed character (2-5, inside words) and word (1-2) n-grams "
             "(`guardrails/ngram_model.py`)" if "threshold" in card["params"] else
             "A quantized binary fastText classifier")
     lines = [f"# {card['kind']} model card (`{card['model']}`)", "",
-             f"{what} trained by Winnow from public data: P({card['kind']}) "
-             f"of a text. Used by the `{card['kind']}` guardrail scanner"
-             + (" and by curation's `toxicity` step when the workspace has no model of its own." if
-                card["kind"] == "toxicity" else "."), "",
+             f"{what} trained by Winnow from public data: P({card['kind']}) of a text. " + _used_by(card), "",
              f"- Rebuild: `{card['command']}`",
              f"- Trained: {card['trained']} on {card['machine']}",
              f"- Size: {card['size_bytes']} bytes; sha256 `{card['sha256']}`",

@@ -31,13 +31,23 @@ class ToxicityClassifier(FastTextSignalStep):
     train_hint = "--data labelled.csv --text-field tweet --label-field class --positive-labels 0,1"
 
     def model_path(self) -> Path:
-        """The recipe's model, else the workspace's, else the toxicity model Winnow ships (the guardrails
-        scanner's, `winnow guard train toxicity`), so a fresh install scores toxicity out of the box."""
+        """The recipe's model, else the workspace's, else curation's own (`curation/models/toxicity.bin`,
+        word-level: ~4x faster on documents than the scanner's character n-gram model, F1 0.947 vs 0.958 on
+        the same held-out tweets; its card says how it was built), else the guardrails scanner's, so a fresh
+        install scores toxicity out of the box."""
         path = super().model_path()
         if self.config.model or path.is_file():  # type: ignore[attr-defined]
             return path
-        shipped = shipped_toxicity_model()
-        return shipped if shipped is not None else path
+        for shipped in (curation_toxicity_model(), shipped_toxicity_model()):
+            if shipped is not None:
+                return shipped
+        return path
+
+
+def curation_toxicity_model() -> Path | None:
+    """`curation/models/toxicity.bin` (`winnow guard train toxicity --minn 0 --maxn 0 --out ...`), or None."""
+    p = Path(__file__).resolve().parents[1] / "models" / "toxicity.bin"
+    return p if p.is_file() else None
 
 
 def shipped_toxicity_model() -> Path | None:

@@ -361,3 +361,27 @@ def test_quality_step_falls_back_to_the_shipped_model(tmp_path: Path) -> None:
     out = step.score(pl.DataFrame({"id": ["prose", "menu"], "text": [prose, menu], "order": [0, 1]}))
     p = dict(out.iter_rows())
     assert p["prose"] > p["menu"]
+
+
+def test_toxicity_step_prefers_curations_word_level_model(tmp_path: Path) -> None:
+    """With no recipe or workspace model the step reads curation/models/toxicity.bin, a model without
+    character n-grams (those cost ~4x on documents), whose card names the command and scores it."""
+    from curation.classifiers.fasttext_model import file_sha256
+    from curation.steps.toxicity import curation_toxicity_model
+
+    cls = get_step("toxicity")
+    step = cls(cls.Config(), context={"models_dir": tmp_path})  # an empty workspace
+    path = step.model_path()
+    assert path == curation_toxicity_model() and path.parent.name == "models" and path.parent.parent.name == "curation"
+    card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["sha256"] == file_sha256(path) and path.stat().st_size < 1_000_000  # the card is current
+    assert "--minn 0 --maxn 0" in card["command"] and card["scores"]["heldout"]["f1"] > 0.9
+    args = BinaryClassifier(path).model.f.getArgs()
+    assert (args.minn, args.maxn) == (0, 0)
+    out = step.score(pl.DataFrame({"id": ["a", "b"], "text": ["you stupid fucking bitch", "lovely weather today"],
+                                   "order": [0, 1]}))
+    probs = out.get_column("toxicity_prob").to_list()
+    assert probs[0] > 0.5 > probs[1]
+    # a model in the workspace still wins
+    (tmp_path / "toxicity.bin").write_bytes(path.read_bytes())
+    assert cls(cls.Config(), context={"models_dir": tmp_path}).model_path() == tmp_path / "toxicity.bin"

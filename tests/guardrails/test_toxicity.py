@@ -5,6 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import curation
 from curation.errors import WinnowError
 from curation.steps import get_step
 from guardrails.scanners.toxicity import Toxicity
@@ -38,9 +39,11 @@ def test_missing_model_names_the_command(tmp_path: Path) -> None:
 
 
 def test_curation_step_falls_back_to_the_shipped_model(tmp_path: Path, tox: Toxicity) -> None:
+    # curation ships its own word-level model (faster on documents); the scanner keeps the char n-gram one
     cls = get_step("toxicity")
     step = cls(cls.Config(), context={"models_dir": tmp_path})  # an empty workspace
-    assert step.skip_reason() is None and step.model_path() == tox.clf.path
+    curation_model = Path(curation.__file__).resolve().parent / "models" / "toxicity.bin"
+    assert step.skip_reason() is None and step.model_path() == curation_model != tox.clf.path
     out = step.score(pl.DataFrame({"id": ["a", "b"], "text": ["you stupid fucking bitch", "lovely weather"],
                                    "order": [0, 1]}))
     probs = out.get_column("toxicity_prob").to_list()
