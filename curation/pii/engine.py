@@ -24,10 +24,13 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from curation.pii.phone_candidates import candidate_runs, consumable_ascii, decimal_digits
+from curation.pii.prefilter import Utf8Text, candidate_starts, re2_scanner
 from curation.pii.recognizers import RecognizerSet, build_recognizer_set, email_is_valid
 
 Span = tuple[str, int, int, float]  # entity_type, start, end, score (character offsets, end exclusive)
@@ -200,6 +203,9 @@ class PiiEngine:
         self._phone_min_len: dict[str, int] | None = None
         self._token_safe = [token_safe(j.regex) for j in self.recognizers.jobs]
         self._anchors = [anchor_for(j.regex) for j in self.recognizers.jobs]
+        # RE2 finds where the rest can start (see prefilter.py); the anchored ones are cheaper as they are
+        self._scanners = [None if a is not None else re2_scanner(j.regex, j.compiled.flags)
+                          for j, a in zip(self.recognizers.jobs, self._anchors, strict=True)]
 
     @property
     def entities(self) -> list[str]:
@@ -242,20 +248,20 @@ class PiiEngine:
                 return (job.entity, start - base, end - base, score)
         return None
 
-    def _patterns(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]]) -> None:
-        lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-        starts = np.zeros(len(texts), dtype=np.int64)
-        if len(texts) > 1:
-            starts[1:] = np.cumsum(lens[:-1] + len(SEPARATOR))
-        ends = starts + lens
-        buf = SEPARATOR.join(texts)
-        views = TokenViews(buf)
+    def _patterns(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]],
+                  batch: Batch | None = None) -> None:
+        batch = batch or Batch(texts)
+        starts, ends, buf, views = batch.starts, batch.ends, batch.buf, batch.views
         rec_ids = {id(j.recognizer): i for i, j in enumerate(self.recognizers.jobs)}
         for ji, job in enumerate(self.recognizers.jobs):
             on_sub = self._token_safe[ji] and not job.iban_groups
+            kind = _VIEW_FOR_ENTITY.get(job.entity, "any") if on_sub else None
             if on_sub:
-                sub, submap = views.view(_VIEW_FOR_ENTITY.get(job.entity, "any"))
-            if on_sub:
+                sub, submap = views.view(kind)
+            if self._scanners[ji] is not None:
+                ms = anchored_finditer(job.compiled, candidate_starts(self._scanners[ji], views.utf8(kind)),
+                                       sub if on_sub else buf)
+            elif on_sub:
                 ms = list(job.compiled.finditer(sub))
             elif self._anchors[ji] is not None:
                 ms = anchored_finditer(job.compiled, self._anchors[ji](views), buf)
@@ -325,7 +331,7 @@ class PiiEngine:
         self._phone_cache[window] = out
         return out
 
-    def _phone_regions(self, candidate: str, digits: list[str]) -> tuple[str, ...]:
+    def _phone_regions(self, candidate: str, n_digits: int, first_digit: str) -> tuple[str, ...]:
         """The supported regions in which `candidate` could be a valid number. A number written without
         "+", without letters (vanity numbers) and not starting with 0 (every region's international
         prefix does) is read as a national number of the region, and a valid national number has at
@@ -334,11 +340,11 @@ class PiiEngine:
         regions = self.recognizers.phone.supported_regions
         if "+" in candidate or _LETTER.search(candidate):
             return tuple(regions)
-        if not digits or digits[0] == "0":
+        if not n_digits or first_digit == "0":
             return tuple(regions)
         if self._phone_min_len is None:
             self._phone_min_len = _shortest_national_numbers(regions)
-        n = len(digits)
+        n = n_digits
         return tuple(r for r in regions if n >= self._phone_min_len.get(r, 0))
 
     def _whole_candidate(self, window: str) -> tuple[int, int] | None:
@@ -347,8 +353,40 @@ class PiiEngine:
         m = self._phone_pattern.search(window)
         return m.span() if m else None
 
+    def _phone_candidates(self, texts: list[str], batch: Batch) -> Iterator[tuple[int, int, int, int]]:
+        """(document, start, end, digits) of each match of phonenumbers' candidate pattern with at least
+        `MIN_PHONE_DIGITS` digits, in document order: searched only in the runs of the batch that can hold one
+        (see `phone_candidates.py`), or in every whole document when that reading is not available."""
+        pat = self._phone_pattern
+        table = consumable_ascii(pat.pattern, pat.flags)
+        if table is None or not batch.buf:
+            for d, text in enumerate(texts):
+                for m in pat.finditer(text):
+                    s, e = m.span()
+                    n = len(_DIGIT.findall(text, s, e))
+                    if n >= MIN_PHONE_DIGITS:
+                        yield d, s, e, n
+            return
+        cp = batch.views.cp
+        cd = np.zeros(cp.size + 1, dtype=np.int64)
+        digit = decimal_digits(cp)
+        np.cumsum(digit, out=cd[1:])
+        runs = candidate_runs(cp, table, digit, MIN_PHONE_DIGITS)
+        if not len(runs):
+            return
+        docs = (np.searchsorted(batch.starts, runs[:, 0], side="right") - 1).tolist()
+        bases = batch.starts.tolist()
+        buf = batch.buf
+        for (rs, rend), d in zip(runs.tolist(), docs, strict=True):
+            base = bases[d]
+            for m in pat.finditer(buf, rs, rend):
+                s, e = m.span()
+                n = int(cd[e] - cd[s])
+                if n >= MIN_PHONE_DIGITS:
+                    yield d, s - base, e - base, n
+
     def _phones(self, texts: list[str], per_rec: dict[tuple[int, int], list[Span]],
-                blockers: list[list[tuple[int, int]]] | None = None) -> None:
+                blockers: list[list[tuple[int, int]]] | None = None, batch: Batch | None = None) -> None:
         """Phone spans; with `blockers`, a candidate inside one is skipped (`fix_overlaps` would drop
         any phone found in it, since phones score 0.4 and every blocker scores more)."""
         rec = self.recognizers.phone
@@ -356,38 +394,34 @@ class PiiEngine:
             return
         rid = -1
         score = float(rec.SCORE)
-        pat = self._phone_pattern
-        for d, text in enumerate(texts):
-            blk = blockers[d] if blockers else None
-            if pat is None:
+        if self._phone_pattern is None:
+            for d, text in enumerate(texts):
                 for a, b in self._phones_in_window(text):
                     per_rec[(d, rid)].append(("PHONE_NUMBER", a, b, score))
+            return
+        for d, s, e, n in self._phone_candidates(texts, batch or Batch(texts)):
+            text = texts[d]
+            blk = blockers[d] if blockers else None
+            if blk and any(a <= s and e <= b for a, b in blk):
                 continue
-            for m in pat.finditer(text):
-                s, e = m.span()
-                digits = _DIGIT.findall(text, s, e)
-                if len(digits) < MIN_PHONE_DIGITS:
-                    continue
-                if blk and any(a <= s and e <= b for a, b in blk):
-                    continue
-                # the matcher reads only the character before and after a candidate (and ":ss" after a
-                # time stamp), so the window is the candidate between canonical stand-ins for those
-                pre = _char_class(text[s - 1]) if s > 0 else ""
-                if _TIME_SUFFIX is not None and _TIME_SUFFIX.match(text, e):
-                    post = text[e:e + 3]
-                else:
-                    post = _char_class(text[e]) if e < len(text) else ""
-                ws = s - len(pre)
-                if _only_short_parts(text[s:e], pre, post):
-                    continue
-                window = pre + text[s:e] + post
-                hit = self._phone_cache.get(window)
-                if hit is None:
-                    regions = self._phone_regions(text[s:e], digits)
-                    hit = self._phones_in_window(window, regions) if regions else []
-                    self._phone_cache[window] = hit
-                for a, b in hit:
-                    per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
+            # the matcher reads only the character before and after a candidate (and ":ss" after a
+            # time stamp), so the window is the candidate between canonical stand-ins for those
+            pre = _char_class(text[s - 1]) if s > 0 else ""
+            if _TIME_SUFFIX is not None and _TIME_SUFFIX.match(text, e):
+                post = text[e:e + 3]
+            else:
+                post = _char_class(text[e]) if e < len(text) else ""
+            ws = s - len(pre)
+            if _only_short_parts(text[s:e], pre, post):
+                continue
+            window = pre + text[s:e] + post
+            hit = self._phone_cache.get(window)
+            if hit is None:
+                regions = self._phone_regions(text[s:e], n, _DIGIT.search(text, s, e).group())
+                hit = self._phones_in_window(window, regions) if regions else []
+                self._phone_cache[window] = hit
+            for a, b in hit:
+                per_rec[(d, rid)].append(("PHONE_NUMBER", ws + a, ws + b, score))
 
     # -- context words ------------------------------------------------------------------------
     def _boost(self, text: str, spans: list[Span]) -> list[Span]:
@@ -409,8 +443,9 @@ class PiiEngine:
         # NER workers (when there are any) run while this process does the patterns
         ner_result = self.ner.start(texts) if self.ner is not None else None
         per_rec: dict[tuple[int, int], list[Span]] = defaultdict(list)
+        batch = Batch(texts) if texts else None
         if texts:
-            self._patterns(texts, per_rec)
+            self._patterns(texts, per_rec, batch)
         per_doc: list[list[Span]] = [[] for _ in texts]
         for (d, _rid), spans in per_rec.items():
             per_doc[d].extend(remove_duplicates(spans))
@@ -420,7 +455,7 @@ class PiiEngine:
                 blockers = [[(s[1], s[2]) for s in spans if s[0] in PHONE_BLOCKERS and s[3] > _PHONE_SCORE]
                             for spans in per_doc]
             phones: dict[tuple[int, int], list[Span]] = defaultdict(list)
-            self._phones(texts, phones, blockers)
+            self._phones(texts, phones, blockers, batch)
             for (d, _rid), spans in phones.items():
                 per_doc[d].extend(remove_duplicates(spans))
         ner_spans = ner_result() if ner_result is not None else None
@@ -443,6 +478,20 @@ class PiiEngine:
         return self.analyze_batch([text])[0]
 
 
+class Batch:
+    """The documents of a batch joined into one buffer (`SEPARATOR` between them), with each one's offsets
+    and the buffer's token views."""
+
+    def __init__(self, texts: list[str]) -> None:
+        lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        self.starts = np.zeros(len(texts), dtype=np.int64)
+        if len(texts) > 1:
+            self.starts[1:] = np.cumsum(lens[:-1] + len(SEPARATOR))
+        self.ends = self.starts + lens
+        self.buf = SEPARATOR.join(texts)
+        self.views = TokenViews(self.buf)
+
+
 _SPACE_CODES = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
                          0x2028, 0x2029, 0x202F, 0x205F, 0x3000], dtype=np.uint32)
 
@@ -463,6 +512,7 @@ class TokenViews:
         self.buf = buf
         self.cp = cp
         self._views: dict[str, tuple[str, np.ndarray]] = {}
+        self._utf8: dict[str | None, Utf8Text] = {}
         self.digit = digit = (cp >= 48) & (cp <= 57)
         self.letter = letter = ((cp | 32) >= 97) & ((cp | 32) <= 122)
         self.nonascii = nonascii = cp >= 128
@@ -479,6 +529,16 @@ class TokenViews:
             "dot": (cp == 46) & nxt_alpha,
             "at": cp == 64,
         }
+
+    def utf8(self, kind: str | None = None) -> Utf8Text:
+        """The UTF-8 form of a view (None: of the whole buffer), for RE2 scans."""
+        if kind not in self._utf8:
+            if kind is None:
+                self._utf8[kind] = Utf8Text(self.buf, self.cp)
+            else:
+                sub, idx = self.view(kind)
+                self._utf8[kind] = Utf8Text(sub, self.cp[idx] if idx.size else None)
+        return self._utf8[kind]
 
     def view(self, kind: str = "any") -> tuple[str, np.ndarray]:
         if kind in self._views:
