@@ -113,6 +113,8 @@ def train(
     minn: int = typer.Option(None, "--minn", help="fastText shortest character n-gram, toxicity; 0 with --maxn 0: "
                              "word-level, ~4x faster on documents (curation's model; default: PARAMS)."),
     maxn: int = typer.Option(None, "--maxn", help="fastText longest character n-gram, toxicity (default: PARAMS)."),
+    word_ngrams: int = typer.Option(None, "--word-ngrams", help="fastText word n-gram length, toxicity "
+                                    "(default: PARAMS)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Train a guardrail model from public data; write it with its model card (command, data sha256, scores)."""
@@ -127,10 +129,11 @@ def train(
     ws = open_workspace(workspace)
     target = out or model_path(kind)
     run_dir = ws / "runs" / f"guard-train-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-    overrides = {"dim": dim, "bucket": bucket, "epoch": epoch, "minn": minn, "maxn": maxn}
+    overrides = {"dim": dim, "bucket": bucket, "epoch": epoch, "minn": minn, "maxn": maxn,
+                 "word_ngrams": word_ngrams}
     command = " ".join([f"winnow guard train {kind} --data-dir {data_dir}", *([f"--out {out}"] if out else []),
                         *([f"--seed {seed}"] if seed else []),
-                        *(f"--{k} {v}" for k, v in overrides.items() if v is not None)])
+                        *(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None)])
     config = {"kind": kind, "data_dir": str(data_dir), "out": str(target), "seed": seed, **overrides}
     with registered_run(ws, f"guard-train-{kind}", config, run_dir) as (reg, run_id):
         card = train_guard_model(kind, data_dir, target, seed=seed, command=command, progress_dir=run_dir,

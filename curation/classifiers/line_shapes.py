@@ -22,12 +22,13 @@ def with_line_shapes(texts: pl.Series) -> pl.Series:
     lines = (df.select("i", pl.col("text").str.split("\n").alias("line")).explode("line")
              .with_columns(pl.col("line").str.strip_chars())
              .filter(pl.col("line").str.len_chars() > 0))
-    words = pl.col("line").str.count_matches(r"\S+").clip(1)
-    bucket = words.cast(pl.Float64).log(2).floor().clip(0, 6).cast(pl.Int32)
+    lines = lines.with_columns(pl.col("line").str.count_matches(r"\S+").alias("words"))
+    bucket = pl.col("words").clip(1).cast(pl.Float64).log(2).floor().clip(0, 6).cast(pl.Int32)
     end = pl.when(pl.col("line").str.contains(SENTENCE_END)).then(pl.lit("p")).otherwise(pl.lit("n"))
+    # a document's words are its lines' words (`\S+` never spans a newline): no second regex pass over the text
     shapes = lines.group_by("i", maintain_order=True).agg(
-        pl.format("_l{}{}_", bucket, end).str.join(" ").alias("shapes"))
-    doc_words = pl.col("text").str.count_matches(r"\S+").clip(1).cast(pl.Float64).log(2).floor().cast(pl.Int32)
+        pl.format("_l{}{}_", bucket, end).str.join(" ").alias("shapes"), pl.col("words").sum().alias("doc_words"))
+    doc_words = pl.col("doc_words").fill_null(0).clip(1).cast(pl.Float64).log(2).floor().cast(pl.Int32)
     out = (df.join(shapes, on="i", how="left")
            .sort("i")
            .select(pl.format("_w{}_ _w{}_ {} {}", doc_words, doc_words, pl.col("shapes").fill_null(""),

@@ -375,9 +375,9 @@ def test_toxicity_step_prefers_curations_word_level_model(tmp_path: Path) -> Non
     assert path == curation_toxicity_model() and path.parent.name == "models" and path.parent.parent.name == "curation"
     card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     assert card["sha256"] == file_sha256(path) and path.stat().st_size < 1_000_000  # the card is current
-    assert "--minn 0 --maxn 0" in card["command"] and card["scores"]["heldout"]["f1"] > 0.9
+    assert "--minn 0 --maxn 0 --word-ngrams 1" in card["command"] and card["scores"]["heldout"]["f1"] > 0.9
     args = BinaryClassifier(path).model.f.getArgs()
-    assert (args.minn, args.maxn) == (0, 0)
+    assert (args.minn, args.maxn, args.wordNgrams) == (0, 0, 1)
     out = step.score(pl.DataFrame({"id": ["a", "b"], "text": ["you stupid fucking bitch", "lovely weather today"],
                                    "order": [0, 1]}))
     probs = out.get_column("toxicity_prob").to_list()
