@@ -21,6 +21,11 @@ code mix runs (curation/text_index.py), in a process of its own, and the cost is
   with the index mix wrote, and the first two again without it;
 - opening a document: text, every signal, removal reason, kept copy;
 - peak memory of the process (ru_maxrss) after all of the above.
+
+The page cache: with `--cache cold` (the default) the run folder's files are dropped from the OS page cache
+(posix_fadvise DONTNEED, which needs no privileges) before the first table render and before each search,
+so each is measured as on a server whose run files were not read lately (the disk, not memory, is then the
+limit: ~0.3-0.45 GB/s here); `--cache warm` leaves the cache as it is.
 """
 
 from __future__ import annotations
@@ -204,6 +209,24 @@ def index(run: Path) -> dict:
     return meta
 
 
+def evict(folder: Path) -> int:
+    """Drop every file under `folder` from the OS page cache (clean pages only); returns the bytes."""
+    total = 0
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            p = os.path.join(dirpath, name)
+            try:
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                total += os.fstat(fd).st_size
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+    return total
+
+
 def _timed(fn, repeat: int = 1) -> tuple[float, object]:  # noqa: ANN001
     best, out = float("inf"), None
     for _ in range(repeat):
@@ -213,7 +236,7 @@ def _timed(fn, repeat: int = 1) -> tuple[float, object]:  # noqa: ANN001
     return best, out
 
 
-def time_app(run: Path) -> dict:
+def time_app(run: Path, cold: bool = True) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from curation.run_reader import RunReader
@@ -222,7 +245,8 @@ def time_app(run: Path) -> dict:
     ws.mkdir(exist_ok=True)
     os.environ["WINNOW_WORKSPACE"] = str(ws)
     os.environ["WINNOW_ALLOW"] = str(run.parent)
-    res: dict = {"run": str(run), "docs": RunReader(run).manifest["input"]}
+    res: dict = {"run": str(run), "docs": RunReader(run).manifest["input"], "cache": "cold" if cold else "warm"}
+    drop = (lambda: evict(run)) if cold else (lambda: 0)  # noqa: E731
     # the server's own start (Streamlit scans installed packages for components, the app imports its pages and
     # their chart code) happens once per `winnow app`, not per page: measured on a first session on a small run
     small = run.parent / (run.name + "-warmup")
@@ -258,6 +282,7 @@ def time_app(run: Path) -> dict:
     at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
     at.session_state["page"] = "Corpus"
     at.query_params["run"] = str(run)
+    drop()
     t, _ = _timed(at.run)
     assert not at.exception, [e.value for e in at.exception]
     res["first_table_render_apptest_s"] = round(t, 3)
@@ -268,6 +293,7 @@ def time_app(run: Path) -> dict:
     again = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=300)
     again.session_state["page"] = "Corpus"
     again.query_params["run"] = str(run)
+    drop()
     t, _ = _timed(again.run)
     res["first_table_render_cached_table_apptest_s"] = round(t, 3)
     res["first_table_render_cached_table_s"] = round(page_s[-1], 3)
@@ -313,26 +339,37 @@ def time_app(run: Path) -> dict:
     res["search_index"] = {k: meta.get(k) for k in ("wall_s", "cpu_s", "cpu_s_process", "peak_rss_mb", "bytes",
                                                     "n_blocks", "n_words", "n_postings", "date")}
     res["search_index"]["text_copy_bytes"] = sum(p.stat().st_size for p in (run / "search" / "text").glob("*"))
+    from curation.text_index import phrase_words
+
     for name, query, whole in SEARCHES:
+        drop()
         c0 = time.process_time()
         t, (page, total) = _timed(lambda q=query, w=whole: reader.page(search=q, limit=100, whole_words=w))
         res[f"search_{name}_cpu_s"] = round(time.process_time() - c0, 3)
-        cands = len(reader.text_index.candidates(query.lower().strip() if whole else query.lower(), whole))
+        idx = reader.text_index
+        q = query.lower().strip() if whole else query.lower()
+        cands = idx.candidates(q, whole)
+        words = phrase_words(q, whole)
+        phrase = len(idx.phrase_blocks(cands, idx.query_codes(words))) if len(words) >= 2 and idx.codes is not None \
+            else None
         res[f"search_{name}_s"] = round(t, 3)
         res[f"search_{name}"] = {"query": query, "whole_words": whole, "rows": page.height, "total": total,
-                                 "candidate_blocks": cands, "blocks": reader.text_index.n_blocks}
+                                 "candidate_blocks": len(cands), "phrase_blocks": phrase, "blocks": idx.n_blocks}
     bare = RunReader(run)  # the same searches without the index: every docs file is read until the page fills
     bare.__dict__["text_index"] = None
     bare.__dict__["table"] = reader.table
     for name, query, whole in SEARCHES[:2]:
+        drop()
         t, (page, total) = _timed(lambda q=query, w=whole: bare.page(search=q, limit=100, whole_words=w))
         res[f"search_{name}_no_index_s"] = round(t, 3)
     at.radio(key="corpus_view").set_value("Documents").run()
+    drop()
     t, _ = _timed(lambda: at.text_input(key="corpus_search").set_value(SEARCHES[2][1]).run())
     assert not at.exception, [e.value for e in at.exception]
     res["search_page_rerun_s"] = {"query": SEARCHES[2][1], "s": round(page_s[-1], 3)}
     # opening a document: a removed near-duplicate (reads its kept copy too)
     rem = reader.removed().filter(pl.col("rule") == "near_duplicate").select("id").head(1).collect()["id"][0]
+    drop()
     t, doc = _timed(lambda: RunReader(run).document(rem))
     res["open_doc_s"] = round(t, 3)
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -352,6 +389,8 @@ def main() -> None:
     t = sub.add_parser("time")
     t.add_argument("--run", type=Path, required=True)
     t.add_argument("--out", type=Path)
+    t.add_argument("--cache", choices=["cold", "warm"], default="cold",
+                   help="drop the run's files from the page cache before each timed step (default), or not")
     args = ap.parse_args()
     if args.cmd == "build":
         build(args.out.absolute(), args.docs)
@@ -359,7 +398,7 @@ def main() -> None:
     if args.cmd == "index":
         index(args.run.absolute())
         return
-    res = time_app(args.run.absolute())
+    res = time_app(args.run.absolute(), cold=args.cache == "cold")
     print(json.dumps(res, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -171,3 +172,131 @@ def test_a_small_run_gets_no_index_by_default_and_search_reads_its_documents(tmp
         want = [f"x{i}" for i, t in enumerate(texts) if re.search(r"\bzephyrine\b", t.lower())]
         got = RunReader(tmp_path / when).page(search="Zephyrine", whole_words=True)[0]["id"]
         assert want and list(got) == want
+
+
+def _phrase_absent(run: Path, n: int) -> str:
+    """A phrase of `n` common words that no document holds in a row (found by Python, not the index)."""
+    texts = [t.lower() for t in pl.concat([pl.read_parquet(f) for f in (run / "docs").glob("*.parquet")])["text"]]
+    words = [re.findall(r"[0-9a-z]+", t) for t in texts]
+    seen = {tuple(w[i:i + n]) for w in words for i in range(len(w) - n + 1)}
+    rng = random.Random(1)
+    for _ in range(10_000):
+        phrase = tuple(rng.choice(COMMON) for _ in range(n))
+        if phrase not in seen:
+            return " ".join(phrase)
+    raise AssertionError(f"every phrase of {n} common words is in the fixture")
+
+
+def test_a_phrase_of_common_words_reads_only_blocks_holding_it_in_a_row(run: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every word of the phrase is in every block, so the word postings cannot narrow it; the word codes
+    must: an absent phrase reads no text, a present one only blocks holding its words in a row."""
+    reader = RunReader(run)
+    idx = reader.text_index
+    assert idx is not None and idx.codes is not None
+    scanned: list[int] = []
+    real_scan = TextIndex._scan
+
+    def spy(self: TextIndex, blocks, test):  # noqa: ANN001, ANN202
+        scanned.extend(blocks.tolist())
+        return real_scan(self, blocks, test)
+
+    monkeypatch.setattr(TextIndex, "_scan", spy)
+    absent = _phrase_absent(run, 4)
+    assert len(idx.candidates(absent, True)) == idx.n_blocks  # each of its words is in every block
+    page, total = reader.page(search=absent, whole_words=True, limit=1000)
+    assert page.height == 0 and total == 0 and scanned == []
+    # a present phrase: the same hits as Python finds, reading only blocks whose documents hold it
+    blocks = pl.read_parquet(run / "search" / "blocks.parquet").with_row_index("b")
+    for query in ("the of and", "that is a", "a is"):
+        scanned.clear()
+        want = _truth(run, query, True)
+        page, total = reader.page(search=query, whole_words=True, limit=10_000)
+        assert list(page["id"]) == want and total == len(want)
+        docs = pl.concat([pl.read_parquet(f).with_row_index("r").with_columns(file=pl.lit(f.name))
+                          for f in (run / "docs").glob("*.parquet")])
+        holding = {(f, r // BLOCK) for f, r, i in docs.select("file", "r", "id").iter_rows() if i in set(want)}
+        assert set(scanned) >= {b for b, f, g in blocks.select("b", "file", "rg").iter_rows() if (f, g) in holding}
+
+
+@pytest.mark.parametrize("table", [1 << 4, 1 << 17])
+def test_phrases_are_found_exactly_whatever_word_codes_a_file_gets(tmp_path: Path, table: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a word table of 16 slots most words get a shared bucket code (as in a file of more distinct words
+    than the table takes): phrase search must still find every match and nothing else."""
+    import curation.text_index as ti
+
+    monkeypatch.setattr(ti, "WORD_TABLE", table)
+    monkeypatch.setattr(ti, "N_CODES", 4)  # few words of their own: the rest share buckets
+    root = tmp_path / "run"
+    (root / "docs").mkdir(parents=True)
+    texts = _texts(700, seed=11)
+    pl.DataFrame({"id": [f"d{i}" for i in range(700)], "text": texts, "order": list(range(700))}).write_parquet(
+        root / "docs" / "a.parquet")
+    (root / "manifest.json").write_text(json.dumps({"input": 700}), encoding="utf-8")
+    build_index(root)
+    reader = RunReader(root)
+    assert reader.text_index is not None and reader.text_index.codes is not None
+    for query, whole in [("the of and", True), ("item-42. the", False), ("is zephyrine", True),
+                         ("quokka the", True), ("of the a", False), (_phrase_absent(root, 5), True)]:
+        want = _truth(root, query, whole)
+        page, total = reader.page(search=query, whole_words=whole, limit=10_000)
+        assert list(page["id"]) == want and total == len(want), query
+
+
+def test_a_run_opens_on_its_first_page_without_reading_the_whole_table(run: Path, tmp_path: Path) -> None:
+    """The first page (every document, input order) comes from the docs files holding the first documents:
+    the same rows as the whole table gives, with and without the index's block list to find them."""
+    import shutil
+
+    removed = pl.DataFrame({"id": ["doc0003", "doc0650"], "rule": ["short", "short"], "rules": [["short"]] * 2,
+                            "value": [1.0, 2.0], "detail": [None, None], "kept_id": [None, None]})
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    removed.write_parquet(copy / "removed.parquet")
+    no_index = tmp_path / "bare"
+    shutil.copytree(copy, no_index)
+    shutil.rmtree(no_index / "search")
+    for folder in (copy, no_index):
+        for offset in (0, 250):
+            lazy = RunReader(folder)
+            page, total = lazy.page(limit=100, offset=offset)
+            assert "table" not in lazy.__dict__  # the million-row table was never read
+            full = RunReader(folder)
+            _ = full.table
+            want, want_total = full.page(limit=100, offset=offset)
+            assert page.equals(want) and total == want_total == 900
+            assert list(page["id"]) == [f"doc{i:04d}" for i in range(offset, offset + 100)]
+        first = RunReader(folder).page(limit=10)[0]
+        assert first.filter(pl.col("id") == "doc0003")["status"].to_list() == ["removed"]
+
+
+def test_part_of_a_word_narrows_by_its_trigrams(run: Path) -> None:
+    """A substring inside a word ("uokk" of "quokka") has no whole word to look up: its 3-character runs
+    narrow the search to the blocks holding a word that contains them, and the hits are exactly Python's."""
+    idx = TextIndex.open(run / "search", sorted((run / "docs").glob("*.parquet")))
+    assert idx is not None
+    blocks = pl.read_parquet(run / "search" / "blocks.parquet").with_row_index("b")
+    holding = set()
+    for f in sorted((run / "docs").glob("*.parquet")):
+        d = pl.read_parquet(f).with_row_index("r")
+        holding |= {(f.name, r // BLOCK) for r, t in zip(d["r"], d["text"], strict=True) if "uokk" in t.lower()}
+    want_blocks = {b for b, f, g in blocks.select("b", "file", "rg").iter_rows() if (f, g) in holding}
+    got = set(idx.candidates("uokk", whole_words=False).tolist())
+    assert holding and got == want_blocks and len(got) < idx.n_blocks
+    reader = RunReader(run)
+    for query in ("uokk", "ephyrin", "phyrine the", "the subzeph", "Caf"):
+        page, total = reader.page(search=query, whole_words=False, limit=10_000)
+        assert list(page["id"]) == _truth(run, query, False) and total == page.height, query
+
+
+def test_the_kernel_keys_equal_the_reference_keys() -> None:
+    """The numba kernel and the plain-Python reference give the same (word and trigram) keys per block."""
+    from curation.text import utf8_buffers
+    from curation.text_index import _block_keys_py, block_keys
+
+    text = pl.Series(_texts(600, seed=4)).str.to_lowercase()
+    data, offs = utf8_buffers(text)
+    want = _block_keys_py(data, offs, 64)
+    got = np.unique(block_keys(text, 64))
+    assert got.tolist() == want.tolist()
