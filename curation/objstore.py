@@ -15,11 +15,12 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from curation.errors import WinnowError
+
+if TYPE_CHECKING:  # Polars is imported where a Parquet part is read: `is_remote` is asked first by every command
+    import polars as pl
 
 LOCK_NAME = ".winnow.lock"
 
@@ -139,6 +140,8 @@ def write_parquet(df_folder: Any, rel: str, df: pl.DataFrame) -> None:
 
 
 def read_parquet(df_folder: Any, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
+    import polars as pl
+
     try:
         return pl.read_parquet(io.BytesIO(read_bytes(df_folder, rel)), columns=columns)
     except Exception as e:  # noqa: BLE001 - a corrupt or missing part is a user-fixable problem

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow.parquet as pq
 import xxhash
 
 from curation.errors import WinnowError
@@ -160,6 +159,8 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
 
 def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field: str
                   ) -> Iterator[Doc | Quarantined]:
+    import pyarrow.parquet as pq  # here, not at the top: listing inputs needs no Arrow
+
     try:
         pf = pq.ParquetFile(f.path)
     except Exception as e:  # noqa: BLE001 - any arrow error means the file cannot be read
@@ -303,6 +304,8 @@ def check_fields(files: list[InputFile], text_field: str, id_field: str | None, 
             continue
         keys: dict[str, None] = {}  # in the order records name them
         if f.kind == "parquet":
+            import pyarrow.parquet as pq
+
             try:
                 keys = dict.fromkeys(pq.ParquetFile(f.path).schema_arrow.names)
             except Exception:  # noqa: BLE001 - the reader quarantines an unreadable file

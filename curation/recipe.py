@@ -8,8 +8,6 @@ order; a document is removed by the first rule it fails (`rule`), and every rule
 from __future__ import annotations
 
 import difflib
-import re
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curation.errors import WinnowError
+from curation.recipe_file import read_recipe_data
 
 
 class Rule(BaseModel):
@@ -151,41 +150,9 @@ def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise WinnowError(f"{source}: {_pretty(e, data)}") from None
 
 
-class _WordsLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed
-    """YAML's safe loader, except that only true/false are booleans: YAML 1.1 also reads on/off/yes/no/y/n
-    as booleans, so `ner: off` would arrive as False; here it stays the word "off" (a bool field still
-    accepts "yes"/"off": pydantic parses those words)."""
-
-
-_WordsLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_WordsLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                   list("tTfF"))
-
-
 def load_recipe(path: str | Path | None = None) -> Recipe:
     """Load a recipe file, or the default recipe that ships with the package when `path` is None."""
-    if path is None:
-        text = resources.files("curation").joinpath("default_recipe.yaml").read_text(encoding="utf-8")
-        source = "default recipe"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            from curation.recipes import NAMED, named_recipe_path
-
-            named = named_recipe_path(str(path)) if p.suffix not in (".yaml", ".yml") else None
-            if named is None:
-                raise WinnowError(f"recipe file not found: {p} (shipped recipes by name: {', '.join(NAMED)})")
-            p = named
-        text = p.read_text(encoding="utf-8")
-        source = str(p)
-    try:
-        data = yaml.load(text, Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        raise WinnowError(f"{source}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise WinnowError(f"{source}: a recipe is a mapping of fields, got {type(data).__name__}")
+    data, source = read_recipe_data(path)
     return parse_recipe(data, source)
 
 

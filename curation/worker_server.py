@@ -8,7 +8,10 @@ them on the second core, and the workers start as soon as scoring does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+
+STEPS_ENV = "WINNOW_WORKER_STEPS"  # the steps whose modules `curation.worker_steps` imports in the server
 
 
 def worker_preload(step_names: Iterable[str]) -> list[str]:
@@ -30,3 +33,13 @@ def start_worker_server(preload: list[str]) -> None:
 
     multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
     forkserver.ensure_running()
+
+
+def start_worker_server_for_steps(step_names: Iterable[str]) -> None:
+    """Start the forkserver for these steps before this process has imported any of them: the server looks up
+    their modules itself (`curation.worker_steps`, which reads the names from its environment)."""
+    os.environ[STEPS_ENV] = ",".join(step_names)
+    try:
+        start_worker_server(["curation.scoring", "curation.worker_steps"])
+    finally:
+        del os.environ[STEPS_ENV]  # the server has it; nothing started later should

@@ -43,21 +43,34 @@ def _headline(m: dict) -> dict:
             "kept_share": round(m["kept"] / m["input"], 4) if m["input"] else 0.0}
 
 
-def _start_workers_early(inputs: list[Path], steps: list[str], workers: int, tasks: int | None) -> None:
-    """Start the local workers' server before this command's own heavy imports and checks, when scoring
-    will use more than one process, so that both load at once (curation/worker_server.py). A problem with
-    the inputs is left to `curate`'s own checks, which report it."""
+def _start_workers_early(inputs: list[str], out: str, against: list[str], recipe: Path | None, set_: list[str],
+                         decontaminate: Path | None, executor: str, workers: int, tasks: int | None) -> None:
+    """Start the local workers' server first thing, when scoring will use more than one process, so that its
+    imports run beside this command's own imports and checks (curation/worker_server.py). The steps come from
+    the recipe file's raw fields; a problem with the inputs or the recipe is left to the checks that follow,
+    which report it."""
     from curation.errors import WinnowError
+    from curation.objstore import is_remote
+
+    if executor != "local" or workers < 2 or any(is_remote(p) for p in [out, *inputs, *against]):
+        return
     from curation.executors import default_tasks
     from curation.reader import discover_inputs
-    from curation.worker_server import start_worker_server, worker_preload
+    from curation.recipe_file import read_recipe_data
+    from curation.worker_server import start_worker_server_for_steps
 
     try:
         n_tasks = tasks or default_tasks([f.path.stat().st_size for f in discover_inputs(inputs)], workers)
-    except (WinnowError, OSError):
+        signals = read_recipe_data(recipe)[0].get("signals") if min(n_tasks, workers) > 1 else None
+    except (WinnowError, OSError):  # the checks that follow report it
         return
-    if min(n_tasks, workers) > 1:
-        start_worker_server(worker_preload(steps))
+    if not isinstance(signals, dict):
+        return
+    steps = [str(n) for n in signals]
+    steps += [k.split(".")[1] for k in (s.partition("=")[0] for s in set_) if k.startswith("signals.")]
+    if decontaminate is not None:
+        steps.append("decontamination")
+    start_worker_server_for_steps(dict.fromkeys(steps))
 
 
 def curate_cmd(
@@ -85,6 +98,8 @@ def curate_cmd(
 ) -> None:
     """Score a corpus with the recipe's signals, then mix it into a curated corpus (resumes if killed)."""
     from curation.objstore import is_remote
+
+    _start_workers_early(inputs, out, against, recipe, set_, decontaminate, executor, workers, tasks)
     from curation.recipe import apply_overrides, load_recipe
 
     inputs = [p if is_remote(p) else Path(p) for p in inputs]  # URLs stay strings (Path would eat a slash)
@@ -96,8 +111,6 @@ def curate_cmd(
         from curation.steps.decontamination import add_decontamination
 
         rec = add_decontamination(rec, decontaminate)
-    if executor == "local" and workers > 1 and not any(is_remote(p) for p in [out, *inputs, *against]):
-        _start_workers_early(inputs, list(rec.signals), workers, tasks)
     from curation.pipeline import curate
 
     config = {"inputs": [str(p) for p in inputs], "out": str(out), "recipe": str(recipe) if recipe else "default",

@@ -20,8 +20,8 @@ from pathlib import Path
 from multiprocess import forkserver
 from app.commands.curate import _start_workers_early
 
-inp, tasks, workers = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-_start_workers_early([inp], ["minhash"], workers, tasks or None)
+inp, recipe, tasks, workers = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+_start_workers_early([inp], "out", [], recipe, [], None, "local", workers, tasks or None)
 server = forkserver._forkserver._forkserver_pid
 if server is not None:  # the pool of the executor finds the same server, and its workers run
     import multiprocess
@@ -35,11 +35,15 @@ print(json.dumps({"server": server is not None, "same": same, "worker_mods": wor
 """
 
 
-def _run(tmp_path: Path, size: int, tasks: int, workers: int) -> dict:
+def _run(tmp_path: Path, size: int, tasks: int, workers: int,
+         recipe_text: str = "signals:\n  minhash: {num_perm: 64}\nrules: []\n") -> dict:
     src = tmp_path / "in.jsonl"
     line = json.dumps({"text": "word " * 40}) + "\n"
     src.write_text(line * max(1, size // len(line)), encoding="utf-8")
-    p = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(tasks), str(workers)], capture_output=True,
+    recipe = tmp_path / "r.yaml"  # the signals come from the raw file, before the recipe is validated
+    recipe.write_text(recipe_text, encoding="utf-8")
+    p = subprocess.run([sys.executable, "-c", _CHILD, str(src), str(recipe), str(tasks), str(workers)],
+                       capture_output=True,
                        text=True, cwd=ROOT, timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -64,3 +68,15 @@ def test_several_tasks_start_the_server_early_and_the_pool_uses_it(tmp_path: Pat
 def test_a_small_input_starts_no_server(tmp_path: Path) -> None:
     """20 KB is one task (curation/executors.py): scoring runs in the command's process, no server."""
     assert _run(tmp_path, size=20_000, tasks=0, workers=2)["server"] is False
+
+
+@pytest.mark.slow
+def test_a_recipe_that_is_not_yaml_starts_no_server(tmp_path: Path) -> None:
+    assert _run(tmp_path, 20_000, 2, 2, recipe_text="signals: [unclosed\n")["server"] is False
+
+
+@pytest.mark.slow
+def test_an_unknown_step_name_is_skipped_by_the_server_and_the_others_load(tmp_path: Path) -> None:
+    """(the recipe's validation, which runs next in the command, reports the unknown name)"""
+    r = _run(tmp_path, 20_000, 2, 2, recipe_text="signals:\n  no_such_step: {}\n  minhash: {}\n")
+    assert r["server"] and r["worker_mods"] == [True, True]
