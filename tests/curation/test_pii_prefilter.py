@@ -1,0 +1,107 @@
+"""The PII scans that skip text: an RE2 pass says where each Presidio regex can start, and phonenumbers'
+candidate pattern is searched only in runs of characters it can consume. Neither may lose a match."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import pytest
+
+from curation.pii.engine import SEPARATOR, Batch, PiiEngine, TokenViews, anchored_finditer
+from curation.pii.prefilter import candidate_starts
+from curation.pii.recognizers import offline_tld_extractor
+from curation.pii.synth import make_documents
+
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+pytest.importorskip("re2")
+
+# characters Presidio's patterns read, with non-ASCII ones where Unicode matching differs from ASCII:
+# Arabic-Indic and fullwidth digits (\d), Kelvin sign and long s (fold onto k and s), accented letters
+ALPHABET = "ab12 -.:/@CDxz0934567\nſKéÄ\u0663\uff15\u00a0_(+)#wWhHtTpPsS"
+
+# documents whose PII touches what the RE2 form reads differently from `regex`: non-ASCII digits and
+# letters next to or inside a match, no-break spaces, IGNORECASE folds, matches at the very start and end
+TRICKY = [
+    "call +1 (212) 555-0187",
+    "\u0661\u0662\u0663-\u0664\u0665\u0666-\u0667\u0668\u0669\u0660 is an Arabic-Indic phone number",
+    "Tel.\u00a0030\u00a012345678 (Berlin); fax +49\u00a030\u00a098765432",
+    "résumé at WWW.EXAMPLE.COM/é and ftp://ſite.example.org/x, http://Kelvin.example.com",
+    "card:4111111111111111, card 4111-1111-1111-1111é and ٤١١١ ١١١١ ١١١١ ١١١١",
+    "IBAN GB82WEST12345698765432é; DE89 3704 0044 0532 0130 00.",
+    "ip 192.168.1.1é, 10.0.0.1, v6 fe80::1ff:fe23:4567:890a, mac 00:1a:2B:3c:4D:5e.",
+    "SSN 078-05-1120, DL A1234567, passport 912803456, DEA AB1234563 and ITIN 912-70-1234",
+    "mail ünï@exämple.com or ‘jane.roe@example.org’",
+    "4111111111111111",
+    # without its word boundaries the card pattern matches from the first 4 on; the real match starts inside
+    # that match (at the second 4111), so a scan must try every position RE2 covers, not only its starts
+    "ref_4111 4111 1111 1111 1111 ok",
+]
+
+
+def _texts() -> list[str]:
+    docs, _ = make_documents(60, seed=11, size=800)
+    rng = random.Random(5)
+    noise = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 60))) for _ in range(1500)]
+    return TRICKY + docs + noise
+
+
+def test_re2_prefilter_finds_every_match_of_every_pattern() -> None:
+    eng = PiiEngine()
+    scanned = [(i, j) for i, j in enumerate(eng.recognizers.jobs) if eng._scanners[i] is not None]
+    # the slow patterns of Presidio's set must be covered, or the speed-up has silently stopped applying
+    assert {j.entity for _, j in scanned} >= {"URL", "US_DRIVER_LICENSE", "IP_ADDRESS", "CREDIT_CARD"}
+    texts = _texts()
+    batches = [SEPARATOR.join(texts[k:k + 200]) for k in range(0, len(texts), 200)] + texts[:400]
+    for buf in batches:
+        views = TokenViews(buf)
+        for i, job in scanned:
+            on_sub = eng._token_safe[i] and not job.iban_groups
+            kind = {"URL": "dot", "EMAIL_ADDRESS": "at"}.get(job.entity, "any") if on_sub else None
+            text = views.view(kind)[0] if on_sub else buf
+            got = anchored_finditer(job.compiled, candidate_starts(eng._scanners[i], views.utf8(kind)), text)
+            want = [m.span() for m in job.compiled.finditer(text) if m.end() > m.start()]
+            assert [m.span() for m in got] == want, (job.entity, job.name, text[:80])
+
+
+def test_phone_candidates_equal_a_search_of_every_document() -> None:
+    from curation.pii.engine import _DIGIT, MIN_PHONE_DIGITS
+
+    eng = PiiEngine(["PHONE_NUMBER"])
+    texts = _texts()
+    want = [(d, m.start(), m.end(), n) for d, t in enumerate(texts) for m in eng._phone_pattern.finditer(t)
+            if (n := len(_DIGIT.findall(t, m.start(), m.end()))) >= MIN_PHONE_DIGITS]
+    assert len(want) > 100
+    assert list(eng._phone_candidates(texts, Batch(texts))) == want
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    """Presidio's AnalyzerEngine with pattern recognizers only, offline (as in test_pii.py)."""
+    import presidio_analyzer.predefined_recognizers.generic.email_recognizer as em
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NoOpNlpEngine
+
+    class _OfflineTld:
+        extract = staticmethod(lambda s: offline_tld_extractor()(s))
+
+    saved = em.tldextract
+    em.tldextract = _OfflineTld
+    yield AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
+                         supported_languages=["en"])
+    em.tldextract = saved
+
+
+def test_documents_the_prefilters_must_not_skip_equal_presidio(analyzer) -> None:
+    eng = PiiEngine(use_context=False, fix=False)
+    got = eng.analyze_batch(TRICKY)
+    for text, spans in zip(TRICKY, got, strict=True):
+        want = sorted((r.entity_type, r.start, r.end, r.score) for r in analyzer.analyze(text, language="en"))
+        assert sorted(spans) == want, text
+    found = {(s[0], t[s[1]:s[2]]) for t, sp in zip(TRICKY, got, strict=True) for s in sp}
+    # what each tricky document is there for is really found (by Presidio and so by us)
+    assert ("PHONE_NUMBER", "+1 (212) 555-0187") in found
+    assert ("CREDIT_CARD", "4111111111111111") in found
+    assert ("CREDIT_CARD", "4111 1111 1111 1111") in found
+    assert ("IBAN_CODE", "GB82WEST12345698765432") in found
+    assert any(e == "URL" and "EXAMPLE.COM" in v for e, v in found)
