@@ -103,8 +103,14 @@ def get_step(name: str) -> type[SignalStep]:
     return steps[name]
 
 
+_BUILTIN_LOADED: list[bool] = []
+
+
 def _load_builtin_steps() -> None:
-    """Import the step modules so their @register_step decorators run (each module is optional)."""
+    """Import the step modules so their @register_step decorators run; once a process (a recipe asks for
+    its steps by name a hundred times)."""
+    if _BUILTIN_LOADED:
+        return
     import importlib
     import pkgutil
 
@@ -113,3 +119,4 @@ def _load_builtin_steps() -> None:
     for mod in pkgutil.iter_modules(pkg.__path__):
         if mod.name != "base":
             importlib.import_module(f"curation.steps.{mod.name}")
+    _BUILTIN_LOADED.append(True)
