@@ -27,6 +27,7 @@ from curation.reader import Doc, InputFile, Quarantined, Skipped, iter_records
 from curation.recipe import Recipe
 from curation.steps import CorpusStep, SignalStep, get_step
 from curation.store import batch_name, write_parquet_atomic, write_text_atomic
+from curation.text import word_counts
 
 
 def build_steps(recipe: Recipe, names: list[str], context: dict[str, Any]) -> list[SignalStep]:
@@ -169,8 +170,7 @@ class ScoreShard(PipelineStep):
                            "order": [d.order for d in docs], "source": [d.source for d in docs],
                            "metadata": [d.metadata for d in docs]}, schema=DOC_SCHEMA)
         # sizes for the manifest, computed here where the text is in memory, so mix never scans the text
-        sized = df.with_columns(n_chars=pl.col("text").str.len_chars(),
-                                n_words=pl.col("text").str.count_matches(r"\S+"))
+        sized = df.with_columns(n_chars=pl.col("text").str.len_chars(), n_words=word_counts(df["text"]))
         write_parquet_atomic(sized, run / "docs" / f"{name}.parquet")
         batch = df.select("id", "text", "order")
         for step in steps:

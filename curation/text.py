@@ -29,6 +29,22 @@ def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
     return data, offs
 
+def word_counts(texts: pl.Series) -> pl.Series:
+    """Whitespace-separated words of each text (the regex `\\S+`, Unicode whitespace), as UInt32: the
+    manifest's word totals. A big batch in a process that has the numba kernels loaded (a dedup worker)
+    counts with a kernel, ~6x faster than the regex; the numbers are the same (tests/curation/test_text.py)."""
+    import sys
+
+    if len(texts) >= 200 and "curation.dedup.kernels" in sys.modules:
+        from curation.dedup import kernels
+
+        data, offs = utf8_buffers(texts)
+        out = np.zeros(len(texts), dtype=np.uint32)
+        kernels.word_count_kernel(data, offs, out)
+        return pl.Series(texts.name, out, dtype=pl.UInt32)
+    return texts.str.count_matches(r"\S+").cast(pl.UInt32)
+
+
 _NON_WORD = re.compile(r"[^\w]+")
 
 

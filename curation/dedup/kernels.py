@@ -154,3 +154,40 @@ def normalise_kernel(data: np.ndarray, offs: np.ndarray, word: np.ndarray, lower
             else:
                 inword = False
     out_offs[len(offs) - 1] = ln
+
+
+@nb.njit(cache=True)
+def word_count_kernel(data: np.ndarray, offs: np.ndarray, out: np.ndarray) -> None:
+    """Runs of non-whitespace per document, whitespace being Unicode's White_Space (what the regex `\\S+`
+    counts): the ASCII tab..CR and space, and the UTF-8 forms of U+0085, U+00A0, U+1680, U+2000-200A,
+    U+2028, U+2029, U+202F, U+205F and U+3000."""
+    for d in range(len(offs) - 1):
+        n = 0
+        prev_space = True
+        i = offs[d]
+        e = offs[d + 1]
+        while i < e:
+            c = data[i]
+            w = 1
+            space = False
+            if c < 0x80:
+                space = c == 32 or (c >= 9 and c <= 13)
+            elif c == 0xC2 and i + 1 < e:
+                space = data[i + 1] == 0x85 or data[i + 1] == 0xA0
+                w = 2 if space else 1
+            elif c >= 0xE1 and c <= 0xE3 and i + 2 < e:
+                c1 = data[i + 1]
+                c2 = data[i + 2]
+                if c == 0xE1:
+                    space = c1 == 0x9A and c2 == 0x80
+                elif c == 0xE2:
+                    space = (c1 == 0x80 and (c2 <= 0x8A or c2 == 0xA8 or c2 == 0xA9 or c2 == 0xAF)) or (
+                        c1 == 0x81 and c2 == 0x9F)
+                else:
+                    space = c1 == 0x80 and c2 == 0x80
+                w = 3 if space else 1
+            if not space and prev_space:
+                n += 1
+            prev_space = space
+            i += w
+        out[d] = n

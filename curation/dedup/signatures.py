@@ -144,6 +144,7 @@ def warm_kernels() -> None:
     k.signature_kernel(data, offs, _WORD, _LOWER, 5, a, b, np.empty((1, 2), dtype=np.uint32),
                        np.zeros(1, dtype=np.uint32))
     k.normalise_kernel(data, offs, _WORD, _LOWER, np.empty(len(data), dtype=np.uint8), np.zeros(2, dtype=np.int64))
+    k.word_count_kernel(data, offs, np.zeros(1, dtype=np.uint32))
 
 
 def _reference_signatures(texts: list[str], ngram: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

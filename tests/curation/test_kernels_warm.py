@@ -22,14 +22,16 @@ def threads():
     return sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
 
 after_warm = threads()
-loaded = {n: len(getattr(kernels, n).signatures) for n in ("signature_kernel", "normalise_kernel")}
+loaded = {n: len(getattr(kernels, n).signatures) for n in ("signature_kernel", "normalise_kernel", "word_count_kernel")}
 import polars as pl
 from curation.dedup.signatures import normalised_bytes, signatures
+from curation.text import word_counts
 
 texts = pl.Series(["Plain ASCII words, enough of them for five-grams here.", "Ünïcode – “quoted” text too."] * 150)
 sig, counts = signatures(texts)
 normalised_bytes(texts)
-used = {n: len(getattr(kernels, n).signatures) for n in ("signature_kernel", "normalise_kernel")}
+word_counts(texts)
+used = {n: len(getattr(kernels, n).signatures) for n in ("signature_kernel", "normalise_kernel", "word_count_kernel")}
 print(json.dumps({"after_warm": after_warm, "loaded": loaded, "used": used, "shingles": int(counts.sum())}))
 """
 
@@ -43,7 +45,7 @@ def test_warm_up_loads_every_kernel_a_batch_uses_without_starting_polars_threads
     r = json.loads(p.stdout.strip().splitlines()[-1])
     assert r["shingles"] > 300  # the batch did go through the kernels
     # one compiled version of each kernel after the warm-up, and the real batch needed no other
-    assert r["loaded"] == {"signature_kernel": 1, "normalise_kernel": 1}
+    assert r["loaded"] == {"signature_kernel": 1, "normalise_kernel": 1, "word_count_kernel": 1}
     assert r["used"] == r["loaded"]
     # Polars' compute pool (threads "polars-N") and its async runtime are not running yet
     assert not [t for t in r["after_warm"] if re.fullmatch(r"polars-\d+|tokio.*", t)], r["after_warm"]
