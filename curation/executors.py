@@ -13,6 +13,8 @@ from typing import Any
 
 from curation.errors import WinnowError
 
+MAX_RESUBMITS = 3  # as datatrove's Ray executor: a rank whose worker is lost this many times more is given up
+
 
 def ray_address() -> str | None:
     """The cluster to join (RAY_ADDRESS); None starts a local Ray instance."""
@@ -53,11 +55,105 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
                                      skip_completed=True)
     if kind == "ray":
         ensure_ray(workers)
+        return ray_executor_class()(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                                    skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=mem_per_cpu_gb)
+    raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
+
+
+_RUN_RANK: Any = None
+
+
+def ray_executor_class() -> Any:
+    """datatrove's `RayPipelineExecutor` with its `run` as one plain Ray task per rank, at most `workers` at once.
+
+    datatrove's own `run` starts a new Ray actor (a fresh worker process, ~2-3 s of Ray's and Winnow's imports) for
+    every rank and forks a pool process in it that imports the steps again. A plain Ray task runs in a worker
+    process that Ray keeps and reuses for the job's next task, so a node pays one worker start and one import of
+    the steps for all its ranks and for the dedup stages after them, as the local executor's pool processes do.
+    Everything else is datatrove's: `_run_for_rank` (skip if completed, task log, stats, the completions file),
+    the incomplete-rank list and the stats merge; a rank whose worker dies is submitted again (up to
+    MAX_RESUBMITS times) and resumes from the completions files as before."""
+    cls = globals().get("RankTaskExecutor")
+    if cls is None:
         from datatrove.executor.ray import RayPipelineExecutor
 
-        return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
-                                   skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=mem_per_cpu_gb)
-    raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
+        class RankTaskExecutor(RayPipelineExecutor):
+            def run(self) -> None:
+                _run_rank_tasks(self)
+
+        RankTaskExecutor.__module__ = __name__
+        RankTaskExecutor.__qualname__ = "RankTaskExecutor"
+        globals()["RankTaskExecutor"] = cls = RankTaskExecutor
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    """`RankTaskExecutor` is made on first use (datatrove's executors cost ~1 s to import); pickle finds it here."""
+    if name == "RankTaskExecutor":
+        return ray_executor_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _rank_task(executor: Any, rank: int) -> None:
+    """One datatrove rank in this Ray worker process (a fresh copy of the executor each call: steps keep stats)."""
+    executor._run_for_rank(rank)
+
+
+def _run_rank_tasks(ex: Any) -> None:
+    """The thin loop: keep `ex.workers` rank tasks in flight; resubmit a rank whose worker was lost."""
+    import json
+    from collections import deque
+
+    import ray
+    from datatrove.utils.stats import PipelineStats
+    from loguru import logger
+    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, TaskCancelledError, WorkerCrashedError
+
+    global _RUN_RANK
+    pending = deque(ex.get_incomplete_ranks(range(ex.world_size)))
+    if not pending:
+        logger.info(f"All {ex.world_size} tasks appear to be completed already. Nothing to run.")
+        return
+    ex.save_executor_as_json()
+    if _RUN_RANK is None:
+        _RUN_RANK = ray.remote(_rank_task)
+    task = _RUN_RANK.options(num_cpus=ex.cpus_per_task, num_gpus=ex.gpus_per_task, max_retries=0,
+                             memory=int(ex.mem_per_cpu_gb * ex.cpus_per_task * 2**30), **(ex.ray_remote_kwargs or {}))
+    ref = ray.put(ex)
+    running: dict[Any, int] = {}
+    resubmits: dict[int, int] = {}
+    failed: list[int] = []
+    while pending or running:
+        while pending and len(running) < max(1, ex.workers):
+            rank = pending.popleft()
+            running[task.remote(ref, rank)] = rank
+        done, _ = ray.wait(list(running), num_returns=1)
+        for obj in done:
+            rank = running.pop(obj)
+            try:
+                ray.get(obj)
+            except (WorkerCrashedError, NodeDiedError, ObjectLostError, RayActorError, TaskCancelledError) as e:
+                n = resubmits.get(rank, 0)
+                if n >= MAX_RESUBMITS:
+                    logger.warning(f"task {rank}: its Ray worker was lost {n + 1} times; not retried again")
+                    failed.append(rank)
+                    continue
+                resubmits[rank] = n + 1
+                logger.warning(f"task {rank}: its Ray worker was lost ({type(e).__name__}), a retriable error; "
+                               "submitted again")
+                pending.append(rank)
+            except Exception as e:  # noqa: BLE001 - the task's own error: not retried, as datatrove does
+                logger.debug(f"task {rank} failed: {type(e).__name__}: {e}")
+                failed.append(rank)
+    if failed:
+        logger.warning(f"Only {ex.world_size - len(failed)}/{ex.world_size} tasks completed.")
+        return
+    total = PipelineStats()
+    for rank in range(ex.world_size):
+        with ex.logging_dir.open(f"stats/{rank:05d}.json", "r") as f:
+            total += PipelineStats.from_json(json.load(f))
+    with ex.logging_dir.open("stats.json", "wt") as f:
+        total.save_to_disk(f)
 
 
 MIN_BYTES_PER_TASK = 4 << 20  # below this a second process costs more start-up (~1-2 s of imports) than it saves

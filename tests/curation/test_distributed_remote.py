@@ -224,9 +224,9 @@ def test_two_node_ray_cluster_with_s3_equals_local_run(s3, ray_cluster, local_ru
     assert len(fs.ls(f"{bucket}/runs/ray/logs/completions")) == 2
 
 
-def _task_actors(cluster) -> list:
-    """Ray worker processes of the cluster that are running a datatrove task now (Ray titles a worker
-    `ray::RankWorker.run_for_rank` while it runs that method; its pool child inherits the title)."""
+def _task_workers(cluster) -> list:
+    """Ray worker processes of the cluster that are running a datatrove rank now (Ray titles a worker
+    `ray::_rank_task` while it runs that task)."""
     import psutil
 
     raylets = [c for p in cluster.procs for c in psutil.Process(p.pid).children(recursive=True)
@@ -235,7 +235,7 @@ def _task_actors(cluster) -> list:
     for r in raylets:
         for w in r.children():
             try:
-                if w.cmdline()[:1] and w.cmdline()[0].startswith("ray::RankWorker.run_for_rank"):
+                if w.cmdline()[:1] and w.cmdline()[0].startswith("ray::_rank_task"):
                     out.append(w)
             except psutil.NoSuchProcess:
                 continue
@@ -264,9 +264,9 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
 
     def kill_first_task() -> None:
         while not done.is_set() and not killed:
-            for actor in _task_actors(ray_cluster):
+            for worker in _task_workers(ray_cluster):
                 try:
-                    victims = [actor, *actor.children(recursive=True)]  # the worker and its pool process
+                    victims = [worker, *worker.children(recursive=True)]  # the worker and anything it started
                 except psutil.NoSuchProcess:
                     continue
                 for v in victims:
@@ -274,7 +274,7 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
                         v.send_signal(signal.SIGKILL)
                     except psutil.NoSuchProcess:
                         pass
-                killed.append(actor.pid)
+                killed.append(worker.pid)
                 return
             time.sleep(0.02)
 
@@ -289,7 +289,7 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
         killer.join()
         logger.remove(sink)
     assert len(killed) == 1
-    assert any("RayActorError" in w or "retriable" in w for w in warnings), warnings  # the executor saw the loss
+    assert any("WorkerCrashedError" in w and "retriable" in w for w in warnings), warnings  # the executor saw it
     assert _kept_ids(run) == _kept_ids(str(ref))
     assert _removed(run).equals(_removed(str(ref)))
     assert m["input"] == 216 == m["kept"] + m["removed"] + m["quarantined"] + m["skipped"]
