@@ -82,15 +82,15 @@ def decimal_digits(cp: np.ndarray) -> np.ndarray:
     return digit
 
 
-def candidate_runs(cp: np.ndarray, table: np.ndarray, digit: np.ndarray, min_digits: int) -> np.ndarray:
-    """(start, end) rows of the maximal runs of consumable characters that hold `min_digits`+ digits."""
+def candidate_runs(cp: np.ndarray, table: np.ndarray, digits_before: np.ndarray, min_digits: int) -> np.ndarray:
+    """(start, end) rows of the maximal runs of consumable characters that hold `min_digits`+ digits
+    (`digits_before[i]`: how many digits precede offset i, for i in 0..len)."""
     if cp.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
     ok = np.where(cp < 128, table[np.minimum(cp, 127)], True)
-    edge = np.diff(np.concatenate(([False], ok, [False])).astype(np.int8))
+    edge = np.diff(np.concatenate(([False], ok, [False])).view(np.int8))
     starts = np.nonzero(edge == 1)[0]
     ends = np.nonzero(edge == -1)[0]
-    cd = np.zeros(cp.size + 1, dtype=np.int64)
-    np.cumsum(digit, out=cd[1:])
+    cd = digits_before
     keep = (cd[ends] - cd[starts]) >= min_digits
     return np.stack([starts[keep], ends[keep]], axis=1)
