@@ -5,7 +5,9 @@ Why not fastText here: on the injection training data (deepset's train split plu
 cross-validation, no test data read) this kind of model scored a higher F1 than the quantized fastText model
 with a fraction of its false positives on held-out benign prompts (numbers in the model card and
 docs/guardrails.md). Character n-grams inside words (2-5, like scikit-learn's `char_wb`) carry German,
-typos and leetspeak leftovers; word 1-2-grams carry phrasing.
+typos and leetspeak leftovers; word 1-2-grams carry phrasing. With `gloss` the word n-grams are taken from the
+text read through `guardrails.gloss` (German instruction words as their English gloss), so an English phrasing
+learnt also fires on its German form (in cross-validation on the training rows this raised F1, see train.py).
 
 Features are computed with numpy over the whole text (no per-n-gram Python: scikit-learn's `char_wb`
 analyzer took ~60 ms per 1 KB prompt, this takes well under 1 ms): the text's code points, a polynomial
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from curation.errors import WinnowError
+from guardrails.gloss import gloss as _gloss
 from guardrails.normalize import canonical
 
 _WORD = re.compile(r"\w+")
@@ -49,6 +52,8 @@ class NgramParams:
     C: float = 16.0
     threshold: float = 0.4  # the decision P >= threshold, folded into the intercept (P >= 0.5 after)
     seed: int = 0
+    gloss: bool = False  # word n-grams of the English gloss (`guardrails.gloss`); False in models made before it
+    in_domain_weight: float = 1.0  # training only: weight of positives and in-domain negatives (train.py)
 
 
 def char_keys(doc: str, lo: int, hi: int) -> np.ndarray:
@@ -132,8 +137,12 @@ class NgramClassifier:
         self.intercept = float(intercept)
 
     def _keys(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
-        p = self.params
-        return char_keys(doc, p.char_min, p.char_max), word_keys(doc, p.word_max)
+        return self.keys_of(doc, self.params)
+
+    @staticmethod
+    def keys_of(doc: str, p: NgramParams) -> tuple[np.ndarray, np.ndarray]:
+        """(character keys, word keys) of a canonical text."""
+        return char_keys(doc, p.char_min, p.char_max), word_keys(_gloss(doc) if p.gloss else doc, p.word_max)
 
     @staticmethod
     def _matrix(char: _Block, word: _Block, keys: list[tuple[np.ndarray, np.ndarray]]) -> Any:
@@ -153,16 +162,16 @@ class NgramClassifier:
 
     # -- training ------------------------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, texts: list[str], labels: Any, params: NgramParams) -> NgramClassifier:
+    def fit(cls, texts: list[str], labels: Any, params: NgramParams, sample_weight: Any = None) -> NgramClassifier:
         from sklearn.linear_model import LogisticRegression
 
         p = params
-        keys = [(char_keys(canonical(t), p.char_min, p.char_max), word_keys(canonical(t), p.word_max))
-                for t in texts]
+        keys = [cls.keys_of(canonical(t), p) for t in texts]
         char = _Block.fit([k[0] for k in keys], p.min_df, p.max_char_features)
         word = _Block.fit([k[1] for k in keys], p.min_df if p.min_df > 1 else 1, p.max_word_features)
         x = cls._matrix(char, word, keys)
-        lr = LogisticRegression(C=p.C, max_iter=5000, random_state=p.seed).fit(x, np.asarray(labels, dtype=int))
+        lr = LogisticRegression(C=p.C, max_iter=5000, random_state=p.seed).fit(x, np.asarray(labels, dtype=int),
+                                                                               sample_weight=sample_weight)
         t = p.threshold
         # P >= t under the fitted model  <=>  P >= 0.5 with the intercept moved by -logit(t)
         intercept = float(lr.intercept_[0]) - math.log(t / (1 - t))

@@ -15,8 +15,9 @@ and false positives). Both are trained from public data in a data folder laid ou
 A stratified 15% of the training rows is held out and scored by a model trained the same way on the other
 85%; the shipped model is then trained on every training row with the same recipe and seed. Injection
 positives are also added glued inside ordinary requests, and as many glued negatives
-(`augment_embedded`). The injection recipe (4 glued copies, C=16, decision threshold 0.4) was chosen by
-5-fold cross-validation on the training rows alone (`CV_NOTE`). The model card beside it records the
+(`augment_embedded`). The injection recipe (4 glued copies, C=16, decision threshold 0.4, word n-grams of the
+English gloss, in-domain weight 3) was chosen by 5-fold cross-validation on the training rows alone (`CV_NOTE`,
+`guardrails/train_cv.py`). The model card beside it records the
 command, every data file with its sha256 and row count, the parameters, the held-out scores and the size.
 """
 
@@ -198,13 +199,15 @@ def _question_texts(path: Path) -> list[str]:
 
 
 AUGMENT = {"injection": 4, "toxicity": 0}
-CV_NOTE = ("5-fold CV on the training rows only (deepset train + self-instruct + HH first turns; the scanner's "
-           "rules on): F1 on the deepset-train folds / false positives on 2,600 held-out self-instruct + HH prompts. "
-           "Stratified folds: the fastText recipe (dim 16, 2 glued copies) 0.881 / 15 at P >= 0.5; this recipe "
-           "0.905 / 3 at 0.4 (fold seed 1: 0.910 / 4); 2 copies 0.888 / 5; 6 copies 0.910 / 8; AdvBench as "
-           "positives 0.885 / 32; HH later turns as negatives 0.885 / 3. Folds that keep near-duplicate deepset "
-           "rows together (word-trigram Jaccard >= 0.3), closer to a new test set: fastText 0.872 / 10 at 0.5, "
-           "this recipe 0.882 / 3 at 0.4 (0.889 / 17 at 0.2)")
+CV_NOTE = ("5-fold CV on the training rows only (`python -m guardrails.train_cv`: deepset train + self-instruct + HH "
+           "first turns; deepset rows grouped by near-duplicates, word-trigram Jaccard >= 0.3, so a template stays in "
+           "one fold; the scanner's rules on): F1 on the deepset-train folds / false positives among 2,600 held-out "
+           "self-instruct + HH prompts, at the recipe's threshold. This recipe (word n-grams of the English gloss of "
+           "German instruction words, positives and deepset rows weighted 3): 0.897 / 10 (fold seed 0) and "
+           "0.902 / 11 (seed 1); the model before (no gloss, unweighted; same rules) 0.874 / 9; gloss only "
+           "0.900 / 10; weights only 0.897 / 10; the threshold one step lower 0.906 / 16 and 0.910 / 16 (more false "
+           "positives for little F1). Earlier choices kept: n-gram LR over fastText, 4 glued copies, C=16, "
+           "AdvBench left out (as positives: 32 false positives)")
 
 
 def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFrame:

@@ -70,6 +70,12 @@ RULES: dict[str, str] = {
     "zaboravi / olvida todo (hr, es)": r"\b(?:zaboravi|zaboravite) sve\b|\b(?:olvida|olvide) todo\b",
     "oubliez / olvida (fr, es)": r"\b(?:oubliez|oublie|ignorez|ignore[sz]?|olvida|olvide|ignora)\b(?:\W+\w+){0,3}?\W+"
                                  r"(?:instructions|consignes|instrucciones|reglas)\b",
+    # "forget everything / ignore the instructions" in Italian, Portuguese, Dutch, Polish and Spanish infinitives
+    # (canonical forms: accents stripped, so "esqueça as instruções" is read as "esqueca as instrucoes")
+    "dimentica / esqueca / vergeet (it, pt, nl, pl, es)":
+        r"\b(?:dimentica(?:te)?|ignorate|esqueca|esquece|vergeet|negeer|zapomnij|zignoruj|olvidar|ignorar)\b"
+        r"(?:\W+\w+){0,3}?\W+(?:tutto|tutte|istruzioni|tudo|todas|instrucoes|alles|alle|instructies|"
+        r"wszystko|instrukcje|todo|instrucciones)\b",
 }
 # Each rule can only match where one of these substrings occurs: a plain `in` test (C speed) skips its regex
 # on almost every benign text. (A superset condition: every match of the rule contains one of them.)
@@ -97,8 +103,25 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "rollenwechsel (de)": ("du bist", "sie sind", "bist du", "tu so"),
     "zaboravi / olvida todo (hr, es)": ("zaboravi", "olvid"),
     "oubliez / olvida (fr, es)": ("oubli", "ignor", "olvid"),
+    "dimentica / esqueca / vergeet (it, pt, nl, pl, es)": ("dimentica", "ignor", "esquec", "vergeet", "negeer",
+                                                           "zapomnij", "zignoruj", "olvid"),
 }
-_RULES = [(name, TRIGGERS[name], regex.compile(p, regex.I)) for name, p in RULES.items()]
+# The forms the rules read are canonical (`normalize.canonical` strips accents and umlauts: "das genügt" is read as
+# "das genugt"), so the rules' own umlauts are stripped the same way, or they could never match.
+_STRIP = str.maketrans("äöüÄÖÜ", "aouAOU")
+_RULES = [(name, tuple(t.translate(_STRIP) for t in TRIGGERS[name]), regex.compile(p.translate(_STRIP), regex.I))
+          for name, p in RULES.items()]
+
+# Role-play openers ("I want you to act as", "you are now", "pretend you are", "stell dir vor, du bist"): the way
+# jailbreaks begin, and also how ordinary role-play requests begin ("act as a math teacher"). Alone they prove
+# nothing, so they count only where the classifier already leans towards an injection (P >= `role_play_gate`):
+# in cross-validation on the training rows (guardrails/train_cv.py) that caught more injections with no more
+# false positives on the held-out benign prompts; a bare rule would flag every role-play question.
+ROLE_PLAY = regex.compile(
+    r"\b(?:you are now|now you are|from now on,? you|pretend (?:that )?(?:you are|you're|to be|you can)|"
+    r"(?:i want you to |please )?act as (?:a|an|my)\b|imagine (?:that )?you are|you will (?:now )?(?:act|play|"
+    r"pretend)|stell dir vor,? (?:du bist|dass du)|tu so,? als|du bist (?:jetzt|nun|ab sofort)|ab (?:jetzt|sofort) "
+    r"bist du|spiele? die rolle|ich mochte,? dass (?:du|sie) als)", regex.I)
 
 
 class InjectionConfig(ScannerConfig):
@@ -106,6 +129,8 @@ class InjectionConfig(ScannerConfig):
                                                 "shipped guardrails/models/injection.npz; a fastText .bin works too)")
     rules: bool = Field(True, description="also match known injection phrasings")
     rule_score: float = Field(0.95, ge=0, le=1, description="score of a rule match")
+    role_play_gate: float = Field(0.2, ge=0, le=1, description="a role-play opener scores `rule_score` where the "
+                                                               "classifier gives at least this (1: never)")
 
 
 class Injection(Scanner):
@@ -131,6 +156,9 @@ class Injection(Scanner):
             if hit is not None:
                 score = max(score, cfg.rule_score)
                 reasons.append(f"rule '{hit[0]}' on the {hit[1]} form")
+            elif best.prob >= cfg.role_play_gate and ROLE_PLAY.search(best.text):
+                score = max(score, cfg.rule_score)
+                reasons.append(f"role-play opener with classifier {best.prob:.2f} on the {best.form} form")
         return self.verdict(text, score, reasons=reasons)
 
     def match_rules(self, text: str) -> tuple[str, str] | None:
