@@ -145,6 +145,30 @@ def test_python_port_equals_spacy_on_tricky_chunks():
     assert ref.token_match is None and wc._token_match is None
 
 
+def test_special_case_matcher_equals_spacy_on_overlapping_matches():
+    """Chunks where spaCy's special-case matcher finds overlapping runs (emoticons, quotes, contractions)."""
+    import random
+
+    from curation.heuristics.words import WordCache
+
+    wc = WordCache()
+    chunks = ["’Coz...Wis.’", "\":(('ö.'", "]=(:’)°C.", "''ll-", "'nuff:)", "'11p.m.,:'(", ".>:(:)",
+              "'s[:'s", "'s(*_*)", ".Bros.w/o-’’'", ":);-)Ill.\":')", ".how’s\"8):)", "'s:'(:)", ":):'):):x's",
+              ":-}Mt.):’(,", "(don't)", "\"Let’s", "'O'clock.'", "a.m.)", "(Mr.)", "<3<3", ":'):'(", "''''"]
+    # random glue of special cases: overlap resolution (longest first, then leftmost) decides the words
+    keys = sorted("".join(q) for qs in wc._matcher_first.values() for q in qs)
+    glue = ["", "(", ")", "'", '"', ".", ",", "-", "’", "'s", "n't", ":)", "..."]
+    rng = random.Random(7)
+    for _ in range(3000):
+        chunks.append("".join(rng.choice(glue) + rng.choice(keys) for _ in range(rng.randint(1, 3)))
+                      + rng.choice(glue))
+    ours = wc._spacy_words(chunks)
+    ref = wc._spacy_words(chunks, force_spacy=True)
+    assert [c for c, a, b in zip(chunks, ours, ref, strict=True) if a != b] == []
+    # spaCy's own words for one overlapping case, written out: ":')" wins over ":'" + ")" and "):"
+    assert ours[chunks.index(":):'):):x's")] == [":)", ":')", ":", ")", ":x", "'s"]
+
+
 def test_each_filter_matches_datatrove(scored):
     from datatrove.pipeline.filters import (
         C4QualityFilter,
