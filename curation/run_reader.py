@@ -496,6 +496,12 @@ class RunReader:
             found = self._row_of(doc_id, [Path(hint)]) if Path(hint).is_file() else None
             if found is not None:
                 return found
+        if "table" in self.__dict__:  # the document table in memory says which file holds it
+            rows = self.table.filter(pl.col("id") == doc_id).head(1)
+            if rows.height and Path(str(rows["_file"][0])).is_file():
+                found = self._row_of(doc_id, [Path(str(rows["_file"][0]))])
+                if found is not None:
+                    return found
         files = self.doc_files() or self.kept_files()
         if not files:
             return None

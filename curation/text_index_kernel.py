@@ -125,31 +125,3 @@ def word_ids_nb(buf: np.ndarray, offs: np.ndarray, word: np.ndarray, ids: np.nda
         per_doc[d] = k - start_k
     return k, n_uniq
 
-
-@nb.njit(cache=True, nogil=True)
-def phrase_blocks_nb(codes: np.ndarray, starts: np.ndarray, blocks: np.ndarray, block_file: np.ndarray,
-                     qcodes: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """out[j] = whether block blocks[j]'s word codes hold the query's codes (its file's row of `qcodes`) in a
-    row: a necessary condition for the phrase to be in one of its documents. (A plain loop tested on the
-    phrase's rarest word first scans ~1.1 GB/s; a vectorized pair test was slower.)"""
-    k = qcodes.shape[1]
-    for j in range(len(blocks)):
-        b = blocks[j]
-        q = qcodes[block_file[b]]
-        anchor = 0  # the rarest word of the phrase in this file (the largest code) is tested first
-        for t in range(k):
-            if q[t] > q[anchor]:
-                anchor = t
-        qa = q[anchor]
-        found = False
-        for i in range(starts[b], starts[b + 1] - k + 1):
-            if codes[i + anchor] == qa:
-                ok = True
-                for t in range(k):
-                    if codes[i + t] != q[t]:
-                        ok = False
-                        break
-                if ok:
-                    found = True
-                    break
-        out[j] = found
