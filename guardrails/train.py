@@ -206,7 +206,8 @@ CV_NOTE = ("5-fold CV on the training rows only (`python -m guardrails.train_cv`
            "German instruction words, positives and deepset rows weighted 3): 0.897 / 10 (fold seed 0) and "
            "0.902 / 11 (seed 1); the model before (no gloss, unweighted; same rules) 0.874 / 9; gloss only "
            "0.900 / 10; weights only 0.897 / 10; the threshold one step lower 0.906 / 16 and 0.910 / 16 (more false "
-           "positives for little F1). Earlier choices kept: n-gram LR over fastText, 4 glued copies, C=16, "
+           "positives for little F1). The scanner as it ships (also role-play openers where P >= 0.2): 0.911 / 10 "
+           "and 0.914 / 11. Earlier choices kept: n-gram LR over fastText, 4 glued copies, C=16, "
            "AdvBench left out (as positives: 32 false positives)")
 
 
