@@ -12,8 +12,11 @@ import io
 import json
 import os
 import socket
+import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +59,7 @@ def join(base: str, *parts: str) -> str:
 
 MAX_SINGLE_PUT = 4 << 30  # S3 takes one PUT up to 5 GiB; bigger objects go through s3fs' multipart upload
 _clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
 
 
 def _s3_key(df_folder: Any, rel: str) -> tuple[Any, str, str] | None:
@@ -70,13 +74,16 @@ def _s3_key(df_folder: Any, rel: str) -> tuple[Any, str, str] | None:
             getattr(fs, "key", None), getattr(fs, "secret", None), getattr(fs, "token", None), os.getpid())
     client = _clients.get(opts)
     if client is None:
-        import boto3
+        with _clients_lock:  # transfers run in threads (`imap`): one client per process, shared (thread-safe)
+            client = _clients.get(opts)
+            if client is None:
+                import boto3
 
-        # credentials and endpoint as s3fs has them, else boto3's usual chain (AWS_* variables, profiles, roles,
-        # AWS_ENDPOINT_URL)
-        client = boto3.session.Session().client("s3", endpoint_url=opts[0], aws_access_key_id=opts[1],
-                                                aws_secret_access_key=opts[2], aws_session_token=opts[3])
-        _clients[opts] = client
+                # credentials and endpoint as s3fs has them, else boto3's usual chain (AWS_* variables, profiles,
+                # roles, AWS_ENDPOINT_URL)
+                client = boto3.session.Session().client("s3", endpoint_url=opts[0], aws_access_key_id=opts[1],
+                                                        aws_secret_access_key=opts[2], aws_session_token=opts[3])
+                _clients[opts] = client
     return client, bucket, key
 
 
@@ -224,21 +231,48 @@ def commit_manifest(run: str, manifest: dict[str, Any]) -> None:
 # --- moving a run between a local staging folder and its remote home -------------------------------
 
 
+TRANSFER_THREADS = 8  # whole-object GETs/PUTs in flight at once: a store's latency, not its bandwidth, bounds a
+# folder of many small parts copied one object at a time (botocore's connection pool holds 10)
+
+
+def imap(fn: Callable[[Any], Any], items: list[Any], *, remote: bool, ahead: int = TRANSFER_THREADS) -> Iterator[Any]:
+    """`fn(item)` for each item, results in order; on an object store (`remote`) up to `ahead` at once in threads
+    (memory stays bounded by `ahead` results); a failure is raised when its result is reached."""
+    if not remote or len(items) < 2:
+        yield from map(fn, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(ahead, len(items))) as pool:
+        running: deque = deque()
+        for it in items:
+            running.append(pool.submit(fn, it))
+            if len(running) >= ahead:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+
+
+def _each(df_folder: Any, fn: Callable[[Any], Any], items: list[Any]) -> None:
+    for _ in imap(fn, items, remote=not df_folder.is_local()):
+        pass
+
+
 def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tuple[str, ...] = ()) -> int:
-    """Copy every file under local_dir/subdir to run/subdir (same relative names); returns the count."""
+    """Copy every file under local_dir/subdir to run/subdir (same relative names); returns the count. Every file
+    is written when this returns (callers order their commits by calls: data, then markers)."""
     src = Path(local_dir) / subdir if subdir else Path(local_dir)
     if not src.exists():
         return 0
     df_folder = folder(run)
     files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-    n = 0
+    todo = []
     for p in files:
         rel = str(p.relative_to(local_dir)).replace(os.sep, "/")
-        if p.name.startswith(".") or any(rel.startswith(s) for s in skip):
-            continue
-        write_bytes(df_folder, rel, p.read_bytes())
-        n += 1
-    return n
+        if not (p.name.startswith(".") or any(rel.startswith(s) for s in skip)):
+            todo.append((p, rel))
+    _each(df_folder, lambda t: write_bytes(df_folder, t[1], t[0].read_bytes()), todo)
+    return len(todo)
 
 
 def download_tree(run: str, subdir: str, local_dir: str | Path) -> int:
@@ -251,7 +285,6 @@ def download_tree(run: str, subdir: str, local_dir: str | Path) -> int:
     else:
         return 0
     for rel in rels:
-        dst = Path(local_dir) / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(read_bytes(df_folder, rel))
+        (Path(local_dir) / rel).parent.mkdir(parents=True, exist_ok=True)
+    _each(df_folder, lambda rel: (Path(local_dir) / rel).write_bytes(read_bytes(df_folder, rel)), rels)
     return len(rels)

@@ -67,7 +67,8 @@ def _read_all(fold: Any, subdir: str, columns: list[str] | None = None) -> pl.Da
     files = objstore.list_files(fold, subdir)
     if not files:
         return None
-    return pl.concat([objstore.read_parquet(fold, f, columns) for f in files], how="vertical_relaxed")
+    frames = objstore.imap(lambda f: objstore.read_parquet(fold, f, columns), files, remote=not fold.is_local())
+    return pl.concat(list(frames), how="vertical_relaxed")
 
 
 class _Stage(PipelineStep):
@@ -88,6 +89,11 @@ class _Stage(PipelineStep):
     def _file(self, plan: dict[str, Any], i: int, columns: list[str]) -> pl.DataFrame:
         root, rel = plan["files"][i]
         return objstore.read_parquet(objstore.folder(root), rel, columns)
+
+    def _files(self, plan: dict[str, Any], idx: list[int], columns: list[str]) -> Iterator[pl.DataFrame]:
+        """Part files `idx` in order; from an object store several are fetched ahead (in threads)."""
+        remote = any(objstore.is_remote(plan["files"][i][0]) for i in idx)
+        return objstore.imap(lambda i: self._file(plan, i, columns), idx, remote=remote)
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         fold, plan = self._setup()
@@ -115,11 +121,13 @@ class ExactPartition(_Stage):
 
     def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
         mine = [i for i in range(len(plan["files"])) if i % world == rank]
-        new = [self._file(plan, i, ["id", "order", "length", "key"]) for i in mine if i >= plan["n_old"]]
-        old = [self._file(plan, i, ["id", "order", "key"]).select(
+        new = list(self._files(plan, [i for i in mine if i >= plan["n_old"]], ["id", "order", "length", "key"]))
+        olds = [i for i in mine if i < plan["n_old"]]
+        old = [df.select(
             "key", (pl.lit(f"{plan['labels'][i]}:") + pl.col("id").cast(pl.Utf8)).alias("kept_id"),
             pl.lit(plan["labels"][i]).alias("kept_run"), pl.lit(plan["run_index"][i]).alias("_run"),
-            pl.col("order").alias("_order")) for i in mine if i < plan["n_old"]]
+            pl.col("order").alias("_order"))
+            for i, df in zip(olds, self._files(plan, olds, ["id", "order", "key"]), strict=True)]
         for name, frames in (("parts", new), ("earlier", old)):
             if frames:
                 df = pl.concat(frames, how="vertical_relaxed")
@@ -153,10 +161,8 @@ class MinhashBands(_Stage):
 
     def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
         js, hs, gs = [], [], []
-        for i in range(len(plan["files"])):
-            if i % world != rank:
-                continue
-            df = self._file(plan, i, ["n_shingles", "bands"])
+        mine = [i for i in range(len(plan["files"])) if i % world == rank]
+        for i, df in zip(mine, self._files(plan, mine, ["n_shingles", "bands"]), strict=True):
             rows = np.flatnonzero(df["n_shingles"].to_numpy() > 0)
             if not len(rows):
                 continue
@@ -212,10 +218,10 @@ class MinhashNodes(_Stage):
         gid = np.unique(cand["gid"].to_numpy())
         files = gid >> SHIFT
         frames = []
-        for i in np.unique(files):
+        which = [int(i) for i in np.unique(files)]
+        for i, df in zip(which, self._files(plan, which, ["id", "order", "length", "signature"]), strict=True):
             rows = (gid[files == i] & ROW_MASK).astype(np.int64)
-            df = self._file(plan, int(i), ["id", "order", "length", "signature"])[rows]
-            frames.append(df.with_columns(gid=pl.Series(gid[files == i], dtype=pl.UInt64)))
+            frames.append(df[rows].with_columns(gid=pl.Series(gid[files == i], dtype=pl.UInt64)))
         out = pl.concat(frames, how="vertical_relaxed")
         objstore.write_parquet(fold, f"{WORK}/{self.step}/nodes/{rank:05d}.parquet", out)
         self.stat_update("candidates", value=out.height)
@@ -272,10 +278,8 @@ class MinhashFinal(_Stage):
 
     def work(self, fold: Any, plan: dict[str, Any], rank: int, world: int) -> None:
         members = _read_all(fold, f"{WORK}/{self.step}/members/{rank:05d}")
-        for i in range(plan["n_old"], len(plan["files"])):
-            if i % world != rank:
-                continue
-            df = self._file(plan, i, ["id", "order", "n_shingles"])
+        mine = [i for i in range(plan["n_old"], len(plan["files"])) if i % world == rank]
+        for i, df in zip(mine, self._files(plan, mine, ["id", "order", "n_shingles"]), strict=True):
             gid = (np.uint64(i) << SHIFT) | np.arange(df.height, dtype=np.uint64)
             out = pl.DataFrame({
                 "gid": gid, "id": df["id"].cast(pl.Utf8), "duplicate": np.zeros(df.height, bool),
