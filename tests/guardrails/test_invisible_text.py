@@ -44,3 +44,40 @@ def test_accented_prompt_is_cleared_without_the_full_pass(monkeypatch) -> None:
     assert not v.valid and [sp.label for sp in v.spans] == ["BIDI_CONTROL"] and v.sanitized == prose
     v = s.scan(prose + " log in to p\u0430ypal")
     assert not v.valid and v.spans[0].text == "p\u0430ypal" and v.sanitized.endswith("paypal")
+
+
+def test_safe_ranges_hold_no_invisible_or_look_alike_character() -> None:
+    # the scanner clears these characters without testing them: none may be invisible or of a look-alike script
+    from guardrails.scanners.invisible_text import _INVISIBLE, _OTHER_SCRIPT, SAFE_RANGES
+
+    for a, b in SAFE_RANGES:
+        for cp in range(a, b + 1):
+            assert _INVISIBLE.match(chr(cp)) is None and _OTHER_SCRIPT.match(chr(cp)) is None, hex(cp)
+
+
+def test_fast_path_finds_what_the_full_class_finds() -> None:
+    # reference: the whole invisible class run over the whole text, as before the one-pass shortcut
+    import random
+
+    from guardrails.scanners.invisible_text import _INVISIBLE, _OTHER_SCRIPT
+
+    class Reference(InvisibleText):
+        @staticmethod
+        def _suspect(text: str) -> tuple[str, bool]:
+            chars = "".join(set(text))
+            return "".join(_INVISIBLE.findall(chars)), _OTHER_SCRIPT.search(chars) is not None
+
+        @classmethod
+        def _runs_of(cls, chars: str):  # noqa: ANN206
+            return _INVISIBLE
+
+    g = random.Random(3)
+    pool = list("abc xyz.,") + ["\u200b", "\u200d", "\u2060", "\u00ad", "\u202e", "\u2066", "\ufe0f", "\ue000",
+                                "\U000e0041", "\ufeff", "\u00e9", "\u201c", "\u2014", "\u0430", "\u03bf", "\U0001f600",
+                                "\u4e2d", "\u180e", "\u3164"]
+    fast, ref = InvisibleText(), Reference()
+    for _ in range(400):
+        t = "".join(g.choice(pool) for _ in range(g.randint(0, 30)))
+        a, b = fast.scan(t).to_dict(), ref.scan(t).to_dict()
+        a.pop("latency_ms"), b.pop("latency_ms")
+        assert a == b, repr(t)
