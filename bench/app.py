@@ -247,6 +247,12 @@ def time_app(run: Path, cold: bool = True) -> dict:
     os.environ["WINNOW_ALLOW"] = str(run.parent)
     res: dict = {"run": str(run), "docs": RunReader(run).manifest["input"], "cache": "cold" if cold else "warm"}
     drop = (lambda: evict(run)) if cold else (lambda: 0)  # noqa: E731
+    peaks: dict[str, float] = {}  # peak RSS (MB) of the process after each step: what holds the memory
+    res["peak_rss_after_mb"] = peaks
+
+    def peak(step: str) -> None:
+        peaks[step] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
     # the server's own start (Streamlit scans installed packages for components, the app imports its pages and
     # their chart code) happens once per `winnow app`, not per page: measured on a first session on a small run
     small = run.parent / (run.name + "-warmup")
@@ -257,6 +263,7 @@ def time_app(run: Path, cold: bool = True) -> dict:
     warm.query_params["run"] = str(small)
     t, _ = _timed(warm.run)
     res["server_start_first_session_s"] = round(t, 3)
+    peak("server_start")
     import streamlit as st
 
     import app.ui.corpus_page as corpus_page
@@ -298,10 +305,12 @@ def time_app(run: Path, cold: bool = True) -> dict:
     res["first_table_render_cached_table_apptest_s"] = round(t, 3)
     res["first_table_render_cached_table_s"] = round(page_s[-1], 3)
     res["first_page_rows"] = int(at.dataframe[0].value.shape[0])
+    peak("first_table")
     # re-threshold: first open (loads every rule's column), then a slider move with recount
     t, _ = _timed(lambda: at.radio(key="corpus_view").set_value("Re-threshold").run())
     assert not at.exception, [e.value for e in at.exception]
     res["rethreshold_open_s"] = round(page_s[-1], 3)
+    peak("rethreshold_open")
     at.selectbox(key="rethr_step").set_value("gopher_quality").run()
     key = "thr|gopher_quality.alpha_words|min"
     times, walls = [], []
@@ -319,6 +328,7 @@ def time_app(run: Path, cold: bool = True) -> dict:
     reader = RunReader(run)  # no cache folder: the table is read from the docs files
     t, _ = _timed(lambda: reader.table)
     res["document_table_load_s"] = round(t, 3)
+    peak("document_table")
     rc = reader.recounter()
     rule = next(r for r in rc.rules if r.name == "fineweb_quality.line_punct_ratio")
     t, _ = _timed(lambda: rc.count([r if r.name != rule.name else r.model_copy(update={"min": 0.3})
@@ -355,6 +365,7 @@ def time_app(run: Path, cold: bool = True) -> dict:
         res[f"search_{name}_s"] = round(t, 3)
         res[f"search_{name}"] = {"query": query, "whole_words": whole, "rows": page.height, "total": total,
                                  "candidate_blocks": len(cands), "phrase_blocks": phrase, "blocks": idx.n_blocks}
+    peak("searches")
     bare = RunReader(run)  # the same searches without the index: every docs file is read until the page fills
     bare.__dict__["text_index"] = None
     bare.__dict__["table"] = reader.table
@@ -367,6 +378,7 @@ def time_app(run: Path, cold: bool = True) -> dict:
     t, _ = _timed(lambda: at.text_input(key="corpus_search").set_value(SEARCHES[2][1]).run())
     assert not at.exception, [e.value for e in at.exception]
     res["search_page_rerun_s"] = {"query": SEARCHES[2][1], "s": round(page_s[-1], 3)}
+    peak("searches_without_index_and_page_rerun")
     # opening a document: a removed near-duplicate (reads its kept copy too)
     rem = reader.removed().filter(pl.col("rule") == "near_duplicate").select("id").head(1).collect()["id"][0]
     drop()  # as a user opens it: a row of the page listing removed near-duplicates, on the reader the app holds
