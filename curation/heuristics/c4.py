@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curation.heuristics.chars import CITATION_RE, PY_WHITESPACE, SPLITLINES_RE, WS
+from curation.heuristics.chars import CITATION_RE, NON_WS, PY_WHITESPACE, SPLITLINES_RE, WS
 from curation.heuristics.words import Tokens, WordCache
 
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -96,23 +96,48 @@ def _sentences_exact(ids: list[int], cache: WordCache) -> int:
     return n
 
 
-def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4Lines:
-    """Run C4's line filter over a batch; `tk` are the batch's words (with splitlines line ids)."""
-    n_docs = len(texts)
-    lines = (pl.DataFrame({"text": texts}).with_row_index("doc")
-             .select(pl.col("doc").cast(pl.Int64),
-                     pl.col("text").fill_null("").str.replace_all(SPLITLINES_RE, "\n").str.split("\n")
-                     .alias("raw"))
-             .explode("raw"))
-    if lines.height != len(tk.line_chunks):  # pragma: no cover - both split on the same breaks
-        raise RuntimeError(f"C4 line split mismatch: {lines.height} lines vs {len(tk.line_chunks)}")
-    n_lines = lines.height
-    long_word = np.zeros(n_lines, dtype=bool)
-    if p.max_word_length != -1:
-        long_word[tk.chunk_line[tk.chunk_len > p.max_word_length]] = True
+def _split_lines(texts: pl.Series) -> pl.DataFrame:
+    """One row per `str.splitlines()` line (`doc`, `raw`), plus an empty last line after a final break."""
+    return (pl.DataFrame({"text": texts}).with_row_index("doc")
+            .select(pl.col("doc").cast(pl.Int64),
+                    pl.col("text").fill_null("").str.replace_all(SPLITLINES_RE, "\n").str.split("\n").alias("raw"))
+            .explode("raw"))
+
+
+def _chunk_stats(lines: pl.DataFrame, max_word_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line: `len(line.split())` and whether a whitespace-separated word is longer than `max_word_length`.
+
+    Without the batch's words (what `c4_clean` needs): only lines longer than the limit can hold such a word.
+    """
+    f = lines.select(n=pl.col("raw").str.count_matches(f"{NON_WS}+"), long=pl.col("raw").str.len_chars())
+    n_words = f["n"].cast(pl.Int64).to_numpy()
+    long_word = np.zeros(lines.height, dtype=bool)
+    if max_word_length != -1:
+        idx = np.flatnonzero(f["long"].to_numpy() > max_word_length)
+        for i, line in zip(idx, lines["raw"].gather(idx).to_list(), strict=True):
+            long_word[i] = max(map(len, line.split()), default=0) > max_word_length
+    return n_words, long_word
+
+
+def c4_line_rules(texts: pl.Series, p: C4Params, tk: Tokens | None = None) -> pl.DataFrame:
+    """C4's line rules over a batch: one row per line with `kept` and the reason flags (no sentences).
+
+    `tk` (the batch's words, with splitlines line ids) supplies the word counts; without it they come
+    from the lines themselves.
+    """
+    lines = _split_lines(texts)
+    if tk is not None:
+        if lines.height != len(tk.line_chunks):  # pragma: no cover - both split on the same breaks
+            raise RuntimeError(f"C4 line split mismatch: {lines.height} lines vs {len(tk.line_chunks)}")
+        n_words = tk.line_chunks
+        long_word = np.zeros(lines.height, dtype=bool)
+        if p.max_word_length != -1:
+            long_word[tk.chunk_line[tk.chunk_len > p.max_word_length]] = True
+    else:
+        n_words, long_word = _chunk_stats(lines, p.max_word_length)
     stripped = pl.col("raw").str.strip_chars(PY_WHITESPACE)
     cited = stripped.str.replace_all(CITATION_RE, "") if p.remove_citations else stripped
-    lines = lines.with_columns(text=cited, n_words=pl.Series(tk.line_chunks), long_word=pl.Series(long_word))
+    lines = lines.with_columns(text=cited, n_words=pl.Series(n_words), long_word=pl.Series(long_word))
     t = pl.col("text")
     low = t.str.to_lowercase()
     ends = pl.any_horizontal([t.str.ends_with(e) for e in END_PUNCTUATION])
@@ -126,25 +151,35 @@ def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4L
         quote_only=(~pl.col("long_word") & no_punct & quote_end & ~few) if p.filter_no_terminal_punct
         else pl.lit(False),
     ).with_columns(eligible=~pl.col("long_word") & ~pl.col("no_punct") & ~pl.col("few_words"))
+    # what each line mentions, computed once (on the lowercased text, itself computed once)
+    off = pl.lit(False)
+    lines = lines.with_columns(_low=low).with_columns(
+        _lorem=pl.col("_low").str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else off,
+        _js=pl.col("_low").str.contains("javascript", literal=True) if p.filter_javascript else off,
+        _curly=t.str.contains("{", literal=True) if p.filter_curly_bracket else off,
+        _policy=pl.col("_low").str.contains_any(list(POLICY_SUBSTRINGS)) if p.filter_policy else off,
+    ).drop("_low")
     e = pl.col("eligible")
-    lorem = e & low.str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else pl.lit(False)
-    js = e & ~lorem & low.str.contains("javascript", literal=True) if p.filter_javascript else pl.lit(False)
-    curly = (e & ~lorem & ~js & t.str.contains("{", literal=True)) if p.filter_curly_bracket else pl.lit(False)
-    policy = (e & ~lorem & ~js & ~curly & pl.any_horizontal([low.str.contains(s, literal=True)
-                                                           for s in POLICY_SUBSTRINGS])
-              if p.filter_policy else pl.lit(False))
+    m_lorem, m_js, m_curly, m_policy = pl.col("_lorem"), pl.col("_js"), pl.col("_curly"), pl.col("_policy")
+    lorem = e & m_lorem
+    js = e & ~m_lorem & m_js
+    curly = e & ~m_lorem & ~m_js & m_curly
+    policy = e & ~m_lorem & ~m_js & ~m_curly & m_policy
     q = pl.col("quote_only")
-    q_drop = ((low.str.contains("lorem ipsum", literal=True) if p.filter_lorem_ipsum else pl.lit(False))
-              | (low.str.contains("javascript", literal=True) if p.filter_javascript else pl.lit(False))
-              | (t.str.contains("{", literal=True) if p.filter_curly_bracket else pl.lit(False))
-              | (pl.any_horizontal([low.str.contains(s, literal=True) for s in POLICY_SUBSTRINGS])
-                 if p.filter_policy else pl.lit(False)))
+    q_drop = m_lorem | m_js | m_curly | m_policy
     lines = lines.with_columns(lorem=lorem, javascript=js, curly=curly, policy=policy).with_columns(
         kept=e & ~pl.col("lorem") & ~pl.col("javascript") & ~pl.col("curly") & ~pl.col("policy"),
         kept_paper_only=q & ~q_drop,
         # lines whose cached words are not spaCy's exact tokens of the kept text
         odd=(t != stripped) | t.str.contains(f"{WS}{{2,}}|[{WS[1:-1]}&&[^ ]]"),
-    )
+    ).drop("_lorem", "_js", "_curly", "_policy")
+    return lines
+
+
+def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4Lines:
+    """Run C4's line filter over a batch, with sentence counts; `tk` are the batch's words."""
+    n_docs = len(texts)
+    lines = c4_line_rules(texts, p, tk)
     kept = lines["kept"].to_numpy()
     counted = kept | lines["kept_paper_only"].to_numpy()
     odd = lines["odd"].to_numpy()
@@ -178,9 +213,12 @@ def c4_lines(texts: pl.Series, tk: Tokens, cache: WordCache, p: C4Params) -> C4L
     return C4Lines(lines=lines, docs=docs)
 
 
-def kept_text(c4: C4Lines, n_docs: int) -> pl.Series:
-    """The text datatrove's C4 filter passes on: kept lines joined with "\\n", then stripped."""
-    agg = (c4.lines.filter(pl.col("kept")).group_by("doc", maintain_order=True)
+def kept_text(c4: C4Lines | pl.DataFrame, n_docs: int) -> pl.Series:
+    """The text datatrove's C4 filter passes on: kept lines joined with "\\n", then stripped.
+
+    `c4`: `c4_lines`' result or `c4_line_rules`' lines."""
+    lines = c4.lines if isinstance(c4, C4Lines) else c4
+    agg = (lines.filter(pl.col("kept")).group_by("doc", maintain_order=True)
            .agg(pl.col("text").str.join("\n")))
     full = pl.DataFrame({"doc": pl.int_range(0, n_docs, eager=True, dtype=pl.Int64)})
     return (full.join(agg, on="doc", how="left").sort("doc")

@@ -10,7 +10,6 @@ A kept document that C4 itself would drop (a recipe without C4's rules) gets its
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,14 @@ from pydantic import ValidationError
 from curation.errors import WinnowError
 from curation.transforms import register_transform
 
-# mix runs transforms in two threads; the shared word cache the line split uses is not thread-safe
-_LOCK = threading.Lock()
-
 
 def c4_clean_texts(texts: pl.Series, params: Any) -> pl.Series:
     """C4's kept lines of each text (a `curation.heuristics.c4.C4Params`), as datatrove writes them."""
-    from curation.heuristics.c4 import kept_text
-    from curation.heuristics.signals import Analysis
+    from curation.heuristics.c4 import c4_line_rules, kept_text
 
-    with _LOCK:
-        a = Analysis(texts=texts.cast(pl.String).fill_null(""))
-        return kept_text(a.c4(params), len(texts)).alias("text")
+    # which lines survive needs no words (only sentence counts do): no tokenizing here
+    t = texts.cast(pl.String).fill_null("")
+    return kept_text(c4_line_rules(t, params), len(t)).alias("text")
 
 
 @register_transform("c4_clean")

@@ -30,6 +30,10 @@ LINES = [
     "Tabs\tinside\tthe words of this sentence count as spaces.",
     "Non-breaking\u00a0spaces\u00a0split words in Python too.",
     "A word " + "x" * 1005 + " that is far too long.",
+    # long lines whose words are short, or exactly at the limit: kept (the limit is on words, not lines)
+    "Many short words. " * 80,
+    "y" * 1000 + " is a word exactly at the limit.",
+    "Tab\t" + "z" * 1001 + "\tafter a tab is too long.",
     "Mr. Smith went to Washington. He stayed there. Then he left.",
     "",
     "   ",
