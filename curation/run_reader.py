@@ -26,9 +26,8 @@ import polars as pl
 
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule, load_recipe
-from curation.text_index import TextIndex
+from curation.text_index import PREVIEW_CHARS, TextIndex, preview_of  # noqa: F401 (PREVIEW_CHARS: as before)
 
-PREVIEW_CHARS = 160
 REMOVED_SCHEMA = {"id": pl.String, "rule": pl.String, "rules": pl.List(pl.String), "value": pl.Float64,
                   "detail": pl.String, "kept_id": pl.String}
 _OPS = {">=": "ge", "<=": "le", ">": "gt", "<": "lt", "==": "eq", "!=": "ne"}
@@ -365,11 +364,14 @@ class RunReader:
             need = offset + limit
             unfiltered = status == "all" and not rule and not filters  # every hit is a row of the page's base
             found: list[pl.DataFrame] = []
+            known: list[pl.DataFrame] = []  # previews the search read with the hits (the index's copy holds them)
             orders: list[pl.Series] = []
             n = 0
             stopped = False
             for hits, next_min, ordered in self._search_batches(search, whole_words):
                 if hits.height:
+                    if "preview" in hits.columns:
+                        known.append(hits.select("id", "preview"))
                     use_order = ordered and has_order
                     got = hits if unfiltered and (not use_order or "order" in hits.columns) else \
                         base.join(hits.lazy().select("id"), on="id", how="semi").select(
@@ -395,14 +397,20 @@ class RunReader:
             q = q.sort(sort[0], descending=sort[1], nulls_last=True)
         elif has_order:
             q = q.sort("order")
-        return self._finish_page(q.slice(offset, limit).collect()), total
+        return self._finish_page(q.slice(offset, limit).collect(), pl.concat(known) if search and known else None), \
+            total
 
-    def _finish_page(self, page: pl.DataFrame) -> pl.DataFrame:
-        """The page's rows with status and preview; their docs files are remembered for `document`."""
+    def _finish_page(self, page: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The page's rows with status and preview (from `known` where it has them, else read from the docs
+        files); their docs files are remembered for `document`."""
         self._file_hint.update(zip(page["id"].to_list(), page["_file"].cast(pl.String).to_list(), strict=True))
         if len(self._file_hint) > 10_000:
             self._file_hint.clear()
-        page = page.join(self._previews(page), on="id", how="left", maintain_order="left")
+        have = known.join(page.select("id"), on="id", how="semi").unique("id", keep="first") if known is not None \
+            else pl.DataFrame(schema={"id": pl.String, "preview": pl.String})
+        rest = page.join(have.select("id"), on="id", how="anti")
+        previews = pl.concat([have, self._previews(rest)]) if rest.height else have
+        page = page.join(previews, on="id", how="left", maintain_order="left")
         status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
         extra = [c for c in page.columns if "." in c]
         return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview")
@@ -472,8 +480,7 @@ class RunReader:
         """id, preview of the page's documents, reading the text of only the files they are in."""
         by_file = page.with_columns(pl.col("_file").cast(pl.String)).group_by("_file")
         parts = [pl.scan_parquet(f).filter(pl.col("id").is_in(grp["id"].implode())).select(
-            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " "))
-            for (f,), grp in by_file] if page.height else []
+            "id", preview=preview_of(pl.col("text"))) for (f,), grp in by_file] if page.height else []
         if not parts:
             return pl.DataFrame(schema={"id": pl.String, "preview": pl.String})
         return pl.concat(pl.collect_all(parts)).unique("id", keep="first")
@@ -574,7 +581,7 @@ class RunReader:
             return pl.DataFrame(schema={"id": pl.String, "duplicate": pl.Boolean, "similarity": pl.Float64,
                                         "preview": pl.String})
         previews = self.docs().filter(pl.col("id").is_in(members["id"].implode())).select(
-            "id", preview=pl.col("text").str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")).collect()
+            "id", preview=preview_of(pl.col("text"))).collect()
         return members.join(previews, on="id", how="left", maintain_order="left").sort("duplicate")
 
     # -- live re-thresholding ------------------------------------------------------------------------------

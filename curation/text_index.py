@@ -66,6 +66,15 @@ MAX_BATCH = 128  # blocks per batch later (~70 MB of text at 2 KB a document): b
 INDEX_FROM_DOCS = 300_000  # smaller runs get no index: reading their docs files answers within ~1.2 s
 
 
+PREVIEW_CHARS = 160
+
+
+def preview_of(text: pl.Expr) -> pl.Expr:
+    """A document's preview in the page's table: its first characters, runs of white space as one space. The
+    copy holds it beside the lowercased text, so a page of hits needs no read of the docs files."""
+    return text.str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")
+
+
 def numba_available() -> bool:
     """numba is in the curation extra; without it no index is built and search reads the docs files."""
     import importlib.util
@@ -214,7 +223,8 @@ class IndexBuilder:
         has_order = "order" in docs.columns
         key = self._file_index[path.name] << 32  # a block's key: its file's index and row group, unique in the run
         low = docs.select("id", *(["order"] if has_order else []), pl.col("text").fill_null("").str.to_lowercase(),
-                          blk=(pl.int_range(pl.len()) // BLOCK).cast(pl.Int64) + key).rechunk()
+                          blk=(pl.int_range(pl.len()) // BLOCK).cast(pl.Int64) + key,
+                          preview=preview_of(pl.col("text"))).rechunk()
         low.write_parquet(self.out / "text" / path.name, compression="uncompressed", row_group_size=BLOCK,
                           statistics=True)
         keys = block_keys(low["text"])
@@ -388,6 +398,8 @@ class TextIndex:
         self.block_key = blocks["blk"].to_numpy()
         self.n_blocks = blocks.height
         self.rgs_per_file = dict(blocks.group_by("file").len().iter_rows())
+        self.has_preview = self.n_blocks > 0 and "preview" in pl.read_parquet_schema(
+            folder / "text" / str(self.block_file[0]))
         self.codes: Path | None = None  # codes.npy, read with pread (see `_phrase_part`)
         self._codes_fd: int | None = None
         if meta.get("codes") == CODES and "fi" in blocks.columns:
@@ -500,6 +512,10 @@ class TextIndex:
 
     def phrase_blocks(self, blocks: np.ndarray, qcodes: np.ndarray) -> np.ndarray:
         """The blocks whose word codes hold the phrase's codes in a row (the others cannot hold a match)."""
+        if len(blocks) > 2 * MAX_BATCH:  # bounded reads: the buffers stay small whoever asks
+            step = 2 * MAX_BATCH
+            return np.concatenate([self.phrase_blocks(blocks[i:i + step], qcodes)
+                                   for i in range(0, len(blocks), step)])
         if len(blocks) < 16:
             return blocks[self._phrase_part(blocks, qcodes)]
         h = len(blocks) // 2  # two threads (the kernel releases the GIL, reads run in parallel)
@@ -514,7 +530,8 @@ class TextIndex:
         lf = pl.scan_parquet([self.folder / "text" / n for n in names])
         if len(blocks) < sum(self.rgs_per_file[n] for n in names):
             lf = lf.filter(pl.col("blk").is_in(self.block_key[blocks].tolist()))
-        return lf.filter(test).select("id", *(["order"] if self.has_order else []))
+        return lf.filter(test).select("id", *(["order"] if self.has_order else []),
+                                      *(["preview"] if self.has_preview else []))
 
     def search(self, query: str, whole_words: bool) -> Iterator[tuple[pl.DataFrame, int | None]]:
         """(ids of matching documents in a batch of blocks, smallest input position of the blocks not read yet
@@ -538,7 +555,8 @@ class TextIndex:
                     fetched = ahead
                 batch = self.phrase_blocks(batch, qcodes)
             hits = self._scan(batch.astype(np.int64), test).collect() if len(batch) else \
-                pl.DataFrame(schema={"id": pl.String, **({"order": pl.Int64} if self.has_order else {})})
+                pl.DataFrame(schema={"id": pl.String, **({"order": pl.Int64} if self.has_order else {}),
+                                     **({"preview": pl.String} if self.has_preview else {})})
             nxt = int(self.block_min[cands[i]]) if i < len(cands) else None
             yield hits, nxt
 

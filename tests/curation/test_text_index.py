@@ -300,3 +300,15 @@ def test_the_kernel_keys_equal_the_reference_keys() -> None:
     want = _block_keys_py(data, offs, 64)
     got = np.unique(block_keys(text, 64))
     assert got.tolist() == want.tolist()
+
+
+def test_a_page_of_hits_shows_the_original_text_as_preview(run: Path) -> None:
+    """Previews of hits come from the index's copy (no docs file read) yet show the text as written, not
+    lowercased: the same preview as a page without search shows."""
+    docs = pl.concat([pl.read_parquet(f) for f in (run / "docs").glob("*.parquet")])
+    original = dict(zip(docs["id"], docs["text"], strict=True))
+    page, _ = RunReader(run).page(search="quokka", whole_words=True, limit=50)
+    assert page.height > 0
+    for doc_id, preview in zip(page["id"], page["preview"], strict=True):
+        assert preview == re.sub(r"\s+", " ", original[doc_id][:160])
+        assert preview != preview.lower() or original[doc_id][:160] == original[doc_id][:160].lower()
