@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from curation.pii.phone_candidates import candidate_runs, consumable_ascii, decimal_digits
-from curation.pii.prefilter import Utf8Text, candidate_starts, re2_scanner
+from curation.pii.prefilter import Utf8Text, candidate_starts, re2_scanners
 from curation.pii.recognizers import RecognizerSet, build_recognizer_set, email_is_valid
 
 Span = tuple[str, int, int, float]  # entity_type, start, end, score (character offsets, end exclusive)
@@ -204,8 +204,11 @@ class PiiEngine:
         self._token_safe = [token_safe(j.regex) for j in self.recognizers.jobs]
         self._anchors = [anchor_for(j.regex) for j in self.recognizers.jobs]
         # RE2 finds where the rest can start (see prefilter.py); the anchored ones are cheaper as they are
-        self._scanners = [None if a is not None else re2_scanner(j.regex, j.compiled.flags)
-                          for j, a in zip(self.recognizers.jobs, self._anchors, strict=True)]
+        scan = [i for i, a in enumerate(self._anchors) if a is None]
+        self._scanners: list[Any | None] = [None] * len(self._anchors)
+        jobs = self.recognizers.jobs
+        for i, sc in zip(scan, re2_scanners([(jobs[i].regex, jobs[i].flags) for i in scan]), strict=True):
+            self._scanners[i] = sc
 
     @property
     def entities(self) -> list[str]:
@@ -258,9 +261,9 @@ class PiiEngine:
             kind = _VIEW_FOR_ENTITY.get(job.entity, "any") if on_sub else None
             if on_sub:
                 sub, submap = views.view(kind)
-            if self._scanners[ji] is not None:
-                ms = anchored_finditer(job.compiled, candidate_starts(self._scanners[ji], views.utf8(kind)),
-                                       sub if on_sub else buf)
+            if self._scanners[ji] is not None:  # the regex is compiled only once RE2 finds a place to try it
+                cand = candidate_starts(self._scanners[ji], views.utf8(kind))
+                ms = anchored_finditer(job.compiled, cand, sub if on_sub else buf) if cand.size else []
             elif on_sub:
                 ms = list(job.compiled.finditer(sub))
             elif self._anchors[ji] is not None:

@@ -20,7 +20,11 @@ when `google-re2` is not installed, is scanned whole as before: same spans, only
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,23 +38,81 @@ except ImportError:  # pragma: no cover - exercised where google-re2 is absent
 _PY_FLAGS = re.IGNORECASE | re.LOCALE | re.MULTILINE | re.DOTALL | re.VERBOSE
 
 
-@functools.lru_cache(maxsize=512)
-def re2_scanner(pattern: str, flags: int) -> Any | None:
-    """The compiled wide RE2 form of a Python/`regex` pattern, or None when it cannot be used (see above)."""
-    if re2 is None:
-        return None
+FORMAT = 1  # bump when what is cached changes
+
+
+def _translate(pattern: str, flags: int) -> str | None:
+    """The wide RE2 form of a pattern, or None when it cannot be used (see above)."""
     from re import _parser as P  # noqa: N812 - the parser `to_re2` reads too
 
     from guardrails.scanners.regex_prefilter import Unsupported, to_re2
 
     try:
-        if P.parse(pattern, flags & _PY_FLAGS).getwidth()[0] == 0:
+        if P.parse(pattern, flags).getwidth()[0] == 0:
             return None  # an empty match would change how finditer steps on
-        opts = re2.Options()
-        opts.max_mem = 64 << 20
-        return re2.compile(to_re2(pattern, flags & _PY_FLAGS, wide=True), opts)
-    except (Unsupported, re.error, re2.error, ValueError, RecursionError, OverflowError):
+        return to_re2(pattern, flags, wide=True)
+    except (Unsupported, re.error, ValueError, RecursionError, OverflowError):
         return None
+
+
+def cache_path() -> Path:
+    """Translations depend on the rewriting code (this module and guardrails' `to_re2`): keyed by their bytes."""
+    from curation.fingerprint import cache_dir
+    from guardrails.scanners import regex_prefilter
+
+    h = hashlib.sha1()
+    for mod in (regex_prefilter.__file__, __file__):
+        h.update(Path(mod).read_bytes())
+    return cache_dir() / f"pii-re2-forms-v{FORMAT}-{h.hexdigest()[:16]}.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _forms() -> dict[str, str | None]:
+    try:
+        data = json.loads(cache_path().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def re2_forms(patterns: list[tuple[str, int]]) -> list[str | None]:
+    """The wide RE2 form of each (pattern, flags), read from the cache where it holds them (translating
+    Presidio's set costs ~0.3 s a process), else translated and the cache rewritten whole."""
+    forms = _forms()
+    keys = [f"{flags & _PY_FLAGS}:{p}" for p, flags in patterns]
+    missing = [(k, p, flags & _PY_FLAGS) for k, (p, flags) in zip(keys, patterns, strict=True) if k not in forms]
+    if missing:
+        for k, p, f in missing:
+            forms[k] = _translate(p, f)
+        try:  # written whole or not at all: a reader never sees half a file
+            path = cache_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(forms), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return [forms[k] for k in keys]
+
+
+@functools.lru_cache(maxsize=512)
+def compile_re2(form: str | None) -> Any | None:
+    """A compiled RE2 scanner for a wide form (None: none, the pattern is scanned whole)."""
+    if re2 is None or form is None:
+        return None
+    opts = re2.Options()
+    opts.max_mem = 64 << 20
+    try:
+        return re2.compile(form, opts)
+    except re2.error:
+        return None
+
+
+def re2_scanners(patterns: list[tuple[str, int]]) -> list[Any | None]:
+    """A scanner for each (pattern, flags), or None where it cannot be used or google-re2 is not installed."""
+    if re2 is None:
+        return [None] * len(patterns)
+    return [compile_re2(f) for f in re2_forms(patterns)]
 
 
 class Utf8Text:

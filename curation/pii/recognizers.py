@@ -36,15 +36,25 @@ _NLP_ENGINE = "presidio_analyzer.nlp_engine"
 
 @dataclass
 class PatternJob:
-    """One regex of one Presidio pattern recognizer, compiled with that recognizer's flags."""
+    """One regex of one Presidio pattern recognizer, compiled with that recognizer's flags when first used
+    (`regex` compiles in Python: ~0.25 s for Presidio's set, and a small batch needs few of them)."""
 
     recognizer: Any
     entity: str
     name: str
     regex: str
     score: float
-    compiled: Any
+    flags: int
     iban_groups: bool = False  # IbanRecognizer's own analyze: trim the match to the last valid group
+    _compiled: Any = field(default=None, repr=False)
+
+    @property
+    def compiled(self) -> Any:
+        if self._compiled is None:
+            import regex
+
+            self._compiled = regex.compile(self.regex, flags=self.flags)
+        return self._compiled
 
 
 @dataclass
@@ -124,14 +134,19 @@ def presidio_recognizers(language: str = "en", entities: list[str] | None = None
 
 
 def build_recognizer_set(language: str = "en", entities: list[str] | None = None) -> RecognizerSet:
-    """Compile every pattern of every Presidio pattern recognizer for `language` into batch jobs."""
-    import regex
+    """Compile every pattern of every Presidio pattern recognizer for `language` into batch jobs; built once
+    per process and set of entities (read-only once built; a worker forked after `curation.pii.warm` has run
+    finds the default set built)."""
+    return _built(language, tuple(entities) if entities is not None else None)
 
+
+@lru_cache(maxsize=8)
+def _built(language: str, entities: tuple[str, ...] | None) -> RecognizerSet:
     with presidio_import_scope():
         from presidio_analyzer import PatternRecognizer
         from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
 
-        recs = presidio_recognizers(language, entities)
+        recs = presidio_recognizers(language, list(entities) if entities is not None else None)
     jobs: list[PatternJob] = []
     phone = None
     context: dict[str, list[str]] = {}
@@ -149,6 +164,5 @@ def build_recognizer_set(language: str = "en", entities: list[str] | None = None
         flags = rec.global_regex_flags
         for p in rec.patterns:
             jobs.append(PatternJob(recognizer=rec, entity=ent, name=p.name, regex=p.regex, score=p.score,
-                                   compiled=regex.compile(p.regex, flags=flags),
-                                   iban_groups=isinstance(rec, IbanRecognizer)))
+                                   flags=flags, iban_groups=isinstance(rec, IbanRecognizer)))
     return RecognizerSet(jobs=jobs, phone=phone, context=context, recognizer_names=names)

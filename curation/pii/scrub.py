@@ -193,8 +193,14 @@ def pii_scrub(kept: pl.DataFrame, params: dict[str, Any], run_dir: Path) -> pl.S
     batch = kept["_batch"][0] if "_batch" in kept.columns and kept.height else None
     col = kept["pii_spans"] if "pii_spans" in kept.columns else _read_spans(
         Path(run_dir), kept["id"], params.get("signal", "pii"), batch)
-    spans = spans_from_column(col)
+    text = kept["text"].cast(pl.String).alias("text")
+    # only documents with spans go through Python (most web documents have none)
+    idx = (col.list.len().fill_null(0) > 0).arg_true()
+    if idx.len() == 0:
+        return text
+    spans = spans_from_column(col.gather(idx))
     ents = set(params["entities"]) if params.get("entities") else None
     min_score = float(params.get("min_score", 0.0))
     spans = [[s for s in sp if (ents is None or s[0] in ents) and s[3] >= min_score] for sp in spans]
-    return pl.Series("text", scrubber.scrub_batch(kept["text"].to_list(), spans), dtype=pl.String)
+    scrubbed = scrubber.scrub_batch(text.gather(idx).to_list(), spans)
+    return text.clone().scatter(idx, pl.Series(scrubbed, dtype=pl.String))

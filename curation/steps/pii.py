@@ -154,6 +154,7 @@ class PiiStep(SignalStep):
 
     name = "pii"
     Config: ClassVar[type[StepConfig]] = PiiConfig
+    preload = ("curation.pii.warm",)  # the default recognizer set, built once in the workers' server
 
     def output_columns(self) -> list[str] | None:
         """Fixed columns plus one count per entity asked for (see the module docstring)."""

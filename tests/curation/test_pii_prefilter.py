@@ -105,3 +105,46 @@ def test_documents_the_prefilters_must_not_skip_equal_presidio(analyzer) -> None
     assert ("CREDIT_CARD", "4111 1111 1111 1111") in found
     assert ("IBAN_CODE", "GB82WEST12345698765432") in found
     assert any(e == "URL" and "EXAMPLE.COM" in v for e, v in found)
+
+
+# -- start-up: RE2 forms cached on disk, the default recognizer set built once in the workers' server --------
+
+def test_re2_forms_are_read_from_the_cache_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
+    from curation.pii import prefilter
+
+    monkeypatch.setenv("WINNOW_CACHE_DIR", str(tmp_path))
+    pats = [(j.regex, j.compiled.flags) for j in PiiEngine(["URL", "CREDIT_CARD"]).recognizers.jobs]
+    fresh = [prefilter._translate(p, f & prefilter._PY_FLAGS) for p, f in pats]
+    assert any(fresh)
+    prefilter._forms.cache_clear()
+    assert prefilter.re2_forms(pats) == fresh
+    path = prefilter.cache_path()
+    assert path.parent == tmp_path and path.is_file()
+
+    def no_translation(*a):  # noqa: ANN002, ANN202
+        raise AssertionError("translated again although the cache holds it")
+
+    prefilter._forms.cache_clear()
+    monkeypatch.setattr(prefilter, "_translate", no_translation)
+    assert prefilter.re2_forms(pats) == fresh  # a new process reads the file
+    monkeypatch.undo()
+    monkeypatch.setenv("WINNOW_CACHE_DIR", str(tmp_path))
+    path.write_text("{not json", encoding="utf-8")
+    prefilter._forms.cache_clear()
+    assert prefilter.re2_forms(pats) == fresh
+    prefilter._forms.cache_clear()
+
+
+def test_the_workers_server_builds_the_default_recognizer_set_once() -> None:
+    import importlib
+
+    from curation.pii.recognizers import _built
+    from curation.steps.pii import PiiConfig
+    from curation.worker_server import worker_preload
+
+    assert "curation.pii.warm" in worker_preload(["pii"])
+    importlib.import_module("curation.pii.warm")
+    misses = _built.cache_info().misses
+    eng = PiiEngine(PiiConfig().pattern_entities)  # what a forked worker's PiiStep.setup does
+    assert _built.cache_info().misses == misses
+    assert eng.recognizers is PiiEngine(PiiConfig().pattern_entities).recognizers
