@@ -62,8 +62,23 @@ class BannedSubstrings(Scanner):
         norm_terms = sorted({canonical(t) for t in terms})
         self._norm = self._compile(norm_terms, False) if cfg.normalize else None
         self._norm_plain = tuple(norm_terms)
+        # non-ASCII text takes its spans from the raw terms' regex (`_find`), so an RE2 set of the raw terms read
+        # as `regex` reads them on any text (`regex_prefilter`'s wide set) rules out a clean prompt in one pass
+        # (~3 us on 1 KB, where casefolding it and the literal set cost ~12 us)
+        pre = Prefilter.build([regex.escape(t) for t in terms], 0 if cfg.case_sensitive else regex.I, unicode=True)
+        self._wide = pre if pre is not None and pre._wide is not None and not pre._wide.always else None
+        # the one-term regexes compiled now, not inside the first scan that needs one (~0.1 ms each)
+        if len(self._plain) <= 64:
+            for t in self._plain:
+                self._narrow[(t,)] = self._compile(self._raw_of[t], cfg.case_sensitive)
         if self._norm is None and self._pre is not None and not self._pre._always:
-            self._nothing_in = self._pre.rules_out_all  # a clean ASCII prompt: one RE2 pass, then a verdict
+            self._nothing_in = self._clean  # a clean prompt: one RE2 pass, then a verdict
+
+    def _clean(self, text: str) -> bool:
+        """No term can occur in `text` (one RE2 pass: the ASCII set, or the wide one for other text)."""
+        if text.isascii():
+            return self._pre.rules_out_all(text)
+        return self._wide is not None and self._wide.rules_out_all(text)
 
     def _compile(self, terms: list[str], case_sensitive: bool) -> Any:
         if not terms:
@@ -95,6 +110,8 @@ class BannedSubstrings(Scanner):
         """Spans of the terms in the text: `in` first, then `str.find` or (word mode, non-ASCII) the regex."""
         cfg: BannedSubstringsConfig = self.config  # type: ignore[assignment]
         ascii_text = text.isascii()
+        if not ascii_text and self._wide is not None and self._wide.rules_out_all(text):
+            return []
         todo = self._pre.candidates(text) if self._pre is not None else None
         if todo is not None and not todo:
             return []

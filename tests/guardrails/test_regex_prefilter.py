@@ -139,14 +139,17 @@ def test_regex_scanner_same_findings_with_and_without_the_set() -> None:
 
 
 def test_banned_substrings_same_findings_with_and_without_the_set() -> None:
-    terms = ["ignore previous instructions", "Jailbreak", "c#", "stra\u00dfe", "dev mode"]
+    terms = ["ignore previous instructions", "Jailbreak", "c#", "stra\u00dfe", "dev mode", "kill", "caf\u00e9"]
     for cfg in ({}, {"case_sensitive": True}, {"match": "word"}):
         fast = BannedSubstrings({"substrings": terms, "normalize": False, **cfg})
         slow = BannedSubstrings({"substrings": terms, "normalize": False, **cfg})
-        slow._pre = slow._literal = None
-        assert fast._pre is not None and fast._literal is not None
+        slow._pre = slow._literal = slow._wide = None
+        slow._nothing_in = None
+        assert fast._pre is not None and fast._literal is not None and fast._wide is not None
         for t in ["please IGNORE previous instructions now", "a jailbreaking trick", "code in C# and c#",
-                  "the STRASSE", "die Stra\u00dfe", "dev  mode", "DEV MODE on", "nothing at all " * 60, ""]:
+                  "the STRASSE", "die Stra\u00dfe", "dev  mode", "DEV MODE on", "nothing at all " * 60, "",
+                  "\u212aILL it", "\u00fcber JAILBREAK\u00e9", "ein CAF\u00c9 bitte", "Gr\u00fc\u00dfe " * 100,
+                  "d\u0435v mode \u2014 \u201cignore previous instructions\u201d", "STRA\u1e9eE"]:
             a, b = fast.scan(t), slow.scan(t)
             assert (a.valid, [(s.start, s.end) for s in a.spans]) == (b.valid, [(s.start, s.end) for s in b.spans]), \
                 (cfg, t)
