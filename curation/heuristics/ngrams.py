@@ -100,8 +100,16 @@ class NgramIndex:
         """Global word positions where an n-gram starts (it ends inside the same document)."""
         return np.flatnonzero(self.pos <= self.doc_len[self.doc] - n)
 
-    def top_ngram_chars(self, n: int) -> np.ndarray:
-        """Per document: len(" ".join(top n-gram)) * its count (0.0 when the document has < n words)."""
+    def _key_starts(self, n: int) -> np.ndarray:
+        """Offsets of each document's n-grams in the `_starts(n)` order (n_docs + 1)."""
+        out = np.zeros(self.n_docs + 1, dtype=np.int64)
+        np.cumsum(np.maximum(self.doc_len - n + 1, 0), out=out[1:])
+        return out
+
+    def top_ngram_chars(self, n: int, kernel: bool | None = None) -> np.ndarray:
+        """Per document: len(" ".join(top n-gram)) * its count (0.0 when the document has < n words).
+
+        `kernel`: use the numba kernel (None: for large batches, when numba is installed)."""
         out = np.zeros(self.n_docs, dtype=np.float64)
         vi = self._starts(n)
         if not vi.size:
@@ -110,6 +118,12 @@ class NgramIndex:
             key = (self.word_prefix[vi + n] - self.word_prefix[vi]) * self._wipow[self.pos[vi]]
             key += self.doc[vi].astype(np.uint64) * _GOLD
         length = self.cum_chars[vi + n] - self.cum_chars[vi] + (n - 1)
+        nb = _kernels(vi.size, kernel)
+        if nb is not None:
+            best, where = nb.top_counts(key, self._key_starts(n))
+            has = np.flatnonzero(best)
+            out[has] = best[has].astype(np.float64) * length[where[has]]
+            return out
         docs = self.doc[vi]
         # default: every n-gram is unique -> the first one, count 1
         first_of_doc = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
@@ -133,8 +147,10 @@ class NgramIndex:
             out[has] = (b >> np.uint64(32)).astype(np.float64) * length[win]
         return out
 
-    def dup_ngram_chars(self, n: int) -> np.ndarray:
-        """Per document: characters in repeated n-grams, as datatrove's `find_all_duplicate` counts them."""
+    def dup_ngram_chars(self, n: int, kernel: bool | None = None) -> np.ndarray:
+        """Per document: characters in repeated n-grams, as datatrove's `find_all_duplicate` counts them.
+
+        `kernel`: use the numba kernel (None: for large batches, when numba is installed)."""
         out = np.zeros(self.n_docs, dtype=np.float64)
         vi = self._starts(n)
         if not vi.size:
@@ -142,6 +158,11 @@ class NgramIndex:
         with np.errstate(over="ignore"):
             key = (self.char_prefix[vi + n] - self.char_prefix[vi]) * self._cipow[self._cpos[vi]]
             key += self.doc[vi].astype(np.uint64) * _GOLD
+        nb = _kernels(vi.size, kernel)
+        if nb is not None:
+            pos = vi[nb.dup_scan(key, self._key_starts(n), n)]
+            lens = (self.cum_chars[pos + n] - self.cum_chars[pos]).astype(np.float64)
+            return np.bincount(self.doc[pos], weights=lens, minlength=self.n_docs)
         cand = _maybe_repeated(key)
         order = cand[np.argsort(key[cand])]
         sk = key[order]
@@ -161,6 +182,25 @@ class NgramIndex:
         hit = _scan(pos, gid, n, int(gid_by_key[-1]) + 1)
         lens = (self.cum_chars[pos + n] - self.cum_chars[pos]).astype(np.float64)
         return np.bincount(self.doc[pos[hit]], weights=lens[hit], minlength=self.n_docs)
+
+
+_NB_KERNELS: object = None
+_NB_MIN_KEYS = 200_000  # n-grams in a batch from which the numba kernels repay importing numba (~0.6 s)
+
+
+def _kernels(size: int, want: bool | None) -> object | None:
+    """`curation.heuristics.ngram_kernels` when it should run (see `_NB_MIN_KEYS`), else None."""
+    global _NB_KERNELS
+    if want is False or (want is None and size < _NB_MIN_KEYS):
+        return None
+    if _NB_KERNELS is None:
+        try:
+            from curation.heuristics import ngram_kernels
+        except ImportError:  # pragma: no cover - numba is optional
+            _NB_KERNELS = False
+        else:
+            _NB_KERNELS = ngram_kernels
+    return _NB_KERNELS or None
 
 
 _NB_SCAN = None

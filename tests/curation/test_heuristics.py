@@ -315,3 +315,44 @@ def test_scan_kernels_agree_and_bucket_filter_is_a_superset():
     cand = set(ngrams._maybe_repeated(keys).tolist())
     _, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
     assert set(np.flatnonzero(cnt[inv] >= 2).tolist()) <= cand
+
+
+def test_ngram_kernels_equal_datatrove_functions():
+    """Top and duplicated n-gram statistics, numba kernel and numpy path, against datatrove's own functions."""
+    import random
+
+    import polars as pl
+    from datatrove.pipeline.filters.gopher_repetition_filter import (
+        find_all_duplicate,
+        find_top_duplicate,
+        get_n_grams,
+    )
+    from datatrove.utils.text import split_into_words
+
+    from curation.heuristics.signals import Analysis
+
+    rng = random.Random(3)
+    docs = [
+        "",
+        "one",
+        "a b",
+        # ties: "xx y" occurs first, "p q" reaches two occurrences first; Counter keeps the earliest
+        "xx y p q p q xx y",
+        "a a a a a a a a a a a a a a",
+        # equal when joined without spaces ("ab c" == "a bc"): datatrove's duplicated n-grams join with ""
+        "ab c d e f g a bc d e f g ab c d e f g",
+        "the cat sat. the cat sat. the cat sat, on the mat; the cat sat!",
+    ]
+    vocab = ["a", "b", "ab", "ba", "c", "the", "cat", ".", ",", "a.", "b,", "'s"]
+    for _ in range(300):
+        docs.append(" ".join(rng.choice(vocab[:rng.randint(2, len(vocab))]) for _ in range(rng.randint(0, 60))))
+    a = Analysis(texts=pl.Series(docs))
+    words = [split_into_words(d) for d in docs]
+    for n in (2, 3, 4):
+        want = [find_top_duplicate(get_n_grams(w, n)) if len(w) >= n else 0 for w in words]
+        for kernel in (True, False):
+            assert a.ngrams.top_ngram_chars(n, kernel=kernel).tolist() == want, (n, kernel)
+    for n in (5, 6, 7, 8, 9, 10):
+        want = [find_all_duplicate(w, n) for w in words]
+        for kernel in (True, False):
+            assert a.ngrams.dup_ngram_chars(n, kernel=kernel).tolist() == want, (n, kernel)
