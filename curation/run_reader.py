@@ -357,6 +357,12 @@ class RunReader:
             if first is not None:
                 rows, n_all = first
                 return self._finish_page(rows.sort("order").slice(offset, limit)), n_all
+        idx = self.text_index
+        if search and status == "all" and not rule and not filters and not sort and "table" not in self.__dict__ \
+                and idx is not None and idx.has_order and idx.has_preview:
+            rows, total = self._index_hits(search, whole_words, offset + limit)  # no document table needed
+            page = rows.slice(offset, limit)
+            return self._finish_page(page.drop("preview"), page.select("id", "preview")), total
         base = self._base(status, rule, filters, sort)
         total: int | None
         has_order = "order" in self.table.columns
@@ -414,6 +420,28 @@ class RunReader:
         status_col = pl.when(pl.col("rule").is_null()).then(pl.lit("kept")).otherwise(pl.lit("removed"))
         extra = [c for c in page.columns if "." in c]
         return page.select("id", status_col.alias("status"), "rule", "value", *extra, "preview")
+
+    def _index_hits(self, search: str, whole_words: bool, need: int) -> tuple[pl.DataFrame, int | None]:
+        """The first `need` hits in input order (id, order, _file, preview, rule, value) from the search index
+        alone, and how many hit (None: it stopped once no unread block could hold an earlier hit)."""
+        assert self.text_index is not None
+        parts: list[pl.DataFrame] = []
+        orders = np.zeros(0, dtype=np.int64)
+        stopped = False
+        for hits, next_min in self.text_index.search(search, whole_words):
+            if hits.height:
+                parts.append(hits)
+                orders = np.concatenate([orders, hits["order"].to_numpy()])
+            if orders.size >= need and next_min is not None and np.partition(orders, need - 1)[need - 1] < next_min:
+                stopped = True
+                break
+        docs = str(self.data_root / "docs") + "/"
+        rows = pl.concat(parts) if parts else pl.DataFrame(schema={"id": pl.String, "order": pl.Int64,
+                                                                   "preview": pl.String, "_copy": pl.String})
+        rows = rows.sort("order").head(need).with_columns(
+            _file=pl.lit(docs) + pl.col("_copy").str.split("/").list.last()).drop("_copy")
+        rem = self.removed().select("id", "rule", "value").filter(pl.col("id").is_in(rows["id"].implode())).collect()
+        return rows.join(rem, on="id", how="left", maintain_order="left"), None if stopped else int(orders.size)
 
     def _file_starts(self) -> tuple[list[tuple[int, Path]], int] | None:
         """(smallest input position, docs file) of every docs file and the number of documents, from the

@@ -527,11 +527,11 @@ class TextIndex:
         """One scan of these blocks' rows that pass `test`, over the copy files holding them (Polars reads the
         files in parallel and skips other row groups by the `blk` column's statistics)."""
         names = list(dict.fromkeys(self.block_file[blocks].tolist()))
-        lf = pl.scan_parquet([self.folder / "text" / n for n in names])
+        lf = pl.scan_parquet([self.folder / "text" / n for n in names], include_file_paths="_copy")
         if len(blocks) < sum(self.rgs_per_file[n] for n in names):
             lf = lf.filter(pl.col("blk").is_in(self.block_key[blocks].tolist()))
         return lf.filter(test).select("id", *(["order"] if self.has_order else []),
-                                      *(["preview"] if self.has_preview else []))
+                                      *(["preview"] if self.has_preview else []), "_copy")
 
     def search(self, query: str, whole_words: bool) -> Iterator[tuple[pl.DataFrame, int | None]]:
         """(ids of matching documents in a batch of blocks, smallest input position of the blocks not read yet
@@ -556,7 +556,7 @@ class TextIndex:
                 batch = self.phrase_blocks(batch, qcodes)
             hits = self._scan(batch.astype(np.int64), test).collect() if len(batch) else \
                 pl.DataFrame(schema={"id": pl.String, **({"order": pl.Int64} if self.has_order else {}),
-                                     **({"preview": pl.String} if self.has_preview else {})})
+                                     **({"preview": pl.String} if self.has_preview else {}), "_copy": pl.String})
             nxt = int(self.block_min[cands[i]]) if i < len(cands) else None
             yield hits, nxt
 

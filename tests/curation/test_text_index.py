@@ -72,6 +72,11 @@ def test_every_match_and_only_matches_in_input_order(run: Path, query: str, whol
     want = _truth(run, query, whole)
     page, total = reader.page(search=query, whole_words=whole, limit=10_000)
     assert list(page["id"]) == want and total == len(want)
+    assert "table" not in reader.__dict__  # answered from the index alone
+    with_table = RunReader(run)
+    _ = with_table.table  # the app's reader once another view needed the document table: the same page
+    page2, total2 = with_table.page(search=query, whole_words=whole, limit=10_000)
+    assert page2.equals(page) and total2 == total
 
 
 def test_first_page_is_the_first_matches_in_input_order_and_stops_early(run: Path,
