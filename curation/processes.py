@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1
@@ -123,6 +123,14 @@ def _reap() -> None:
             return
 
 
+_CLAIMED: set[int] = set()
+
+
+def claim_children(pids: Iterable[int]) -> None:
+    """Mark processes this command started before `stop_children_on_exit` as its own, to be stopped with it."""
+    _CLAIMED.update(pids)
+
+
 @contextmanager
 def stop_children_on_exit() -> Iterator[None]:
     """Around a command's work: signals become KeyboardInterrupt, and an abnormal exit stops the processes
@@ -130,8 +138,9 @@ def stop_children_on_exit() -> Iterator[None]:
     in_main = threading.current_thread() is threading.main_thread()
     old: dict[int, object] = {}
     signalled: list[int] = []
-    # processes that were already there are not this command's (a test session's servers, an app's jobs)
-    before = frozenset(descendants(os.getpid()))
+    # processes that were already there are not this command's (a test session's servers, an app's jobs),
+    # but for those it started itself before the block (the workers' server, curation/worker_server.py)
+    before = frozenset(descendants(os.getpid())) - _CLAIMED
 
     def _interrupt(signum: int, frame: object) -> None:
         signalled.append(signum)

@@ -27,12 +27,18 @@ def start_worker_server(preload: list[str]) -> None:
     """Start the forkserver now, importing `preload` there, without waiting for it (a no-op once running).
 
     Only the first `set_forkserver_preload` before the server starts counts, so a later `make_executor`
-    finds this one running. A module that fails to import there is skipped; the worker imports it itself."""
+    finds this one running. A module that fails to import there is skipped; the worker imports it itself.
+    The processes started here are the command's own (`processes.claim_children`): an interrupted command
+    stops them like the ones it starts later."""
     import multiprocess
     from multiprocess import forkserver
 
+    from curation.processes import claim_children, descendants
+
+    before = set(descendants(os.getpid()))
     multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
     forkserver.ensure_running()
+    claim_children(set(descendants(os.getpid())) - before)  # the server and its resource tracker
 
 
 def start_worker_server_for_steps(step_names: Iterable[str]) -> None:

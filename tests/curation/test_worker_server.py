@@ -23,6 +23,8 @@ from app.commands.curate import _start_workers_early
 inp, recipe, tasks, workers = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 _start_workers_early([inp], "out", [], recipe, [], None, "local", workers, tasks or None)
 server = forkserver._forkserver._forkserver_pid
+from curation.processes import _CLAIMED
+claimed = server in _CLAIMED  # the command's own: an interrupted curate stops it with its workers
 if server is not None:  # the pool of the executor finds the same server, and its workers run
     import multiprocess
     with multiprocess.get_context("forkserver").Pool(2) as pool:
@@ -30,7 +32,7 @@ if server is not None:  # the pool of the executor finds the same server, and it
     same = forkserver._forkserver._forkserver_pid == server
 else:
     worker_mods, same = [], None
-print(json.dumps({"server": server is not None, "same": same, "worker_mods": worker_mods,
+print(json.dumps({"server": server is not None, "same": same, "worker_mods": worker_mods, "claimed": claimed,
                   "in_command": "curation.dedup.kernels" in sys.modules}))
 """
 
@@ -59,7 +61,7 @@ def test_preload_names_the_scoring_code_each_step_module_and_its_heavy_modules()
 @pytest.mark.slow
 def test_several_tasks_start_the_server_early_and_the_pool_uses_it(tmp_path: Path) -> None:
     r = _run(tmp_path, size=20_000, tasks=2, workers=2)
-    assert r["server"] and r["same"]
+    assert r["server"] and r["same"] and r["claimed"]
     # the workers have the kernels loaded (from the server), the command itself does not import them
     assert r["worker_mods"] == [True, True] and not r["in_command"]
 
