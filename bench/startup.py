@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -67,6 +68,14 @@ def main() -> int:
     ap.add_argument("--work", type=Path)
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="winnow-startup-"))
+    try:
+        return _measure(a, work)
+    finally:
+        if a.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(a: argparse.Namespace, work: Path) -> int:
     docs = corpus("sample", 10, work)
     env = bench_env()
     print(f"winnow curate on 10 documents, --workers {a.workers}; {machine()}")
