@@ -502,7 +502,12 @@ class TextIndex:
         for r, (a, z) in enumerate(zip(run_lo.tolist(), run_hi.tolist(), strict=True)):
             view, pos = memoryview(buf)[base[r]:base[r] + z - a], 0
             while pos < z - a:
-                got = os.preadv(self._codes_fd, [view[pos:]], self._codes_off + a + pos)
+                if hasattr(os, "preadv"):
+                    got = os.preadv(self._codes_fd, [view[pos:]], self._codes_off + a + pos)
+                else:  # no preadv (some Unixes): one copy more
+                    chunk = os.pread(self._codes_fd, z - a - pos, self._codes_off + a + pos)
+                    view[pos:pos + len(chunk)] = chunk
+                    got = len(chunk)
                 if got <= 0:
                     raise OSError(f"{self.folder / 'codes.npy'}: shorter than its block list says")
                 pos += got
