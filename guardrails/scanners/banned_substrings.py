@@ -71,13 +71,26 @@ class BannedSubstrings(Scanner):
         if len(self._plain) <= 64:
             for t in self._plain:
                 self._narrow[(t,)] = self._compile(self._raw_of[t], cfg.case_sensitive)
+        self._last: tuple[str, list[int] | None] | None = None  # the ASCII set's answer for the text `_clean` read
         if self._norm is None and self._pre is not None and not self._pre._always:
             self._nothing_in = self._clean  # a clean prompt: one RE2 pass, then a verdict
+        self._warm(terms)
+
+    def _warm(self, terms: list[str]) -> None:
+        """Scan each term once, in ASCII and non-ASCII text, and a near miss: the RE2 sets build their DFA
+        states as texts first reach them (~20-50 us on the first prompt holding a term, measured), and that is
+        work for building the scanner, not for a user's first prompt."""
+        for t in terms[:64]:
+            for sample in (f"a {t} b", f"A {t.upper()} \u00e9", f"\u00e9 {t[:-1]}"):
+                self.scan(sample)
+        self._last = None
 
     def _clean(self, text: str) -> bool:
         """No term can occur in `text` (one RE2 pass: the ASCII set, or the wide one for other text)."""
         if text.isascii():
-            return self._pre.rules_out_all(text)
+            todo = self._pre.candidates(text)
+            self._last = (text, todo)  # `_find` reuses it: one pass over a flagged text, not two
+            return not todo
         return self._wide is not None and self._wide.rules_out_all(text)
 
     def _compile(self, terms: list[str], case_sensitive: bool) -> Any:
@@ -112,7 +125,11 @@ class BannedSubstrings(Scanner):
         ascii_text = text.isascii()
         if not ascii_text and self._wide is not None and self._wide.rules_out_all(text):
             return []
-        todo = self._pre.candidates(text) if self._pre is not None else None
+        last, self._last = self._last, None
+        if last is not None and last[0] is text:
+            todo = last[1]
+        else:
+            todo = self._pre.candidates(text) if self._pre is not None else None
         if todo is not None and not todo:
             return []
         folded = text if cfg.case_sensitive else text.lower() if ascii_text else text.casefold()
