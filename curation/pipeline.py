@@ -19,6 +19,7 @@ from curation import faults
 from curation.errors import WinnowError
 from curation.executors import default_tasks, make_executor
 from curation.fingerprint import file_fingerprint
+from curation.lineage_record import package_versions
 from curation.mix import mix
 from curation.processes import set_parent_death_signal, stop_children_on_exit
 from curation.progress import Progress
@@ -313,6 +314,9 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
             print(f"note: {damaged} scored batches were damaged or missing; scoring them again")
         shard = ScoreShard(str(run_dir), files, recipe.model_dump_json(), steps, context, text_field,
                            id_field or "id")
+        # the manifest's package versions (~0.2 s of metadata reads), read while this process waits on the
+        # workers' server instead of after scoring
+        threading.Thread(target=package_versions, name="winnow-versions", daemon=True).start()
         ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"),
                            preload=worker_preload(steps))
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
