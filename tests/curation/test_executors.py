@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from curation.executors import default_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MB = 1 << 20
 
@@ -22,3 +28,24 @@ def test_each_worker_gets_a_task_once_the_input_is_worth_splitting() -> None:
 def test_a_large_input_is_cut_in_128_mib_tasks_beyond_the_workers() -> None:
     assert default_tasks([1000 * MB, 1000 * MB], workers=2) == 16  # 2000 MiB / 128 MiB, rounded up
     assert default_tasks([10**15], workers=2) == 10_000
+
+
+def test_the_ray_executor_is_datatrove_s_and_reaches_workers_by_name(tmp_path) -> None:
+    """Ray ships the executor to its workers pickled: the class must be found by name there (it is made on
+    first use, so the module has to answer for it), and it must stay datatrove's executor (its rank
+    bookkeeping, completions and stats are what resume relies on)."""
+    import pickle
+
+    from datatrove.executor.ray import RayPipelineExecutor
+
+    from curation import executors
+
+    ex = executors.ray_executor_class()(pipeline=[], tasks=3, workers=2, logging_dir=str(tmp_path / "logs"))
+    assert isinstance(ex, RayPipelineExecutor)
+    data = pickle.dumps(ex)
+    assert b"RankTaskExecutor" in data and b"curation.executors" in data  # by reference, not by value
+    # a fresh process (as a Ray worker is) that has not made the class yet
+    code = ("import pickle, sys; ex = pickle.loads(sys.stdin.buffer.read()); "
+            "print(type(ex).__module__, type(ex).__name__, ex.world_size, ex.workers)")
+    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, cwd=ROOT, check=True)
+    assert out.stdout.decode().split() == ["curation.executors", "RankTaskExecutor", "3", "2"]
