@@ -248,29 +248,72 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
             raise WinnowError(f"scoring tasks {missing} did not complete; see {run}/logs")
         score_wall = time.perf_counter() - t0
 
-        finalize = finalize_stages(recipe, steps, context, run, executor, n_tasks, world)
-        objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
-        manifest = _mix_and_commit(run, recipe, info, score_wall, finalize, command, config, t_start, mix)
+        # mix's copy of what scoring wrote (the bulk: documents) is fetched while the dedup stages run
+        stage = Path(tempfile.mkdtemp(prefix="winnow-mix-"))
+        fetch = _Fetch(run, PREFETCHED, stage)
+        try:
+            finalize = finalize_stages(recipe, steps, context, run, executor, n_tasks, world)
+            objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
+            fetch.join()
+            manifest = _mix_and_commit(run, recipe, info, score_wall, finalize, command, config, t_start, mix,
+                                       stage=stage, fetched=fetch)
+        finally:
+            fetch.join()
+            shutil.rmtree(stage, ignore_errors=True)
     finally:
         objstore.release_lock(run, lock)
     return manifest
 
 
+PREFETCHED = ("state/tasks", "docs", "quarantine")  # final once scoring is done: fetched during the dedup stages
+
+
+class _Fetch:
+    """Download `subs` of `run` into `stage` in a thread; `join` waits, `error` is what it raised."""
+
+    def __init__(self, run: str, subs: tuple[str, ...], stage: Path) -> None:
+        import threading
+
+        self.subs, self.error = subs, None
+        self._thread = threading.Thread(target=self._go, args=(run, stage), daemon=True)
+        self._thread.start()
+
+    def _go(self, run: str, stage: Path) -> None:
+        try:
+            for sub in self.subs:
+                objstore.download_tree(run, sub, stage)
+        except BaseException as e:  # noqa: BLE001 - raised again by the mix that needs these files
+            self.error = e
+
+    def join(self) -> None:
+        self._thread.join()
+
+
 def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: float | None,
                     finalize: dict[str, Any] | None, command: list[str] | None, config: dict[str, Any] | None,
-                    started: float, mix: Any, out: str | None = None) -> dict[str, Any]:
+                    started: float, mix: Any, out: str | None = None, stage: Path | None = None,
+                    fetched: _Fetch | None = None) -> dict[str, Any]:
     """mix over a local copy of what it reads, then upload to `out` (default: the run itself): the old
-    manifest removed first, outputs next, manifest.json last (the commit on a store without rename)."""
+    manifest removed first, outputs next, manifest.json last (the commit on a store without rename).
+    `stage`/`fetched`: a staging folder the caller owns and the part of the copy already made there."""
     from curation.pipeline import scoring_finished
 
     out = out or run
-    stage = Path(tempfile.mkdtemp(prefix="winnow-mix-"))
+    owned = stage is None
+    stage = Path(tempfile.mkdtemp(prefix="winnow-mix-")) if stage is None else stage
     try:
         staged = dict(info, context=dict(info["context"], against=[]))  # lineage of remote parents: by URL below
         staged.pop("parent", None)
         (stage / "run.json").write_text(json.dumps(staged, indent=2), encoding="utf-8")
+        done: tuple[str, ...] = ()
+        if fetched is not None:
+            fetched.join()
+            if fetched.error is not None:
+                raise fetched.error
+            done = fetched.subs
         for sub in ("recipe.yaml", "state/scored.json", "state/tasks", "docs", "quarantine"):
-            objstore.download_tree(run, sub, stage)
+            if sub not in done:
+                objstore.download_tree(run, sub, stage)
         if (why := scoring_finished(stage)) is not None:
             raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
         for name in info["steps"]:
@@ -294,7 +337,8 @@ def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: 
         objstore.commit_manifest(out, manifest)
         return manifest
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if owned:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def mix_remote(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Path | None = None,
