@@ -242,11 +242,15 @@ class WordCache:
         out: list[list[str]] = [[] for _ in chunks]
         hard = []
         first = self._matcher_first
+        first_keys = first.keys()
         for i, c in enumerate(chunks):
             if force_spacy:
                 hard.append(i)
                 continue
             ws = self._words(c)
+            if first_keys.isdisjoint(ws):  # the common case, at C speed
+                out[i] = ws
+                continue
             for j, w in enumerate(ws):
                 if w in first and any(ws[j:j + len(q)] == q for q in first[w]):
                     out[i] = self._apply_special_matches(ws)
