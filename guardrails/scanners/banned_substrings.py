@@ -80,9 +80,11 @@ class BannedSubstrings(Scanner):
         """Scan each term once, in ASCII and non-ASCII text, and a near miss: the RE2 sets build their DFA
         states as texts first reach them (~20-50 us on the first prompt holding a term, measured), and that is
         work for building the scanner, not for a user's first prompt."""
-        for t in terms[:64]:
+        for t in list(dict.fromkeys(terms))[:64]:
             for sample in (f"a {t} b", f"A {t.upper()} \u00e9", f"\u00e9 {t[:-1]}"):
-                self.scan(sample)
+                if self._pre is not None and sample.isascii():
+                    self._clean(sample)
+                self._find(sample)
         self._last = None
 
     def _clean(self, text: str) -> bool:
