@@ -1,12 +1,14 @@
 """Curation defaults against human judgement and real text: quality rules, PII scrubbing, decontamination,
 and the default recipe's throughput.
 
-    python bench/curation_quality.py --data-dir ../shared/data [--only quality,pii,decontam,throughput]
+    python bench/curation_quality.py --data-dir ../shared/data [--only tune,quality,pii,decontam,throughput]
         [--docs 20000] [--old-commit b2a5a68] [--json out.json]
 
 `--data-dir` is the shared data folder (webtext/, benchmarks/, pii/); without it nothing can run, and the
 script says so. Sections:
 
+* tune (only when asked: `--only tune`): how the default thresholds were chosen, on the tuning sets alone
+  (`TUNE_GRID` and the objective are at `tune`); prints the chosen setting and the shipped one's score.
 * quality: `winnow curate` (default recipe) on three labelled sets, each document given an id:
   DCLM's agreement set (`agree-<row>`; the held-out measure), DCLM's majority set minus documents also in
   the agreement set (`majority-<row>`; used to tune the defaults) and the first 100 C4 sample documents
@@ -46,6 +48,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,6 +169,115 @@ def quality(data: Path, work: Path) -> dict:
               f"{d['default']['high_removed']:.1%} of {d['default']['high_n']} high; datatrove filters "
               f"{d['datatrove_filters']['low_removed']:.1%} / {d['datatrove_filters']['high_removed']:.1%}; "
               f"datatrove-compatible == datatrove: {d['datatrove_compatible_equals_datatrove']}", flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ tune
+# How the default thresholds were chosen, reproducible: tuning sets only (DCLM majority minus agreement + C4
+# 100), never the agreement file. Each rule's column comes from a curate run with the quality model skipped;
+# the quality score is out-of-fold (5 folds, fold seeds 0 and 1, the shipped model's recipe,
+# `quality_model.cross_validate`). Objective fixed in advance (last round's): share of low removed minus 2 x
+# share of high removed, summed over the two sets, averaged over fold seeds; among settings within 0.01 of
+# the best, the one removing the most low documents; where settings tie exactly, the shipped value is kept.
+TUNE_GRID = {
+    "gopher_quality.min_words": [50, 75, 100],
+    "gopher_quality.stop_words": [None, 2, 3, 4],
+    "c4_quality.min_sentences": [None, 2, 3],
+    "fineweb_quality.empty": [False, True],
+    "fineweb_quality.char_dup_ratio": [None, 0.01, 0.02, 0.03],
+    "fineweb_quality.short_line_ratio": [None, 0.67],
+    "gopher_quality.alpha_words": [None, 0.8],
+    "quality_classifier": [None, *[round(0.1 + 0.05 * i, 2) for i in range(12)]],
+}
+
+
+def _fails(col: pl.Series, rule: dict) -> np.ndarray:
+    if rule.get("drop_if") is not None:
+        return (col == rule["drop_if"]).fill_null(False).to_numpy()
+    if rule.get("keep_values") is not None:
+        return (~col.is_in(rule["keep_values"])).fill_null(False).to_numpy()
+    f = np.zeros(len(col), dtype=bool)
+    v = col.cast(pl.Float64)
+    if rule.get("min") is not None:
+        f |= (v < rule["min"]).fill_null(False).to_numpy()
+    if rule.get("max") is not None:
+        f |= (v > rule["max"]).fill_null(False).to_numpy()
+    return f
+
+
+def tune(data: Path, work: Path) -> dict:
+    import itertools
+
+    import yaml
+
+    from curation.classifiers import quality_model as qm
+
+    sets = {k: v for k, v in labelled_sets(data, work).items() if k != "agreement"}  # never the held-out set
+    ws = work / "ws_tune"
+    frames = []
+    for name, (corpus, labels) in sets.items():
+        run = work / f"tune_{name}"
+        _curate(corpus, run, ws, ["--set", "signals.quality_classifier.model=/nonexistent/quality.bin"])
+        lab = pl.DataFrame([{"id": str(r["id"]), "label": int(r["label"]) == 1} for r in _read_jsonl(labels)])
+        txt = pl.DataFrame([{"id": str(r["id"]), "text": r["text"]} for r in _read_jsonl(corpus)])
+        df = lab.join(txt, on="id").with_columns(pl.lit(name).alias("source"))
+        for sig in sorted(p for p in (run / "signals").iterdir() if p.is_dir() and not p.name.endswith(".parts")):
+            t = pl.read_parquet(sorted(sig.glob("*.parquet"))).with_columns(pl.col("id").cast(pl.Utf8)).unique("id")
+            df = df.join(t.rename({c: f"{sig.name}.{c}" for c in t.columns if c != "id"}), on="id", how="left")
+        frames.append(df)
+    df = pl.concat(frames, how="diagonal_relaxed")
+    y = df.get_column("label").to_numpy()
+    src = df.get_column("source").to_numpy()
+    oofs = [qm.cross_validate(df.select("text", "label"), qm.PARAMS, seed=s) for s in (0, 1)]
+    rules = yaml.safe_load((ROOT / "curation" / "default_recipe.yaml").read_text())["rules"]
+    by_name = {r["name"]: r for r in rules}
+
+    def fails(rule: dict) -> np.ndarray:
+        c = f"{rule['signal']}.{rule['column']}"
+        return _fails(df.get_column(c), rule) if c in df.columns else np.zeros(df.height, dtype=bool)
+
+    fixed = np.zeros(df.height, dtype=bool)
+    for r in rules:
+        if r["name"] not in TUNE_GRID:
+            fixed |= fails(r)
+    cache: dict[tuple[str, object], np.ndarray] = {}
+    for name, values in TUNE_GRID.items():
+        for v in values:
+            if name == "quality_classifier" or v is None or v is False:
+                continue
+            r = dict(by_name[name])
+            r.update({"drop_if": True} if v is True else ({"min": v} if "min" in r else {"max": v}))
+            cache[(name, v)] = fails(r)
+    results = []
+    for combo in itertools.product(*TUNE_GRID.values()):
+        setting = dict(zip(TUNE_GRID, combo, strict=True))
+        removed = fixed.copy()
+        for name, v in setting.items():
+            if (name, v) in cache:
+                removed |= cache[(name, v)]
+        objs, rows = [], []
+        for oof in oofs:
+            rm = removed | (oof < setting["quality_classifier"]) if setting["quality_classifier"] else removed
+            per = {s: (float(rm[(src == s) & ~y].mean()), float(rm[(src == s) & y].mean())) for s in sets}
+            objs.append(sum(lo - 2 * hi for lo, hi in per.values()))
+            rows.append(per)
+        low = float(np.mean([np.mean([r[s][0] for s in sets]) for r in rows]))
+        results.append({"setting": setting, "objective": round(float(np.mean(objs)), 4), "low": low,
+                        "cv": {s: [round(float(np.mean([r[s][i] for r in rows])), 4) for i in (0, 1)] for s in sets}})
+    best = max(r["objective"] for r in results)
+    shipped = {name: (by_name[name].get("drop_if") if name == "fineweb_quality.empty" else
+                      by_name[name].get("min", by_name[name].get("max"))) if name in by_name else None
+               for name in TUNE_GRID}
+    near = [r for r in results if r["objective"] >= best - 0.01]
+    top_low = max(r["low"] for r in near)
+    chosen = [r for r in near if r["low"] == top_low]
+    # exact ties: prefer the setting closest to what ships (fewest changed values)
+    chosen.sort(key=lambda r: sum(r["setting"][k] != shipped[k] for k in TUNE_GRID))
+    now = next((r for r in results if r["setting"] == shipped), None)
+    out = {"best_objective": best, "chosen": chosen[0], "shipped": shipped, "shipped_score": now,
+           "oof_roc_auc": [round(qm.roc_auc(y, o) or 0.0, 4) for o in oofs]}
+    print(f"[tune] chosen {chosen[0]['setting']} objective {chosen[0]['objective']} cv {chosen[0]['cv']}; "
+          f"as shipped: {now and now['objective']} {now and now['cv']}", flush=True)
     return out
 
 
@@ -407,6 +519,8 @@ def main() -> None:
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.platform(),
                     "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
     sections = a.only.split(",")
+    if "tune" in sections:
+        result["tune"] = tune(a.data_dir, a.work)
     if "quality" in sections:
         result["quality"] = quality(a.data_dir, a.work)
     if "pii" in sections:
