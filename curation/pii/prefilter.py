@@ -2,7 +2,7 @@
 
 Presidio's patterns run with the `regex` module, a backtracking engine: the URL, driver-licence and IPv6
 patterns cost ~0.1-0.2 s per 1,000 web documents each, almost all of it failing at positions where no match
-can start. Each pattern is rewritten for RE2 by `guardrails.scanners.regex_prefilter.to_re2` in its `wide`
+can start. Each pattern is rewritten for RE2 by `curation.regex_prefilter.to_re2` in its `wide`
 form: lookarounds and word boundaries dropped, every class widened with any non-ASCII character, so the RE2
 pattern matches wherever the original does, in any text (a superset). Then:
 
@@ -45,7 +45,7 @@ def _translate(pattern: str, flags: int) -> str | None:
     """The wide RE2 form of a pattern, or None when it cannot be used (see above)."""
     from re import _parser as P  # noqa: N812 - the parser `to_re2` reads too
 
-    from guardrails.scanners.regex_prefilter import Unsupported, to_re2
+    from curation.regex_prefilter import Unsupported, to_re2
 
     try:
         if P.parse(pattern, flags).getwidth()[0] == 0:
@@ -56,9 +56,9 @@ def _translate(pattern: str, flags: int) -> str | None:
 
 
 def cache_path() -> Path:
-    """Translations depend on the rewriting code (this module and guardrails' `to_re2`): keyed by their bytes."""
+    """Translations depend on the rewriting code (this module and `curation.regex_prefilter`): keyed by its bytes."""
+    from curation import regex_prefilter
     from curation.fingerprint import cache_dir
-    from guardrails.scanners import regex_prefilter
 
     h = hashlib.sha1()
     for mod in (regex_prefilter.__file__, __file__):

@@ -15,9 +15,9 @@ import regex
 from pydantic import Field
 
 from curation.errors import WinnowError
+from curation.regex_prefilter import LiteralSet, Prefilter
 from guardrails.base import Scanner, ScannerConfig, Span, Verdict, redact
 from guardrails.normalize import canonical, normalize
-from guardrails.scanners.regex_prefilter import LiteralSet, Prefilter
 
 
 class BannedSubstringsConfig(ScannerConfig):

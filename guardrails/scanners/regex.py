@@ -21,8 +21,8 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.errors import WinnowError
+from curation.regex_prefilter import Prefilter
 from guardrails.base import CHUNK_CHARS, Scanner, ScannerConfig, Span, Verdict, chunks, redact
-from guardrails.scanners.regex_prefilter import Prefilter
 
 
 class NamedPattern(BaseModel):

@@ -1,5 +1,8 @@
 """Which of a list of Python patterns can match a text, for all of them in one linear-time pass (RE2).
 
+Shared by the guardrail scanners (Regex, BanSubstrings) and curation's PII patterns (`curation/pii/prefilter.py`
+uses `to_re2`'s wide form), so it lives on the engine side.
+
 Running each pattern with `regex` costs one pass over the text per pattern (~30 us for five patterns on a 1 KB
 prompt); a compiled RE2 set answers "which of them match somewhere" in one DFA pass (~3 us), and the scanner
 then runs only those with `regex` to get the spans. The answer must never leave out a pattern that matches, so:

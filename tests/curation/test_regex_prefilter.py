@@ -5,9 +5,9 @@ import random
 import pytest
 import regex
 
+from curation.regex_prefilter import FOLDS_ONTO_ASCII, Prefilter, Unsupported, to_re2
 from guardrails.scanners.banned_substrings import BannedSubstrings
 from guardrails.scanners.regex import Regex
-from guardrails.scanners.regex_prefilter import FOLDS_ONTO_ASCII, Prefilter, Unsupported, to_re2
 
 pytest.importorskip("re2")
 
