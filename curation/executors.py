@@ -167,3 +167,9 @@ def default_tasks(sizes: list[int], workers: int, bytes_per_task: int = 128 << 2
     total = sum(sizes)
     per_worker = min(max(1, int(workers)), -(-total // min_bytes_per_task))
     return max(1, per_worker, min(10_000, -(-total // bytes_per_task)))
+
+
+def task_count(sizes: list[int], workers: int, tasks: int | None = None) -> int:
+    """The tasks a run is split into: `--tasks` when given, else `default_tasks` from the inputs' sizes (the
+    command, its early start of the workers' server and a run on an object store all ask this)."""
+    return max(1, int(tasks)) if tasks else default_tasks(sizes, max(1, int(workers)))

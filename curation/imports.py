@@ -48,6 +48,9 @@ class _LoaderWithoutHfFileSystem:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
 
+    def __getattr__(self, name: str) -> Any:  # get_source, get_code, is_package...: the file's own loader's
+        return getattr(self.loader, name)
+
     def create_module(self, spec: Any) -> Any:
         return self.loader.create_module(spec)
 

@@ -17,7 +17,7 @@ import orjson
 
 from curation import faults
 from curation.errors import WinnowError
-from curation.executors import default_tasks, make_executor
+from curation.executors import make_executor, task_count
 from curation.fingerprint import file_fingerprint
 from curation.lineage_record import package_versions
 from curation.mix import mix
@@ -273,10 +273,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     run_dir = Path(out_dir).absolute()
     files = discover_inputs(inputs)
     world = max(1, int(workers))
-    if tasks:
-        n_tasks = max(1, int(tasks))
-    else:  # from the inputs' size: ~128 MB a task, one per worker unless the input is small (executors.py)
-        n_tasks = default_tasks([f.path.stat().st_size for f in files], world)
+    # from the inputs' size unless given: ~128 MB a task, one per worker unless the input is small (executors.py)
+    n_tasks = task_count([f.path.stat().st_size for f in files], world, tasks)
     ws = Path(workspace).absolute() if workspace else None
     against_dirs = [str(Path(a).absolute()) for a in (against or [])]
     for a in against_dirs:

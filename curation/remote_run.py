@@ -188,7 +188,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
                   distributed_dedup: bool = True) -> dict[str, Any]:
     """Score `inputs` into the run folder `out` (URL or path) with everything passing through the store."""
     from curation.dedup.distributed import finalize_stages
-    from curation.executors import default_tasks, make_executor
+    from curation.executors import make_executor, task_count
     from curation.mix import mix
     from curation.pipeline import plan_steps
     from curation.remote import preflight
@@ -202,7 +202,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
         if not objstore.folder(a).isdir("signals"):
             raise WinnowError(f"--against {a}: not a curation run folder (no signals/)")
     world = max(1, int(workers))
-    n_tasks = max(1, int(tasks)) if tasks else default_tasks([f.size for f in files], world)
+    n_tasks = task_count([f.size for f in files], world, tasks)
     ws = Path(workspace).absolute() if workspace else None
     context = {"run_dir": run, "workspace": str(ws) if ws else None,
                "models_dir": str(ws / "models") if ws else None,

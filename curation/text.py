@@ -35,7 +35,9 @@ def word_counts(texts: pl.Series) -> pl.Series:
     counts with a kernel, ~6x faster than the regex; the numbers are the same (tests/curation/test_text.py)."""
     import sys
 
-    if len(texts) >= 200 and "curation.dedup.kernels" in sys.modules:
+    from curation.dedup.signatures import NUMBA_FROM_DOCS  # (imported here: signatures imports this module)
+
+    if len(texts) >= NUMBA_FROM_DOCS and "curation.dedup.kernels" in sys.modules:
         from curation.dedup import kernels
 
         data, offs = utf8_buffers(texts)

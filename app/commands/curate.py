@@ -54,13 +54,13 @@ def _start_workers_early(inputs: list[str], out: str, against: list[str], recipe
 
     if executor != "local" or workers < 2 or any(is_remote(p) for p in [out, *inputs, *against]):
         return
-    from curation.executors import default_tasks
+    from curation.executors import task_count
     from curation.reader import discover_inputs
     from curation.recipe_file import read_recipe_data
     from curation.worker_server import start_worker_server_for_steps
 
     try:
-        n_tasks = tasks or default_tasks([f.path.stat().st_size for f in discover_inputs(inputs)], workers)
+        n_tasks = task_count([f.path.stat().st_size for f in discover_inputs(inputs)], workers, tasks)
         signals = read_recipe_data(recipe)[0].get("signals") if min(n_tasks, workers) > 1 else None
     except (WinnowError, OSError):  # the checks that follow report it
         return

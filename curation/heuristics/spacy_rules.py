@@ -11,11 +11,12 @@ whole. Where the cache cannot be written, the rules come from spaCy each time.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+
+from curation.store import write_text_atomic
 
 FORMAT = 1  # bump when the cached fields change
 
@@ -77,11 +78,8 @@ def _load_or_build() -> dict:
     except (OSError, ValueError):
         pass
     data = _from_spacy()
-    try:  # written whole or not at all: a reader never sees half a file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
+    try:  # written whole or not at all (a temporary name, then a rename): a reader never sees half a file
+        write_text_atomic(json.dumps(data), path)
     except OSError:
         pass
     return data

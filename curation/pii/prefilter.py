@@ -22,12 +22,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from curation.store import write_text_atomic
 
 try:  # optional: a pure speed-up
     import re2
@@ -84,12 +85,8 @@ def re2_forms(patterns: list[tuple[str, int]]) -> list[str | None]:
     if missing:
         for k, p, f in missing:
             forms[k] = _translate(p, f)
-        try:  # written whole or not at all: a reader never sees half a file
-            path = cache_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(forms), encoding="utf-8")
-            os.replace(tmp, path)
+        try:  # written whole or not at all (a temporary name, then a rename): a reader never sees half a file
+            write_text_atomic(json.dumps(forms), cache_path())
         except OSError:
             pass
     return [forms[k] for k in keys]

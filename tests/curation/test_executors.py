@@ -49,3 +49,12 @@ def test_the_ray_executor_is_datatrove_s_and_reaches_workers_by_name(tmp_path) -
             "print(type(ex).__module__, type(ex).__name__, ex.world_size, ex.workers)")
     out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, cwd=ROOT, check=True)
     assert out.stdout.decode().split() == ["curation.executors", "RankTaskExecutor", "3", "2"]
+
+
+def test_task_count_takes_tasks_when_given_else_splits_by_size() -> None:
+    from curation.executors import task_count
+
+    assert task_count([1 << 20], workers=2, tasks=5) == 5  # --tasks wins, even for a small input
+    assert task_count([1 << 20], workers=2) == 1  # under 4 MiB a task: one task, in the command's process
+    assert task_count([300 << 20], workers=2) == 3  # ~128 MB a task: 300 MB is 3 tasks
+    assert task_count([20 << 20], workers=8) == 5  # one per worker while each gets 4 MiB or more
