@@ -107,7 +107,7 @@ def _run_rank_tasks(ex: Any) -> None:
     import ray
     from datatrove.utils.stats import PipelineStats
     from loguru import logger
-    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, TaskCancelledError, WorkerCrashedError
+    from ray.exceptions import NodeDiedError, ObjectLostError, OutOfMemoryError, WorkerCrashedError
 
     global _RUN_RANK
     pending = deque(ex.get_incomplete_ranks(range(ex.world_size)))
@@ -117,8 +117,9 @@ def _run_rank_tasks(ex: Any) -> None:
     ex.save_executor_as_json()
     if _RUN_RANK is None:
         _RUN_RANK = ray.remote(_rank_task)
-    task = _RUN_RANK.options(num_cpus=ex.cpus_per_task, num_gpus=ex.gpus_per_task, max_retries=0,
-                             memory=int(ex.mem_per_cpu_gb * ex.cpus_per_task * 2**30), **(ex.ray_remote_kwargs or {}))
+    options = {"num_cpus": ex.cpus_per_task, "num_gpus": ex.gpus_per_task, "max_retries": 0,
+               "memory": int(ex.mem_per_cpu_gb * ex.cpus_per_task * 2**30)}
+    task = _RUN_RANK.options(**{**options, **(ex.ray_remote_kwargs or {})})  # the user's settings win
     ref = ray.put(ex)
     running: dict[Any, int] = {}
     resubmits: dict[int, int] = {}
@@ -132,7 +133,9 @@ def _run_rank_tasks(ex: Any) -> None:
             rank = running.pop(obj)
             try:
                 ray.get(obj)
-            except (WorkerCrashedError, NodeDiedError, ObjectLostError, RayActorError, TaskCancelledError) as e:
+            # the worker or its node went away, or Ray's memory monitor killed it: the rank is run again (a
+            # cancelled task is not: someone meant it)
+            except (WorkerCrashedError, NodeDiedError, ObjectLostError, OutOfMemoryError) as e:
                 n = resubmits.get(rank, 0)
                 if n >= MAX_RESUBMITS:
                     logger.warning(f"task {rank}: its Ray worker was lost {n + 1} times; not retried again")

@@ -58,3 +58,56 @@ def test_task_count_takes_tasks_when_given_else_splits_by_size() -> None:
     assert task_count([1 << 20], workers=2) == 1  # under 4 MiB a task: one task, in the command's process
     assert task_count([300 << 20], workers=2) == 3  # ~128 MB a task: 300 MB is 3 tasks
     assert task_count([20 << 20], workers=8) == 5  # one per worker while each gets 4 MiB or more
+
+
+class _FakeRay:
+    """Just enough of `ray` for the run loop: each submitted rank "runs" by raising what `outcome(rank)` says."""
+
+    def __init__(self, outcome) -> None:  # noqa: ANN001
+        self.outcome, self.submitted = outcome, []
+
+    def remote(self, fn):  # noqa: ANN001, ANN201
+        ray = self
+
+        class _Task:
+            def options(self, **_kw):  # noqa: ANN003, ANN202
+                return self
+
+            def remote(self, _ref, rank):  # noqa: ANN001, ANN202
+                ray.submitted.append(rank)
+                return (rank, len(ray.submitted))
+
+        return _Task()
+
+    def put(self, obj):  # noqa: ANN001, ANN201
+        return obj
+
+    def wait(self, refs, num_returns=1):  # noqa: ANN001, ANN201
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):  # noqa: ANN001, ANN201
+        err = self.outcome(ref[0])
+        if err is not None:
+            raise err
+
+
+def test_ray_loop_retries_a_lost_worker_a_bounded_number_of_times_and_never_a_task_error(monkeypatch, tmp_path) -> None:
+    import sys
+    import types
+
+    import ray.exceptions as rex
+
+    from curation import executors
+
+    lost = rex.WorkerCrashedError()
+    fake = _FakeRay(lambda rank: lost if rank == 0 else ValueError("the task's own bug") if rank == 1 else None)
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(remote=fake.remote, put=fake.put, wait=fake.wait,
+                                                                   get=fake.get, exceptions=rex))
+    monkeypatch.setattr(executors, "_RUN_RANK", None)
+    ex = types.SimpleNamespace(world_size=3, workers=2, cpus_per_task=1, gpus_per_task=0, mem_per_cpu_gb=1,
+                               ray_remote_kwargs=None, get_incomplete_ranks=lambda ranks: list(ranks),
+                               save_executor_as_json=lambda: None)
+    executors._run_rank_tasks(ex)  # two ranks fail: it says so and writes no merged stats
+    assert fake.submitted.count(0) == 1 + executors.MAX_RESUBMITS  # a lost worker: run again, up to the bound
+    assert fake.submitted.count(1) == 1  # the task's own error: not run again
+    assert fake.submitted.count(2) == 1
