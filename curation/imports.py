@@ -16,6 +16,14 @@ from contextlib import contextmanager
 from typing import Any
 
 
+def numba_available() -> bool:
+    """Whether numba is installed (the kernels behind dedup, the n-gram statistics and the search index), without
+    importing it (~0.5 s)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 @contextmanager
 def absent(*names: str) -> Iterator[list[str]]:
     """While the block runs, `import n` raises ImportError for each n in `names` not already imported;

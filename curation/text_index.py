@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from curation.imports import numba_available  # without it no index is built; search reads the docs files
 from curation.text import utf8_buffers
 
 VERSION = 2
@@ -73,13 +74,6 @@ def preview_of(text: pl.Expr) -> pl.Expr:
     """A document's preview in the page's table: its first characters, runs of white space as one space. The
     copy holds it beside the lowercased text, so a page of hits needs no read of the docs files."""
     return text.str.slice(0, PREVIEW_CHARS).str.replace_all(r"\s+", " ")
-
-
-def numba_available() -> bool:
-    """numba is in the curation extra; without it no index is built and search reads the docs files."""
-    import importlib.util
-
-    return importlib.util.find_spec("numba") is not None
 
 
 def word_hash(word: str) -> int:

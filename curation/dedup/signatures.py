@@ -19,16 +19,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from curation.imports import numba_available
 from curation.text import dedup_words, utf8_buffers, word_ngrams
 
 NUMBA_FROM_DOCS = 200  # smaller batches use the numpy path unless numba is loaded already (same results)
-
-
-def numba_available() -> bool:
-    """Whether numba is installed (it makes the signature kernel ~10x faster); nothing is imported."""
-    import importlib.util
-
-    return importlib.util.find_spec("numba") is not None
 
 
 def use_kernels(n_docs: int) -> bool:

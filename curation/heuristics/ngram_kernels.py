@@ -108,3 +108,12 @@ def dup_scan(key: np.ndarray, doc_start: np.ndarray, n: int) -> np.ndarray:
         for j in range(nt):
             used[touched[j]] = False
     return hit
+
+
+def warm_kernels() -> None:
+    """Load the kernels' machine code (numba's on-disk cache) for the argument types the batches pass, with no
+    Polars: `curation.heuristics.ngram_kernels_warm` calls it in the workers' server before it forks them."""
+    key = np.array([1, 2, 1], dtype=np.uint64)
+    starts = np.array([0, 3], dtype=np.int64)
+    top_counts(key, starts)
+    dup_scan(key, starts, 1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from curation.heuristics.words import Tokens, WordCache
+from curation.imports import numba_available
 
 _M64 = (1 << 64) - 1
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -184,27 +185,22 @@ class NgramIndex:
         return np.bincount(self.doc[pos[hit]], weights=lens[hit], minlength=self.n_docs)
 
 
-_NB_KERNELS: object = None
 _NB_MIN_KEYS = 200_000  # n-grams in a batch from which the numba kernels repay importing numba (~0.6 s)
 
 
 def _kernels(size: int, want: bool | None) -> object | None:
-    """`curation.heuristics.ngram_kernels` when it should run (see `_NB_MIN_KEYS`), else None."""
-    global _NB_KERNELS
-    if want is False or (want is None and size < _NB_MIN_KEYS):
+    """`curation.heuristics.ngram_kernels` when it should run, else None: when asked, or (`want` None) once it is
+    loaded in this process or the batch has `_NB_MIN_KEYS` n-grams or more (the rule of
+    `curation.dedup.signatures.use_kernels`)."""
+    import sys
+
+    if want is False:
         return None
-    if _NB_KERNELS is None:
-        try:
-            from curation.heuristics import ngram_kernels
-        except ImportError:  # pragma: no cover - numba is optional
-            _NB_KERNELS = False
-        else:
-            _NB_KERNELS = ngram_kernels
-    return _NB_KERNELS or None
+    if want or "curation.heuristics.ngram_kernels" in sys.modules or (size >= _NB_MIN_KEYS and numba_available()):
+        from curation.heuristics import ngram_kernels
 
-
-_NB_SCAN = None
-_NB_MIN = 250_000  # below this many candidates the Python loop beats importing numba (~0.5 s)
+        return ngram_kernels
+    return None
 
 
 def _scan_py(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray:
@@ -229,34 +225,8 @@ def _scan(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray
     occurrence was visited (not skipped), so a flag per group replaces the set. N-grams that occur once
     are never hits and only ever enter `seen`, so leaving them out is exact. Groups already separate
     documents, and a hit's jump (p + n) never leaves its document, so one pass serves the whole batch.
-    Uses a numba kernel for large inputs when numba is installed.
+    Batches big enough for numba take `ngram_kernels.dup_scan` instead (`_kernels`), so this runs in Python.
     """
-    global _NB_SCAN
-    if pos.size >= _NB_MIN:
-        if _NB_SCAN is None:
-            try:
-                import numba
-            except ImportError:  # pragma: no cover - numba is optional
-                _NB_SCAN = False
-            else:
-                _NB_SCAN = numba.njit(cache=True, nogil=True)(_scan_py_kernel)
-        if _NB_SCAN:
-            return _NB_SCAN(pos, gid, n, n_groups)
     return _scan_py(pos, gid, n, n_groups)
 
 
-def _scan_py_kernel(pos: np.ndarray, gid: np.ndarray, n: int, n_groups: int) -> np.ndarray:
-    seen = np.zeros(n_groups, dtype=np.bool_)
-    hit = np.zeros(pos.size, dtype=np.bool_)
-    nxt = -1
-    for i in range(pos.size):
-        p = pos[i]
-        if p < nxt:
-            continue
-        g = gid[i]
-        if seen[g]:
-            hit[i] = True
-            nxt = p + n
-        else:
-            seen[g] = True
-    return hit

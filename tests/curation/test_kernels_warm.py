@@ -49,3 +49,34 @@ def test_warm_up_loads_every_kernel_a_batch_uses_without_starting_polars_threads
     assert r["used"] == r["loaded"]
     # Polars' compute pool (threads "polars-N") and its async runtime are not running yet
     assert not [t for t in r["after_warm"] if re.fullmatch(r"polars-\d+|tokio.*", t)], r["after_warm"]
+
+
+_NGRAM_CHILD = r"""
+import json, os, re
+import curation.heuristics.ngram_kernels_warm  # GopherRepetition's preload in the workers' server
+from curation.heuristics import ngram_kernels
+
+names = ("top_counts", "dup_scan")
+threads = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+loaded = {n: len(getattr(ngram_kernels, n).signatures) for n in names}
+import polars as pl
+from curation.steps import get_step
+
+step = get_step("gopher_repetition")()
+step.setup()
+texts = [f"line {i % 7} repeats here and there. " * (i % 9 + 3) + f"doc {i} ends" for i in range(400)]
+step.score(pl.DataFrame({"id": [str(i) for i in range(400)], "text": texts, "order": list(range(400))}))
+used = {n: len(getattr(ngram_kernels, n).signatures) for n in names}
+print(json.dumps({"threads": threads, "loaded": loaded, "used": used}))
+"""
+
+
+@pytest.mark.slow
+def test_ngram_warm_up_loads_what_gopher_repetition_uses_without_polars_threads() -> None:
+    pytest.importorskip("numba")
+    p = subprocess.run([sys.executable, "-c", _NGRAM_CHILD], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["loaded"] == {"top_counts": 1, "dup_scan": 1} and r["used"] == r["loaded"]
+    assert not [t for t in r["threads"] if re.fullmatch(r"polars-\d+|tokio.*", t)], r["threads"]
