@@ -58,7 +58,7 @@ _RE2_MAX_REPEAT = 1000
 _NON_ASCII = "(?-i:[\\x{80}-\\x{10ffff}])"  # any non-ASCII character, whatever the case flags
 _NON_ASCII_ITEM = "\\x{80}-\\x{10ffff}"  # the same, as a class item
 # The non-ASCII characters `regex` matches with an ASCII letter under IGNORECASE (probed over every code point by
-# tests/guardrails/test_regex_prefilter.py): the only way non-ASCII text can match an ASCII letter.
+# tests/curation/test_regex_prefilter.py): the only way non-ASCII text can match an ASCII letter.
 FOLDS_ONTO_ASCII = "\u0130\u0131\u017f\u212a"
 _FOLD_ITEMS = "".join(f"\\x{{{ord(c):x}}}" for c in FOLDS_ONTO_ASCII)
 

@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - exercised where google-re2 is absent
 
 # the flag bits `re` and `regex` share and read the same way (ASCII is left out: dropping it only widens)
 _PY_FLAGS = re.IGNORECASE | re.LOCALE | re.MULTILINE | re.DOTALL | re.VERBOSE
+_NEUTRAL = re.ASCII | re.UNICODE  # also safe to drop; any other bit (regex's FULLCASE, V1, WORD...) is not
 
 
 FORMAT = 1  # bump when what is cached changes
@@ -48,6 +49,9 @@ def _translate(pattern: str, flags: int) -> str | None:
 
     from curation.regex_prefilter import Unsupported, to_re2
 
+    if flags & ~(_PY_FLAGS | _NEUTRAL):
+        return None  # a `regex`-only flag changes folding or \\b in ways the RE2 form does not follow
+    flags &= _PY_FLAGS
     try:
         if P.parse(pattern, flags).getwidth()[0] == 0:
             return None  # an empty match would change how finditer steps on
@@ -58,12 +62,18 @@ def _translate(pattern: str, flags: int) -> str | None:
 
 def cache_path() -> Path:
     """Translations depend on the rewriting code (this module and `curation.regex_prefilter`): keyed by its bytes."""
+    import sys
+
+    import regex
+
     from curation import regex_prefilter
     from curation.fingerprint import cache_dir
 
     h = hashlib.sha1()
     for mod in (regex_prefilter.__file__, __file__):
         h.update(Path(mod).read_bytes())
+    # the forms also follow the `regex` classes `to_re2` probes and Python's own regex parser
+    h.update(f"{regex.__version__}:{sys.version_info[:2]}".encode())
     return cache_dir() / f"pii-re2-forms-v{FORMAT}-{h.hexdigest()[:16]}.json"
 
 
@@ -71,17 +81,18 @@ def cache_path() -> Path:
 def _forms() -> dict[str, str | None]:
     try:
         data = json.loads(cache_path().read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+    ok = isinstance(data, dict) and all(isinstance(v, str) or v is None for v in data.values())
+    return data if ok else {}  # a damaged cache is translated again, never trusted
 
 
 def re2_forms(patterns: list[tuple[str, int]]) -> list[str | None]:
     """The wide RE2 form of each (pattern, flags), read from the cache where it holds them (translating
     Presidio's set costs ~0.3 s a process), else translated and the cache rewritten whole."""
     forms = _forms()
-    keys = [f"{flags & _PY_FLAGS}:{p}" for p, flags in patterns]
-    missing = [(k, p, flags & _PY_FLAGS) for k, (p, flags) in zip(keys, patterns, strict=True) if k not in forms]
+    keys = [f"{int(flags)}:{p}" for p, flags in patterns]
+    missing = [(k, p, flags) for k, (p, flags) in zip(keys, patterns, strict=True) if k not in forms]
     if missing:
         for k, p, f in missing:
             forms[k] = _translate(p, f)
@@ -101,7 +112,7 @@ def compile_re2(form: str | None) -> Any | None:
     opts.max_mem = 64 << 20
     try:
         return re2.compile(form, opts)
-    except re2.error:
+    except (re2.error, TypeError):
         return None
 
 

@@ -14,7 +14,9 @@ from curation.pii.recognizers import offline_tld_extractor
 from curation.pii.synth import make_documents
 
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-pytest.importorskip("re2")
+from curation.pii import prefilter  # noqa: E402
+
+needs_re2 = pytest.mark.skipif(prefilter.re2 is None, reason="google-re2 is not installed: nothing is prefiltered")
 
 # characters Presidio's patterns read, with non-ASCII ones where Unicode matching differs from ASCII:
 # Arabic-Indic and fullwidth digits (\d), Kelvin sign and long s (fold onto k and s), accented letters
@@ -46,6 +48,7 @@ def _texts() -> list[str]:
     return TRICKY + docs + noise
 
 
+@needs_re2
 def test_re2_prefilter_finds_every_match_of_every_pattern() -> None:
     eng = PiiEngine()
     scanned = [(i, j) for i, j in enumerate(eng.recognizers.jobs) if eng._scanners[i] is not None]
@@ -109,6 +112,7 @@ def test_documents_the_prefilters_must_not_skip_equal_presidio(analyzer) -> None
 
 # -- start-up: RE2 forms cached on disk, the default recognizer set built once in the workers' server --------
 
+@needs_re2
 def test_re2_forms_are_read_from_the_cache_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
     from curation.pii import prefilter
 
@@ -129,22 +133,54 @@ def test_re2_forms_are_read_from_the_cache_and_a_damaged_cache_is_rebuilt(tmp_pa
     assert prefilter.re2_forms(pats) == fresh  # a new process reads the file
     monkeypatch.undo()
     monkeypatch.setenv("WINNOW_CACHE_DIR", str(tmp_path))
-    path.write_text("{not json", encoding="utf-8")
-    prefilter._forms.cache_clear()
-    assert prefilter.re2_forms(pats) == fresh
+    for damaged in ("{not json", '{"26:x": 123}', "[1, 2]"):  # cut short, wrong value type, not a mapping
+        path.write_text(damaged, encoding="utf-8")
+        prefilter._forms.cache_clear()
+        assert prefilter.re2_forms(pats) == fresh, damaged
     prefilter._forms.cache_clear()
 
 
+def test_without_re2_every_pattern_is_scanned_whole_with_the_same_spans(monkeypatch) -> None:
+    texts = _texts()[:300] + TRICKY
+    with_prefilter = PiiEngine(use_context=False, fix=False)
+    want = with_prefilter.analyze_batch(texts)
+    monkeypatch.setattr(prefilter, "re2", None)
+    prefilter.compile_re2.cache_clear()
+    try:
+        eng = PiiEngine(use_context=False, fix=False)
+        assert all(sc is None for sc in eng._scanners)  # nothing prefiltered: the fallback really runs
+        assert eng.analyze_batch(texts) == want
+    finally:
+        prefilter.compile_re2.cache_clear()
+
+
+_WARM_CHILD = r"""
+import json
+import curation.pii.warm  # what the workers' server imports (PiiStep.preload)
+from curation.pii.recognizers import _built
+from curation.steps import get_step
+
+misses = _built.cache_info().misses
+get_step("pii")().setup()  # what a worker forked from the server does first
+print(json.dumps({"before": misses, "after": _built.cache_info().misses}))
+"""
+
+
+@pytest.mark.slow
 def test_the_workers_server_builds_the_default_recognizer_set_once() -> None:
-    import importlib
+    """The default `pii` step's setup, as a worker runs it after the server imported `curation.pii.warm`, builds
+    no recognizer set of its own (a fresh process: nothing imported it before)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from curation.pii.recognizers import _built
-    from curation.steps.pii import PiiConfig
     from curation.worker_server import worker_preload
 
     assert "curation.pii.warm" in worker_preload(["pii"])
-    importlib.import_module("curation.pii.warm")
-    misses = _built.cache_info().misses
-    eng = PiiEngine(PiiConfig().pattern_entities)  # what a forked worker's PiiStep.setup does
-    assert _built.cache_info().misses == misses
-    assert eng.recognizers is PiiEngine(PiiConfig().pattern_entities).recognizers
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-c", _WARM_CHILD], capture_output=True, text=True, cwd=root, timeout=300,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["before"] >= 1 and r["after"] == r["before"]
