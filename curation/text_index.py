@@ -120,7 +120,7 @@ def phrase_words(query: str, whole_words: bool) -> list[str]:
     return out
 
 
-CODES = 3  # the word codes' scheme (an index with another has its codes ignored)
+CODES = 4  # the word codes' scheme (an index with another has its codes ignored)
 N_CODES = 32  # a file's 32 commonest words get codes 0..31; any other word 32 + its bucket (0..223): a few
 N_BUCKETS = 256 - N_CODES  # words are most of the text, so they get codes of their own; the rest share buckets
 WORD_TABLE = 1 << 17  # slots of a file's word table: it takes 65,536 distinct words, later new ones get buckets
@@ -141,7 +141,7 @@ def word_codes(text: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from curation.text_index_kernel import word_ids_nb
 
     data, offs = utf8_buffers(text.fill_null(""))
-    ids = np.empty(data.size // 2 + 1, dtype=np.int32)
+    ids = np.empty(data.size // 2 + len(offs), dtype=np.int32)  # a word and its separator, or a document's last word
     per_doc = np.zeros(len(offs) - 1, dtype=np.int64)
     size = WORD_TABLE  # distinct words kept apart per file: the table stops taking new words at half full
     uniq = np.empty(size // 2 + 1, dtype=np.uint64)

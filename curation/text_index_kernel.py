@@ -63,6 +63,9 @@ def block_keys_nb(buf: np.ndarray, offs: np.ndarray, block: int, out: np.ndarray
                             out[k] = ((t >> shift) << shift) | np.uint64(b)
                             k += 1
                             fill += 1
+                            if fill * 2 > len(table):  # a long word fills the set too: never let it get full
+                                gen += np.uint64(1)
+                                fill = 0
                     i += 1
                 h40 = h >> shift
                 if _insert(table, h40, gen):
@@ -114,8 +117,9 @@ def word_ids_nb(buf: np.ndarray, offs: np.ndarray, word: np.ndarray, ids: np.nda
                             uniq[n_uniq] = h40
                             got = n_uniq
                             n_uniq += 1
-                        got = -1 - np.int64((((h40 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(56))
-                                             * np.uint64(N_BUCKETS)) >> np.uint64(8))
+                        else:
+                            got = -1 - np.int64((((h40 * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(56))
+                                                 * np.uint64(N_BUCKETS)) >> np.uint64(8))
                         break
                     slot = (slot + np.uint64(1)) & mask
                 ids[k] = got

@@ -317,3 +317,41 @@ def test_a_page_of_hits_shows_the_original_text_as_preview(run: Path) -> None:
     for doc_id, preview in zip(page["id"], page["preview"], strict=True):
         assert preview == re.sub(r"\s+", " ", original[doc_id][:160])
         assert preview != preview.lower() or original[doc_id][:160] == original[doc_id][:160].lower()
+
+
+def _one_file_run(root: Path, texts: list[str]) -> RunReader:
+    (root / "docs").mkdir(parents=True)
+    pl.DataFrame({"id": [f"d{i}" for i in range(len(texts))], "text": texts, "order": list(range(len(texts)))}
+                 ).write_parquet(root / "docs" / "a.parquet")
+    (root / "manifest.json").write_text(json.dumps({"input": len(texts)}), encoding="utf-8")
+    build_index(root)
+    return RunReader(root)
+
+
+def test_a_phrase_at_the_first_occurrence_of_common_words_is_found(tmp_path: Path) -> None:
+    """The first time a file meets a word, that word's code must be the one its later occurrences get (a
+    common word's own code): here "zeta omega" occurs only in the first document."""
+    texts = ["zeta omega"] + ["omega omega x zeta zeta y"] * 50
+    reader = _one_file_run(tmp_path / "run", texts)
+    assert reader.text_index is not None and reader.text_index.codes is not None
+    page, total = reader.page(search="zeta omega", whole_words=True, limit=100)
+    assert list(page["id"]) == _truth(tmp_path / "run", "zeta omega", True) == ["d0"] and total == 1
+
+
+def test_word_codes_of_many_one_letter_documents() -> None:
+    """More words than half the bytes (one letter per document, no separator): the id buffer must hold them."""
+    from curation.text_index import word_codes
+
+    codes, per_doc, _ = word_codes(pl.Series(["a"] * 200_000))
+    assert codes.size == 200_000 and per_doc.sum() == 200_000
+
+
+@pytest.mark.slow
+def test_a_document_with_one_huge_word_is_indexed(tmp_path: Path) -> None:
+    """A long run of word characters (a base64 blob, lowercased) adds ~one trigram a byte within one word: the
+    block's key set must start afresh before it fills, not loop for ever."""
+    rng = random.Random(5)
+    blob = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(400_000))
+    reader = _one_file_run(tmp_path / "run", [" ".join(str(i) for i in range(10_000, 41_000)), blob, "plain words"])
+    page, total = reader.page(search=blob[1000:1012], whole_words=False, limit=10)
+    assert list(page["id"]) == ["d1"] and total == 1
