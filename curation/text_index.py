@@ -193,7 +193,8 @@ def block_keys(text: pl.Series, block: int = BLOCK) -> np.ndarray:
 
 
 def _docs_key(doc_files: list[Path]) -> list[list[Any]]:
-    return [[f.name, f.stat().st_size] for f in doc_files]
+    """What the index was built from: a docs file rewritten since (even to the same size) makes it stale."""
+    return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in doc_files]
 
 
 class IndexBuilder:
@@ -575,17 +576,27 @@ def search_index_builder(out: Path, doc_files: list[Path], when: str = "auto") -
 def build_index(run: Path, out: Path | None = None, threads: int = 2) -> dict[str, Any]:
     """Index a run's docs files as `mix` does (same per-file pass, two threads): for runs laid out by other
     means, such as the app benchmark's synthesized million-document run."""
+    import os
+    import shutil
     from concurrent.futures import ThreadPoolExecutor
 
     from curation.store import doc_files
 
     t0 = time.perf_counter()
     files = doc_files(Path(run))
-    builder = IndexBuilder(Path(out) if out is not None else Path(run) / "search", files)
+    final = Path(out) if out is not None else Path(run) / "search"
+    # built beside its place and moved in whole (as mix does): a reader never meets half an index, and a
+    # build killed half-way leaves only a temporary folder, removed by the next build
+    tmp = final.with_name(f".{final.name}.building")
+    shutil.rmtree(tmp, ignore_errors=True)
+    builder = IndexBuilder(tmp, files)
 
     def one(path: Path) -> None:
         builder.add(path, pl.read_parquet(path, columns=["id", "order", "text"]))
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, files))
-    return builder.finish(t0)
+    meta = builder.finish(t0)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return meta

@@ -355,3 +355,31 @@ def test_a_document_with_one_huge_word_is_indexed(tmp_path: Path) -> None:
     reader = _one_file_run(tmp_path / "run", [" ".join(str(i) for i in range(10_000, 41_000)), blob, "plain words"])
     page, total = reader.page(search=blob[1000:1012], whole_words=False, limit=10)
     assert list(page["id"]) == ["d1"] and total == 1
+
+
+def test_an_index_is_stale_once_a_docs_file_is_rewritten_even_to_the_same_size(tmp_path: Path) -> None:
+    import os
+
+    texts = ["alpha beta gamma"] * 10 + ["delta epsilon zeta"] * 10
+    reader = _one_file_run(tmp_path / "run", texts)
+    assert reader.text_index is not None
+    f = tmp_path / "run" / "docs" / "a.parquet"
+    size = f.stat().st_size
+    pl.DataFrame({"id": [f"d{i}" for i in range(20)], "text": ["gamma beta alpha"] * 10 + ["zeta epsilon delta"] * 10,
+                  "order": list(range(20))}).write_parquet(f)
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 1_000_000_000))
+    assert f.stat().st_size == size  # same length, other words: only the time tells
+    fresh = RunReader(tmp_path / "run")
+    assert fresh.text_index is None
+    page, total = fresh.page(search="zeta epsilon", whole_words=True, limit=100)
+    assert total == 10  # answered from the documents, not from the stale index
+
+
+def test_build_index_replaces_the_index_whole_and_clears_a_killed_build(tmp_path: Path) -> None:
+    reader = _one_file_run(tmp_path / "run", ["one two three"] * 30)
+    stale = tmp_path / "run" / ".search.building"
+    (stale / "text").mkdir(parents=True)  # what a build killed half-way leaves
+    (stale / "text" / "a.parquet").write_bytes(b"half")
+    build_index(tmp_path / "run")
+    assert not stale.exists() and (tmp_path / "run" / "search" / "index.json").is_file()
+    assert reader.text_index is not None and RunReader(tmp_path / "run").text_index is not None
