@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curation.classifiers.metrics import binary_metrics
 from guardrails.train import AUGMENT, IN_DOMAIN, PARAMS, augment_embedded, fit_ngram, load_sources
 
 K = 5
@@ -43,10 +44,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 def near_duplicate_groups(texts: list[str], jaccard: float = 0.3) -> np.ndarray:
     """A group id per text: texts whose word-trigram sets overlap by `jaccard` or more are linked (union-find)."""
-    grams = []
-    for t in texts:
-        w = t.lower().split()
-        grams.append({tuple(w[i:i + 3]) for i in range(max(1, len(w) - 2))})
+    from curation.text import word_ngrams
+
+    grams = [word_ngrams(t.lower().split(), 3) for t in texts]  # an empty text has none: it links to nothing
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -115,10 +115,8 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0) -> di
     r_in, r_other = r_in | (rp_in & (p_in >= gate)), r_other | (rp_other & (p_other >= gate))
     out = {}
     for th in THRESHOLDS:
-        flag = (p_in >= th) | r_in
-        tp = int((flag & y).sum())
-        prec, rec = tp / max(int(flag.sum()), 1), tp / max(int(y.sum()), 1)
-        out[th] = {"f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0, "precision": prec, "recall": rec,
+        m = binary_metrics(y, ((p_in >= th) | r_in).astype(float))
+        out[th] = {"f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
                    "benign_fp": int(((p_other >= th) | r_other).sum()), "benign_n": other.height}
     return out
 
