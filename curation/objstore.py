@@ -275,8 +275,9 @@ def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tupl
     return len(todo)
 
 
-def download_tree(run: str, subdir: str, local_dir: str | Path) -> int:
-    """Copy run/subdir (a folder or one file) to local_dir/subdir; returns the number of files."""
+def download_tree(run: str, subdir: str, local_dir: str | Path, stop: Callable[[], bool] | None = None) -> int:
+    """Copy run/subdir (a folder or one file) to local_dir/subdir; returns the number of files. `stop`: asked
+    before each file; once true, the copy ends with an error (the files under way finish first)."""
     df_folder = folder(run)
     if df_folder.isfile(subdir):
         rels = [subdir]
@@ -286,5 +287,10 @@ def download_tree(run: str, subdir: str, local_dir: str | Path) -> int:
         return 0
     for rel in rels:
         (Path(local_dir) / rel).parent.mkdir(parents=True, exist_ok=True)
-    _each(df_folder, lambda rel: (Path(local_dir) / rel).write_bytes(read_bytes(df_folder, rel)), rels)
+    def one(rel: str) -> None:
+        if stop is not None and stop():
+            raise WinnowError(f"copy of {run}/{subdir} stopped")
+        (Path(local_dir) / rel).write_bytes(read_bytes(df_folder, rel))
+
+    _each(df_folder, one, rels)
     return len(rels)

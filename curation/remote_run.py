@@ -254,9 +254,11 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
         try:
             finalize = finalize_stages(recipe, steps, context, run, executor, n_tasks, world)
             objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
-            fetch.join()
             manifest = _mix_and_commit(run, recipe, info, score_wall, finalize, command, config, t_start, mix,
                                        stage=stage, fetched=fetch)
+        except BaseException:
+            fetch.cancel()  # a failed stage must not wait for the whole documents download to surface
+            raise
         finally:
             fetch.join()
             shutil.rmtree(stage, ignore_errors=True)
@@ -275,17 +277,23 @@ class _Fetch:
         import threading
 
         self.subs, self.error = subs, None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._go, args=(run, stage), daemon=True)
         self._thread.start()
 
     def _go(self, run: str, stage: Path) -> None:
         try:
             for sub in self.subs:
-                objstore.download_tree(run, sub, stage)
+                objstore.download_tree(run, sub, stage, stop=self._stop.is_set)
         except BaseException as e:  # noqa: BLE001 - raised again by the mix that needs these files
             self.error = e
 
     def join(self) -> None:
+        self._thread.join()
+
+    def cancel(self) -> None:
+        """Stop after the files under way (the run failed: nobody will read the copy), and wait for that."""
+        self._stop.set()
         self._thread.join()
 
 
