@@ -36,13 +36,18 @@ print(json.dumps({"after_warm": after_warm, "loaded": loaded, "used": used, "shi
 """
 
 
+def _in_fresh_process(code: str) -> dict:
+    """Run `code` in a new interpreter (nothing loaded yet, as in the workers' server); its last line is JSON."""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_warm_up_loads_every_kernel_a_batch_uses_without_starting_polars_threads() -> None:
     pytest.importorskip("numba")
-    p = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r = _in_fresh_process(_CHILD)
     assert r["shingles"] > 300  # the batch did go through the kernels
     # one compiled version of each kernel after the warm-up, and the real batch needed no other
     assert r["loaded"] == {"signature_kernel": 1, "normalise_kernel": 1, "word_count_kernel": 1}
@@ -74,9 +79,6 @@ print(json.dumps({"threads": threads, "loaded": loaded, "used": used}))
 @pytest.mark.slow
 def test_ngram_warm_up_loads_what_gopher_repetition_uses_without_polars_threads() -> None:
     pytest.importorskip("numba")
-    p = subprocess.run([sys.executable, "-c", _NGRAM_CHILD], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r = _in_fresh_process(_NGRAM_CHILD)
     assert r["loaded"] == {"top_counts": 1, "dup_scan": 1} and r["used"] == r["loaded"]
     assert not [t for t in r["threads"] if re.fullmatch(r"polars-\d+|tokio.*", t)], r["threads"]

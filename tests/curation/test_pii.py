@@ -13,7 +13,6 @@ import pytest
 from curation.errors import WinnowError
 from curation.pii.engine import PiiEngine, fix_overlaps, interesting_tokens, remove_duplicates
 from curation.pii.evaluate import load_dataset, score_spans
-from curation.pii.recognizers import offline_tld_extractor
 from curation.pii.scrub import Scrubber, pii_scrub
 from curation.pii.synth import luhn_digit, make_documents
 
@@ -34,23 +33,6 @@ CONSTRUCTED = [
     "Crypto 1BoatSLRHtKNngkdXEeobR76b53LETtpyT and DEA AB1234563, ITIN 912-70-1234.",
     "Ünïcode nàme ünïcode@exämple.com and ١٢٣٤٥٦٧٨٩٠ digits, phone 030 1234567.",
 ]
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    """Presidio's reference: AnalyzerEngine with the offline no-op NLP engine (pattern recognizers)."""
-    import presidio_analyzer.predefined_recognizers.generic.email_recognizer as em
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NoOpNlpEngine
-
-    class _OfflineTld:  # the reference must not try to download the public-suffix list either
-        extract = staticmethod(lambda s: offline_tld_extractor()(s))
-
-    saved = em.tldextract
-    em.tldextract = _OfflineTld
-    yield AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
-                         supported_languages=["en"])
-    em.tldextract = saved
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 
 from curation.pii.engine import SEPARATOR, Batch, PiiEngine, TokenViews, anchored_finditer
 from curation.pii.prefilter import candidate_starts
-from curation.pii.recognizers import offline_tld_extractor
 from curation.pii.synth import make_documents
 
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -76,23 +75,6 @@ def test_phone_candidates_equal_a_search_of_every_document() -> None:
             if (n := len(_DIGIT.findall(t, m.start(), m.end()))) >= MIN_PHONE_DIGITS]
     assert len(want) > 100
     assert list(eng._phone_candidates(texts, Batch(texts))) == want
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    """Presidio's AnalyzerEngine with pattern recognizers only, offline (as in test_pii.py)."""
-    import presidio_analyzer.predefined_recognizers.generic.email_recognizer as em
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NoOpNlpEngine
-
-    class _OfflineTld:
-        extract = staticmethod(lambda s: offline_tld_extractor()(s))
-
-    saved = em.tldextract
-    em.tldextract = _OfflineTld
-    yield AnalyzerEngine(nlp_engine=NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "noop"}]),
-                         supported_languages=["en"])
-    em.tldextract = saved
 
 
 def test_documents_the_prefilters_must_not_skip_equal_presidio(analyzer) -> None:
