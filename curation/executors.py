@@ -60,6 +60,21 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
     raise WinnowError(f"unknown executor {kind!r} (use local or ray)")
 
 
+def run_stage(kind: str, pipeline: list, *, tasks: int, workers: int, logging_dir: str, what: str,
+              mem_per_cpu_gb: float = 1) -> None:
+    """Run `pipeline` as `tasks` tasks and fail with one line naming `what` when a task did not complete (after
+    the executor's own retries): datatrove's executors log a failed task and return."""
+    from curation import objstore
+
+    make_executor(kind, pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                  mem_per_cpu_gb=mem_per_cpu_gb).run()
+    fold = objstore.folder(logging_dir)
+    missing = [r for r in range(max(1, int(tasks))) if not fold.isfile(f"completions/{r:05d}")]
+    if missing:
+        raise WinnowError(f"{what}: tasks {missing[:10]} did not complete (after the executor's retries); see "
+                          f"{logging_dir}")
+
+
 _RUN_RANK: Any = None
 
 

@@ -28,7 +28,7 @@ from curation.reader import ORDER_STRIDE
 from curation.recipe import Recipe, Rule, load_recipe
 from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
-from curation.text_index import search_index_builder
+from curation.text_index import index_wanted, search_index_builder
 
 REMOVED_SCHEMA = {"id": pl.Utf8, "rule": pl.Utf8, "rules": pl.List(pl.Utf8), "value": pl.Float64,
                   "detail": pl.Utf8, "kept_id": pl.Utf8}
@@ -218,11 +218,14 @@ def _commit(out: Path, tmp: Path) -> None:
 
 def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Path | None = None,
         extra_timings: dict[str, Any] | None = None, locked: bool = False, command: list[str] | None = None,
-        config: dict[str, Any] | None = None, started: float | None = None) -> dict[str, Any]:
+        config: dict[str, Any] | None = None, started: float | None = None,
+        executor: str | None = None) -> dict[str, Any]:
     """Apply `recipe` (default: the run's own recipe.yaml) to the stored signals of `run_dir`.
 
     With `out_dir`, the result goes to that new folder, which reads `run_dir`'s signals in place and names it
     as its parent; `run_dir` is never changed. `locked` says the caller (curate) already holds the lock.
+    `executor` "ray": the search index is built as a task on the cluster while this process writes the kept
+    documents, so this process holds none of the index.
     """
     from curation.objstore import is_remote
 
@@ -266,7 +269,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
         tmp.mkdir()
         try:
             manifest = _decide_and_write(run, out, tmp, recipe, rules, skipped_rules, info, extra_timings, t0,
-                                         command, config)
+                                         command, config, executor)
             faults.at("mix.before_commit")
             _commit(out, tmp)
         finally:
@@ -279,7 +282,8 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
 
 def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: list[Rule],
                       skipped_rules: dict[str, str], info: dict[str, Any], extra_timings: dict[str, Any] | None,
-                      t0: float, command: list[str] | None, config: dict[str, Any] | None) -> dict[str, Any]:
+                      t0: float, command: list[str] | None, config: dict[str, Any] | None,
+                      executor: str | None = None) -> dict[str, Any]:
     prog = Progress(out, "mix", total=3, unit="steps")
     docs_files = doc_files(run)
     sizes_stored = bool(docs_files) and "n_words" in pl.scan_parquet(docs_files[0]).collect_schema().names()
@@ -348,8 +352,17 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     count_tokens = _token_counter(recipe.tokenizer)
     tok_counts = {"kept": 0, "removed": 0}
     index_t0 = time.perf_counter()
-    # the search index (search/), built in this pass over the text when the recipe asks for one
-    index = search_index_builder(tmp / "search", docs_files, recipe.search_index)
+    # the search index (search/) when the recipe asks for one: built in this pass over the text, or on Ray as a
+    # task of its own that reads the docs files while this process writes the kept ones
+    index = index_task = None
+    if executor not in (None, "local") and index_wanted(docs_files, recipe.search_index):
+        from curation.text_index_stage import build_index_on
+
+        index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="winnow-index")
+        index_task = index_pool.submit(build_index_on, executor, run, tmp / "search", tmp / "index-logs")
+        index_pool.shutdown(wait=False)
+    else:
+        index = search_index_builder(tmp / "search", docs_files, recipe.search_index)
 
     def write_kept(path: Path) -> tuple[int, int]:
         d = pl.read_parquet(path)
@@ -371,6 +384,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
             tok_counts["kept"] += kt
             tok_counts["removed"] += rt
     search_meta = index.finish(index_t0) if index is not None else None
+    if index_task is not None:
+        search_meta = index_task.result()
     prog.update(1, "kept documents written")
     prog.close()
 

@@ -328,7 +328,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
         write_text_atomic(json.dumps({"key": key, "at": time.time()}), run_dir / "state" / "scored.json")
 
         manifest = mix(run_dir, recipe, extra_timings={"score_wall": score_wall, "finalize": finalize_timings},
-                       locked=True, command=command, config=config, started=t_start)
+                       locked=True, command=command, config=config, started=t_start, executor=executor)
     if manifest["input"] == 0 or manifest["kept"] + manifest["removed"] == 0:
         print(f"warning: no documents were read from the input ({manifest['input']} records, "
               f"{manifest['quarantined']} quarantined, {manifest.get('skipped', 0)} skipped): the run is empty")

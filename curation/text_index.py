@@ -561,16 +561,19 @@ class TextIndex:
             yield hits, nxt
 
 
-def search_index_builder(out: Path, doc_files: list[Path], when: str = "auto") -> IndexBuilder | None:
-    """The builder `mix` feeds, or None: `when` is the recipe's `search_index` ("never"; "always"; "auto": only
-    for runs of INDEX_FROM_DOCS documents or more, where reading the docs files would be too slow for the
-    app and the index pays for its cost, ~35% of mix's CPU and a lowercased copy of the text on disk), and
-    none can be built without docs files or numba."""
+def index_wanted(doc_files: list[Path], when: str = "auto") -> bool:
+    """Whether `mix` indexes these docs files: `when` is the recipe's `search_index` ("never"; "always"; "auto":
+    only for runs of INDEX_FROM_DOCS documents or more, where reading the docs files would be too slow for the
+    app and the index pays for its cost, ~35% of mix's CPU and a lowercased copy of the text on disk); none can
+    be built without docs files or numba."""
     if when == "never" or not doc_files or not numba_available():
-        return None
-    if when == "auto" and sum(pq.ParquetFile(f).metadata.num_rows for f in doc_files) < INDEX_FROM_DOCS:
-        return None
-    return IndexBuilder(out, doc_files)
+        return False
+    return when != "auto" or sum(pq.ParquetFile(f).metadata.num_rows for f in doc_files) >= INDEX_FROM_DOCS
+
+
+def search_index_builder(out: Path, doc_files: list[Path], when: str = "auto") -> IndexBuilder | None:
+    """The builder `mix` feeds in its own pass over the text, or None when `index_wanted` says no."""
+    return IndexBuilder(out, doc_files) if index_wanted(doc_files, when) else None
 
 
 def build_index(run: Path, out: Path | None = None, threads: int = 2) -> dict[str, Any]:

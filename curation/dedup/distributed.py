@@ -424,17 +424,13 @@ def _groups(stages: list[tuple[_Stage, int]], fuse: bool) -> list[tuple[list[_St
 
 def _run_group(stages: list[_Stage], n: int, run: str, executor: str, workers: int) -> None:
     """Run `stages` (one pipeline) as `n` tasks; fail with one line when a task did not complete."""
-    from curation.executors import make_executor
+    from curation.executors import run_stage
 
     steps = list(dict.fromkeys(s.step for s in stages))
     names = "+".join(s.name.replace(" ", "_") for s in stages)
-    logs = f"logs/{WORK}/{'+'.join(steps)}/{names}"
-    make_executor(executor, list(stages), tasks=n, workers=workers, logging_dir=objstore.join(run, logs)).run()
-    fold = objstore.folder(run)
-    missing = [r for r in range(n) if not fold.isfile(f"{logs}/completions/{r:05d}")]
-    if missing:
-        raise WinnowError(f"{'+'.join(steps)}: {' + '.join(s.name for s in stages)} tasks {missing[:10]} did not "
-                          f"complete (after the executor's retries); see {run}/{logs}")
+    run_stage(executor, list(stages), tasks=n, workers=workers,
+              logging_dir=objstore.join(run, f"logs/{WORK}/{'+'.join(steps)}/{names}"),
+              what=f"{'+'.join(steps)}: {' + '.join(s.name for s in stages)}")
 
 
 def _finish(step: Any, run: str) -> None:

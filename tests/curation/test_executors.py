@@ -111,3 +111,27 @@ def test_ray_loop_retries_a_lost_worker_a_bounded_number_of_times_and_never_a_ta
     assert fake.submitted.count(0) == 1 + executors.MAX_RESUBMITS  # a lost worker: run again, up to the bound
     assert fake.submitted.count(1) == 1  # the task's own error: not run again
     assert fake.submitted.count(2) == 1
+
+
+
+def test_a_stage_whose_task_did_not_complete_is_an_error_naming_it(monkeypatch, tmp_path: Path) -> None:
+    """On Ray a failed task is logged and the executor returns (`_run_rank_tasks`): `run_stage` must notice the
+    missing completion. A stand-in executor that completes task 0 of 2 (datatrove's completions layout)."""
+    import types
+
+    import pytest
+
+    from curation import executors
+    from curation.errors import WinnowError
+
+    def fake_executor(kind, pipeline, *, tasks, workers, logging_dir, mem_per_cpu_gb=1):  # noqa: ANN001, ANN202
+        def run() -> None:
+            (Path(logging_dir) / "completions").mkdir(parents=True)
+            (Path(logging_dir) / "completions" / "00000").write_text("")
+
+        return types.SimpleNamespace(run=run)
+
+    monkeypatch.setattr(executors, "make_executor", fake_executor)
+    with pytest.raises(WinnowError, match=r"^search index: tasks \[1\] did not complete"):
+        executors.run_stage("ray", [], tasks=2, workers=1, logging_dir=str(tmp_path / "two"), what="search index")
+    executors.run_stage("ray", [], tasks=1, workers=1, logging_dir=str(tmp_path / "one"), what="search index")

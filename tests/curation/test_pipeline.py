@@ -129,19 +129,43 @@ def test_two_workers_and_datasets_readback(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_executor_matches_local(tmp_path: Path) -> None:
+def test_ray_executor_matches_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same decisions on Ray; the search index is built by a Ray task, not in this (the driver's) process, and
+    equals the one the local mix builds in its own pass."""
     pytest.importorskip("ray")
+    pytest.importorskip("numba")
+    import numpy as np
     import ray
 
+    import curation.text_index as text_index
+    from curation.run_reader import RunReader
+
     recipe = parse_recipe({"batch_size": 8, "signals": {"length": {}},
-                           "rules": [RECIPE["rules"][0]]})
+                           "rules": [RECIPE["rules"][0]], "search_index": "always"})
     local = curate([_corpus(tmp_path)], tmp_path / "local", recipe, workers=2, tasks=2)
+
+    class _NotInTheDriver(text_index.IndexBuilder):
+        def __init__(self, *a: object, **k: object) -> None:
+            raise AssertionError("the search index was built in the driver")
+
+    monkeypatch.setattr(text_index, "IndexBuilder", _NotInTheDriver)
     try:
         on_ray = curate([_corpus(tmp_path)], tmp_path / "ray", recipe, executor="ray", workers=2, tasks=2)
     finally:
         ray.shutdown()
     assert (local["kept"], local["removed"], local["by_rule"]) == (on_ray["kept"], on_ray["removed"],
                                                                    on_ray["by_rule"])
+    assert on_ray["search_index"]["n_docs"] == local["kept"] + local["removed"] == 50
+    for name in ("keys.npy", "starts.npy", "postings.npy", "codes.npy"):
+        assert np.array_equal(np.load(tmp_path / "local" / "search" / name),
+                              np.load(tmp_path / "ray" / "search" / name)), name
+    assert not list((tmp_path / "ray").glob(".mix-*")) and not list((tmp_path / "ray").glob(".search*"))
+    # the app's reader uses the Ray-built index: a phrase's hits are the documents holding it
+    reader = RunReader(tmp_path / "ray")
+    assert reader.text_index is not None
+    page, total = reader.page(search="x word", whole_words=True, limit=100)
+    want = [f"d{i}" for i in range(50) if i % 5 == 0]  # _corpus: every fifth text starts "x word"
+    assert list(page["id"]) == want and total == len(want)
 
 
 def test_token_counts_with_a_local_tokenizer(tmp_path: Path) -> None:
