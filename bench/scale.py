@@ -355,10 +355,15 @@ def main() -> None:
                 rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(dedup),
                            "--workers", "2", "--tasks", "8", "--executor", "ray", "--workspace", str(work / "ws")],
                           renv, watch)
+                big_manifest = json.loads((work / "big" / "manifest.json").read_text())
+                # the search index (recipe default "auto": built at 300,000+ documents) is a Ray task there
+                index = big_manifest.get("search_index") or {}
                 results["rss"] = {"docs": args.rss_docs, "driver_peak_rss_mib": rb["driver_peak_rss_mib"],
-                                  "wall_s": rb["wall_s"]}
+                                  "wall_s": rb["wall_s"], "search_index_docs": index.get("n_docs"),
+                                  "timings": big_manifest.get("timings")}
                 print(f"{args.rss_docs} documents on Ray with distributed stages: driver peak RSS "
-                      f"{rb['driver_peak_rss_mib']:.0f} MiB, {rb['wall_s']:.0f} s", flush=True)
+                      f"{rb['driver_peak_rss_mib']:.0f} MiB, {rb['wall_s']:.0f} s; search index of "
+                      f"{index.get('n_docs')} documents", flush=True)
     results["load_avg_at_end"] = os.getloadavg()
     for side in ("local", "ray_s3"):
         results.get(side, {}).pop("log_tail", None)
