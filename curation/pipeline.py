@@ -29,7 +29,7 @@ from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
 from curation.steps import CorpusStep
 from curation.store import part_files, write_text_atomic
-from curation.worker_server import worker_preload
+from curation.worker_server import stop_worker_server, worker_preload
 
 # Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
 READER_VERSION = 3  # 3: with at least as many files as tasks, a task reads whole files
@@ -318,6 +318,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
         ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"),
                            preload=worker_preload(steps))
         _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
+        if executor == "local" and min(world, n_tasks) > 1:  # nothing forks from the server after scoring
+            stop_worker_server()
         score_wall = time.perf_counter() - t0
         if executor == "ray":  # corpus-wide steps as stages on the cluster: the driver holds no signatures
             from curation.dedup.distributed import finalize_stages

@@ -43,34 +43,37 @@ def candidate_pairs(bands: np.ndarray, full_pairs_up_to: int = 64) -> np.ndarray
     A bucket of up to `full_pairs_up_to` members yields all its pairs (datasketch's candidate set);
     a bigger one (many copies of one text) yields each member's pair with the bucket head and with its
     predecessor, which connects the same component without a quadratic blow-up.
+
+    All bands at once: each band's rows sorted by hash, the bands laid end to end, so a bucket is a run of
+    equal hashes inside one band and each bucket size needs one enumeration for every band together.
     """
     n, nb = bands.shape
-    out: list[np.ndarray] = []
-    for j in range(nb):
-        col = bands[:, j]
-        order = np.argsort(col, kind="stable")
-        sc = col[order]
-        same = sc[1:] == sc[:-1]
-        if not same.any():
-            continue
-        starts = np.flatnonzero(np.concatenate(([True], ~same)))
-        sizes = np.diff(np.concatenate((starts, [n])))
-        multi = sizes > 1
-        st, sz = starts[multi], sizes[multi]
-        small = sz <= full_pairs_up_to
-        # all pairs of small buckets: enumerate offsets (p, q) with p < q < size
-        for size in np.unique(sz[small]):
-            heads = st[small & (sz == size)]
-            p, q = np.triu_indices(int(size), k=1)
-            idx_a = order[heads[:, None] + p[None, :]].ravel()
-            idx_b = order[heads[:, None] + q[None, :]].ravel()
-            out.append(np.stack([idx_a, idx_b], axis=1))
-        for head, size in zip(st[~small], sz[~small], strict=True):
-            members = order[head: head + size]
-            out.append(np.stack([np.full(size - 1, members[0]), members[1:]], axis=1))
-            out.append(np.stack([members[:-1], members[1:]], axis=1))
-    if not out:
+    if n < 2 or nb == 0:
         return np.zeros((0, 2), dtype=np.int64)
+    by_band = np.ascontiguousarray(bands.T)  # (nb, n)
+    order = np.argsort(by_band, axis=1, kind="stable")
+    sc = np.take_along_axis(by_band, order, axis=1).ravel()
+    order = order.ravel()  # position j * n + r: band j's r-th row in hash order
+    same = sc[1:] == sc[:-1]
+    same[n - 1::n] = False  # the last row of one band and the first of the next are never one bucket
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    sizes = np.diff(np.concatenate((starts, [n * nb])))
+    multi = sizes > 1
+    st, sz = starts[multi], sizes[multi]
+    if not len(st):
+        return np.zeros((0, 2), dtype=np.int64)
+    out: list[np.ndarray] = []
+    small = sz <= full_pairs_up_to
+    # all pairs of small buckets: enumerate offsets (p, q) with p < q < size
+    for size in np.unique(sz[small]):
+        heads = st[small & (sz == size)]
+        p, q = np.triu_indices(int(size), k=1)
+        out.append(np.stack([order[heads[:, None] + p[None, :]].ravel(),
+                             order[heads[:, None] + q[None, :]].ravel()], axis=1))
+    for head, size in zip(st[~small], sz[~small], strict=True):
+        members = order[head: head + size]
+        out.append(np.stack([np.full(size - 1, members[0]), members[1:]], axis=1))
+        out.append(np.stack([members[:-1], members[1:]], axis=1))
     pairs = np.concatenate(out).astype(np.int64)
     lo, hi = pairs.min(axis=1), pairs.max(axis=1)
     code = np.unique((lo * n + hi)[lo != hi])  # one int64 per pair: a 1-D unique is far cheaper than axis=0

@@ -134,6 +134,18 @@ def test_candidate_pairs_equal_minhashlsh() -> None:
     assert {tuple(p) for p in ours.tolist()} == theirs
 
 
+def test_candidate_pairs_are_the_pairs_sharing_a_band_within_that_band() -> None:
+    """Brute force: (i, j) is a candidate iff some band j holds the same hash for both rows. The hashes are
+    drawn from a few values, so the same value also appears in other bands (it must not pair across them)."""
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n, nb = int(rng.integers(0, 60)), int(rng.integers(1, 5))
+        bands = rng.integers(0, int(rng.integers(1, 12)), (n, nb)).astype(np.uint64)
+        want = {(i, j) for i in range(n) for j in range(i + 1, n) if (bands[i] == bands[j]).any()}
+        got = lsh.candidate_pairs(bands, full_pairs_up_to=n + 1)
+        assert {tuple(p) for p in got.tolist()} == want
+
+
 def test_large_bucket_connects_all_copies() -> None:
     sig = np.random.default_rng(0).integers(0, 2**32, (200, 128), dtype=np.uint32)
     sig[100:200] = sig[0]  # 101 identical rows: more than full_pairs_up_to

@@ -82,3 +82,30 @@ def test_an_unknown_step_name_is_skipped_by_the_server_and_the_others_load(tmp_p
     """(the recipe's validation, which runs next in the command, reports the unknown name)"""
     r = _run(tmp_path, 20_000, 2, 2, recipe_text="signals:\n  no_such_step: {}\n  minhash: {}\n")
     assert r["server"] and r["worker_mods"] == [True, True]
+
+
+def test_the_server_is_stopped_once_scoring_is_done_and_a_later_curate_starts_another(tmp_path: Path) -> None:
+    """Nothing forks from the server after scoring: `curate` stops it there (its exit then overlaps finalize and
+    mix instead of following the command), and a second curate in the same process gets a working one."""
+    code = r"""
+import json, os, sys
+from pathlib import Path
+from multiprocess import forkserver
+from curation.pipeline import curate
+from curation.recipe import parse_recipe
+
+inp, out = Path(sys.argv[1]), Path(sys.argv[2])
+recipe = parse_recipe({"signals": {"length": {}}, "rules": []})
+seen = []
+for name in ("one", "two"):
+    m = curate([inp], out / name, recipe, workers=2, tasks=2)
+    seen.append({"kept": m["kept"], "server": forkserver._forkserver._forkserver_pid})
+print(json.dumps(seen))
+"""
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document {i} text"}) + "\n" for i in range(40)))
+    out = subprocess.run([sys.executable, "-c", code, str(inp), str(tmp_path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == [{"kept": 40, "server": None}, {"kept": 40, "server": None}]
