@@ -66,3 +66,16 @@ def test_runs_list_and_show(tmp_path: Path) -> None:
     assert runs[0]["kind"] == "curate" and runs[0]["status"] == "done" and runs[0]["metrics"]["input"] == 5
     shown = _run("runs", "show", str(runs[0]["id"]), "--workspace", str(ws))
     assert json.loads(shown.stdout)["out_dir"] == str(tmp_path / "run")
+
+
+def test_a_command_run_alone_is_the_same_command_as_in_the_whole_app() -> None:
+    """`ALONE` commands run with only their module registered: each must exist there with the same options."""
+    import typer
+
+    from app.cli import ALONE, build_root
+
+    whole = typer.main.get_command(root).commands
+    for name, module in ALONE.items():
+        alone = typer.main.get_command(build_root([module])).commands
+        assert name in alone, name
+        assert [p.name for p in alone[name].params] == [p.name for p in whole[name].params]
