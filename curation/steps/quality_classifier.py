@@ -1,10 +1,12 @@
-"""Quality signal: P(high quality) from a fastText classifier.
+"""Quality signal: P(high quality) from a fastText classifier or Winnow's linear quality model.
 
 The model is the recipe's (`model:`), else the workspace's (`<workspace>/models/quality.bin`, from `winnow
-classifier train quality`), else the one Winnow ships (`curation/models/quality.bin`, trained on human quality
-labels by `python -m curation.classifiers.quality_model`), so a fresh install scores quality out of the box.
-A model whose card (`<model>.json` beside it) names `features: line_shapes+text` reads line-shape tokens
-before the words (`curation/classifiers/line_shapes.py`), the way it was trained.
+classifier train quality`), else the one Winnow ships (`curation/models/quality.npz`, a TF-IDF logistic
+regression trained on human quality labels by `python -m curation.classifiers.quality_model`:
+`curation/classifiers/quality_linear.py`), so a fresh install scores quality out of the box. A `.npz` model is
+read as a linear quality model, anything else as fastText. A fastText model whose card (`<model>.json` beside
+it) names `features: line_shapes+text` reads line-shape tokens before the words
+(`curation/classifiers/line_shapes.py`), the way it was trained.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from curation.steps.base import register_step
 
 
 def shipped_quality_model() -> Path | None:
-    p = Path(__file__).resolve().parents[1] / "models" / "quality.bin"
+    p = Path(__file__).resolve().parents[1] / "models" / "quality.npz"
     return p if p.is_file() else None
 
 
@@ -51,8 +53,15 @@ class QualityClassifier(FastTextSignalStep):
         return shipped if shipped is not None else path
 
     def setup(self) -> None:
+        path = self.model_path()
+        if path.suffix == ".npz":
+            from curation.classifiers.quality_linear import LinearQualityModel
+
+            self._clf = LinearQualityModel.load(path)  # reads the line-shape tokens itself
+            self._line_shapes = False
+            return
         super().setup()
-        self._line_shapes = model_features(self.model_path()) == "line_shapes+text"
+        self._line_shapes = model_features(path) == "line_shapes+text"
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         if getattr(self, "_clf", None) is None:

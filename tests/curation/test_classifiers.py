@@ -320,26 +320,28 @@ def test_quality_training_data_leaves_out_the_agreement_documents(tmp_path: Path
         training_data(data, labels)
 
 
-@pytest.mark.slow
-def test_quality_build_writes_small_model_card_and_step_reads_shapes(tmp_path: Path) -> None:
-    from curation.classifiers.line_shapes import with_line_shapes
+def test_quality_build_writes_small_model_card_and_step_reads_it(tmp_path: Path) -> None:
+    from curation.classifiers.quality_linear import LinearQualityModel
     from curation.classifiers.quality_model import build
 
     data, labels, _ = _fixture_data_dir(tmp_path / "data")
-    out = tmp_path / "models" / "quality.bin"
+    with pytest.raises(WinnowError, match="saved as .npz"):
+        build(data, tmp_path / "models" / "quality.bin", labels)
+    out = tmp_path / "models" / "quality.npz"
     card = build(data, out, labels)
     saved = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert saved["sha256"] == card["sha256"] and len(saved["sha256"]) == 64 and saved["size_bytes"] < 1_000_000
-    assert saved["features"] == "line_shapes+text" and saved["rows"]["train"] == 40
+    assert saved["features"] == "line_shapes+text" and saved["format"] == "tfidf_logreg"
+    assert saved["rows"]["train"] == 40
     assert saved["scores"]["heldout_agreement"]["n"] == 20 and saved["scores"]["cv_training_split"]["n"] == 40
     assert "python -m curation.classifiers.quality_model" in out.with_suffix(".md").read_text(encoding="utf-8")
-    # the step finds the card beside the model and feeds the model what it was trained on
+    # the step reads the .npz as the linear model it is
     cls = get_step("quality_classifier")
     step = cls(cls.Config(model=str(out)))
     texts = pl.Series("text", [_doc(random.Random(i), GOOD, BAD) for i in range(5)] + ["Home\nLogin\nCart"])
     got = step.score(pl.DataFrame({"id": [str(i) for i in range(6)], "text": texts, "order": list(range(6))}))
-    clf = BinaryClassifier(out)
-    np.testing.assert_allclose(got.get_column("quality_prob").to_numpy(), clf.predict_proba(with_line_shapes(texts)))
+    want = LinearQualityModel.load(out).predict_proba(texts)
+    np.testing.assert_allclose(got.get_column("quality_prob").to_numpy(), want)
     assert got.get_column("quality_prob")[5] < got.get_column("quality_prob")[:5].min()
 
 
