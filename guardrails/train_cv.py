@@ -1,22 +1,30 @@
 """How the injection recipe (`train.PARAMS["injection"]`) is chosen: 5-fold cross-validation on its training rows.
 
     python -m guardrails.train_cv --data-dir ../shared/data [--variants base,gloss,...] [--seeds 0]
+        [--grouping near-duplicate|shared-phrase]
 
 Only training files are read (`train.load_sources`: deepset's train split, self-instruct, HH-RLHF first turns);
 deepset's test split, MT-Bench and Vicuna never are, so choosing by these numbers leaves them a fair test.
 deepset's train split repeats templates (the same attack in several wordings and languages), so its rows are
 grouped by near-duplicates (word-trigram Jaccard >= 0.3, linked transitively) and a group stays in one fold:
-closer to meeting a new test set than a row split. The benign prompts of the other sources go to random folds.
+closer to meeting a new test set than a row split. `--grouping shared-phrase` also links rows that share a
+word 4-gram of their English gloss (the same payload reworded, translated or glued to other questions): far
+fewer, larger groups, so a held-out fold holds attack shapes its model never saw, as a new test set does
+(deepset's test split scores well below the near-duplicate CV; this grouping is the harsher, closer estimate).
+The benign prompts of the other sources go to random folds.
 Each fold trains the recipe the way `train.py` does (glued copies, in-domain weights) and scores its held-out
 rows with the classifier OR the injection scanner's rules OR a role-play opener where the classifier gives at
 least the scanner's `role_play_gate` (as the scanner decides); reported per decision
 threshold (on the model's folded probability, so 0.5 is the recipe's own threshold): F1, precision and recall
-on the deepset folds, and false positives among the ~2,600 held-out benign prompts of the other sources.
+on the deepset folds, and false positives among the ~2,600 held-out benign prompts of the other sources, of
+them among the 427 self-instruct instructions (the benign source most like MT-Bench's and Vicuna's requests,
+which the issue's false-positive bar counts).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +47,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "C=64": {"C": 64.0},
     "no role-play openers": {"role_play_gate": 1.1},
     "role-play openers at P >= 0.1": {"role_play_gate": 0.1},
+    "C=4": {"C": 4.0},
+    "word 1-3-grams": {"word_max": 3},
+    # scores a text as the highest of the whole and each of its sentences (an injection glued to a question)
+    "sentence max": {"sentence_max": True},
 }
+GROUPINGS = ("near-duplicate", "shared-phrase")
+SELF_INSTRUCT = "sft/self_instruct_human_written.jsonl"
+_SENTENCE = re.compile(r"(?<=[.!?:])\s+|\n+")
 
 
 def near_duplicate_groups(texts: list[str], jaccard: float = 0.3) -> np.ndarray:
@@ -61,6 +76,39 @@ def near_duplicate_groups(texts: list[str], jaccard: float = 0.3) -> np.ndarray:
             if a and b and len(a & b) >= jaccard * len(a | b):
                 parent[root(i)] = root(j)
     return np.array([root(i) for i in range(len(texts))])
+
+
+def shared_phrase_groups(texts: list[str], n: int = 4) -> np.ndarray:
+    """`near_duplicate_groups`, also linking texts that share a word n-gram of their canonical English gloss."""
+    from guardrails.gloss import gloss
+    from guardrails.normalize import canonical
+
+    parent = [int(g) for g in near_duplicate_groups(texts)]  # each root is its own parent
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, ...], int] = {}
+    for i, t in enumerate(texts):
+        words = gloss(canonical(t)).split()
+        for gram in dict.fromkeys(tuple(words[j:j + n]) for j in range(len(words) - n + 1)):  # in text order
+            if gram in first:
+                parent[root(i)] = root(first[gram])
+            else:
+                first[gram] = i
+    return np.array([root(i) for i in range(len(texts))])
+
+
+def sentence_max(clf: Any, texts: list[str]) -> np.ndarray:
+    """P of each text as the highest P of the whole text and of each of its sentences of two words or more."""
+    out = []
+    for t in texts:
+        parts = [s for s in _SENTENCE.split(t) if len(s.split()) >= 2]
+        out.append(float(clf.predict_proba([t, *parts] if len(parts) > 1 else [t]).max()))
+    return np.array(out)
 
 
 def folds(groups: np.ndarray, n_other: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +138,8 @@ def _rule_hits(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return rules, np.array([ROLE_PLAY.search(canonical(t)) is not None for t in texts])
 
 
-def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0) -> dict[float, dict[str, float]]:
+def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
+                   grouping: str = "near-duplicate") -> dict[float, dict[str, float]]:
     """Per threshold: F1, precision, recall on the in-domain folds, and false positives on the other folds."""
     df, _ = load_sources("injection", data_dir)
     inside = df.filter(pl.col("source") == IN_DOMAIN["injection"])
@@ -99,25 +148,30 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0) -> di
 
     changes = dict(changes)
     gate = changes.pop("role_play_gate", InjectionConfig.model_fields["role_play_gate"].default)
+    score = sentence_max if changes.pop("sentence_max", False) else (lambda c, ts: c.predict_proba(ts))
     params = replace(PARAMS["injection"], **changes)
-    fd, fo = folds(near_duplicate_groups(inside.get_column("text").to_list()), other.height, seed)
+    group = {"near-duplicate": near_duplicate_groups, "shared-phrase": shared_phrase_groups}[grouping]
+    fd, fo = folds(group(inside.get_column("text").to_list()), other.height, seed)
     p_in, p_other = np.zeros(inside.height), np.zeros(other.height)
     for k in range(K):
         train = pl.concat([inside.filter(pl.Series(fd != k)), other.filter(pl.Series(fo != k))])
         in_domain = set(train.filter(pl.col("source") == IN_DOMAIN["injection"]).get_column("text").to_list())
         clf = fit_ngram(augment_embedded(train.select("text", "label"), AUGMENT["injection"], seed), params,
                         in_domain)
-        p_in[fd == k] = clf.predict_proba(inside.filter(pl.Series(fd == k)).get_column("text").to_list())
-        p_other[fo == k] = clf.predict_proba(other.filter(pl.Series(fo == k)).get_column("text").to_list())
+        p_in[fd == k] = score(clf, inside.filter(pl.Series(fd == k)).get_column("text").to_list())
+        p_other[fo == k] = score(clf, other.filter(pl.Series(fo == k)).get_column("text").to_list())
     y = inside.get_column("label").to_numpy()
     (r_in, rp_in), (r_other, rp_other) = (_rule_hits(inside.get_column("text").to_list()),
                                           _rule_hits(other.get_column("text").to_list()))
     r_in, r_other = r_in | (rp_in & (p_in >= gate)), r_other | (rp_other & (p_other >= gate))
+    si = other.get_column("source").to_numpy() == SELF_INSTRUCT
     out = {}
     for th in THRESHOLDS:
         m = binary_metrics(y, ((p_in >= th) | r_in).astype(float))
+        flagged = (p_other >= th) | r_other
         out[th] = {"f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
-                   "benign_fp": int(((p_other >= th) | r_other).sum()), "benign_n": other.height}
+                   "benign_fp": int(flagged.sum()), "benign_n": other.height,
+                   "self_instruct_fp": int(flagged[si].sum()), "self_instruct_n": int(si.sum())}
     return out
 
 
@@ -126,13 +180,21 @@ def main() -> int:
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     ap.add_argument("--seeds", default="0", help="comma-separated fold seeds")
+    ap.add_argument("--grouping", choices=GROUPINGS, default="near-duplicate",
+                    help="how deepset rows are kept together in a fold")
     a = ap.parse_args()
-    print("| variant | fold seed | threshold | F1 | precision | recall | benign FP |\n|---|---|---|---|---|---|---|")
+    print(f"grouping: {a.grouping}\n\n| variant | fold seed | threshold | F1 | precision | recall | benign FP | "
+          "of them self-instruct |\n|---|---|---|---|---|---|---|---|")
+    from threadpoolctl import threadpool_limits
+
     for name in a.variants.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):
-            for th, m in cross_validate(a.data_dir, VARIANTS[name], seed).items():
+            with threadpool_limits(1):  # BLAS threads on a shared, loaded machine made each fit ~20x slower
+                res = cross_validate(a.data_dir, VARIANTS[name], seed, a.grouping)
+            for th, m in res.items():
                 print(f"| {name} | {seed} | {th} | {m['f1']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "
-                      f"{m['benign_fp']} / {m['benign_n']} |", flush=True)
+                      f"{m['benign_fp']} / {m['benign_n']} | {m['self_instruct_fp']} / {m['self_instruct_n']} |",
+                      flush=True)
     return 0
 
 
