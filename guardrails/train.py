@@ -201,15 +201,15 @@ def _question_texts(path: Path) -> list[str]:
 AUGMENT = {"injection": 4, "toxicity": 0}
 # The search for the last bar of issue 13 (deepset test F1 >= 0.90), by CV on training rows only (train_cv).
 _SEARCH_NOTE = (
-    " The search for deepset test's 0.90 bar (2026-11-30 15:30-15:45 UTC; `python -m guardrails.train_cv --seeds 0,1 "
+    " The search for deepset test's 0.90 bar (2026-11-30 15:30-15:55 UTC; `python -m guardrails.train_cv --seeds 0,1 "
     "--grouping shared-phrase`, which also keeps rows sharing a word 4-gram of their English gloss in one fold and so "
     "scores lower than near-duplicate CV, as the test split does): the shipped recipe 0.887 / 0.905 with 9 / 9 of "
     "the 427 held-out self-instruct instructions flagged; C=4, word 1-3-grams, in-domain weight 5, role-play gate "
-    "0.1 and sentence-max scoring (also NB-weighted LR, sentence and question markers, and gluing positives onto "
-    "deepset's own benign rows, tried in a scratch copy of the CV) lie on the same F1 / false-positive frontier: "
-    "F1 >= 0.91 there costs 13 or more self-instruct false positives (3% or more), and none beat the shipped recipe "
-    "by more than the seed-to-seed spread at no more of them, so the model was kept and deepset's test split was "
-    "not scored again")
+    "0.1 and sentence-max scoring (also NB-weighted LR, a 32-unit MLP, sentence and question markers, and gluing "
+    "positives onto deepset's own benign rows, tried in a scratch copy of the CV) lie on the same F1 / "
+    "false-positive frontier: F1 >= 0.91 there costs 13 or more self-instruct false positives (3% or more), and none "
+    "beat the shipped recipe by more than the seed-to-seed spread at no more of them, so the model was kept and "
+    "deepset's test split was not scored again")
 CV_NOTE = ("5-fold CV on the training rows only (`python -m guardrails.train_cv`: deepset train + self-instruct + HH "
            "first turns; deepset rows grouped by near-duplicates, word-trigram Jaccard >= 0.3, so a template stays in "
            "one fold; the scanner's rules on): F1 on the deepset-train folds / false positives among 2,600 held-out "
