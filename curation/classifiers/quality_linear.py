@@ -1,15 +1,16 @@
 """A linear quality model: logistic regression over TF-IDF of hashed word and line-shape n-grams.
 
-Why beside fastText: on the 318 human-labelled tuning documents of issue 11, an L2-regularised logistic
-regression over sublinear TF-IDF (unigrams and bigrams seen in at least two documents) ranks documents as well
-as the shipped fastText model or better, and the mean of the two probabilities better than either (5-fold CV,
-three fold seeds: `python bench/curation_quality.py --data-dir ../shared/data --only tune-models`). fastText
-overfits so few documents; the TF-IDF weighting and the L2 penalty do not.
+Why instead of fastText: on the 318 human-labelled tuning documents of issue 11 (5-fold CV, fold seeds 0-2,
+`python bench/curation_quality.py --data-dir ../shared/data --only tune`), an L2-regularised logistic
+regression over sublinear TF-IDF (unigrams and bigrams seen in at least two documents) removed more low-quality
+documents at the same loss of high-quality ones than the fastText model did: fastText overfits so few documents,
+the TF-IDF weighting and the L2 penalty less so. (On the held-out agreement set it then did not: see
+docs/benchmarks/quality.md.)
 
-The features are hashed (scikit-learn's `HashingVectorizer`, stateless), so the shipped file holds only the
-hash slots of the n-grams seen in training, their IDF and their weight (a few hundred KB), and scoring is one
-sparse product per batch. The text it reads is the same as the fastText model's: line-shape tokens
-(`line_shapes.py`) before the words.
+The features are hashed as scikit-learn's `HashingVectorizer` hashes them (`ngram_hashing.py`, a numba pass
+over the texts' bytes; stateless), so the shipped file holds only the hash slots of the n-grams seen in
+training, their IDF and their weight (117 KB), and scoring is a few numpy reductions per batch. The text it
+reads is the same as the fastText model's: line-shape tokens (`line_shapes.py`) before the words.
 """
 
 from __future__ import annotations
@@ -29,15 +30,14 @@ MIN_DF = 2
 C = 4.0
 
 
-def _vectorizer():  # noqa: ANN202 - sklearn type
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(n_features=N_FEATURES, alternate_sign=False, norm=None, token_pattern=r"\S+",
-                             ngram_range=NGRAMS, lowercase=True, dtype=np.float64)
-
-
 def _counts(texts: pl.Series):  # noqa: ANN202 - scipy sparse matrix
-    return _vectorizer().transform(with_line_shapes(texts).to_list()).tocsr()
+    """Hashed unigram + bigram counts of the texts with their line-shape tokens, as a CSR matrix."""
+    from scipy.sparse import csr_matrix
+
+    from curation.classifiers.ngram_hashing import hashed_counts
+
+    indptr, slots, counts = hashed_counts(with_line_shapes(texts), N_FEATURES)
+    return csr_matrix((counts.astype(np.float64), slots, indptr), shape=(len(texts), N_FEATURES))
 
 
 def _weighted(x, slot_idf: np.ndarray):  # noqa: ANN001, ANN202 - scipy sparse in and out
@@ -76,12 +76,18 @@ class LinearQualityModel:
                    float(lr.intercept_[0]))
 
     def predict_proba(self, texts: pl.Series) -> np.ndarray:
-        """P(high quality) of each text."""
-        slot_idf = np.zeros(N_FEATURES)
-        slot_idf[self.slots] = self.idf
-        w = np.zeros(N_FEATURES)
-        w[self.slots] = self.coef
-        z = _weighted(_counts(texts), slot_idf) @ w + self.intercept
+        """P(high quality) of each text (numpy only: no sparse matrices at prediction time)."""
+        from curation.classifiers.ngram_hashing import hashed_counts
+
+        indptr, slots, counts = hashed_counts(with_line_shapes(texts), N_FEATURES)
+        n = len(texts)
+        pos = np.minimum(np.searchsorted(self.slots, slots), max(len(self.slots) - 1, 0))
+        known = self.slots[pos] == slots if len(self.slots) else np.zeros(len(slots), dtype=bool)
+        v = np.where(known, (1.0 + np.log(counts)) * self.idf[pos].astype(np.float64), 0.0)
+        doc = np.repeat(np.arange(n), np.diff(indptr))
+        norm = np.sqrt(np.bincount(doc, weights=v * v, minlength=n))
+        dot = np.bincount(doc, weights=v * self.coef[pos].astype(np.float64), minlength=n)
+        z = dot / np.where(norm == 0, 1.0, norm) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def save(self, path: Path) -> None:

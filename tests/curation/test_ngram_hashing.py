@@ -1,0 +1,32 @@
+"""The numba n-gram hasher gives scikit-learn's HashingVectorizer counts, whitespace and UTF-8 included."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import polars as pl
+
+from curation.classifiers.ngram_hashing import hashed_counts
+
+
+def test_hashed_counts_equal_scikit_learns_hashing_vectorizer() -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    rng = random.Random(0)
+    words = ["a", "ab", "abc", "abcd", "abcde", "Über", "naïve", "東京都", "emoji🙂x", "x" * 37, "the", "the"]
+    spaces = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2009", "\x1c", "\u0085", "\u200b"]
+    texts = ["", "   ", "one", "Repeat repeat REPEAT", None]
+    texts += ["".join(rng.choice(words) + rng.choice(spaces) for _ in range(rng.randint(1, 40))) for _ in range(60)]
+    n_features = 1 << 20
+    indptr, slots, counts = hashed_counts(pl.Series("t", texts), n_features)
+    hv = HashingVectorizer(n_features=n_features, alternate_sign=False, norm=None, token_pattern=r"\S+",
+                           ngram_range=(1, 2))
+    x = hv.transform([t or "" for t in texts]).tocsr()
+    x.sort_indices()
+    np.testing.assert_array_equal(indptr, x.indptr)
+    np.testing.assert_array_equal(slots, x.indices)
+    np.testing.assert_array_equal(counts, x.data.astype(np.int64))
+    # a small table wraps: every slot stays inside it
+    _, small, _ = hashed_counts(pl.Series("t", texts), 7)
+    assert small.min() >= 0 and small.max() < 7
