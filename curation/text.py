@@ -31,18 +31,17 @@ def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def word_counts(texts: pl.Series) -> pl.Series:
     """Whitespace-separated words of each text (the regex `\\S+`, Unicode whitespace), as UInt32: the
-    manifest's word totals. A big batch in a process that has the numba kernels loaded (a dedup worker)
-    counts with a kernel, ~6x faster than the regex; the numbers are the same (tests/curation/test_text.py)."""
+    manifest's word totals. A big batch counts with a kernel, ~6x faster than the regex, where the compiled
+    kernels are built or numba's are loaded (a dedup worker); the numbers are the same (tests/curation/test_text.py)."""
     import sys
 
-    from curation.dedup.signatures import NUMBA_FROM_DOCS  # (imported here: signatures imports this module)
+    # (imported here: signatures imports this module)
+    from curation.dedup.signatures import NUMBA_FROM_DOCS, _kernels, c_kernels
 
-    if len(texts) >= NUMBA_FROM_DOCS and "curation.dedup.kernels" in sys.modules:
-        from curation.dedup import kernels
-
+    if len(texts) >= NUMBA_FROM_DOCS and (c_kernels() is not None or "curation.dedup.kernels" in sys.modules):
         data, offs = utf8_buffers(texts)
         out = np.zeros(len(texts), dtype=np.uint32)
-        kernels.word_count_kernel(data, offs, out)
+        _kernels().word_count_kernel(data, offs, out)
         return pl.Series(texts.name, out, dtype=pl.UInt32)
     return texts.str.count_matches(r"\S+").cast(pl.UInt32)
 

@@ -7,7 +7,8 @@ fewer than n words is one shingle of all its words. datasketch's affine32 scheme
 minimum per permutation. We generate `a, b` exactly as datasketch does from `seed`, so signatures are
 bit-for-bit equal (tests/curation/test_minhash.py checks it).
 
-The hot path is one numba kernel over the batch's UTF-8 buffer: it normalises each document in a scratch
+The hot path is one kernel over the batch's UTF-8 buffer (in C where the package's extension was built,
+`_ckernels.c`; else the numba twin in `kernels.py`): it normalises each document in a scratch
 buffer, hashes every shingle with xxh32 and updates the 128 minima, all without Python objects per word.
 Rows with non-ASCII characters are first normalised by Polars (NFKC, Unicode lowercase, non-word runs ->
 space) so the kernel only has to handle ASCII separators. Without numba a slower reference path
@@ -23,17 +24,37 @@ from curation.imports import numba_available
 from curation.text import dedup_words, utf8_buffers, word_ngrams
 
 NUMBA_FROM_DOCS = 200  # smaller batches use the numpy path unless numba is loaded already (same results)
+KERNELS_ENV = "WINNOW_DEDUP_KERNELS"  # "numba": use the numba kernels even where the C ones are built
+
+
+def c_kernels():  # noqa: ANN201 - the compiled module
+    """The kernels compiled from `_ckernels.c` when the package was installed, or None (not built, or
+    $WINNOW_DEDUP_KERNELS=numba). They load in a millisecond where numba's cost ~0.4 s a process."""
+    import os
+
+    if os.environ.get(KERNELS_ENV) == "numba":
+        return None
+    try:
+        from curation.dedup import _ckernels
+    except ImportError:
+        return None
+    return _ckernels
 
 
 def use_kernels(n_docs: int) -> bool:
-    """Whether a batch of `n_docs` should go through the numba kernels: yes once numba is loaded in this
-    process, or when the batch is big enough to pay for loading it."""
+    """Whether a batch of `n_docs` should go through the kernels: always with the compiled ones; with numba's,
+    once numba is loaded in this process or when the batch is big enough to pay for loading it."""
     import sys
 
-    return "curation.dedup.kernels" in sys.modules or (n_docs >= NUMBA_FROM_DOCS and numba_available())
+    return (c_kernels() is not None or "curation.dedup.kernels" in sys.modules
+            or (n_docs >= NUMBA_FROM_DOCS and numba_available()))
 
 
 def _kernels():  # noqa: ANN202 - the kernels module
+    """The compiled kernels where built, else numba's (same arguments, same results)."""
+    compiled = c_kernels()
+    if compiled is not None:
+        return compiled
     from curation.dedup import kernels
 
     return kernels
@@ -128,9 +149,9 @@ def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def warm_kernels() -> None:
-    """Load the kernels' machine code (numba's on-disk cache, ~0.6 s) now, for the argument types the batches
-    pass (read-only Arrow buffers), and without Polars: `curation.dedup.kernels_warm` calls this in the
-    forkserver before it forks the workers, where a started Polars thread pool would hang them."""
+    """Load the kernels now (numba's: their machine code from numba's on-disk cache, ~0.4 s, for the argument
+    types the batches pass, read-only Arrow buffers), and without Polars: `curation.dedup.kernels_warm` calls
+    this in the forkserver before it forks the workers, where a started Polars thread pool would hang them."""
     k = _kernels()
     data = np.frombuffer(b"Warm up, the kernels!", dtype=np.uint8)
     offs = np.frombuffer(np.array([0, len(data)], dtype=np.int64).tobytes(), dtype=np.int64)

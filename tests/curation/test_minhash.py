@@ -75,11 +75,17 @@ TRICKY = [
 ]
 
 
-@pytest.mark.parametrize("use_numba", [True, False])
-def test_signatures_equal_datasketch(use_numba: bool) -> None:
-    if use_numba and not numba_available():
-        pytest.skip("numba not installed")
-    sig, counts = signatures(TRICKY, ngram=5, num_perm=128, seed=3, use_numba=use_numba)
+@pytest.mark.parametrize("path", ["compiled", "numba", "reference"])
+def test_signatures_equal_datasketch(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curation.dedup.signatures import KERNELS_ENV, c_kernels
+
+    if path == "numba":
+        if not numba_available():
+            pytest.skip("numba not installed")
+        monkeypatch.setenv(KERNELS_ENV, "numba")
+    if path == "compiled" and c_kernels() is None:
+        pytest.skip("the C kernels were not built (no C compiler at install)")
+    sig, counts = signatures(TRICKY, ngram=5, num_perm=128, seed=3, use_numba=path != "reference")
     for i, text in enumerate(TRICKY):
         ref = _datasketch(text, seed=3)
         assert np.array_equal(sig[i], ref.hashvalues), text

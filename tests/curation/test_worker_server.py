@@ -28,12 +28,12 @@ claimed = server in _CLAIMED  # the command's own: an interrupted curate stops i
 if server is not None:  # the pool of the executor finds the same server, and its workers run
     import multiprocess
     with multiprocess.get_context("forkserver").Pool(2) as pool:
-        worker_mods = pool.map(lambda _: "curation.dedup.kernels" in __import__("sys").modules, range(2))
+        worker_mods = pool.map(lambda _: "curation.dedup.kernels_warm" in __import__("sys").modules, range(2))
     same = forkserver._forkserver._forkserver_pid == server
 else:
     worker_mods, same = [], None
 print(json.dumps({"server": server is not None, "same": same, "worker_mods": worker_mods, "claimed": claimed,
-                  "in_command": "curation.dedup.kernels" in sys.modules}))
+                  "in_command": "curation.dedup.kernels_warm" in sys.modules}))
 """
 
 
@@ -62,7 +62,7 @@ def test_preload_names_the_scoring_code_each_step_module_and_its_heavy_modules()
 def test_several_tasks_start_the_server_early_and_the_pool_uses_it(tmp_path: Path) -> None:
     r = _run(tmp_path, size=20_000, tasks=2, workers=2)
     assert r["server"] and r["same"] and r["claimed"]
-    # the workers have the kernels loaded (from the server), the command itself does not import them
+    # the workers have the kernels loaded (the server ran their warm-up), the command itself does not load them
     assert r["worker_mods"] == [True, True] and not r["in_command"]
 
 
