@@ -1,4 +1,5 @@
-"""Import a library while some of ITS optional dependencies look absent, to skip their start-up cost.
+"""What can be imported, and at what start-up cost: numba, the compiled text kernels, and libraries loaded while
+some of ITS optional dependencies look absent.
 
 Several libraries a curate worker needs try optional imports they would never use there: thinc (under
 spaCy) tries torch (~2.5 s of CPU per process here), Presidio's registry tries transformers and torch,
@@ -10,6 +11,7 @@ usual. What the library decided inside the block stays decided in this process (
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,21 @@ def numba_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("numba") is not None
+
+
+KERNELS_ENV = "WINNOW_KERNELS"  # "numba": use the numba kernels even where the compiled ones are built
+
+
+def c_kernels():  # noqa: ANN201 - the compiled module
+    """The text kernels compiled from `curation/_ckernels.c` when the package was installed, or None (not built:
+    no C compiler then; or $WINNOW_KERNELS=numba). They load in a millisecond, their numba twins in ~0.5 s."""
+    if os.environ.get(KERNELS_ENV) == "numba":
+        return None
+    try:
+        from curation import _ckernels
+    except ImportError:
+        return None
+    return _ckernels
 
 
 @contextmanager

@@ -35,8 +35,8 @@ def word_counts(texts: pl.Series) -> pl.Series:
     kernels are built or numba's are loaded (a dedup worker); the numbers are the same (tests/curation/test_text.py)."""
     import sys
 
-    # (imported here: signatures imports this module)
-    from curation.dedup.signatures import NUMBA_FROM_DOCS, _kernels, c_kernels
+    from curation.dedup.signatures import NUMBA_FROM_DOCS, _kernels  # (here: signatures imports this module)
+    from curation.imports import c_kernels
 
     if len(texts) >= NUMBA_FROM_DOCS and (c_kernels() is not None or "curation.dedup.kernels" in sys.modules):
         data, offs = utf8_buffers(texts)

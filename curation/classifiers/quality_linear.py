@@ -7,10 +7,11 @@ documents at the same loss of high-quality ones than the fastText model did: fas
 the TF-IDF weighting and the L2 penalty less so. (On the held-out agreement set it then did not: see
 docs/benchmarks/quality.md.)
 
-The features are hashed as scikit-learn's `HashingVectorizer` hashes them (`ngram_hashing.py`, a numba pass
-over the texts' bytes; stateless), so the shipped file holds only the hash slots of the n-grams seen in
-training, their IDF and their weight (117 KB), and scoring is a few numpy reductions per batch. The text it
-reads is the same as the fastText model's: line-shape tokens (`line_shapes.py`) before the words.
+The features are hashed as scikit-learn's `HashingVectorizer` hashes them (`ngram_hashing.py`, one compiled
+pass over the texts' bytes, numba where the C kernels were not built; stateless), so the shipped file holds
+only the hash slots of the n-grams seen in training, their IDF and their weight (117 KB), and scoring is a few
+numpy reductions per batch. The text it reads is the same as the fastText model's: line-shape tokens
+(`line_shapes.py`) before the words.
 """
 
 from __future__ import annotations

@@ -20,27 +20,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curation.imports import numba_available
+from curation.imports import c_kernels, numba_available
 from curation.text import dedup_words, utf8_buffers, word_ngrams
 
 NUMBA_FROM_DOCS = 200  # smaller batches use the numpy path unless numba is loaded already (same results)
-KERNELS_ENV = "WINNOW_DEDUP_KERNELS"  # "numba": use the numba kernels even where the C ones are built
-
-
-def c_kernels():  # noqa: ANN201 - the compiled module
-    """The kernels compiled from `_ckernels.c` when the package was installed, or None (not built, or
-    $WINNOW_DEDUP_KERNELS=numba). They load in a millisecond where numba's cost ~0.4 s a process."""
-    import os
-
-    if os.environ.get(KERNELS_ENV) == "numba":
-        return None
-    try:
-        from curation.dedup import _ckernels
-    except ImportError:
-        return None
-    return _ckernels
-
-
 def use_kernels(n_docs: int) -> bool:
     """Whether a batch of `n_docs` should go through the kernels: always with the compiled ones; with numba's,
     once numba is loaded in this process or when the batch is big enough to pay for loading it."""
@@ -51,7 +34,7 @@ def use_kernels(n_docs: int) -> bool:
 
 
 def _kernels():  # noqa: ANN202 - the kernels module
-    """The compiled kernels where built, else numba's (same arguments, same results)."""
+    """The compiled kernels (`curation/_ckernels.c`) where built, else numba's (same arguments, same results)."""
     compiled = c_kernels()
     if compiled is not None:
         return compiled

@@ -1,4 +1,4 @@
-"""curation/dedup/_ckernels.c: the compiled dedup kernels give exactly what the numba kernels and the
+"""curation/_ckernels.c: the compiled dedup kernels give exactly what the numba kernels and the
 reference definitions give (signatures: datasketch's, through the pure-Python path; normalised words:
 `dedup_words`; word counts: the regex `\\S+`), reject arguments that do not fit instead of reading past a
 buffer, and let the workers' server start without numba."""
@@ -19,7 +19,7 @@ from curation.dedup.signatures import _LOWER, _WORD, _reference_signatures, kern
 from curation.text import dedup_words, utf8_buffers
 from tests.curation.test_text import _texts as unicode_texts
 
-ck = pytest.importorskip("curation.dedup._ckernels", reason="the C kernels were not built (no C compiler)")
+ck = pytest.importorskip("curation._ckernels", reason="the C kernels were not built (no C compiler)")
 ROOT = Path(__file__).resolve().parents[2]
 
 WORDS = ["alpha", "Beta", "GAMMA", "d3lta", "snake_case", "x" * 23, "Ünïcödé", "café", "ﬁne", "12", "e\u0301"]
@@ -109,4 +109,4 @@ def test_the_workers_server_warm_up_loads_no_numba() -> None:
             "print(json.dumps({'numba': 'numba' in sys.modules, 'kernels': _kernels().__name__}))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"numba": False, "kernels": "curation.dedup._ckernels"}
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"numba": False, "kernels": "curation._ckernels"}

@@ -47,7 +47,7 @@ def _in_fresh_process(code: str, **env: str) -> dict:
 @pytest.mark.slow
 def test_warm_up_loads_every_kernel_a_batch_uses_without_starting_polars_threads() -> None:
     pytest.importorskip("numba")
-    r = _in_fresh_process(_CHILD, WINNOW_DEDUP_KERNELS="numba")  # the numba kernels, also where C ones are built
+    r = _in_fresh_process(_CHILD, WINNOW_KERNELS="numba")  # the numba kernels, also where C ones are built
     assert r["shingles"] > 300  # the batch did go through the kernels
     # one compiled version of each kernel after the warm-up, and the real batch needed no other
     assert r["loaded"] == {"signature_kernel": 1, "normalise_kernel": 1, "word_count_kernel": 1}

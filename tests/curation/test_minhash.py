@@ -77,7 +77,7 @@ TRICKY = [
 
 @pytest.mark.parametrize("path", ["compiled", "numba", "reference"])
 def test_signatures_equal_datasketch(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from curation.dedup.signatures import KERNELS_ENV, c_kernels
+    from curation.imports import KERNELS_ENV, c_kernels
 
     if path == "numba":
         if not numba_available():

@@ -1,4 +1,5 @@
-"""The numba n-gram hasher gives scikit-learn's HashingVectorizer counts, whitespace and UTF-8 included."""
+"""The n-gram hasher, compiled and numba alike, gives scikit-learn's HashingVectorizer counts, whitespace and UTF-8
+included."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ import random
 
 import numpy as np
 import polars as pl
+import pytest
 
 from curation.classifiers.ngram_hashing import hashed_counts
 
 
-def test_hashed_counts_equal_scikit_learns_hashing_vectorizer() -> None:
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numba"])
+def test_hashed_counts_equal_scikit_learns_hashing_vectorizer(compiled: bool) -> None:
     from sklearn.feature_extraction.text import HashingVectorizer
+
+    from curation.imports import c_kernels, numba_available
+
+    if compiled and c_kernels() is None:
+        pytest.skip("the compiled kernels were not built (no C compiler at install)")
+    if not compiled and not numba_available():
+        pytest.skip("numba not installed")
 
     rng = random.Random(0)
     words = ["a", "ab", "abc", "abcd", "abcde", "Über", "naïve", "東京都", "emoji🙂x", "x" * 37, "the", "the"]
@@ -19,7 +29,7 @@ def test_hashed_counts_equal_scikit_learns_hashing_vectorizer() -> None:
     texts = ["", "   ", "one", "Repeat repeat REPEAT", None]
     texts += ["".join(rng.choice(words) + rng.choice(spaces) for _ in range(rng.randint(1, 40))) for _ in range(60)]
     n_features = 1 << 20
-    indptr, slots, counts = hashed_counts(pl.Series("t", texts), n_features)
+    indptr, slots, counts = hashed_counts(pl.Series("t", texts), n_features, compiled=compiled)
     hv = HashingVectorizer(n_features=n_features, alternate_sign=False, norm=None, token_pattern=r"\S+",
                            ngram_range=(1, 2))
     x = hv.transform([t or "" for t in texts]).tocsr()
@@ -28,5 +38,5 @@ def test_hashed_counts_equal_scikit_learns_hashing_vectorizer() -> None:
     np.testing.assert_array_equal(slots, x.indices)
     np.testing.assert_array_equal(counts, x.data.astype(np.int64))
     # a small table wraps: every slot stays inside it
-    _, small, _ = hashed_counts(pl.Series("t", texts), 7)
+    _, small, _ = hashed_counts(pl.Series("t", texts), 7, compiled=compiled)
     assert small.min() >= 0 and small.max() < 7

@@ -1,10 +1,14 @@
-/* The dedup kernels of curation/dedup/kernels.py in C, compiled when the package is installed.
+/* Text kernels in C, compiled when the package is installed: the dedup kernels of curation/dedup/kernels.py
+(MinHash signatures, normalised words, word counts) and the hashed n-gram counts of
+curation/classifiers/ngram_hashing.py (the quality model's features).
 
-Same arguments and results as the numba kernels (tests/curation/test_ckernels.py checks them against the
-numba kernels and the pure-Python reference). Why C as well: a process that loads the numba kernels pays
+Same arguments and results as their numba twins (tests/curation/test_ckernels.py and
+tests/curation/test_ngram_hashing.py check them against the numba kernels, the pure-Python reference,
+datasketch and scikit-learn). Why C as well: a process that loads the numba kernels pays
 ~0.2 s to import numba and ~0.2 s for its first call (LLVM and numba's target context), even with the
-machine code cached; this module loads in a millisecond, which is most of what a short `winnow curate`
-waits for before its workers can start. Where it was not built (no C compiler), the numba kernels run.
+machine code cached; this module loads in a millisecond: that was most of what a `winnow curate` waited for
+before its workers could start, and most of a short run's quality step. Where it was not built (no C
+compiler), the numba kernels run.
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -303,10 +307,195 @@ fail:
     return NULL;
 }
 
+/* MurmurHash3_x86_32, seed 0 (scikit-learn's murmurhash3_32), as a signed 32-bit value */
+static int32_t murmur3_32(const uint8_t *key, Py_ssize_t len) {
+    const uint32_t c1 = 0xCC9E2D51U, c2 = 0x1B873593U;
+    uint32_t h = 0;
+    Py_ssize_t nblocks = len / 4;
+    for (Py_ssize_t b = 0; b < nblocks; b++) {
+        uint32_t k = read32(key + 4 * b);
+        k *= c1;
+        k = rotl32(k, 15);
+        k *= c2;
+        h ^= k;
+        h = rotl32(h, 13);
+        h = h * 5 + 0xE6546B64U;
+    }
+    const uint8_t *tail = key + 4 * nblocks;
+    uint32_t k = 0;
+    switch (len & 3) {
+        case 3: k ^= (uint32_t)tail[2] << 16; /* fall through */
+        case 2: k ^= (uint32_t)tail[1] << 8; /* fall through */
+        case 1:
+            k ^= tail[0];
+            k *= c1;
+            k = rotl32(k, 15);
+            k *= c2;
+            h ^= k;
+    }
+    h ^= (uint32_t)len;
+    h ^= h >> 16;
+    h *= 0x85EBCA6BU;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35U;
+    h ^= h >> 16;
+    return (int32_t)h;
+}
+
+/* Whether the code point at buf[i] is whitespace as Python's str.isspace says; *w: its length in bytes */
+static int space_at(const uint8_t *buf, int64_t i, int64_t end, int *w) {
+    uint8_t b0 = buf[i];
+    if (b0 < 0x80) {
+        *w = 1;
+        return b0 == 32 || (b0 >= 9 && b0 <= 13) || (b0 >= 28 && b0 <= 31);
+    }
+    if (b0 >> 5 == 6) {
+        *w = 2;
+        if (i + 1 >= end) return 0;
+        uint32_t cp = ((uint32_t)(b0 & 0x1F) << 6) | (buf[i + 1] & 0x3F);
+        return cp == 0x85 || cp == 0xA0;
+    }
+    if (b0 >> 4 == 14) {
+        *w = 3;
+        if (i + 2 >= end) return 0;
+        uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F);
+        return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+               cp == 0x205F || cp == 0x3000;
+    }
+    *w = 4;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* scikit-learn's slot of a signed 32-bit hash: abs(h) % n, where abs(INT32_MIN) stays INT32_MIN in int32 */
+static inline int64_t slot_of(int32_t v, int64_t n) {
+    int64_t a = v == INT32_MIN ? (int64_t)INT32_MIN : (v < 0 ? -(int64_t)v : (int64_t)v);
+    return ((a % n) + n) % n;
+}
+
+/* hash_counts_kernel(buf u8, offsets i64, n_features) -> (indptr, slots, counts) as bytes of int64: per
+   document, the hash slots of its whitespace tokens and of each pair of neighbouring tokens joined by one space,
+   ascending, with how often each occurs (scikit-learn's HashingVectorizer(token_pattern=r"\S+",
+   ngram_range=(1, 2), alternate_sign=False, norm=None), sorted) */
+static PyObject *hash_counts_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *o_buf, *o_offs;
+    long long n_features;
+    if (!PyArg_ParseTuple(args, "OOL", &o_buf, &o_offs, &n_features)) return NULL;
+    if (n_features < 1) {
+        PyErr_SetString(PyExc_ValueError, "hash_counts_kernel: n_features must be positive");
+        return NULL;
+    }
+    Py_buffer buf, offs;
+    Py_buffer *v[] = {&buf, &offs};
+    int got = 0;
+    PyObject *result = NULL;
+    int64_t *indptr = NULL, *slots = NULL, *counts = NULL, *h = NULL, *ts = NULL, *te = NULL;
+    uint8_t *scratch = NULL;
+    if (get_buf(o_buf, &buf, 1, 0, "buf") == 0) got = 1; else goto done;
+    if (get_buf(o_offs, &offs, 8, 0, "offsets") == 0) got = 2; else goto done;
+    {
+        const uint8_t *b = buf.buf;
+        const int64_t *of = offs.buf;
+        Py_ssize_t n = NITEMS(offs) - 1;
+        if (n < 0) n = 0;
+        if (n > 0 && (of[0] < 0 || of[n] > NITEMS(buf))) {
+            PyErr_SetString(PyExc_ValueError, "hash_counts_kernel: inconsistent argument sizes");
+            goto done;
+        }
+        Py_ssize_t maxlen = 0;
+        for (Py_ssize_t d = 0; d < n; d++) {
+            if (of[d + 1] < of[d]) {
+                PyErr_SetString(PyExc_ValueError, "hash_counts_kernel: offsets must not decrease");
+                goto done;
+            }
+            if (of[d + 1] - of[d] > maxlen) maxlen = of[d + 1] - of[d];
+        }
+        /* a document of L bytes has at most (L + 1) / 2 tokens and 2 tokens - 1 n-grams */
+        size_t cap = 1024, out = 0, tok_cap = (size_t)maxlen / 2 + 2;
+        indptr = calloc((size_t)n + 1, sizeof(int64_t));
+        slots = malloc(cap * sizeof(int64_t));
+        counts = malloc(cap * sizeof(int64_t));
+        h = malloc(2 * tok_cap * sizeof(int64_t));
+        ts = malloc(tok_cap * sizeof(int64_t));
+        te = malloc(tok_cap * sizeof(int64_t));
+        scratch = malloc((size_t)maxlen + 2);
+        if (!indptr || !slots || !counts || !h || !ts || !te || !scratch) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        int failed = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t d = 0; d < n && !failed; d++) {
+            int64_t i = of[d], end = of[d + 1];
+            Py_ssize_t nt = 0;
+            int w;
+            while (i < end) {
+                if (space_at(b, i, end, &w)) {
+                    i += w;
+                    continue;
+                }
+                int64_t s = i;
+                while (i < end && !space_at(b, i, end, &w)) i += w;
+                if (i > end) i = end;
+                ts[nt] = s;
+                te[nt] = i;
+                nt++;
+            }
+            Py_ssize_t m = nt ? 2 * nt - 1 : 0;
+            for (Py_ssize_t t = 0; t < nt; t++) h[t] = slot_of(murmur3_32(b + ts[t], te[t] - ts[t]), n_features);
+            for (Py_ssize_t t = 0; t + 1 < nt; t++) {
+                Py_ssize_t l1 = te[t] - ts[t], l2 = te[t + 1] - ts[t + 1];
+                memcpy(scratch, b + ts[t], (size_t)l1);
+                scratch[l1] = 32;
+                memcpy(scratch + l1 + 1, b + ts[t + 1], (size_t)l2);
+                h[nt + t] = slot_of(murmur3_32(scratch, l1 + 1 + l2), n_features);
+            }
+            qsort(h, (size_t)m, sizeof(int64_t), cmp_i64);
+            if (out + (size_t)m > cap) {
+                while (out + (size_t)m > cap) cap *= 2;
+                int64_t *ns = realloc(slots, cap * sizeof(int64_t));
+                if (ns) slots = ns;
+                int64_t *nc = realloc(counts, cap * sizeof(int64_t));
+                if (nc) counts = nc;
+                if (!ns || !nc) {
+                    failed = 1;
+                    break;
+                }
+            }
+            for (Py_ssize_t j = 0; j < m;) {
+                Py_ssize_t k = j;
+                while (k < m && h[k] == h[j]) k++;
+                slots[out] = h[j];
+                counts[out] = k - j;
+                out++;
+                j = k;
+            }
+            indptr[d + 1] = (int64_t)out;
+        }
+        Py_END_ALLOW_THREADS
+        if (failed) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        result = Py_BuildValue("(y#y#y#)", (const char *)indptr, (Py_ssize_t)(((size_t)n + 1) * sizeof(int64_t)),
+                               (const char *)slots, (Py_ssize_t)(out * sizeof(int64_t)), (const char *)counts,
+                               (Py_ssize_t)(out * sizeof(int64_t)));
+    }
+done:
+    free(indptr); free(slots); free(counts); free(h); free(ts); free(te); free(scratch);
+    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"signature_kernel", signature_kernel, METH_VARARGS, "MinHash signatures of a batch (see kernels.py)."},
     {"normalise_kernel", normalise_kernel, METH_VARARGS, "Dedup words of each document, space-joined."},
     {"word_count_kernel", word_count_kernel, METH_VARARGS, "Runs of non-whitespace per document."},
+    {"hash_counts_kernel", hash_counts_kernel, METH_VARARGS, "Hashed unigram + bigram counts per document."},
     {NULL, NULL, 0, NULL},
 };
 
