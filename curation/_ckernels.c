@@ -74,12 +74,18 @@ CLONES static void update_minima(uint32_t *row, const uint32_t *pa, const uint32
     }
 }
 
-/* A buffer argument of `itemsize`-byte items, C-contiguous; `writable` for outputs. */
+/* A buffer argument of `itemsize`-byte integer (or bool) items, C-contiguous; `writable` for outputs. The
+   format must be an integer one of that size: a float or object array of the same item size is refused, not
+   read as integers. */
 static int get_buf(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable, const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) != 0) return -1;
-    if (view->itemsize != itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected, got %zd", name, itemsize, view->itemsize);
+    const char *f = view->format ? view->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    int integer = f[0] != '\0' && f[1] == '\0' && strchr("bB?hHiIlLqQnN", f[0]) != NULL;
+    if (view->itemsize != itemsize || !integer) {
+        PyErr_Format(PyExc_TypeError, "%s: integer items of %zd bytes expected, got format '%s' of %zd bytes",
+                     name, itemsize, view->format ? view->format : "B", view->itemsize);
         PyBuffer_Release(view);
         return -1;
     }
@@ -371,10 +377,14 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* scikit-learn's slot of a signed 32-bit hash: abs(h) % n, where abs(INT32_MIN) stays INT32_MIN in int32 */
+/* scikit-learn's slot of a signed 32-bit hash: abs(h) % n; for INT32_MIN (whose abs does not fit in int32)
+   it takes (2^31 - 1 - (n - 1)) % n, as `_hashing_fast.pyx` does (Python's modulo: never negative) */
 static inline int64_t slot_of(int32_t v, int64_t n) {
-    int64_t a = v == INT32_MIN ? (int64_t)INT32_MIN : (v < 0 ? -(int64_t)v : (int64_t)v);
-    return ((a % n) + n) % n;
+    if (v == INT32_MIN) {
+        int64_t a = (int64_t)2147483647 - (n - 1);
+        return ((a % n) + n) % n;
+    }
+    return (v < 0 ? -(int64_t)v : (int64_t)v) % n;
 }
 
 /* hash_counts_kernel(buf u8, offsets i64, n_features) -> (indptr, slots, counts) as bytes of int64: per

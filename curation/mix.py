@@ -263,7 +263,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
                 out.mkdir(parents=True, exist_ok=True)
             locks.append(RunLock(out, "winnow mix").acquire())
         _prepare_out(run, out, info)
-        for stale in out.glob(".mix-*"):  # left by a mix that was killed before its commit
+        for stale in [*out.glob(".mix-*"), *out.glob(".index-*")]:  # left by a mix killed before its commit
             shutil.rmtree(stale, ignore_errors=True)
         tmp = out / f".mix-{os.getpid()}"
         tmp.mkdir()
@@ -356,11 +356,9 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     # task of its own that reads the docs files while this process writes the kept ones
     index = index_task = None
     if executor not in (None, "local") and index_wanted(docs_files, recipe.search_index):
-        from curation.text_index_stage import build_index_on
+        from curation.text_index_stage import IndexTask
 
-        index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="winnow-index")
-        index_task = index_pool.submit(build_index_on, executor, run, tmp / "search", tmp / "index-logs")
-        index_pool.shutdown(wait=False)
+        index_task = IndexTask(executor, run, out)
     else:
         index = search_index_builder(tmp / "search", docs_files, recipe.search_index)
 
@@ -385,7 +383,7 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
             tok_counts["removed"] += rt
     search_meta = index.finish(index_t0) if index is not None else None
     if index_task is not None:
-        search_meta = index_task.result()
+        search_meta = index_task.finish(tmp / "search")
     prog.update(1, "kept documents written")
     prog.close()
 

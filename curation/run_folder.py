@@ -23,7 +23,8 @@ from curation.errors import WinnowError
 OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup")  # search: mix's index
 OWNED_FILES = ("run.json", "recipe.yaml", "removed.parquet", "manifest.json", "quarantine.jsonl",
                "progress.jsonl", "commit.json")
-OWNED_PREFIXES = (".mix-", ".kept-old", ".search-old", ".winnow")  # an interrupted mix's temporary folders; the lock
+# an interrupted mix's temporary folders (and its search index's); the lock
+OWNED_PREFIXES = (".mix-", ".index-", ".kept-old", ".search-old", ".winnow")
 LOCK_NAME = ".winnow.lock"
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes and int64 offsets of a string Series (null rows: empty), zero-copy where Arrow allows:
-    what the numba kernels (MinHash signatures, exact-dedup keys, the search index) read."""
+    what the kernels (MinHash signatures, exact-dedup keys, word counts, the search index) read."""
     import pyarrow as pa
 
     arr = texts.to_arrow(compat_level=pl.CompatLevel.oldest())  # large_string, not a string view

@@ -7,11 +7,16 @@ is sorted at once in `IndexBuilder.finish`), which is what keeps the driver's pe
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
+
+INDEX_MEMORY_GB = 3  # what the task asks of the scheduler: the build peaked at ~2 GB at 1M documents
 
 
 class SearchIndexStage(PipelineStep):
@@ -38,5 +43,38 @@ def build_index_on(executor: str, run: Path, out: Path, logging_dir: Path) -> di
     from curation.executors import run_stage
 
     run_stage(executor, [SearchIndexStage(str(run), str(out))], tasks=1, workers=1, logging_dir=str(logging_dir),
-              what="search index")
+              what="search index", mem_per_cpu_gb=INDEX_MEMORY_GB)
     return json.loads((out / "index.json").read_text(encoding="utf-8"))
+
+
+class IndexTask:
+    """`mix`'s index build on the executor, running while mix writes the kept documents.
+
+    It builds into `<out>/.index-<pid>` (not mix's temporary folder, which a failed mix removes at once) and logs
+    to `<out>/logs/search_index`. Its thread is a daemon: a mix that fails does not wait minutes for the index
+    (on Ray the task dies with the command); the next mix removes the folder it leaves."""
+
+    def __init__(self, executor: str, run: Path, out: Path) -> None:
+        self.dir = Path(out) / f".index-{os.getpid()}"
+        self.logs = Path(out) / "logs" / "search_index"
+        for stale in (self.dir, self.logs):  # a finished task's completion record would make it skip the build
+            shutil.rmtree(stale, ignore_errors=True)
+        self._outcome: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._build, args=(executor, Path(run)), name="winnow-index",
+                                        daemon=True)
+        self._thread.start()
+
+    def _build(self, executor: str, run: Path) -> None:
+        try:
+            self._outcome["meta"] = build_index_on(executor, run, self.dir / "search", self.logs)
+        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread by `finish`
+            self._outcome["error"] = e
+
+    def finish(self, dest: Path) -> dict[str, Any]:
+        """Wait for the index, move it to `dest` and return its metadata (or raise the task's error)."""
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        os.replace(self.dir / "search", dest)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return self._outcome["meta"]

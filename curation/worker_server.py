@@ -54,7 +54,8 @@ def start_worker_server_for_steps(step_names: Iterable[str]) -> None:
 def stop_worker_server() -> None:
     """Stop the server once scoring is done (nothing else forks from it): killed, it exits at once, where left
     to the end of the command it would tear down its Polars, Arrow and numba after the command had finished
-    (~0.15 s that a caller waiting for the command's output also waits for). A later pool starts a new one."""
+    (~0.15 s that a caller waiting for the command's output also waits for). A later pool starts a new one.
+    The server is the process's: two curates running at once in one process would share it (none does)."""
     import signal
 
     from multiprocess import forkserver
@@ -68,5 +69,8 @@ def stop_worker_server() -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        server._stop_unlocked()  # closes the "alive" pipe and reaps the server
+        try:
+            server._stop_unlocked()  # closes the "alive" pipe and reaps the server
+        except ChildProcessError:  # reaped already (a waitpid(-1) elsewhere): forget it all the same
+            server._forkserver_alive_fd = server._forkserver_address = server._forkserver_pid = None
 

@@ -11,7 +11,7 @@ The hot path is one kernel over the batch's UTF-8 buffer (in C where the package
 `_ckernels.c`; else the numba twin in `kernels.py`): it normalises each document in a scratch
 buffer, hashes every shingle with xxh32 and updates the 128 minima, all without Python objects per word.
 Rows with non-ASCII characters are first normalised by Polars (NFKC, Unicode lowercase, non-word runs ->
-space) so the kernel only has to handle ASCII separators. Without numba a slower reference path
+space) so the kernel only has to handle ASCII separators. Without either kernel a slower reference path
 (per-document Python shingling + numpy permutations) gives the same numbers.
 """
 
@@ -121,7 +121,7 @@ _WORD, _LOWER = _tables()
 
 
 def normalised_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(buffer, offsets) of the UTF-8 of `" ".join(dedup_words(t))` for every text (needs numba)."""
+    """(buffer, offsets) of the UTF-8 of `" ".join(dedup_words(t))` for every text (needs a kernel)."""
     ready = kernel_ready_texts(texts)
     data, offs = utf8_buffers(ready)
     out = np.empty(max(1, int(offs[-1] - offs[0]) if len(offs) else 1), dtype=np.uint8)
@@ -146,7 +146,7 @@ def warm_kernels() -> None:
 
 
 def _reference_signatures(texts: list[str], ngram: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-document Python shingling + vectorised numpy permutations (used when numba is absent)."""
+    """Per-document Python shingling + vectorised numpy permutations (used when no kernel is)."""
     import xxhash
 
     sig = np.full((len(texts), len(a)), EMPTY, dtype=np.uint32)

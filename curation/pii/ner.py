@@ -152,11 +152,14 @@ class _Worker:
 
 
 def _close_workers(workers: list[_Worker], kill: bool = False) -> None:
-    """All workers are told first, then waited for: they wind down together, not one after another."""
+    """All workers are told first, then waited for against one deadline: they wind down together."""
+    import time
+
     for w in workers:
         w.ask_to_stop(kill)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for w in workers:
-        w.wait_stopped()
+        w.wait_stopped(max(0.0, deadline - time.monotonic()))
     workers.clear()
 
 

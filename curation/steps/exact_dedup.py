@@ -66,7 +66,7 @@ class ExactDedupStep(CorpusStep):
     Config = ExactDedupConfig
     config: ExactDedupConfig
     columns = ("duplicate", "kept_id", "kept_run", "group_size")
-    preload = ("curation.dedup.kernels_warm",)  # numba and its cached kernels: ~0.6 s a process
+    preload = ("curation.dedup.kernels_warm",)  # the kernels, loaded once in the workers' server
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame({

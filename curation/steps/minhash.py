@@ -152,7 +152,7 @@ class MinHashStep(CorpusStep):
     Config = MinHashConfig
     config: MinHashConfig
     columns = ("duplicate", "cluster_id", "kept_id", "kept_run", "similarity", "cluster_size", "n_shingles")
-    preload = ("curation.dedup.kernels_warm",)  # numba and its cached kernels: ~0.6 s a process
+    preload = ("curation.dedup.kernels_warm",)  # the kernels, loaded once in the workers' server
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         cfg = self.config
@@ -170,12 +170,14 @@ class MinHashStep(CorpusStep):
         })
 
     def describe(self) -> dict:
-        from curation.dedup.signatures import NUMBA_FROM_DOCS, numba_available  # imports no numba
+        from curation.dedup.signatures import NUMBA_FROM_DOCS
+        from curation.imports import c_kernels, numba_available  # imports no numba
 
-        # batches under NUMBA_FROM_DOCS documents take the python+numpy path: the same signatures
-        return {"config": self.config.model_dump(mode="json"),
-                "kernel": f"numba (batches of {NUMBA_FROM_DOCS}+ documents)" if numba_available()
-                else "python+numpy",
+        # without the compiled kernels, batches under NUMBA_FROM_DOCS documents take the python+numpy path: the
+        # same signatures
+        kernel = ("compiled (curation/_ckernels.c)" if c_kernels() is not None
+                  else f"numba (batches of {NUMBA_FROM_DOCS}+ documents)" if numba_available() else "python+numpy")
+        return {"config": self.config.model_dump(mode="json"), "kernel": kernel,
                 "against": [str(d) for d in self.context.get("against") or []]}
 
     def _against_parts(self) -> list[Path]:

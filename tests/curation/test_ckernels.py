@@ -55,8 +55,9 @@ def test_signatures_equal_the_reference_path(ngram: int) -> None:
 
 def test_signatures_equal_the_numba_kernel_on_a_slice_of_a_big_buffer() -> None:
     kernels = pytest.importorskip("curation.dedup.kernels")
-    texts = pl.Series(_random_texts(3000, seed=11))[1000:]  # offsets that do not start at 0
-    data, offs = utf8_buffers(kernel_ready_texts(texts))
+    data, offs = utf8_buffers(kernel_ready_texts(pl.Series(_random_texts(3000, seed=11))))
+    offs = offs[1000:]  # documents 1000 on: offsets that do not start at 0
+    texts = range(len(offs) - 1)
     a, b = permutations(128, seed=1)
     got = [np.empty((len(texts), 128), np.uint32), np.zeros(len(texts), np.uint32)]
     want = [np.empty((len(texts), 128), np.uint32), np.zeros(len(texts), np.uint32)]
@@ -110,3 +111,11 @@ def test_the_workers_server_warm_up_loads_no_numba() -> None:
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert json.loads(p.stdout.strip().splitlines()[-1]) == {"numba": False, "kernels": "curation._ckernels"}
+
+
+def test_float_or_object_arrays_are_refused_not_read_as_integers() -> None:
+    data = np.frombuffer(b"some words here", np.uint8)
+    with pytest.raises(TypeError, match="integer items of 8 bytes"):
+        ck.word_count_kernel(data, np.array([0.0, 15.0]), np.zeros(1, np.uint32))
+    with pytest.raises(TypeError, match="integer items of 4 bytes"):
+        ck.word_count_kernel(data, np.array([0, 15], np.int64), np.zeros(1, np.float32))

@@ -51,10 +51,17 @@ def test_normalisation_matches_dedup_words() -> None:
     assert norm == [" ".join(dedup_words(t)) for t in df["text"]]
 
 
-@pytest.mark.parametrize("use_numba", [True, False])
-def test_keys_hash_the_dedup_words(use_numba: bool) -> None:
-    if use_numba and not numba_available():
-        pytest.skip("numba not installed")
+@pytest.mark.parametrize("path", ["compiled", "numba", "reference"])
+def test_keys_hash_the_dedup_words(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curation.imports import KERNELS_ENV, c_kernels
+
+    if path == "numba":
+        if not numba_available():
+            pytest.skip("numba not installed")
+        monkeypatch.setenv(KERNELS_ENV, "numba")
+    if path == "compiled" and c_kernels() is None:
+        pytest.skip("the compiled kernels were not built (no C compiler at install)")
+    use_numba = path != "reference"
     texts = pl.Series(list(TEXTS.values()) + [None], dtype=pl.Utf8)
     keys = text_keys(texts, use_numba=use_numba).to_list()
     want = [xxhash.xxh3_128_digest(" ".join(dedup_words(t or "")).encode("utf-8")) for t in texts]

@@ -304,3 +304,17 @@ def test_similar_lookup_and_cli(tmp_path: Path) -> None:
     res = CliRunner().invoke(root, ["similar", str(tmp_path), src, "--top", "2"])
     assert res.exit_code == 0, res.output
     assert copy in res.output.splitlines()[2]
+
+
+def test_big_buckets_connect_what_sharing_a_band_connects() -> None:
+    """With buckets over `full_pairs_up_to`, the pairs are fewer but the clusters must be those of every pair
+    sharing a band (brute force), across several bands and their boundaries."""
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        n, nb = int(rng.integers(2, 80)), int(rng.integers(1, 10))
+        bands = rng.integers(0, int(rng.integers(1, 6)), (n, nb)).astype(np.uint64)
+        want = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if (bands[i] == bands[j]).any()],
+                        dtype=np.int64).reshape(-1, 2)
+        got = lsh.candidate_pairs(bands, full_pairs_up_to=3)
+        assert set(map(tuple, got.tolist())) <= set(map(tuple, want.tolist()))
+        assert np.array_equal(lsh.connected_components(n, got), lsh.connected_components(n, want))

@@ -33,7 +33,7 @@ if server is not None:  # the pool of the executor finds the same server, and it
 else:
     worker_mods, same = [], None
 print(json.dumps({"server": server is not None, "same": same, "worker_mods": worker_mods, "claimed": claimed,
-                  "in_command": "curation.dedup.kernels_warm" in sys.modules}))
+                  "in_command": "curation.dedup.signatures" in sys.modules}))
 """
 
 
@@ -62,7 +62,8 @@ def test_preload_names_the_scoring_code_each_step_module_and_its_heavy_modules()
 def test_several_tasks_start_the_server_early_and_the_pool_uses_it(tmp_path: Path) -> None:
     r = _run(tmp_path, size=20_000, tasks=2, workers=2)
     assert r["server"] and r["same"] and r["claimed"]
-    # the workers have the kernels loaded (the server ran their warm-up), the command itself does not load them
+    # the workers have the kernels loaded (the server ran their warm-up); the command has not even imported the
+    # dedup code: the server's imports ran beside its own
     assert r["worker_mods"] == [True, True] and not r["in_command"]
 
 

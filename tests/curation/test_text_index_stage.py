@@ -1,0 +1,46 @@
+"""The search index built as a task on the executor (curation/text_index_stage.py): the same index `build_index`
+makes in-process, moved into place whole, built outside mix's temporary folder, and a failure reaches the
+caller."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from curation.text_index import build_index
+from curation.text_index_stage import IndexTask
+
+pytest.importorskip("numba")  # the index's kernels
+
+
+def _run(root, n: int = 900):  # noqa: ANN001, ANN202
+    (root / "docs").mkdir(parents=True)
+    words = ["alpha", "beta", "gamma", "the", "of", "delta", "quokka"]
+    texts = [" ".join(words[(i * k) % len(words)] for k in range(1, 12)) for i in range(n)]
+    for f, rows in enumerate((range(0, 300), range(300, 600), range(600, n))):
+        pl.DataFrame({"id": [f"d{i}" for i in rows], "text": [texts[i] for i in rows], "order": list(rows),
+                      "source": ["t"] * len(rows), "metadata": ["{}"] * len(rows)}).write_parquet(
+            root / "docs" / f"{f:05d}_000000.parquet")
+    return root
+
+
+def test_the_task_builds_the_in_process_index_and_moves_it_in(tmp_path) -> None:  # noqa: ANN001
+    run = _run(tmp_path / "run")
+    out = tmp_path / "out"
+    out.mkdir()
+    meta = IndexTask("local", run, out).finish(tmp_path / "dest")
+    assert meta["n_docs"] == 900
+    build_index(run, out=tmp_path / "ref")
+    for name in ("keys.npy", "starts.npy", "postings.npy", "codes.npy"):
+        assert np.array_equal(np.load(tmp_path / "dest" / name), np.load(tmp_path / "ref" / name)), name
+    assert not list(out.glob(".index-*"))  # its building folder is gone once moved
+    assert (out / "logs" / "search_index" / "completions" / "00000").exists()  # its log stays with the run
+
+
+def test_a_task_that_fails_raises_in_finish_and_leaves_no_index(tmp_path) -> None:  # noqa: ANN001
+    run = _run(tmp_path / "run")
+    (run / "docs" / "00001_000000.parquet").write_bytes(b"not parquet")  # a damaged docs file
+    with pytest.raises(Exception, match="(?i)parquet|magic|file"):
+        IndexTask("local", run, tmp_path / "out").finish(tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
