@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 import xxhash
 
-from curation.dedup.signatures import numba_available
 from curation.errors import WinnowError
 from curation.steps import get_step
 from curation.steps.exact_dedup import ExactDedupConfig, ExactDedupStep, normalised_text_expr, text_keys
@@ -51,17 +50,8 @@ def test_normalisation_matches_dedup_words() -> None:
     assert norm == [" ".join(dedup_words(t)) for t in df["text"]]
 
 
-@pytest.mark.parametrize("path", ["compiled", "numba", "reference"])
-def test_keys_hash_the_dedup_words(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from curation.imports import KERNELS_ENV, c_kernels
-
-    if path == "numba":
-        if not numba_available():
-            pytest.skip("numba not installed")
-        monkeypatch.setenv(KERNELS_ENV, "numba")
-    if path == "compiled" and c_kernels() is None:
-        pytest.skip("the compiled kernels were not built (no C compiler at install)")
-    use_numba = path != "reference"
+def test_keys_hash_the_dedup_words(kernel_path: str) -> None:
+    use_numba = kernel_path != "reference"
     texts = pl.Series(list(TEXTS.values()) + [None], dtype=pl.Utf8)
     keys = text_keys(texts, use_numba=use_numba).to_list()
     want = [xxhash.xxh3_128_digest(" ".join(dedup_words(t or "")).encode("utf-8")) for t in texts]

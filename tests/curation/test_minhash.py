@@ -15,7 +15,7 @@ from datasketch import MinHash, MinHashLSH
 from typer.testing import CliRunner
 
 from curation.dedup import lsh
-from curation.dedup.signatures import numba_available, permutations, shingles, signatures
+from curation.dedup.signatures import permutations, shingles, signatures
 from curation.dedup.similar import most_similar
 from curation.errors import WinnowError
 from curation.steps import get_step
@@ -75,17 +75,8 @@ TRICKY = [
 ]
 
 
-@pytest.mark.parametrize("path", ["compiled", "numba", "reference"])
-def test_signatures_equal_datasketch(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from curation.imports import KERNELS_ENV, c_kernels
-
-    if path == "numba":
-        if not numba_available():
-            pytest.skip("numba not installed")
-        monkeypatch.setenv(KERNELS_ENV, "numba")
-    if path == "compiled" and c_kernels() is None:
-        pytest.skip("the C kernels were not built (no C compiler at install)")
-    sig, counts = signatures(TRICKY, ngram=5, num_perm=128, seed=3, use_numba=path != "reference")
+def test_signatures_equal_datasketch(kernel_path: str) -> None:
+    sig, counts = signatures(TRICKY, ngram=5, num_perm=128, seed=3, use_numba=kernel_path != "reference")
     for i, text in enumerate(TRICKY):
         ref = _datasketch(text, seed=3)
         assert np.array_equal(sig[i], ref.hashvalues), text
