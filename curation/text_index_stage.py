@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,16 @@ def build_index_on(executor: str, run: Path, out: Path, logging_dir: Path) -> di
 class IndexTask:
     """`mix`'s index build on the executor, running while mix writes the kept documents.
 
-    It builds into `<out>/.index-<pid>` (not mix's temporary folder, which a failed mix removes at once) and logs
-    to `<out>/logs/search_index`. Its thread is a daemon: a mix that fails does not wait minutes for the index
-    (on Ray the task dies with the command); the next mix removes the folder it leaves."""
+    It builds into `<out>/.index-<pid>-<token>` (not mix's temporary folder, which a failed mix removes at once;
+    a name of its own, so a failed mix's task still running in a long-lived process never writes into the next
+    one's) and logs to `<out>/logs/search_index/<token>`. Its thread is a daemon: a mix that fails does not wait
+    minutes for the index (on Ray the task dies with the command); the next mix removes the folder it leaves."""
 
     def __init__(self, executor: str, run: Path, out: Path) -> None:
-        self.dir = Path(out) / f".index-{os.getpid()}"
-        self.logs = Path(out) / "logs" / "search_index"
-        for stale in (self.dir, self.logs):  # a finished task's completion record would make it skip the build
-            shutil.rmtree(stale, ignore_errors=True)
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.dir = Path(out) / f".index-{token}"
+        shutil.rmtree(Path(out) / "logs" / "search_index", ignore_errors=True)  # earlier mixes' index logs
+        self.logs = Path(out) / "logs" / "search_index" / token
         self._outcome: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._build, args=(executor, Path(run)), name="winnow-index",
                                         daemon=True)
