@@ -155,6 +155,8 @@ def stop_children_on_exit() -> Iterator[None]:
         if in_main:  # a second signal while we clean up must not cut the cleanup short
             for s in old:
                 signal.signal(s, signal.SIG_IGN)
+        if signalled:  # this process leaves right after (`_leave_now`): no worker may start again
+            _refuse_new_workers()
         terminate_descendants(keep=before)
         if signalled:
             # multiprocessing's exit handlers would wait for a pool whose workers are gone (seen to hang):
@@ -164,6 +166,20 @@ def stop_children_on_exit() -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)  # type: ignore[arg-type]
+
+
+def _refuse_new_workers() -> None:
+    """While a stopped command unwinds, its pool's handler thread replaces the workers just stopped, and to fork
+    them it starts a new forkserver (the old one is stopped too), which then outlives the command: seen as an
+    orphaned server after SIGTERM. From here on, asking for a new process raises in that thread instead."""
+
+    def refuse() -> None:
+        raise RuntimeError("the command is stopping: no new worker processes")
+
+    for name in ("multiprocess.forkserver", "multiprocessing.forkserver"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module._forkserver.ensure_running = refuse  # connect_to_new_process asks this first
 
 
 def _leave_now(code: int, keep: frozenset[int] = frozenset()) -> None:

@@ -394,6 +394,20 @@ def _descendants(pid: int) -> list[int]:
     return descendants(pid)
 
 
+def _with_env(name: str, value: str) -> list[int]:
+    """Pids of live processes whose environment has name=value (what a process started by the run inherits)."""
+    found = []
+    want = f"{name}={value}".encode()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if want in (d / "environ").read_bytes().split(b"\0") and _alive(int(d.name)):
+                    found.append(int(d.name))
+            except OSError:
+                continue
+    return found
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_stopping_curate_stops_its_workers(setup: dict, how: str) -> None:
     tmp = setup["tmp"]
@@ -413,8 +427,12 @@ def test_stopping_curate_stops_its_workers(setup: dict, how: str) -> None:
         _wait_for(lambda: not any(_alive(p) for p in family), timeout=30,
                   what=f"every process of the stopped curate to exit after {how} "
                        f"(alive: {[p for p in family if _alive(p)]})")
+        # nor one started while it stopped (a pool replacing its stopped workers started a new forkserver,
+        # orphaned once the command was gone): none left with this run's environment
+        _wait_for(lambda: not _with_env("WINNOW_FAULT_FLAG_DIR", str(flags)), timeout=30,
+                  what=f"no process of this run left after {how}")
     finally:
-        for p in [proc.pid, *_descendants(proc.pid)]:
+        for p in [proc.pid, *_descendants(proc.pid), *_with_env("WINNOW_FAULT_FLAG_DIR", str(flags))]:
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
