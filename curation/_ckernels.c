@@ -94,6 +94,50 @@ static int get_buf(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writ
 
 #define NITEMS(v) ((v).len / (v).itemsize)
 
+/* One buffer argument of a kernel: the object, its item size, whether the kernel writes it, its name. */
+typedef struct {
+    PyObject *obj;
+    Py_ssize_t itemsize;
+    int writable;
+    const char *name;
+} BufArg;
+
+/* Every argument's buffer (`get_buf`), or none: on an error the ones already taken are released. */
+static int get_bufs(const BufArg *args, Py_buffer **views, int n) {
+    for (int i = 0; i < n; i++) {
+        if (get_buf(args[i].obj, views[i], args[i].itemsize, args[i].writable, args[i].name) != 0) {
+            while (i-- > 0) PyBuffer_Release(views[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void release_bufs(Py_buffer **views, int n) {
+    for (int i = 0; i < n; i++) PyBuffer_Release(views[i]);
+}
+
+/* Documents' offsets into `data_len` bytes: the number of documents, or -1 with a ValueError naming `kernel`
+   when they start before 0, end past the data or decrease; `maxlen` (may be NULL): the longest document. */
+static Py_ssize_t check_offsets(const Py_buffer *offs, Py_ssize_t data_len, const char *kernel, Py_ssize_t *maxlen) {
+    const int64_t *of = offs->buf;
+    Py_ssize_t nd = NITEMS(*offs) - 1, longest = 0;
+    if (nd < 0) nd = 0;
+    if (nd > 0 && (of[0] < 0 || of[nd] > data_len)) {
+        PyErr_Format(PyExc_ValueError, "%s: inconsistent argument sizes (offsets outside the data)", kernel);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        if (of[i + 1] < of[i]) {
+            PyErr_Format(PyExc_ValueError, "%s: offsets must not decrease", kernel);
+            return -1;
+        }
+        if (of[i + 1] - of[i] > longest) longest = of[i + 1] - of[i];
+    }
+    if (maxlen) *maxlen = longest;
+    return nd;
+}
+
 /* signature_kernel(data u8, offs i64, word bool[256], lower u8[256], ngram, a u32, b u32, sig u32[n, k] out,
    counts u32[n] out) */
 static PyObject *signature_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -104,34 +148,22 @@ static PyObject *signature_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
         return NULL;
     Py_buffer data, offs, word, lower, a, b, sig, counts;
     Py_buffer *v[] = {&data, &offs, &word, &lower, &a, &b, &sig, &counts};
-    int got = 0;
-    if (get_buf(o_data, &data, 1, 0, "data") == 0) got = 1; else goto fail;
-    if (get_buf(o_offs, &offs, 8, 0, "offs") == 0) got = 2; else goto fail;
-    if (get_buf(o_word, &word, 1, 0, "word") == 0) got = 3; else goto fail;
-    if (get_buf(o_lower, &lower, 1, 0, "lower") == 0) got = 4; else goto fail;
-    if (get_buf(o_a, &a, 4, 0, "a") == 0) got = 5; else goto fail;
-    if (get_buf(o_b, &b, 4, 0, "b") == 0) got = 6; else goto fail;
-    if (get_buf(o_sig, &sig, 4, 1, "sig") == 0) got = 7; else goto fail;
-    if (get_buf(o_counts, &counts, 4, 1, "counts") == 0) got = 8; else goto fail;
+    const BufArg spec[] = {{o_data, 1, 0, "data"}, {o_offs, 8, 0, "offs"}, {o_word, 1, 0, "word"},
+                           {o_lower, 1, 0, "lower"}, {o_a, 4, 0, "a"}, {o_b, 4, 0, "b"}, {o_sig, 4, 1, "sig"},
+                           {o_counts, 4, 1, "counts"}};
+    if (get_bufs(spec, v, 8) != 0) return NULL;
     {
         const uint8_t *d = data.buf, *wt = word.buf, *lo = lower.buf;
         const int64_t *of = offs.buf;
         const uint32_t *pa = a.buf, *pb = b.buf;
         uint32_t *ps = sig.buf, *pc = counts.buf;
-        Py_ssize_t nd = NITEMS(offs) - 1, k = NITEMS(a);
-        if (nd < 0) nd = 0;
+        Py_ssize_t maxlen, k = NITEMS(a);
+        Py_ssize_t nd = check_offsets(&offs, NITEMS(data), "signature_kernel", &maxlen);
+        if (nd < 0) goto fail;
         if (NITEMS(word) < 256 || NITEMS(lower) < 256 || NITEMS(b) != k || NITEMS(sig) != nd * k ||
-            NITEMS(counts) < nd || ngram < 1 || (nd > 0 && (of[0] < 0 || of[nd] > NITEMS(data)))) {
+            NITEMS(counts) < nd || ngram < 1) {
             PyErr_SetString(PyExc_ValueError, "signature_kernel: inconsistent argument sizes");
             goto fail;
-        }
-        Py_ssize_t maxlen = 1;
-        for (Py_ssize_t i = 0; i < nd; i++) {
-            if (of[i + 1] < of[i]) {
-                PyErr_SetString(PyExc_ValueError, "signature_kernel: offsets must not decrease");
-                goto fail;
-            }
-            if (of[i + 1] - of[i] > maxlen) maxlen = of[i + 1] - of[i];
         }
         uint8_t *norm = malloc((size_t)maxlen + 1);
         Py_ssize_t *ws = malloc(sizeof(Py_ssize_t) * ((size_t)maxlen + 1));
@@ -181,10 +213,10 @@ static PyObject *signature_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
         Py_END_ALLOW_THREADS
         free(norm); free(ws); free(we);
     }
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     Py_RETURN_NONE;
 fail:
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     return NULL;
 }
 
@@ -194,29 +226,20 @@ static PyObject *normalise_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOO", &o_data, &o_offs, &o_word, &o_lower, &o_out, &o_oo)) return NULL;
     Py_buffer data, offs, word, lower, out, oo;
     Py_buffer *v[] = {&data, &offs, &word, &lower, &out, &oo};
-    int got = 0;
-    if (get_buf(o_data, &data, 1, 0, "data") == 0) got = 1; else goto fail;
-    if (get_buf(o_offs, &offs, 8, 0, "offs") == 0) got = 2; else goto fail;
-    if (get_buf(o_word, &word, 1, 0, "word") == 0) got = 3; else goto fail;
-    if (get_buf(o_lower, &lower, 1, 0, "lower") == 0) got = 4; else goto fail;
-    if (get_buf(o_out, &out, 1, 1, "out") == 0) got = 5; else goto fail;
-    if (get_buf(o_oo, &oo, 8, 1, "out_offs") == 0) got = 6; else goto fail;
+    const BufArg spec[] = {{o_data, 1, 0, "data"}, {o_offs, 8, 0, "offs"}, {o_word, 1, 0, "word"},
+                           {o_lower, 1, 0, "lower"}, {o_out, 1, 1, "out"}, {o_oo, 8, 1, "out_offs"}};
+    if (get_bufs(spec, v, 6) != 0) return NULL;
     {
         const uint8_t *d = data.buf, *wt = word.buf, *lo = lower.buf;
         const int64_t *of = offs.buf;
         uint8_t *po = out.buf;
         int64_t *poo = oo.buf;
         Py_ssize_t n = NITEMS(offs);
-        if (n < 1 || NITEMS(oo) < n || NITEMS(word) < 256 || NITEMS(lower) < 256 || of[0] < 0 ||
-            of[n - 1] > NITEMS(data) || NITEMS(out) < of[n - 1] - of[0]) {
+        if (check_offsets(&offs, NITEMS(data), "normalise_kernel", NULL) < 0) goto fail;
+        if (n < 1 || NITEMS(oo) < n || NITEMS(word) < 256 || NITEMS(lower) < 256 ||
+            NITEMS(out) < of[n - 1] - of[0]) {
             PyErr_SetString(PyExc_ValueError, "normalise_kernel: inconsistent argument sizes");
             goto fail;
-        }
-        for (Py_ssize_t i = 0; i + 1 < n; i++) {
-            if (of[i + 1] < of[i]) {
-                PyErr_SetString(PyExc_ValueError, "normalise_kernel: offsets must not decrease");
-                goto fail;
-            }
         }
         Py_BEGIN_ALLOW_THREADS
         int64_t ln = 0;
@@ -240,10 +263,10 @@ static PyObject *normalise_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
         poo[n - 1] = ln;
         Py_END_ALLOW_THREADS
     }
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     Py_RETURN_NONE;
 fail:
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     return NULL;
 }
 
@@ -254,25 +277,17 @@ static PyObject *word_count_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOO", &o_data, &o_offs, &o_out)) return NULL;
     Py_buffer data, offs, out;
     Py_buffer *v[] = {&data, &offs, &out};
-    int got = 0;
-    if (get_buf(o_data, &data, 1, 0, "data") == 0) got = 1; else goto fail;
-    if (get_buf(o_offs, &offs, 8, 0, "offs") == 0) got = 2; else goto fail;
-    if (get_buf(o_out, &out, 4, 1, "out") == 0) got = 3; else goto fail;
+    const BufArg spec[] = {{o_data, 1, 0, "data"}, {o_offs, 8, 0, "offs"}, {o_out, 4, 1, "out"}};
+    if (get_bufs(spec, v, 3) != 0) return NULL;
     {
         const uint8_t *d = data.buf;
         const int64_t *of = offs.buf;
         uint32_t *po = out.buf;
-        Py_ssize_t nd = NITEMS(offs) - 1;
-        if (nd < 0) nd = 0;
-        if (NITEMS(out) < nd || (nd > 0 && (of[0] < 0 || of[nd] > NITEMS(data)))) {
+        Py_ssize_t nd = check_offsets(&offs, NITEMS(data), "word_count_kernel", NULL);
+        if (nd < 0) goto fail;
+        if (NITEMS(out) < nd) {
             PyErr_SetString(PyExc_ValueError, "word_count_kernel: inconsistent argument sizes");
             goto fail;
-        }
-        for (Py_ssize_t i = 0; i < nd; i++) {
-            if (of[i + 1] < of[i]) {
-                PyErr_SetString(PyExc_ValueError, "word_count_kernel: offsets must not decrease");
-                goto fail;
-            }
         }
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t dd = 0; dd < nd; dd++) {
@@ -306,10 +321,10 @@ static PyObject *word_count_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         Py_END_ALLOW_THREADS
     }
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     Py_RETURN_NONE;
 fail:
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, (int)(sizeof v / sizeof v[0]));
     return NULL;
 }
 
@@ -401,29 +416,17 @@ static PyObject *hash_counts_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     Py_buffer buf, offs;
     Py_buffer *v[] = {&buf, &offs};
-    int got = 0;
+    const BufArg spec[] = {{o_buf, 1, 0, "buf"}, {o_offs, 8, 0, "offsets"}};
+    if (get_bufs(spec, v, 2) != 0) return NULL;
     PyObject *result = NULL;
     int64_t *indptr = NULL, *slots = NULL, *counts = NULL, *h = NULL, *ts = NULL, *te = NULL;
     uint8_t *scratch = NULL;
-    if (get_buf(o_buf, &buf, 1, 0, "buf") == 0) got = 1; else goto done;
-    if (get_buf(o_offs, &offs, 8, 0, "offsets") == 0) got = 2; else goto done;
     {
         const uint8_t *b = buf.buf;
         const int64_t *of = offs.buf;
-        Py_ssize_t n = NITEMS(offs) - 1;
-        if (n < 0) n = 0;
-        if (n > 0 && (of[0] < 0 || of[n] > NITEMS(buf))) {
-            PyErr_SetString(PyExc_ValueError, "hash_counts_kernel: inconsistent argument sizes");
-            goto done;
-        }
-        Py_ssize_t maxlen = 0;
-        for (Py_ssize_t d = 0; d < n; d++) {
-            if (of[d + 1] < of[d]) {
-                PyErr_SetString(PyExc_ValueError, "hash_counts_kernel: offsets must not decrease");
-                goto done;
-            }
-            if (of[d + 1] - of[d] > maxlen) maxlen = of[d + 1] - of[d];
-        }
+        Py_ssize_t maxlen;
+        Py_ssize_t n = check_offsets(&offs, NITEMS(buf), "hash_counts_kernel", &maxlen);
+        if (n < 0) goto done;
         /* a document of L bytes has at most (L + 1) / 2 tokens and 2 tokens - 1 n-grams */
         size_t cap = 1024, out = 0, tok_cap = (size_t)maxlen / 2 + 2;
         indptr = calloc((size_t)n + 1, sizeof(int64_t));
@@ -497,7 +500,7 @@ static PyObject *hash_counts_kernel(PyObject *Py_UNUSED(self), PyObject *args) {
     }
 done:
     free(indptr); free(slots); free(counts); free(h); free(ts); free(te); free(scratch);
-    for (int i = 0; i < got; i++) PyBuffer_Release(v[i]);
+    release_bufs(v, 2);
     return result;
 }
 
