@@ -15,21 +15,14 @@ import numpy as np
 import polars as pl
 
 from curation.imports import c_kernels
+from curation.text import utf8_buffers
 
 
 def utf8_lower(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(UTF-8 bytes, int64 offsets) of the texts lowercased (Arrow's `utf8_lower`; nulls as "")."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pc.utf8_lower(texts.cast(pl.String).fill_null("").to_arrow(compat_level=pl.CompatLevel.oldest()))
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    _, off, data = arr.buffers()
-    offsets = np.frombuffer(off, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
-    buf = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, dtype=np.uint8)
-    return buf, np.ascontiguousarray(offsets)
+    """(UTF-8 bytes, int64 offsets) of the texts lowercased as Python's `str.lower` does, which is what
+    scikit-learn lowercases with (Polars agrees on a final sigma and a dotted capital I; Arrow's `utf8_lower`
+    does not); nulls as ""."""
+    return utf8_buffers(texts.cast(pl.String).fill_null("").str.to_lowercase())
 
 
 def hashed_counts(texts: pl.Series, n_features: int,
