@@ -99,10 +99,10 @@ class LinearQualityModel:
     @classmethod
     def load(cls, path: Path) -> LinearQualityModel:
         try:
-            z = np.load(path)
-            if int(z["n_features"][0]) != N_FEATURES:
-                raise WinnowError(f"{path}: hashed into {int(z['n_features'][0])} slots, this Winnow uses "
-                                  f"{N_FEATURES}: rebuild it with `python -m curation.classifiers.quality_model`")
-            return cls(z["slots"], z["idf"], z["coef"], float(z["intercept"][0]))
+            with np.load(path) as z:  # an .npz holds its zip file open until closed
+                if int(z["n_features"][0]) != N_FEATURES:
+                    raise WinnowError(f"{path}: hashed into {int(z['n_features'][0])} slots, this Winnow uses "
+                                      f"{N_FEATURES}: rebuild it with `python -m curation.classifiers.quality_model`")
+                return cls(z["slots"], z["idf"], z["coef"], float(z["intercept"][0]))
         except (OSError, KeyError, ValueError) as e:
             raise WinnowError(f"{path} is not a linear quality model ({e})") from e

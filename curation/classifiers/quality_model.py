@@ -12,7 +12,7 @@ Why it looks like this:
   n-grams (`quality_linear.py`; line shapes: `line_shapes.py`), 117 KB. Cross-validated on the training split
   (5 folds, fold seeds 0-2) it ranks documents at ROC-AUC 0.742 / 0.736 / 0.752 against 0.748 / 0.705 / 0.748
   for the fastText model that shipped before (`PARAMS`, still here for the comparison in
-  `bench/curation_quality.py --only tune-models`), and at the same loss of high-quality tuning documents it
+  `bench/curation_quality.py --only tune`), and at the same loss of high-quality tuning documents it
   removes more low ones (docs/benchmarks/quality.md).
 * The card beside the model (`quality.json`, `quality.md`) records the command, each data file with its
   sha256, the parameters, the 5-fold cross-validated scores on the training split and the held-out scores.
@@ -40,7 +40,7 @@ from curation.classifiers.metrics import binary_metrics, roc_auc
 from curation.errors import WinnowError
 
 MAX_MODEL_BYTES = 1_000_000
-# the fastText model that shipped before the linear one (compared in `bench/curation_quality.py --only tune-models`)
+# the fastText model that shipped before the linear one (compared in `bench/curation_quality.py --only tune`)
 PARAMS = TrainParams(dim=16, word_ngrams=2, bucket=30_000, epoch=25, lr=0.3, min_count=1, quantize=True,
                      quantize_retrain=False, seed=0)
 MAJORITY = "webtext/dclm_quality_majority.jsonl"
