@@ -44,3 +44,27 @@ def test_a_task_that_fails_raises_in_finish_and_leaves_no_index(tmp_path) -> Non
     with pytest.raises(Exception, match="(?i)parquet|magic|file"):
         IndexTask("local", run, tmp_path / "out").finish(tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
+
+
+def test_a_killed_mix_s_index_folder_is_removed_by_the_next_mix_and_owned_by_overwrite(tmp_path) -> None:  # noqa: ANN001
+    """A mix killed while its index task ran leaves `.index-<pid>-<token>`: the next mix removes it, and it is
+    one of the entries `--overwrite` may delete (nothing else of the folder's is)."""
+    import json
+
+    from curation.mix import mix
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+    from curation.run_folder import clear_owned
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "text": f"words of document {i}"}) + "\n" for i in range(20)))
+    run = tmp_path / "run"
+    recipe = parse_recipe({"signals": {"length": {}}, "rules": []})
+    curate([src], run, recipe)
+    (run / ".index-999-dead" / "search").mkdir(parents=True)
+    mix(run, recipe)
+    assert not (run / ".index-999-dead").exists()
+    (run / ".index-999-dead").mkdir()
+    (run / "mine.txt").write_text("the user's own file")
+    clear_owned(run)
+    assert not (run / ".index-999-dead").exists() and (run / "mine.txt").exists()
