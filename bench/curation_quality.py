@@ -9,7 +9,7 @@ script says so. Sections:
 
 * tune (only when asked: `--only tune`): how the default quality model and thresholds were chosen, on the
   tuning sets alone (scorers, `TUNE_GRID` and the selection rules are at `TUNE_GRID`); prints, per quality
-  scorer, its CV ROC-AUC and the setting each selection rule picks.
+  scorer, its CV ROC-AUC and the setting each selection rule picks; then the quality cut (`cut_choice`).
 * quality: `winnow curate` (default recipe) on three labelled sets, each document given an id:
   DCLM's agreement set (`agree-<row>`; the held-out measure), DCLM's majority set minus documents also in
   the agreement set (`majority-<row>`; used to tune the defaults) and the first 100 C4 sample documents
@@ -189,6 +189,9 @@ def quality(data: Path, work: Path) -> dict:
 #     does (the recipe of round 3; the issue's bar caps high-quality losses, and that recipe met it);
 #   objective (rounds 1-3): share of low removed minus 2 x share of high removed, summed over the two sets,
 #     averaged over fold seeds; among settings within 0.01 of the best, the one removing the most low documents.
+# Then `cut_choice` (round 5, what decides the recipe's quality cut): nested CV of a fixed quality_prob cut against
+# a cut at a share of unlabelled reference documents, and the share (CUT_QUANTILE) the shipped build turns into
+# the recipe's quality_prob (the model card's `cut`).
 TUNE_GRID = {
     "gopher_quality.min_words": [50, 75, 100],
     "gopher_quality.stop_words": [None, 2, 3, 4],
@@ -251,6 +254,10 @@ def _grid_search(df: pl.DataFrame, sets: list[str], oofs: list[np.ndarray], grid
     src = df.get_column("source").to_numpy()
     rules = yaml.safe_load((ROOT / "curation" / "default_recipe.yaml").read_text())["rules"]
     by_name = {r["name"]: r for r in rules}
+    in_default = set(by_name)
+    # a grid rule the default no longer has (fineweb short_line_ratio, dropped in round 4) is datatrove's
+    compat = yaml.safe_load((ROOT / "curation" / "recipes" / "datatrove_compatible.yaml").read_text())["rules"]
+    by_name.update({r["name"]: r for r in compat if r["name"] in grid and r["name"] not in by_name})
 
     def fails(rule: dict) -> np.ndarray:
         c = f"{rule['signal']}.{rule['column']}"
@@ -288,7 +295,7 @@ def _grid_search(df: pl.DataFrame, sets: list[str], oofs: list[np.ndarray], grid
                         "cv": {s: [round(float(np.mean([r[s][i] for r in rows])), 4) for i in (0, 1)] for s in sets}})
     best = max(r["objective"] for r in results)
     shipped = {name: (by_name[name].get("drop_if") if name == "fineweb_quality.empty" else
-                      by_name[name].get("min", by_name[name].get("max"))) if name in by_name else None
+                      by_name[name].get("min", by_name[name].get("max"))) if name in in_default else None
                for name in grid}
     near = [r for r in results if r["objective"] >= best - 0.01]
     top_low = max(r["low"] for r in near)
@@ -380,6 +387,99 @@ def tune(data: Path, work: Path) -> dict:
               f"{eq['pooled_low']:.3f} (reference {ref['pooled_low']:.3f}), cv [low, high] {eq['cv']}, "
               f"setting {eq['setting']}; objective: best {g['best_objective']}, chosen {g['chosen']['setting']} "
               f"cv {g['chosen']['cv']}", flush=True)
+    out["cut"] = cut_choice(df, sets, {s: ref["cv"][s][1] for s in sets}, data, seeds)
+    return out
+
+
+CUT_GRID = [round(0.01 * i, 2) for i in range(61)]  # reference quantiles
+PROB_GRID = [round(0.1 + 0.025 * i, 3) for i in range(25)]  # absolute quality_prob cuts (TUNE_GRID's)
+
+
+def cut_choice(df: pl.DataFrame, sets: list[str], caps: dict[str, float], data: Path, seeds: tuple) -> dict:
+    """Round 5: which kind of quality cut survives training on more data, and the cut itself.
+
+    The shipped model is trained on all tuning documents, but a cut chosen on out-of-fold scores comes from
+    models trained on 4/5 of them. Nested CV reproduces that step: in each outer fold the cut is chosen
+    (equal_high, with each set's high-quality loss capped at `caps`, the fastText reference's) on inner-CV
+    scores of the outer training part, then applied to a model trained on the whole outer training part and
+    scored on the outer fold. Two kinds of cut: a fixed `quality_prob` (`absolute`, as rounds 3-4), or a share
+    of the reference documents (`quantile`: C4 sample documents nobody labelled, scored by the same model;
+    `quality_model.reference_rank`). Heuristic rules stay as the default recipe ships them. Then the quantile
+    the shipped build uses: equal_high over CUT_GRID on plain 5-fold out-of-fold ranks (fold seeds `seeds`)."""
+    from curation.classifiers import quality_model as qm
+    from curation.classifiers.quality_linear import LinearQualityModel
+
+    y = df.get_column("label").to_numpy()
+    src = df.get_column("source").to_numpy()
+    texts = df.get_column("text")
+    reference = qm.reference_texts(data, ROOT / "docs" / "labels" / "c4_100.jsonl")
+    import yaml
+
+    heur = np.zeros(df.height, dtype=bool)
+    for r in yaml.safe_load((ROOT / "curation" / "default_recipe.yaml").read_text())["rules"]:
+        c = f"{r['signal']}.{r['column']}"
+        if r["name"] != "quality_classifier" and c in df.columns:
+            heur |= _fails(df.get_column(c), r)
+
+    def rates(removed: np.ndarray, rows: np.ndarray) -> tuple[dict[str, tuple[float, float]], float]:
+        per = {s: (float(removed[rows & (src == s) & ~y].mean()), float(removed[rows & (src == s) & y].mean()))
+               for s in sets}
+        return per, float(removed[rows & ~y].mean())
+
+    def equal_high(scores: list[np.ndarray], rows: np.ndarray, grid: list[float]) -> tuple[float, dict]:
+        best = None
+        for t in grid:
+            got = [rates(heur | (sc < t), rows) for sc in scores]
+            per = {s: tuple(float(np.mean([g[0][s][i] for g in got])) for i in (0, 1)) for s in sets}
+            pooled = float(np.mean([g[1] for g in got]))
+            if all(per[s][1] <= caps[s] + 1e-9 for s in sets) and (best is None or pooled > best[1]["pooled_low"]):
+                best = (t, {"pooled_low": round(pooled, 4), "cv": {s: [round(v, 4) for v in per[s]] for s in sets}})
+        return best if best else (grid[0], {})
+
+    everything = np.ones(df.height, dtype=bool)
+    nested: dict[str, list] = {"absolute": [], "quantile": []}
+    for seed in seeds:
+        outer = qm.stratified_folds(y, qm.FOLDS, seed)
+        removed = {k: np.zeros(df.height, dtype=bool) for k in nested}
+        for i in range(qm.FOLDS):
+            tr = np.flatnonzero(outer != i)
+            inner = qm.stratified_folds(y[tr], qm.FOLDS, 100 + seed)
+            prob, rank = np.zeros(df.height), np.zeros(df.height)
+            for j in range(qm.FOLDS):
+                a, b = tr[inner != j], tr[inner == j]
+                m = LinearQualityModel.fit(texts[a], y[a])
+                prob[b] = m.predict_proba(texts[b])
+                rank[b] = qm.reference_rank(m.predict_proba(reference), prob[b])
+            rows = np.zeros(df.height, dtype=bool)
+            rows[tr] = True
+            t_abs = equal_high([prob], rows, PROB_GRID)[0]
+            q = equal_high([rank], rows, CUT_GRID)[0]
+            full = LinearQualityModel.fit(texts[tr], y[tr])
+            te = outer == i
+            p = full.predict_proba(texts.filter(pl.Series(te)))
+            t_q = float(np.quantile(full.predict_proba(reference), q)) if q > 0 else -1.0
+            removed["absolute"][te] = heur[te] | (p < t_abs)
+            removed["quantile"][te] = heur[te] | (p < t_q)
+        for k in nested:
+            per, pooled = rates(removed[k], everything)
+            nested[k].append({"pooled_low": round(pooled, 4), "cv": {s: [round(v, 4) for v in per[s]] for s in sets}})
+    summary = {k: {"pooled_low": round(float(np.mean([r["pooled_low"] for r in v])), 4),
+                   "cv": {s: [round(float(np.mean([r["cv"][s][i] for r in v])), 4) for i in (0, 1)] for s in sets},
+                   "per_seed": v} for k, v in nested.items()}
+    ranks = [qm.cross_validate_linear(df.select("text", "label"), seed=s, reference=reference) for s in seeds]
+    q, q_score = equal_high(ranks, everything, CUT_GRID)
+    probs = [qm.cross_validate_linear(df.select("text", "label"), seed=s) for s in seeds]
+    t_abs, abs_score = equal_high(probs, everything, PROB_GRID)
+    shipped = LinearQualityModel.load(qm.shipped_model_path()).predict_proba(reference)
+    out = {"caps_high": caps, "nested": summary, "quantile": q, "quantile_cv": q_score,
+           "quantile_cut_for_shipped_model": qm.reference_cut(shipped, q) if q > 0 else None,
+           "absolute": t_abs, "absolute_cv": abs_score}
+    for k, v in summary.items():
+        print(f"[tune] cut, nested CV, {k}: pooled low removed {v['pooled_low']:.3f}, cv [low, high] {v['cv']}",
+              flush=True)
+    print(f"[tune] cut: quantile {q} of the reference documents (CV {q_score}) = quality_prob >= "
+          f"{out['quantile_cut_for_shipped_model']} with the shipped model; absolute cut {t_abs} (CV {abs_score})",
+          flush=True)
     return out
 
 

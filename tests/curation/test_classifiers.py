@@ -298,7 +298,9 @@ def _fixture_data_dir(root: Path) -> tuple[Path, Path, list[str]]:
     (web / "dclm_quality_majority.jsonl").write_text(
         "".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in docs[:40]), encoding="utf-8")
     c4 = docs[40:50]
-    (web / "c4_demo.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t, _ in c4), encoding="utf-8")
+    unlabelled = [_doc(rng, GOOD, BAD, 80) if i % 3 else "\n".join(rng.sample(BAD, 6)) for i in range(10)]
+    (web / "c4_demo.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in [t for t, _ in c4] + unlabelled),
+                                       encoding="utf-8")
     labels = root / "c4_100.jsonl"
     labels.write_text("".join(json.dumps({"id": f"c4_demo-{i}", "line": i + 1, "label": lab,
                                           "text_sha256_16": hashlib.sha256(t.encode()).hexdigest()[:16]}) + "\n"
@@ -313,7 +315,8 @@ def test_quality_training_data_leaves_out_the_agreement_documents(tmp_path: Path
     df, files = training_data(data, labels)
     assert df.height == 30 + 10  # 40 majority rows, 10 of them also in the agreement file; 10 C4 rows
     assert not set(shared) & set(df.get_column("text").to_list())
-    assert [f["use"].split(" ")[0] for f in files] == ["training", "training", "training", "evaluation"]
+    assert [f["use"].split(" ")[0] for f in files] == ["training", "training", "training", "reference", "evaluation"]
+    assert files[3]["rows"] == 10  # the C4 documents nobody labelled: the cut's reference, never trained on
     lines = labels.read_text(encoding="utf-8").splitlines()
     labels.write_text("\n".join([lines[0].replace('"line": 1', '"line": 2'), *lines[1:]]), encoding="utf-8")
     with pytest.raises(WinnowError, match="c4_demo-0 does not match line 2"):
@@ -335,6 +338,12 @@ def test_quality_build_writes_small_model_card_and_step_reads_it(tmp_path: Path)
     assert saved["rows"]["train"] == 40
     assert saved["scores"]["heldout_agreement"]["n"] == 20 and saved["scores"]["cv_training_split"]["n"] == 40
     assert "python -m curation.classifiers.quality_model" in out.with_suffix(".md").read_text(encoding="utf-8")
+    # the card's cut removes its share of the 10 unlabelled C4 documents (2 of 10 at the shipped 20%)
+    assert saved["cut"]["reference_docs"] == 10 and saved["cut"]["quantile"] == 0.2
+    reference = pl.Series("text", [json.loads(line)["text"] for line in
+                                   (data / "webtext" / "c4_demo.jsonl").read_text(encoding="utf-8").splitlines()[10:]])
+    below = int((LinearQualityModel.load(out).predict_proba(reference) < saved["cut"]["quality_prob_min"]).sum())
+    assert 1 <= below <= 3, below
     # the step reads the .npz as the linear model it is
     cls = get_step("quality_classifier")
     step = cls(cls.Config(model=str(out)))

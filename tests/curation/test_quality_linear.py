@@ -83,3 +83,61 @@ def test_quality_step_reads_an_npz_model(tmp_path: Path) -> None:
     test, _ = _data(6, 5)
     got = step.score(pl.DataFrame({"id": [str(i) for i in range(6)], "text": test, "order": list(range(6))}))
     np.testing.assert_allclose(got.get_column("quality_prob").to_numpy(), model.predict_proba(test))
+
+
+def test_reference_cut_removes_the_asked_share_of_reference_documents() -> None:
+    """The recipe's cut is a share of reference documents: a rule `min: cut` removes that share of them."""
+    from curation.classifiers.quality_model import reference_cut, reference_rank
+
+    train, y = _data(60, 6)
+    model = LinearQualityModel.fit(train, y)
+    rng = random.Random(7)
+    reference = pl.Series("text", [_doc(rng, rng.random() < 0.7) + " " + " ".join(rng.choice(PROSE + NAV)
+                                                                                  for _ in range(rng.randint(0, 30)))
+                                   for _ in range(200)])
+    scores = model.predict_proba(reference)
+    for share in (0.1, 0.2, 0.35):
+        cut = reference_cut(scores, share)
+        removed = float((scores < cut).mean())
+        assert abs(removed - share) <= 0.02, (share, cut, removed)  # rounding the cut to 0.001 moves a few
+        # the rank scale CV chooses the share on: documents ranked below the share are the ones the cut removes
+        assert abs(float((reference_rank(scores, scores) <= share).mean()) - share) <= 0.02
+    with pytest.raises(WinnowError, match="quantile"):
+        reference_cut(scores, 1.0)
+
+
+def test_out_of_fold_reference_ranks_keep_each_folds_order() -> None:
+    """`cross_validate_linear(reference=...)` maps each fold's P(high) to its share of reference documents:
+    a monotone map, so within a fold the order of documents is the order of their probabilities."""
+    from curation.classifiers.quality_model import cross_validate_linear, stratified_folds
+
+    texts, y = _data(50, 8)
+    df = pl.DataFrame({"text": texts, "label": y})
+    reference = _data(40, 9)[0]
+    prob = cross_validate_linear(df, seed=1)
+    rank = cross_validate_linear(df, seed=1, reference=reference)
+    assert ((rank >= 0) & (rank <= 1)).all() and len(set(np.round(rank, 6))) > 2
+    fold = stratified_folds(y, 5, 1)
+    for i in range(5):
+        p, r = prob[fold == i], rank[fold == i]
+        order = np.argsort(p, kind="stable")
+        assert (np.diff(r[order]) >= 0).all()
+
+
+def test_default_recipe_cuts_where_the_model_card_says() -> None:
+    """The default recipe's quality rule uses the cut the shipped model's card records (a rebuilt model
+    comes with a new cut; the recipe must follow it)."""
+    import json
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    card = json.loads((root / "curation" / "models" / "quality.json").read_text())
+    fragment = yaml.safe_load((root / "curation" / "recipes" / "models.yaml").read_text())
+    default = yaml.safe_load((root / "curation" / "default_recipe.yaml").read_text())
+    for recipe in (fragment, default):
+        rule = next(r for r in recipe["rules"] if r["name"] == "quality_classifier")
+        assert rule["min"] == card["cut"]["quality_prob_min"]
+    from curation.classifiers.quality_model import CUT_QUANTILE
+
+    assert card["cut"]["quantile"] == CUT_QUANTILE
