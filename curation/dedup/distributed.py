@@ -360,7 +360,8 @@ def _docs_scored(fold: Any) -> int | None:
     files = objstore.list_files(fold, "state/tasks", ".json")
     if not files:
         return None
-    return sum(int(json.loads(objstore.read_bytes(fold, f)).get("docs", 0)) for f in files)
+    return sum(objstore.imap(lambda f: int(json.loads(objstore.read_bytes(fold, f)).get("docs", 0)), files,
+                             remote=not fold.is_local()))
 
 
 def stages_for(step: Any, run: str) -> list[type[_Stage]]:
@@ -371,7 +372,11 @@ def stages_for(step: Any, run: str) -> list[type[_Stage]]:
     raise WinnowError(f"corpus step {step.name!r} has no distributed stages")
 
 
-def _prepare(step: Any, run: str, tasks: int, partitions: int | None) -> list[tuple[_Stage, int]]:
+_UNKNOWN = object()
+
+
+def _prepare(step: Any, run: str, tasks: int, partitions: int | None,
+             n_docs: Any = _UNKNOWN) -> list[tuple[_Stage, int]]:
     """Write (or keep) `step`'s plan and return its stages, each with its number of tasks.
 
     `tasks` bounds each stage's tasks; without `partitions` they are sized by the documents scored
@@ -382,7 +387,8 @@ def _prepare(step: Any, run: str, tasks: int, partitions: int | None) -> list[tu
     new_files = _part_files(run, step.name)
     files = old + new_files
     if partitions is None:  # size the stages by the data: a task per DOCS_PER_TASK documents, at most `tasks`
-        n_docs = _docs_scored(fold)
+        if n_docs is _UNKNOWN:  # (several steps: their caller counts once)
+            n_docs = _docs_scored(fold)
         if n_docs is not None:
             tasks = min(int(tasks), max(1, -(-n_docs // DOCS_PER_TASK)))
     blocks = max(1, min(int(tasks), len(files)))
@@ -468,13 +474,69 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
     return timings
 
 
+class WholeFinalize(PipelineStep):
+    """Every corpus step's single-process `finalize`, in ONE executor task (a worker, not the driver).
+
+    For a corpus whose every stage would have one task anyway: partitioning by hash into one partition only
+    adds the stages' intermediate files (on an object store, ~45 MB of PUTs and GETs per 200,000 documents)
+    and their reads of the parts, and the single-process finalize is the reference the stages are tested
+    against. The task reads the parts (from an object store: a local copy first), writes each step's
+    signals to a scratch folder and replaces `signals/<step>/` with them."""
+
+    name = "single-process finalize"
+    type = "dedup"
+
+    def __init__(self, run: str, recipe_json: str, steps: list[str], context: dict[str, Any]) -> None:
+        super().__init__()
+        self.run_url = run
+        self.recipe_json = recipe_json
+        self.steps = steps
+        self.context = context
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
+        import shutil
+        import tempfile
+
+        from curation.recipe import Recipe
+        from curation.scoring import build_steps
+        from curation.steps import CorpusStep
+
+        fold = objstore.folder(self.run_url)
+        recipe = Recipe.model_validate_json(self.recipe_json)
+        for step in build_steps(recipe, self.steps, self.context):
+            if not isinstance(step, CorpusStep):
+                continue
+            scratch = Path(tempfile.mkdtemp(prefix="winnow-finalize-"))
+            try:
+                parts_dir = f"signals/{step.name}.parts"
+                if fold.is_local():
+                    parts = [Path(fold.path) / rel for rel in objstore.list_files(fold, parts_dir)]
+                else:
+                    objstore.download_tree(self.run_url, parts_dir, scratch)
+                    parts = sorted((scratch / parts_dir).glob("*.parquet"))
+                step.finalize(parts, scratch / "signals" / step.name)
+                if fold.exists(f"signals/{step.name}"):  # a rerun's or an earlier plan's outputs go first
+                    fold.rm(f"signals/{step.name}", recursive=True)
+                written = sorted((scratch / "signals" / step.name).glob("*.parquet"))
+                objstore.upload_tree(scratch, self.run_url, f"signals/{step.name}")
+                self.stat_update("documents", value=sum(pl.scan_parquet(f).select(pl.len()).collect().item()
+                                                        for f in written))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        return iter(())
+
+
+WHOLE_FINALIZE = True  # False: a small corpus runs the hash-partitioned stages too (tests of the stages on Ray)
+
+
 def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run: str, executor: str, tasks: int,
                     workers: int) -> dict[str, float]:
-    """Every corpus step of the recipe as distributed stages (what `curate` runs on Ray): seconds per step.
+    """Every corpus step of the recipe as stages on `executor` (what `curate` runs on Ray): seconds per step.
 
-    When every stage of every step has one task (a corpus up to `DOCS_PER_TASK` documents), all of them run
-    as one task: one worker start instead of one per stage. Otherwise each step's stages run in order, its
-    consecutive one-task stages fused."""
+    When every stage of every step would have one task (a corpus up to `DOCS_PER_TASK` documents) and no earlier
+    run joins (`--against`), one task runs each step's single-process finalize (`WholeFinalize`): one worker
+    start, no intermediate files. Otherwise each step's stages run in order, its consecutive one-task stages
+    fused (all of them into one task when every stage has one task)."""
     import time
 
     from curation.scoring import build_steps
@@ -482,9 +544,27 @@ def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run:
 
     run = objstore.absolute(run)
     corpus = [s for s in build_steps(recipe, steps, context) if isinstance(s, CorpusStep)]
-    prepared = [(s, _prepare(s, run, tasks, None)) for s in corpus]
+    fold = objstore.folder(run)
+    n_docs = _docs_scored(fold)
+    # each step's plan: a few object-store round trips, made for all steps at once
+    prepared = list(zip(corpus, objstore.imap(lambda s: _prepare(s, run, tasks, None, n_docs), corpus,
+                                              remote=not fold.is_local()), strict=True))
     out: dict[str, float] = {}
-    if len(prepared) > 1 and all(n == 1 for _, stages in prepared for _, n in stages):
+    one_task = all(n == 1 for _, stages in prepared for _, n in stages)
+    if prepared and one_task and WHOLE_FINALIZE and not any(s.context.get("against") for s, _ in prepared):
+        from curation.executors import run_stage
+
+        t0 = time.perf_counter()
+        names = "+".join(s.name for s, _ in prepared)
+        run_stage(executor, [WholeFinalize(run, recipe.model_dump_json(), [s.name for s, _ in prepared],
+                                           context)], tasks=1, workers=1,
+                  logging_dir=objstore.join(run, f"logs/{WORK}/{names}/single_process_finalize"),
+                  what=f"{names}: single-process finalize")
+        for s, _ in prepared:
+            _finish(s, run)
+        out[names] = time.perf_counter() - t0
+        return out
+    if len(prepared) > 1 and one_task:
         t0 = time.perf_counter()
         _run_group([st for _, stages in prepared for st, _ in stages], 1, run, executor, workers)
         for s, _ in prepared:

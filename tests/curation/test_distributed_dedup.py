@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -114,13 +115,16 @@ def test_rescored_part_redoes_the_stages(tmp_path: Path) -> None:
     assert dist.filter(pl.col("kept_id") == first["id"][0]).height >= df.height
 
 
-def test_one_task_stages_of_both_steps_run_as_one_task(tmp_path: Path) -> None:
+def test_one_task_stages_of_both_steps_run_as_one_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small corpus gives every stage one task: all stages of both steps run as ONE executor task (one worker
     start on Ray), with the same signals as the single-process finalize."""
     import yaml
 
+    from curation.dedup import distributed
     from curation.dedup.distributed import finalize_stages
     from curation.recipe import Recipe
+
+    monkeypatch.setattr(distributed, "WHOLE_FINALIZE", False)  # the stages themselves, not the one-task finalize
 
     recipe = Recipe.model_validate(yaml.safe_load(
         "name: t\nsignals: {exact_dedup: {keep: first}, minhash: {keep: first}}\nrules: []\n"))
@@ -138,3 +142,59 @@ def test_one_task_stages_of_both_steps_run_as_one_task(tmp_path: Path) -> None:
     for step in steps:
         dist = pl.read_parquet(sorted((tmp_path / "signals" / step.name).glob("part-*.parquet"))).sort("id")
         assert dist.equals(singles[step.name]), step.name
+
+
+def _two_step_recipe():
+    import yaml
+
+    from curation.recipe import Recipe
+
+    return Recipe.model_validate(yaml.safe_load(
+        "name: t\nsignals: {exact_dedup: {keep: first}, minhash: {keep: first}}\nrules: []\n"))
+
+
+def test_small_corpus_runs_each_single_process_finalize_in_one_task(tmp_path: Path) -> None:
+    """Every stage would have one task: one executor task runs both steps' single-process finalize instead (no
+    intermediate files), recorded as done, its signals equal to the finalize run here, and no stale outputs
+    of an earlier plan (a distributed run's per-file parts) left beside them."""
+    from curation.dedup.distributed import finalize_stages
+
+    texts = _corpus(7, 150)
+    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
+    for step in steps:
+        _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
+    singles = {step.name: _single(step, tmp_path) for step in steps}
+    # the scoring tasks' counters, which size the stages (here: one task each)
+    (tmp_path / "state" / "tasks").mkdir(parents=True)
+    (tmp_path / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    stale = tmp_path / "signals" / "minhash" / "part-000009.parquet"  # e.g. left by a killed distributed run
+    stale.parent.mkdir(parents=True)
+    singles["minhash"].head(3).write_parquet(stale)
+    out = finalize_stages(_two_step_recipe(), ["exact_dedup", "minhash"], {}, str(tmp_path), "local", tasks=4,
+                          workers=2)
+    assert list(out) == ["exact_dedup+minhash"]
+    logs = tmp_path / "logs" / "dedup" / "exact_dedup+minhash"
+    assert [p.name for p in logs.iterdir()] == ["single_process_finalize"]
+    assert (logs / "single_process_finalize" / "completions" / "00000").is_file()
+    assert not (tmp_path / "dedup" / "minhash" / "bands").exists()  # no stage wrote its intermediate files
+    for step in steps:
+        got = pl.read_parquet(sorted((tmp_path / "signals" / step.name).glob("*.parquet"))).sort("id")
+        assert got.equals(singles[step.name]), step.name
+    assert got.height == len(texts)
+
+
+def test_against_earlier_run_uses_the_stages_even_when_small(tmp_path: Path) -> None:
+    """An earlier run (`--against`) joins through the stages, which read it from any store: the one-task
+    finalize is for a run on its own."""
+    from curation.dedup.distributed import finalize_stages
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    texts = _corpus(8, 80)
+    _write_parts(old, MinHashStep(context={}), texts[:100], batch=50, file_index=0, prefix="o")
+    step = MinHashStep(context={"against": [str(old)]})
+    _write_parts(new, step, texts[100:], batch=50, file_index=0, prefix="n")
+    expected = _single(step, new)
+    finalize_stages(_two_step_recipe(), ["minhash"], {"against": [str(old)]}, str(new), "local", tasks=1, workers=1)
+    assert [p.name for p in (new / "logs" / "dedup" / "minhash").iterdir()] != ["single_process_finalize"]
+    got = pl.read_parquet(sorted((new / "signals" / "minhash").glob("part-*.parquet"))).sort("id")
+    assert got.equals(expected)
