@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -258,9 +258,11 @@ def _each(df_folder: Any, fn: Callable[[Any], Any], items: list[Any]) -> None:
         pass
 
 
-def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tuple[str, ...] = ()) -> int:
+def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tuple[str, ...] = (),
+                done: Collection[str] = ()) -> int:
     """Copy every file under local_dir/subdir to run/subdir (same relative names); returns the count. Every file
-    is written when this returns (callers order their commits by calls: data, then markers)."""
+    is written when this returns (callers order their commits by calls: data, then markers). `done`: relative
+    names already copied (skipped)."""
     src = Path(local_dir) / subdir if subdir else Path(local_dir)
     if not src.exists():
         return 0
@@ -269,7 +271,7 @@ def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tupl
     todo = []
     for p in files:
         rel = str(p.relative_to(local_dir)).replace(os.sep, "/")
-        if not (p.name.startswith(".") or any(rel.startswith(s) for s in skip)):
+        if not (p.name.startswith(".") or rel in done or any(rel.startswith(s) for s in skip)):
             todo.append((p, rel))
     _each(df_folder, lambda t: write_bytes(df_folder, t[1], t[0].read_bytes()), todo)
     return len(todo)

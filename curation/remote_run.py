@@ -140,19 +140,61 @@ class RemoteScoreShard(PipelineStep):
             shard = ScoreShard(str(work), local, self.recipe_json, self.step_names, self.context,
                                self.text_field, self.id_field)
             shard.driver_pid = os.getpid()  # runs in this process: nothing to watch
+            uploader = _BatchUploader(work, self.run_url)
+            shard.on_batch = uploader.submit
             try:
                 result = shard.run(None, rank, world_size)
                 if result is not None:
                     for _ in result:
                         pass
             finally:
+                sent = uploader.finish()
                 # data first, then batch markers, then the task's counters: a reader never sees a marker or
                 # a finished counter before the files it vouches for
                 for sub in ("docs", "signals", "quarantine", "state/batches", "state/tasks"):
-                    objstore.upload_tree(work, self.run_url, sub)
+                    objstore.upload_tree(work, self.run_url, sub, done=sent)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return iter(())
+
+
+class _BatchUploader:
+    """Uploads each scored batch (its documents, signals and quarantine lines, then its marker) in a thread while
+    the task scores the next one, so the task's end waits only for its last batch."""
+
+    def __init__(self, work: Path, run: str) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.work, self.run = work, run
+        self.sent: set[str] = set()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="winnow-upload")  # batches in order
+        self._futures: list[Any] = []
+
+    def submit(self, name: str) -> None:
+        self._futures.append(self._pool.submit(self._send, name))
+
+    def _send(self, name: str) -> None:
+        w = self.work
+        data = [p for p in [w / "docs" / f"{name}.parquet", *sorted(w.glob(f"signals/*/{name}.parquet")),
+                            w / "quarantine" / f"{name}.jsonl"] if p.is_file()]
+        fold = objstore.folder(self.run)
+        for paths in (data, [w / "state" / "batches" / name]):  # the marker after the files it vouches for
+            rels = [p.relative_to(w).as_posix() for p in paths]
+            for _ in objstore.imap(lambda r: objstore.write_bytes(fold, r, (w / r).read_bytes()), rels,
+                                   remote=not fold.is_local()):
+                pass
+            self.sent.update(rels)
+
+    def finish(self) -> set[str]:
+        """Wait for the batches under way; the relative paths sent (a failed batch's files are sent again with
+        the task's own)."""
+        self._pool.shutdown(wait=True)
+        for f in self._futures:
+            if f.exception() is not None:
+                from loguru import logger
+
+                logger.warning(f"a batch's upload failed; sent again with the task's files: {f.exception()}")
+        return set(self.sent)
 
 
 def _suffix(url: str) -> str:
@@ -250,7 +292,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
 
         # mix's copy of what scoring wrote (the bulk: documents) is fetched while the dedup stages run
         stage = Path(tempfile.mkdtemp(prefix="winnow-mix-"))
-        fetch = _Fetch(run, PREFETCHED, stage)
+        fetch = _Fetch(run, PREFETCHED + _final_signals(steps), stage)
         try:
             finalize = finalize_stages(recipe, steps, context, run, executor, n_tasks, world)
             objstore.write_bytes(fold, "state/scored.json", json.dumps({"key": key, "at": time.time()}).encode())
@@ -268,6 +310,14 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
 
 
 PREFETCHED = ("state/tasks", "docs", "quarantine")  # final once scoring is done: fetched during the dedup stages
+
+
+def _final_signals(steps: list[str]) -> tuple[str, ...]:
+    """`signals/<step>` of the steps whose scoring output is final (all but the corpus-wide steps, which the
+    dedup stages write next): fetched during those stages too."""
+    from curation.steps import CorpusStep, get_step
+
+    return tuple(f"signals/{name}" for name in steps if not issubclass(get_step(name), CorpusStep))
 
 
 class _Fetch:
@@ -325,7 +375,8 @@ def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: 
         if (why := scoring_finished(stage)) is not None:
             raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
         for name in info["steps"]:
-            objstore.download_tree(run, f"signals/{name}", stage)
+            if f"signals/{name}" not in done:
+                objstore.download_tree(run, f"signals/{name}", stage)
         extra = {"score_wall": score_wall, "finalize": finalize} if score_wall is not None else None
         manifest = mix(stage, recipe, extra_timings=extra, locked=True, command=command, config=config,
                        started=started)

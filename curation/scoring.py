@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,7 @@ class ScoreShard(PipelineStep):
         self.id_field = id_field
         self.driver_pid = os.getpid()  # a task running in another process of this machine watches this one
         self.driver_host = socket.gethostname()
+        self.on_batch: Callable[[str], None] | None = None  # called with a batch's name once its marker is written
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         try:
@@ -156,6 +157,8 @@ class ScoreShard(PipelineStep):
                 faults.at("score.after_signals")
                 write_text_atomic("", marker)
                 faults.at("score.after_marker")
+                if self.on_batch is not None:
+                    self.on_batch(name)
             counts["batches"] += 1
             self.stat_update("documents", value=len(docs))
             self.stat_update("quarantined", value=len(quar) - n_skipped)

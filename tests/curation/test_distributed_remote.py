@@ -199,12 +199,18 @@ def test_bad_remote_input_fails_before_work(s3, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
-def test_two_node_ray_cluster_with_s3_equals_local_run(s3, ray_cluster, local_run) -> None:
+def test_two_node_ray_cluster_with_s3_equals_local_run(s3, ray_cluster, local_run,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The real cluster shape: a Ray head and a second node started with `ray start`, inputs and the run folder
     on the S3 server, workers on both nodes; kept ids and removal reasons equal the local run's."""
     import ray
 
+    from curation.dedup import distributed
     from curation.pipeline import curate
+
+    # the hash-partitioned stages, which a corpus this small would skip (one task runs the single-process
+    # finalize: the worker-lost test below runs that path on the cluster)
+    monkeypatch.setattr(distributed, "WHOLE_FINALIZE", False)
 
     corpus, ref = local_run
     bucket = s3.bucket()
@@ -296,3 +302,54 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
     assert m["quarantined"] + m["skipped"] == 1  # the malformed line, counted once although its task ran twice
     fs = fsspec.filesystem("s3")
     assert len(fs.ls(f"{bucket}/runs/lost/logs/completions")) == 2
+    # a corpus this small: one task on the cluster ran both steps' single-process finalize (not the driver)
+    assert fs.isfile(f"{bucket}/runs/lost/logs/dedup/exact_dedup+minhash/single_process_finalize/completions/00000")
+
+
+def test_scored_batches_reach_the_store_while_the_task_goes_on(s3, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task on an object store sends each scored batch (documents, signals, then its marker) while it scores
+    the next, not all at its end; a marker is never there before its batch's files; a task that fails keeps
+    what it sent."""
+    from curation.remote_run import RemoteScoreShard, discover
+    from curation.scoring import ScoreShard
+
+    bucket = s3.bucket()
+    _upload(_corpus(tmp_path / "corpus"), f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/batches"
+    fs = fsspec.filesystem("s3")
+    seen: dict[int, list[str]] = {}
+    score = ScoreShard._score_batch
+
+    def spy(self, run_dir, name, *args, **kwargs):  # noqa: ANN001, ANN202
+        b = len(seen)
+        if b >= 2:  # batch 0's marker arrives while this task is still scoring
+            deadline = time.monotonic() + 20
+            while not fs.exists(f"{bucket}/runs/batches/state/batches/00000_000000") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        seen[b] = sorted(fs.find(f"{bucket}/runs/batches"))
+        if b == 3:
+            raise RuntimeError("scoring failed")
+        return score(self, run_dir, name, *args, **kwargs)
+
+    monkeypatch.setattr(ScoreShard, "_score_batch", spy)
+    recipe = _recipe(batch_size=20)
+    shard = RemoteScoreShard(run, discover([f"s3://{bucket}/corpus"]), recipe.model_dump_json(),
+                             ["exact_dedup", "minhash", "length"], {}, "text", "id")
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        shard.run(None, 0, 1)
+    root = f"{bucket}/runs/batches"
+    assert seen[0] == []  # nothing is sent before a batch is complete
+    at_batch_2 = set(seen[2])
+    assert f"{root}/state/batches/00000_000000" in at_batch_2
+    for f in (f"{root}/docs/00000_000000.parquet", f"{root}/signals/length/00000_000000.parquet",
+              f"{root}/signals/minhash.parts/00000_000000.parquet"):
+        assert f in at_batch_2, f
+    for marker in (f for f in at_batch_2 if "/state/batches/" in f):  # every marker's batch is complete there
+        name = marker.rsplit("/", 1)[1]
+        assert f"{root}/docs/{name}.parquet" in at_batch_2
+        assert f"{root}/signals/exact_dedup.parts/{name}.parquet" in at_batch_2
+    # the failed task: the batches it finished are on the store, each with its marker, and no counter says done
+    after = set(fs.find(root))
+    assert {f"{root}/state/batches/00000_00000{b}" for b in range(3)} <= after
+    assert f"{root}/state/batches/00000_000003" not in after
