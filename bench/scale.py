@@ -10,6 +10,8 @@ or the command + every process of both Ray nodes + the S3 server (Ray), from /pr
 through their parents' reaped-children times).
 
     python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
+    python bench/scale.py --rounds 3             # the bar: medians of 3 rounds, each side first in turn, a fresh
+                                                 # S3 server and cluster each round (this machine's speed drifts)
     python bench/scale.py --docs 20000           # quick
     python bench/scale.py --rss-docs 1000000     # also: driver peak RSS at 1M documents (Ray, local paths)
     python bench/scale.py --stage-costs RUN_DIR  # per-stage time and memory of the dedup stages (cost model)
@@ -22,6 +24,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -266,8 +269,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
-    ap.add_argument("--reuse-local", action="store_true", help="keep the local side measured by an earlier run "
-                                                               "in the same --work (rerun only the Ray side)")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of both sides, alternating which goes first; "
+                                                         "the ratios reported are the medians")
     ap.add_argument("--stage-costs", type=Path, default=None, metavar="RUN_DIR",
                     help="only: per-stage time/CPU/memory of the dedup stages over a local run's parts")
     args = ap.parse_args()
@@ -280,7 +283,7 @@ def main() -> None:
         return
 
     from bench.corpora import sharded
-    from tests.curation.cluster_fixtures import local_ray_cluster, local_s3
+    from tests.curation.cluster_fixtures import _clear_s3fs_cache, local_ray_cluster, local_s3
 
     work = args.work or Path(tempfile.mkdtemp(prefix="winnow-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -290,83 +293,121 @@ def main() -> None:
     base_env = {**os.environ, "WINNOW_NO_BAR": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
                 "HF_DATASETS_OFFLINE": "1"}
     base_env.pop("RAY_ADDRESS", None)
-    results: dict = {"docs": args.docs, "tasks": args.tasks, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    results: dict = {"docs": args.docs, "tasks": args.tasks, "rounds": args.rounds,
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                      "load_avg_at_start": os.getloadavg()}
     compare = args.docs > 0  # --docs 0: only the driver-memory check
+    common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
+    corpus = None
     if compare:
         corpus = sharded("sample", args.docs, work / "corpus", shards=args.tasks)
         print(f"corpus: {corpus} ({sum(p.stat().st_size for p in corpus.glob('*.jsonl')) / 1e6:.0f} MB)", flush=True)
 
-        common = ["--recipe", str(recipe), "--workers", "2", "--tasks", str(args.tasks)]
-        saved = work / "local_result.json"
-        if args.reuse_local and saved.is_file() and (work / "local" / "manifest.json").is_file():
-            local = json.loads(saved.read_text())  # the local side of an earlier run of this bench, same --work
-        else:
-            local = _run([*winnow, "curate", str(corpus), "--out", str(work / "local"), *common, "--executor",
-                          "local", "--workspace", str(work / "ws")], base_env, [])
-            saved.write_text(json.dumps(local))
-        results["local"] = local
-        print(f"local executor, local paths: {local['wall_s']:.1f} s wall, {local['cpu_s']:.1f} s CPU", flush=True)
+    def local_side(r: int) -> dict:
+        out = work / f"local{r}"
+        if out.exists():
+            import shutil
 
-    with local_s3(work / "moto.log") as s3:
-        env = {**base_env, **s3.env}
-        os.environ.update(s3.env)
-        import fsspec
+            shutil.rmtree(out)
+        res = _run([*winnow, "curate", str(corpus), "--out", str(out), *common, "--executor", "local",
+                    "--workspace", str(work / "ws")], base_env, [])
+        res["timings"] = json.loads((out / "manifest.json").read_text()).get("timings")
+        res["kept_ids"] = _kept_ids(str(out))
+        print(f"round {r}: local executor, local paths: {res['wall_s']:.1f} s wall, {res['cpu_s']:.1f} s CPU",
+              flush=True)
+        return res
 
-        bucket = s3.bucket()
-        fs = fsspec.filesystem("s3")
-        if compare:
+    def with_cluster(r: int, fn) -> dict:  # noqa: ANN001 - a fresh S3 server and cluster for each round
+        with local_s3(work / f"moto{r}.log") as s3:
+            os.environ.update(s3.env)
+            _clear_s3fs_cache()  # a client made for an earlier round's server would call that one
+            import fsspec
+
+            bucket = s3.bucket()
+            fs = fsspec.filesystem("s3")
             t0 = time.perf_counter()
-            for p in sorted(corpus.glob("*.jsonl")):
-                fs.put_file(str(p), f"{bucket}/corpus/{p.name}")
-            results["upload_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with local_ray_cluster(s3.env, work / "ray") as cluster:
-            results["cluster_start_s"] = time.perf_counter() - t0
-            import ray
+            if corpus is not None:
+                for p in sorted(corpus.glob("*.jsonl")):
+                    fs.put_file(str(p), f"{bucket}/corpus/{p.name}")
+            upload_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            with local_ray_cluster(s3.env, work / f"ray{r}") as cluster:
+                import ray
 
-            ray.shutdown()  # the bench process is not the driver: the curate command is
-            renv = {**env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token",
-                    "RAY_AUTH_TOKEN": cluster.env["RAY_AUTH_TOKEN"]}
-            watch = [p.pid for p in cluster.procs] + [p.pid for p in s3.procs]
-            if compare:
-                run_url = f"s3://{bucket}/runs/scale"
-                rr = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
-                           "--workspace", str(work / "ws")], renv, watch)
-                results["ray_s3"] = rr
-                same = _kept_ids(run_url) == _kept_ids(str(work / "local"))
-                results["same_kept_ids"] = same
-                results["kept"] = len(_kept_ids(str(work / "local")))
-                print(f"Ray 2 nodes, S3 paths: {rr['wall_s']:.1f} s wall, {rr['cpu_s']:.1f} s CPU; "
-                      f"same kept ids: {same}", flush=True)
-                for side, run in (("local", str(work / "local")), ("ray_s3", run_url)):
-                    mfs, mpath = fsspec.core.url_to_fs(run)
-                    results[side]["timings"] = json.loads(mfs.cat(f"{mpath}/manifest.json")).get("timings")
-                results["wall_ratio"] = rr["wall_s"] / local["wall_s"]
-                results["cpu_ratio"] = rr["cpu_s"] / local["cpu_s"]
-                print(f"ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, CPU {results['cpu_ratio']:.2f}",
-                      flush=True)
+                ray.shutdown()  # the bench process is not the driver: the curate command is
+                renv = {**base_env, **s3.env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_MODE": "token",
+                        "RAY_AUTH_TOKEN": cluster.env["RAY_AUTH_TOKEN"]}
+                watch = [p.pid for p in cluster.procs] + [p.pid for p in s3.procs]
+                return fn(bucket, renv, watch, {"upload_s": upload_s, "cluster_start_s": time.perf_counter() - t0})
 
-            if args.rss_docs:
-                big = short_corpus(args.rss_docs, work / f"short_{args.rss_docs}", shards=8)
-                dedup = work / "dedup_recipe.yaml"
-                dedup.write_text(RECIPE.replace("  gopher_repetition: {}\n", ""))
-                rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(dedup),
-                           "--workers", "2", "--tasks", "8", "--executor", "ray", "--workspace", str(work / "ws")],
-                          renv, watch)
-                big_manifest = json.loads((work / "big" / "manifest.json").read_text())
-                # the search index (recipe default "auto": built at 300,000+ documents) is a Ray task there
-                index = big_manifest.get("search_index") or {}
-                results["rss"] = {"docs": args.rss_docs, "driver_peak_rss_mib": rb["driver_peak_rss_mib"],
-                                  "wall_s": rb["wall_s"], "search_index_docs": index.get("n_docs"),
-                                  "timings": big_manifest.get("timings")}
-                print(f"{args.rss_docs} documents on Ray with distributed stages: driver peak RSS "
-                      f"{rb['driver_peak_rss_mib']:.0f} MiB, {rb['wall_s']:.0f} s; search index of "
-                      f"{index.get('n_docs')} documents", flush=True)
+    def ray_side(r: int) -> dict:
+        def go(bucket: str, renv: dict, watch: list[int], setup: dict) -> dict:
+            import fsspec
+
+            run_url = f"s3://{bucket}/runs/scale"
+            res = _run([*winnow, "curate", f"s3://{bucket}/corpus", "--out", run_url, *common, "--executor", "ray",
+                        "--workspace", str(work / "ws")], renv, watch)
+            mfs, mpath = fsspec.core.url_to_fs(run_url)
+            res["timings"] = json.loads(mfs.cat(f"{mpath}/manifest.json")).get("timings")
+            res["kept_ids"] = _kept_ids(run_url)
+            print(f"round {r}: Ray 2 nodes, S3 paths: {res['wall_s']:.1f} s wall, {res['cpu_s']:.1f} s CPU",
+                  flush=True)
+            return {**res, **setup}
+
+        return with_cluster(r, go)
+
+    if compare:
+        rounds = []
+        for r in range(args.rounds):
+            # alternate which side goes first: a machine whose speed drifts favours neither
+            order = (("local", local_side), ("ray_s3", ray_side)) if r % 2 == 0 else \
+                (("ray_s3", ray_side), ("local", local_side))
+            rec = {name: fn(r) for name, fn in order}
+            rec["same_kept_ids"] = rec["ray_s3"]["kept_ids"] == rec["local"]["kept_ids"]
+            rec["kept"] = len(rec["local"]["kept_ids"])
+            for side in ("local", "ray_s3"):
+                rec[side].pop("kept_ids")
+                rec[side].pop("log_tail", None)
+            rec["wall_ratio"] = rec["ray_s3"]["wall_s"] / rec["local"]["wall_s"]
+            rec["cpu_ratio"] = rec["ray_s3"]["cpu_s"] / rec["local"]["cpu_s"]
+            rec["first"] = order[0][0]
+            rounds.append(rec)
+            print(f"round {r} ({order[0][0]} first): ratio Ray+S3 / local: wall {rec['wall_ratio']:.2f}, "
+                  f"CPU {rec['cpu_ratio']:.2f}; same kept ids: {rec['same_kept_ids']}", flush=True)
+        results["rounds_detail"] = rounds
+        results["same_kept_ids"] = all(x["same_kept_ids"] for x in rounds)
+        results["kept"] = rounds[0]["kept"]
+        for key in ("wall_ratio", "cpu_ratio"):
+            results[key] = statistics.median(x[key] for x in rounds)
+        for side in ("local", "ray_s3"):
+            results[side] = {k: statistics.median(x[side][k] for x in rounds) for k in ("wall_s", "cpu_s")}
+        print(f"median of {len(rounds)} rounds: ratio Ray+S3 / local: wall {results['wall_ratio']:.2f}, "
+              f"CPU {results['cpu_ratio']:.2f} (local {results['local']['wall_s']:.1f} s / "
+              f"{results['local']['cpu_s']:.1f} s CPU; Ray+S3 {results['ray_s3']['wall_s']:.1f} s / "
+              f"{results['ray_s3']['cpu_s']:.1f} s CPU); same kept ids every round: {results['same_kept_ids']}",
+              flush=True)
+
+    if args.rss_docs:
+        def big_run(bucket: str, renv: dict, watch: list[int], setup: dict) -> dict:
+            big = short_corpus(args.rss_docs, work / f"short_{args.rss_docs}", shards=8)
+            dedup = work / "dedup_recipe.yaml"
+            dedup.write_text(RECIPE.replace("  gopher_repetition: {}\n", ""))
+            rb = _run([*winnow, "curate", str(big), "--out", str(work / "big"), "--recipe", str(dedup),
+                       "--workers", "2", "--tasks", "8", "--executor", "ray", "--workspace", str(work / "ws")],
+                      renv, watch)
+            big_manifest = json.loads((work / "big" / "manifest.json").read_text())
+            # the search index (recipe default "auto": built at 300,000+ documents) is a Ray task there
+            index = big_manifest.get("search_index") or {}
+            return {"docs": args.rss_docs, "driver_peak_rss_mib": rb["driver_peak_rss_mib"],
+                    "wall_s": rb["wall_s"], "search_index_docs": index.get("n_docs"),
+                    "timings": big_manifest.get("timings")}
+
+        results["rss"] = rss = with_cluster(args.rounds, big_run)
+        print(f"{args.rss_docs} documents on Ray with distributed stages: driver peak RSS "
+              f"{rss['driver_peak_rss_mib']:.0f} MiB, {rss['wall_s']:.0f} s; search index of "
+              f"{rss['search_index_docs']} documents", flush=True)
     results["load_avg_at_end"] = os.getloadavg()
-    for side in ("local", "ray_s3"):
-        results.get(side, {}).pop("log_tail", None)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
