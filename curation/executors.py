@@ -110,7 +110,13 @@ def __getattr__(name: str) -> Any:
 
 
 def _rank_task(executor: Any, rank: int) -> None:
-    """One datatrove rank in this Ray worker process (a fresh copy of the executor each call: steps keep stats)."""
+    """One datatrove rank in this Ray worker process (a fresh copy of the executor each call: steps keep stats).
+
+    `curation.datatrove_logs` is imported first: it resets loguru's sinks when imported, which, done by the
+    rank's own first import of Winnow's scoring, dropped the task log's file sink right after its header
+    (every worker's first rank logged nothing past "PIPELINE")."""
+    import curation.datatrove_logs  # noqa: F401
+
     executor._run_for_rank(rank)
 
 

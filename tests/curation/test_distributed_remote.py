@@ -228,6 +228,8 @@ def test_two_node_ray_cluster_with_s3_equals_local_run(s3, ray_cluster, local_ru
               "minhash_final")
     assert fs.isfile(f"{bucket}/runs/ray/logs/dedup/exact_dedup+minhash/{stages}/completions/00000")
     assert len(fs.ls(f"{bucket}/runs/ray/logs/completions")) == 2
+    for rank in (0, 1):  # each task's log is whole: its workers' first task, too
+        assert f"Processing done for rank={rank}" in fs.cat(f"{bucket}/runs/ray/logs/logs/task_{rank:05d}.log").decode()
 
 
 def _task_workers(cluster) -> list:
