@@ -225,6 +225,8 @@ def _finalize(recipe: Recipe, steps: list[str], context: dict[str, Any], run_dir
             pass
         t0 = time.perf_counter()
         faults.at("finalize.start")
+        for stale in out.glob("*.parquet"):  # e.g. a Ray run's stage outputs (other names): never beside ours
+            stale.unlink()
         with Progress(run_dir, f"finalize {step.name}", unit="docs") as prog:
             step.finalize(parts, out, prog)
         faults.at("finalize.after_step")

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from datatrove.pipeline.base import PipelineStep
 
+import curation.datatrove_logs  # noqa: F401 - before a worker's task logger: importing it later drops that sink
 from curation import objstore
 from curation.errors import WinnowError
 from curation.recipe import Recipe

@@ -1,5 +1,8 @@
 """Corpus-wide dedup as datatrove stages, so no process holds every document's signature or key.
 
+(A corpus up to `DOCS_PER_TASK` documents, whose every stage would have one task, runs the steps' single-process
+finalize in one task instead: `WholeFinalize`, at the end of this module.)
+
 The single-process `finalize` of `exact_dedup` and `minhash` reads every part into one process. Here each
 step is a chain of datatrove `PipelineStep`s run on the same executor as scoring (local or Ray), each
 stage's tasks reading and writing files under `<run>/dedup/<step>/` (any fsspec folder), so the driver only
@@ -26,6 +29,7 @@ first, the order in which the single-process finalize concatenates them, so tie-
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -396,6 +400,10 @@ def _prepare(step: Any, run: str, tasks: int, partitions: int | None,
             "labels": labels + [None] * len(new_files), "run_index": run_index + [None] * len(new_files),
             "parts": _parts_signature(fold, [rel for _, rel in new_files])}
     plan_rel = _plan_path(step.name)
+    if not fold.isfile(plan_rel) and fold.exists(f"signals/{step.name}"):
+        # final signals with no plan: another finalize wrote them (the local executor's single-process one,
+        # under other file names), so none of them can stand beside this plan's outputs
+        fold.rm(f"signals/{step.name}", recursive=True)
     if fold.isfile(plan_rel) and json.loads(objstore.read_bytes(fold, plan_rel)) != plan:
         # other parts than last time (a batch was scored again): the stages start over, from nothing stale,
         # including the records of stage runs this step shared with another step (`a+b` folders)
@@ -405,7 +413,8 @@ def _prepare(step: Any, run: str, tasks: int, partitions: int | None,
                       if step.name in d.split("+")]
         for rel in stale:
             if fold.exists(rel):
-                fold.rm(rel, recursive=True)
+                with contextlib.suppress(FileNotFoundError):  # another step's plan, made at once, removed it first
+                    fold.rm(rel, recursive=True)
     if not fold.isfile(plan_rel):
         objstore.write_bytes(fold, plan_rel, json.dumps(plan).encode())
     cfg = step.config.model_dump(mode="json")
@@ -551,7 +560,8 @@ def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run:
                                               remote=not fold.is_local()), strict=True))
     out: dict[str, float] = {}
     one_task = all(n == 1 for _, stages in prepared for _, n in stages)
-    if prepared and one_task and WHOLE_FINALIZE and not any(s.context.get("against") for s, _ in prepared):
+    small = n_docs is not None and n_docs <= DOCS_PER_TASK  # (one task also comes from --tasks 1, at any size)
+    if prepared and one_task and small and WHOLE_FINALIZE and not any(s.context.get("against") for s, _ in prepared):
         from curation.executors import run_stage
 
         t0 = time.perf_counter()
@@ -562,7 +572,7 @@ def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run:
                   what=f"{names}: single-process finalize")
         for s, _ in prepared:
             _finish(s, run)
-        out[names] = time.perf_counter() - t0
+        out[f"{names} (single-process)"] = time.perf_counter() - t0
         return out
     if len(prepared) > 1 and one_task:
         t0 = time.perf_counter()

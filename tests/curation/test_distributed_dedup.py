@@ -172,7 +172,7 @@ def test_small_corpus_runs_each_single_process_finalize_in_one_task(tmp_path: Pa
     singles["minhash"].head(3).write_parquet(stale)
     out = finalize_stages(_two_step_recipe(), ["exact_dedup", "minhash"], {}, str(tmp_path), "local", tasks=4,
                           workers=2)
-    assert list(out) == ["exact_dedup+minhash"]
+    assert list(out) == ["exact_dedup+minhash (single-process)"]
     logs = tmp_path / "logs" / "dedup" / "exact_dedup+minhash"
     assert [p.name for p in logs.iterdir()] == ["single_process_finalize"]
     assert (logs / "single_process_finalize" / "completions" / "00000").is_file()
@@ -197,4 +197,23 @@ def test_against_earlier_run_uses_the_stages_even_when_small(tmp_path: Path) -> 
     finalize_stages(_two_step_recipe(), ["minhash"], {"against": [str(old)]}, str(new), "local", tasks=1, workers=1)
     assert [p.name for p in (new / "logs" / "dedup" / "minhash").iterdir()] != ["single_process_finalize"]
     got = pl.read_parquet(sorted((new / "signals" / "minhash").glob("part-*.parquet"))).sort("id")
+    assert got.equals(expected)
+
+
+def test_stages_after_a_single_process_finalize_leave_no_stale_outputs(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run finalized by the local executor (one `part-00000.parquet`), then rerun on Ray with the stages (their
+    own file names): the stages' outputs replace it, so no document's signals appear twice."""
+    from curation.dedup import distributed
+    from curation.dedup.distributed import finalize_stages
+
+    monkeypatch.setattr(distributed, "WHOLE_FINALIZE", False)
+    texts = _corpus(9, 120)
+    step = MinHashStep(context={})
+    _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
+    expected = _single(step, tmp_path)
+    step.finalize(sorted((tmp_path / "signals" / "minhash.parts").glob("*.parquet")), tmp_path / "signals" / "minhash")
+    finalize_stages(_two_step_recipe(), ["minhash"], {}, str(tmp_path), "local", tasks=2, workers=1)
+    got = pl.read_parquet(sorted((tmp_path / "signals" / "minhash").glob("*.parquet"))).sort("id")
+    assert got.height == len(texts)
     assert got.equals(expected)

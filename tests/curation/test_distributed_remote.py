@@ -351,7 +351,65 @@ def test_scored_batches_reach_the_store_while_the_task_goes_on(s3, tmp_path: Pat
         name = marker.rsplit("/", 1)[1]
         assert f"{root}/docs/{name}.parquet" in at_batch_2
         assert f"{root}/signals/exact_dedup.parts/{name}.parquet" in at_batch_2
-    # the failed task: the batches it finished are on the store, each with its marker, and no counter says done
+    # the failed task: the batches it finished are on the store, each with its marker (its end would send them
+    # anyway: `seen[2]` above is what shows the thread sent them earlier), and its counter does not say done
     after = set(fs.find(root))
     assert {f"{root}/state/batches/00000_00000{b}" for b in range(3)} <= after
     assert f"{root}/state/batches/00000_000003" not in after
+    assert json.loads(fs.cat(f"{root}/state/tasks/00000.json"))["done"] is False
+
+
+@pytest.mark.slow
+def test_task_logs_are_whole_with_worker_processes_on_s3(s3, local_run) -> None:
+    """The local executor's worker processes on an S3 run: each task's log on the store ends with datatrove's
+    "Processing done" (a worker's first import of Winnow's scoring used to drop the log's file sink)."""
+    from curation.pipeline import curate
+
+    corpus, _ = local_run
+    bucket = s3.bucket()
+    _upload(corpus, f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/logs"
+    curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    fs = fsspec.filesystem("s3")
+    for rank in (0, 1):
+        log = fs.cat(f"{bucket}/runs/logs/logs/logs/task_{rank:05d}.log").decode()
+        assert f"Processing done for rank={rank}" in log
+
+
+def test_small_corpus_finalize_on_s3_equals_single_process(s3, tmp_path: Path) -> None:
+    """The one-task finalize on an object-store run folder (parts copied to the task's scratch, outputs sent
+    back, earlier outputs replaced) gives the single-process finalize's signals."""
+    from curation.dedup.distributed import finalize_stages
+    from curation.steps.exact_dedup import ExactDedupStep
+    from curation.steps.minhash import MinHashStep
+
+    local = tmp_path / "run"
+    rnd = random.Random(1)
+    base = [" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(25, 60))) for _ in range(120)]
+    texts = base + [t.replace(t.split()[3], "changed", 1) for t in base[:30]] + [t.upper() for t in base[:20]]
+    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
+    for step in steps:
+        folder = local / "signals" / f"{step.name}.parts"
+        folder.mkdir(parents=True)
+        for b in range(0, len(texts), 50):
+            chunk = texts[b: b + 50]
+            df = pl.DataFrame({"id": [f"d{b + i}" for i in range(len(chunk))], "text": chunk,
+                               "order": list(range(b, b + len(chunk)))})
+            step.score(df).write_parquet(folder / f"00000_{b // 50:06d}.parquet")
+        step.finalize(sorted(folder.glob("*.parquet")), local / "single" / step.name)
+    (local / "state" / "tasks").mkdir(parents=True)
+    (local / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    for p in sorted((local / "signals").rglob("*.parquet")) + [local / "state" / "tasks" / "00000.json"]:
+        fs.pipe(f"{bucket}/run/{p.relative_to(local).as_posix()}", p.read_bytes())
+    fs.pipe(f"{bucket}/run/signals/minhash/part-000009.parquet", b"stale")  # replaced, not kept beside
+    recipe = Recipe.model_validate(yaml.safe_load(
+        "name: t\nsignals: {exact_dedup: {keep: first}, minhash: {keep: first}}\nrules: []\n"))
+    out = finalize_stages(recipe, ["exact_dedup", "minhash"], {}, f"s3://{bucket}/run", "local", tasks=2, workers=1)
+    assert list(out) == ["exact_dedup+minhash (single-process)"]
+    for step in steps:
+        files = sorted(f for f in fs.find(f"{bucket}/run/signals/{step.name}") if f.endswith(".parquet"))
+        got = pl.concat([pl.read_parquet(io.BytesIO(fs.cat(f))) for f in files]).sort("id")
+        want = pl.read_parquet(sorted((local / "single" / step.name).glob("*.parquet"))).sort("id")
+        assert got.equals(want), step.name

@@ -181,3 +181,18 @@ def test_token_counts_with_a_local_tokenizer(tmp_path: Path) -> None:
     kept = pl.read_parquet(tmp_path / "run" / "kept" / "*.parquet")
     expect = sum(len(e.ids) for e in tok.encode_batch(kept["text"].to_list(), add_special_tokens=False))
     assert m["tokens"]["kept"] == expect > 0 and m["tokens"]["removed"] > 0
+
+
+def test_finalize_again_replaces_every_earlier_output(tmp_path: Path) -> None:
+    """A corpus-wide step finalized again (its marker gone: e.g. the folder was last finalized by Ray's stages,
+    whose outputs have other names) replaces every earlier output file, so mix never reads a document twice."""
+    recipe = parse_recipe({"batch_size": 8, "signals": {"exact_dedup": {}}, "rules": [
+        {"name": "exact_duplicate", "signal": "exact_dedup", "column": "duplicate", "drop_if": True,
+         "kept_id_column": "kept_id"}]})
+    first = curate([_corpus(tmp_path)], tmp_path / "run", recipe)
+    out = tmp_path / "run" / "signals" / "exact_dedup"
+    (out / "part-000000.parquet").write_bytes((out / "part-00000.parquet").read_bytes())  # a stage's name
+    (tmp_path / "run" / "state" / "stages" / "finalize_exact_dedup").unlink()
+    again = curate([_corpus(tmp_path)], tmp_path / "run", recipe)
+    assert [p.name for p in out.glob("*.parquet")] == ["part-00000.parquet"]
+    assert (again["input"], again["kept"], again["removed"]) == (first["input"], first["kept"], first["removed"])
