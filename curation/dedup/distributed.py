@@ -484,7 +484,7 @@ def finalize_distributed(step: Any, run: str, *, executor: str = "local", tasks:
 
 
 class WholeFinalize(PipelineStep):
-    """Every corpus step's single-process `finalize`, in ONE executor task (a worker, not the driver).
+    """Every corpus step's single-process `finalize`, in ONE executor task (on Ray a worker, not the driver).
 
     For a corpus whose every stage would have one task anyway: partitioning by hash into one partition only
     adds the stages' intermediate files (on an object store, ~45 MB of PUTs and GETs per 200,000 documents)
