@@ -114,10 +114,24 @@ def _rank_task(executor: Any, rank: int) -> None:
 
     `curation.datatrove_logs` is imported first: it resets loguru's sinks when imported, which, done by the
     rank's own first import of Winnow's scoring, dropped the task log's file sink right after its header
-    (every worker's first rank logged nothing past "PIPELINE")."""
+    (every worker's first rank logged nothing past "PIPELINE").
+
+    The rank runs with its own temporary folder: datatrove's Ray executor logs a task to
+    `<tempdir>/ray_logs/logs/task_<rank>.log` before copying it to the run, a path every worker of a node
+    shares, so two runs (or stages) with the same rank on one node at once wrote into one file. The folder
+    (and any scratch the task left in it) goes when the rank ends."""
+    import shutil
+    import tempfile
+
     import curation.datatrove_logs  # noqa: F401
 
-    executor._run_for_rank(rank)
+    own = tempfile.mkdtemp(prefix=f"winnow-rank{rank:05d}-")
+    outer, tempfile.tempdir = tempfile.tempdir, own  # a Ray worker runs one task at a time
+    try:
+        executor._run_for_rank(rank)
+    finally:
+        tempfile.tempdir = outer
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def _run_rank_tasks(ex: Any) -> None:

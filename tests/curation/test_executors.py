@@ -135,3 +135,34 @@ def test_a_stage_whose_task_did_not_complete_is_an_error_naming_it(monkeypatch, 
     with pytest.raises(WinnowError, match=r"^search index: tasks \[1\] did not complete"):
         executors.run_stage("ray", [], tasks=2, workers=1, logging_dir=str(tmp_path / "two"), what="search index")
     executors.run_stage("ray", [], tasks=1, workers=1, logging_dir=str(tmp_path / "one"), what="search index")
+
+
+def test_a_ray_rank_logs_through_its_own_temporary_folder(tmp_path: Path) -> None:
+    """datatrove's Ray executor logs a task under `<tempdir>/ray_logs/` before copying the log to the run: each rank
+    gets its own folder there (two runs with the same rank on one node no longer share a file), the run's copy
+    of the log is whole, and the folder is gone when the rank ends."""
+    import tempfile
+
+    from datatrove.pipeline.base import PipelineStep
+
+    from curation.executors import _rank_task, ray_executor_class
+
+    seen: list[str] = []
+
+    class Note(PipelineStep):
+        name = "note"
+        type = "test"
+
+        def run(self, data=None, rank: int = 0, world_size: int = 1):  # noqa: ANN001, ANN201
+            seen.append(tempfile.gettempdir())
+            return iter(())
+
+    system_tmp = tempfile.gettempdir()
+    for run in ("a", "b"):
+        ex = ray_executor_class()(pipeline=[Note()], tasks=1, workers=1, logging_dir=str(tmp_path / run),
+                                  skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=1)
+        _rank_task(ex, 0)
+        assert "Processing done for rank=0" in (tmp_path / run / "logs" / "task_00000.log").read_text()
+    assert len(set(seen)) == 2 and system_tmp not in seen
+    assert all(Path(d).parent == Path(system_tmp) and not Path(d).exists() for d in seen)
+    assert tempfile.gettempdir() == system_tmp  # restored
