@@ -251,6 +251,13 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
                "models_dir": str(ws / "models") if ws else None,
                "benchmarks_dir": str(ws / "benchmarks") if ws else None, "against": against_urls}
     steps, skipped = plan_steps(recipe, context)
+    from curation.dedup.distributed import STAGED_STEPS
+    from curation.steps import CorpusStep, get_step
+
+    local_only = [n for n in steps if issubclass(get_step(n), CorpusStep) and n not in STAGED_STEPS]
+    if local_only:  # before the lock and any work: the scoring workers would not find these files
+        raise WinnowError(f"signal {local_only[0]!r} runs only on local paths (its benchmark index and its reports "
+                          "are files on this machine's disk); curate local inputs into a local --out (any executor)")
     fold = objstore.folder(run)
     if fold.isdir("") and fold.ls("") and not fold.isfile("run.json") and not fold.isfile(objstore.LOCK_NAME):
         raise WinnowError(f"{run} holds files and is not a Winnow run folder; give an empty or new --out")

@@ -538,6 +538,10 @@ class WholeFinalize(PipelineStep):
 WHOLE_FINALIZE = True  # False: a small corpus runs the hash-partitioned stages too (tests of the stages on Ray)
 
 
+STAGED_STEPS = ("exact_dedup", "minhash")  # corpus steps with hash-partitioned stages; any other corpus step
+# (decontamination: per-document flags, no corpus-wide join) always runs its single-process finalize in one task
+
+
 def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run: str, executor: str, tasks: int,
                     workers: int) -> dict[str, float]:
     """Every corpus step of the recipe as stages on `executor` (what `curate` runs on Ray): seconds per step.
@@ -545,7 +549,8 @@ def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run:
     When every stage of every step would have one task (a corpus up to `DOCS_PER_TASK` documents) and no earlier
     run joins (`--against`), one task runs each step's single-process finalize (`WholeFinalize`): one worker
     start, no intermediate files. Otherwise each step's stages run in order, its consecutive one-task stages
-    fused (all of them into one task when every stage has one task)."""
+    fused (all of them into one task when every stage has one task). A corpus step without stages
+    (`STAGED_STEPS`) runs its single-process finalize in one task either way."""
     import time
 
     from curation.scoring import build_steps
@@ -553,26 +558,35 @@ def finalize_stages(recipe: Any, steps: list[str], context: dict[str, Any], run:
 
     run = objstore.absolute(run)
     corpus = [s for s in build_steps(recipe, steps, context) if isinstance(s, CorpusStep)]
+    staged = [s for s in corpus if s.name in STAGED_STEPS]
     fold = objstore.folder(run)
     n_docs = _docs_scored(fold)
     # each step's plan: a few object-store round trips, made for all steps at once
-    prepared = list(zip(corpus, objstore.imap(lambda s: _prepare(s, run, tasks, None, n_docs), corpus,
+    prepared = list(zip(staged, objstore.imap(lambda s: _prepare(s, run, tasks, None, n_docs), staged,
                                               remote=not fold.is_local()), strict=True))
     out: dict[str, float] = {}
     one_task = all(n == 1 for _, stages in prepared for _, n in stages)
     small = n_docs is not None and n_docs <= DOCS_PER_TASK  # (one task also comes from --tasks 1, at any size)
-    if prepared and one_task and small and WHOLE_FINALIZE and not any(s.context.get("against") for s, _ in prepared):
+    whole = bool(prepared) and one_task and small and WHOLE_FINALIZE and not any(
+        s.context.get("against") for s, _ in prepared)
+    in_one_task = ([s for s, _ in prepared] if whole else []) + [s for s in corpus if s.name not in STAGED_STEPS]
+    if in_one_task:
         from curation.executors import run_stage
 
         t0 = time.perf_counter()
-        names = "+".join(s.name for s, _ in prepared)
-        run_stage(executor, [WholeFinalize(run, recipe.model_dump_json(), [s.name for s, _ in prepared],
-                                           context)], tasks=1, workers=1,
-                  logging_dir=objstore.join(run, f"logs/{WORK}/{names}/single_process_finalize"),
-                  what=f"{names}: single-process finalize")
-        for s, _ in prepared:
+        names = "+".join(s.name for s in in_one_task)
+        # a step without a plan is redone when its parts change (a batch scored again): their signature names
+        # the record of the task's completion
+        unplanned = [rel for s in in_one_task if s.name not in STAGED_STEPS for _, rel in _part_files(run, s.name)]
+        sig = _parts_signature(fold, unplanned) if unplanned else None
+        run_stage(executor, [WholeFinalize(run, recipe.model_dump_json(), [s.name for s in in_one_task], context)],
+                  tasks=1, workers=1, what=f"{names}: single-process finalize",
+                  logging_dir=objstore.join(run, f"logs/{WORK}/{names}/single_process_finalize"
+                                                 + (f"-{sig}" if sig else "")))
+        for s in in_one_task:
             _finish(s, run)
         out[f"{names} (single-process)"] = time.perf_counter() - t0
+    if whole or not prepared:
         return out
     if len(prepared) > 1 and one_task:
         t0 = time.perf_counter()

@@ -250,3 +250,58 @@ def test_options_that_repeat_the_question_still_read_as_options() -> None:
     page = f"{FILLER}{q}\nA. {opts[1]}\nB. {opts[0]}\n{FILLER}"
     m = idx.match(pl.Series([page]))
     assert m["layout"].to_list() == ["question+options"]
+
+
+@pytest.mark.slow
+def test_curate_on_ray_with_decontamination_equals_local(bench: Path, tmp_path: Path) -> None:
+    """On Ray (local paths) the decontamination signal, which has no hash-partitioned stages, is finalized in one
+    task: the same removals and reports as the local executor (it used to fail after all the scoring)."""
+    pytest.importorskip("ray")
+    import ray
+
+    from curation.pipeline import curate
+
+    corpus = tmp_path / "corpus.jsonl"
+    docs = [{"id": "clean", "text": FILLER * 2}, {"id": "leak", "text": FILLER + ARC_Q + " evaporation. " + FILLER},
+            {"id": "copy", "text": FILLER * 2}]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    rec = add_decontamination(Recipe.model_validate({"name": "t", "signals": {"exact_dedup": {}}, "rules": [
+        {"name": "exact_duplicate", "signal": "exact_dedup", "column": "duplicate", "drop_if": True}]}), bench)
+    local = curate([corpus], tmp_path / "local", rec, workspace=tmp_path / "ws")
+    try:
+        on_ray = curate([corpus], tmp_path / "ray", rec, workspace=tmp_path / "ws", executor="ray", workers=1)
+    finally:
+        ray.shutdown()
+    assert (on_ray["kept"], on_ray["removed"], on_ray["by_rule"]) == (local["kept"], local["removed"],
+                                                                      local["by_rule"]) == (
+        1, 2, {"decontamination": 1, "exact_duplicate": 1})
+    for run in ("local", "ray"):
+        report = json.loads((tmp_path / run / "contamination" / "arc_easy.json").read_text())
+        assert report["docs_matched"] == 1 and report["examples"][0]["id"] == "leak", run
+
+
+def test_one_task_finalize_is_redone_when_a_batch_is_scored_again(bench: Path, tmp_path: Path) -> None:
+    """The decontamination signal has no stage plan: its one-task finalize (what a Ray run uses) is recorded under
+    its parts' signature, so a batch scored again (a damaged one) is finalized again, not skipped as done."""
+    import os
+
+    from curation.dedup.distributed import finalize_stages
+
+    rec = add_decontamination(Recipe(name="t", signals={}, rules=[]), bench)
+    run_dir = tmp_path / "run"
+    cls = get_step("decontamination")
+    step = cls(cls.Config(**rec.signals["decontamination"]), context={"run_dir": str(run_dir)})
+    part = run_dir / "signals" / "decontamination.parts" / "00000_000000.parquet"
+    part.parent.mkdir(parents=True)
+    step.score(_batch([FILLER, FILLER * 2])).write_parquet(part)
+
+    def contaminated() -> list[bool]:
+        finalize_stages(rec, ["decontamination"], {"run_dir": str(run_dir)}, str(run_dir), "local", tasks=1,
+                        workers=1)
+        return pl.read_parquet(run_dir / "signals" / "decontamination" / "*.parquet").sort("id")[
+            "contaminated"].to_list()
+
+    assert contaminated() == [False, False]
+    step.score(_batch([FILLER + MMLU_Q, FILLER * 2])).write_parquet(part)  # the batch scored again
+    os.utime(part, ns=(1, 1))
+    assert contaminated() == [True, False]

@@ -413,3 +413,23 @@ def test_small_corpus_finalize_on_s3_equals_single_process(s3, tmp_path: Path) -
         got = pl.concat([pl.read_parquet(io.BytesIO(fs.cat(f))) for f in files]).sort("id")
         want = pl.read_parquet(sorted((local / "single" / step.name).glob("*.parquet"))).sort("id")
         assert got.equals(want), step.name
+
+
+def test_decontamination_on_an_object_store_is_refused_before_any_work(s3, tmp_path: Path) -> None:
+    """The decontamination signal reads its benchmark index from this machine's disk and writes its reports there:
+    an object-store run with it stops with one line before it takes the lock or writes anything."""
+    from curation.pipeline import curate
+    from curation.steps.decontamination import add_decontamination
+
+    bench = tmp_path / "benchmarks" / "arc_easy" / "test.jsonl"
+    bench.parent.mkdir(parents=True)
+    bench.write_text(json.dumps({"id": "Q1", "question": "Which process in the water cycle turns liquid water "
+                                 "from the ocean surface into water vapor in the air?",
+                                 "choices": {"text": ["evaporation", "condensation"], "label": ["A", "B"]},
+                                 "answerKey": "A"}) + "\n")
+    bucket = s3.bucket()
+    _upload(_corpus(tmp_path / "corpus"), f"s3://{bucket}/corpus")
+    rec = add_decontamination(_recipe(), tmp_path / "benchmarks")
+    with pytest.raises(WinnowError, match="'decontamination' runs only on local paths"):
+        curate([f"s3://{bucket}/corpus"], f"s3://{bucket}/run", rec, workspace=tmp_path / "ws")
+    assert not fsspec.filesystem("s3").exists(f"{bucket}/run")
