@@ -166,7 +166,7 @@ class _BatchUploader:
     def __init__(self, work: Path, run: str) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.work, self.run = work, run
+        self.work, self.fold = work, objstore.folder(run)
         self.sent: set[str] = set()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="winnow-upload")  # batches in order
         self._futures: list[Any] = []
@@ -178,7 +178,7 @@ class _BatchUploader:
         w = self.work
         data = [p for p in [w / "docs" / f"{name}.parquet", *sorted(w.glob(f"signals/*/{name}.parquet")),
                             w / "quarantine" / f"{name}.jsonl"] if p.is_file()]
-        fold = objstore.folder(self.run)
+        fold = self.fold
         for paths in (data, [w / "state" / "batches" / name]):  # the marker after the files it vouches for
             rels = [p.relative_to(w).as_posix() for p in paths]
             for _ in objstore.imap(lambda r: objstore.write_bytes(fold, r, (w / r).read_bytes()), rels,
@@ -252,9 +252,8 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
                "benchmarks_dir": str(ws / "benchmarks") if ws else None, "against": against_urls}
     steps, skipped = plan_steps(recipe, context)
     from curation.dedup.distributed import STAGED_STEPS
-    from curation.steps import CorpusStep, get_step
 
-    local_only = [n for n in steps if issubclass(get_step(n), CorpusStep) and n not in STAGED_STEPS]
+    local_only = [n for n in steps if _is_corpus_step(n) and n not in STAGED_STEPS]
     if local_only:  # before the lock and any work: the scoring workers would not find these files
         raise WinnowError(f"signal {local_only[0]!r} runs only on local paths (its benchmark index and its reports "
                           "are files on this machine's disk); curate local inputs into a local --out (any executor)")
@@ -320,12 +319,16 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
 PREFETCHED = ("state/tasks", "docs", "quarantine")  # final once scoring is done: fetched during the dedup stages
 
 
+def _is_corpus_step(name: str) -> bool:
+    from curation.steps import CorpusStep, get_step
+
+    return issubclass(get_step(name), CorpusStep)
+
+
 def _final_signals(steps: list[str]) -> tuple[str, ...]:
     """`signals/<step>` of the steps whose scoring output is final (all but the corpus-wide steps, which the
     dedup stages write next): fetched during those stages too."""
-    from curation.steps import CorpusStep, get_step
-
-    return tuple(f"signals/{name}" for name in steps if not issubclass(get_step(name), CorpusStep))
+    return tuple(f"signals/{name}" for name in steps if not _is_corpus_step(name))
 
 
 class _Fetch:

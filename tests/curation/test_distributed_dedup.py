@@ -217,3 +217,37 @@ def test_stages_after_a_single_process_finalize_leave_no_stale_outputs(tmp_path:
     got = pl.read_parquet(sorted((tmp_path / "signals" / "minhash").glob("*.parquet"))).sort("id")
     assert got.height == len(texts)
     assert got.equals(expected)
+
+
+def test_one_task_finalize_failing_after_removing_old_signals_is_redone(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-task finalize removes a step's old signals before it writes the new ones: a failure in between
+    (a lost worker, a store error) leaves no completion record, so the rerun does the work again and the
+    signals equal the single-process finalize's, not a half-written or empty folder."""
+    from curation import objstore
+    from curation.dedup.distributed import finalize_stages
+
+    texts = _corpus(10, 120)
+    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
+    for step in steps:
+        _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
+    singles = {step.name: _single(step, tmp_path) for step in steps}
+    (tmp_path / "state" / "tasks").mkdir(parents=True)
+    (tmp_path / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    upload = objstore.upload_tree
+
+    def fail_on_minhash(local_dir, run, subdir="", **kw):  # noqa: ANN001, ANN202
+        if subdir == "signals/minhash":
+            raise OSError("store unreachable")
+        return upload(local_dir, run, subdir, **kw)
+
+    monkeypatch.setattr(objstore, "upload_tree", fail_on_minhash)
+    with pytest.raises(OSError, match="store unreachable"):  # one task on the local executor: in this process
+        finalize_stages(_two_step_recipe(), ["exact_dedup", "minhash"], {}, str(tmp_path), "local", tasks=1,
+                        workers=1)
+    assert not (tmp_path / "signals" / "minhash").exists()  # removed, the new ones never written
+    monkeypatch.setattr(objstore, "upload_tree", upload)
+    finalize_stages(_two_step_recipe(), ["exact_dedup", "minhash"], {}, str(tmp_path), "local", tasks=1, workers=1)
+    for step in steps:
+        got = pl.read_parquet(sorted((tmp_path / "signals" / step.name).glob("*.parquet"))).sort("id")
+        assert got.equals(singles[step.name]), step.name
