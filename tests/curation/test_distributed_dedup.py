@@ -153,20 +153,26 @@ def _two_step_recipe():
         "name: t\nsignals: {exact_dedup: {keep: first}, minhash: {keep: first}}\nrules: []\n"))
 
 
+def _scored_run(run: Path, seed: int, n_base: int) -> tuple[list[str], list, dict[str, pl.DataFrame]]:
+    """Both dedup steps' parts as scoring leaves them, with the scoring tasks' counters (which size the stages:
+    here one task each); returns the texts, the steps and each step's single-process finalize."""
+    texts = _corpus(seed, n_base)
+    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
+    for step in steps:
+        _write_parts(run, step, texts, batch=60, file_index=0, prefix="d")
+    singles = {step.name: _single(step, run) for step in steps}
+    (run / "state" / "tasks").mkdir(parents=True)
+    (run / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    return texts, steps, singles
+
+
 def test_small_corpus_runs_each_single_process_finalize_in_one_task(tmp_path: Path) -> None:
     """Every stage would have one task: one executor task runs both steps' single-process finalize instead (no
     intermediate files), recorded as done, its signals equal to the finalize run here, and no stale outputs
     of an earlier plan (a distributed run's per-file parts) left beside them."""
     from curation.dedup.distributed import finalize_stages
 
-    texts = _corpus(7, 150)
-    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
-    for step in steps:
-        _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
-    singles = {step.name: _single(step, tmp_path) for step in steps}
-    # the scoring tasks' counters, which size the stages (here: one task each)
-    (tmp_path / "state" / "tasks").mkdir(parents=True)
-    (tmp_path / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    texts, steps, singles = _scored_run(tmp_path, seed=7, n_base=150)
     stale = tmp_path / "signals" / "minhash" / "part-000009.parquet"  # e.g. left by a killed distributed run
     stale.parent.mkdir(parents=True)
     singles["minhash"].head(3).write_parquet(stale)
@@ -227,13 +233,7 @@ def test_one_task_finalize_failing_after_removing_old_signals_is_redone(tmp_path
     from curation import objstore
     from curation.dedup.distributed import finalize_stages
 
-    texts = _corpus(10, 120)
-    steps = [ExactDedupStep(context={}), MinHashStep(context={})]
-    for step in steps:
-        _write_parts(tmp_path, step, texts, batch=60, file_index=0, prefix="d")
-    singles = {step.name: _single(step, tmp_path) for step in steps}
-    (tmp_path / "state" / "tasks").mkdir(parents=True)
-    (tmp_path / "state" / "tasks" / "00000.json").write_text(json.dumps({"docs": len(texts), "done": True}))
+    texts, steps, singles = _scored_run(tmp_path, seed=10, n_base=120)
     upload = objstore.upload_tree
 
     def fail_on_minhash(local_dir, run, subdir="", **kw):  # noqa: ANN001, ANN202
