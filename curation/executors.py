@@ -14,6 +14,21 @@ from typing import Any
 from curation.errors import WinnowError
 
 MAX_RESUBMITS = 3  # as datatrove's Ray executor: a rank whose worker is lost this many times more is given up
+THREADS_ENV = "POLARS_MAX_THREADS"
+
+
+def worker_threads(workers: int) -> str:
+    """Polars threads for one of `workers` processes sharing this machine's CPUs: the user's POLARS_MAX_THREADS
+    when set, else the CPUs divided among the workers (at least one).
+
+    Polars sizes its thread pool once, when it is imported, to every CPU of the machine. With two workers on two
+    CPUs that is four busy threads on two cores, and threads waiting for their turn still cost CPU time: the
+    Gopher statistics took ~10% more CPU (two workers at once, 25,000 documents each). A Ray task holds
+    `cpus_per_task` CPUs and gets that many threads."""
+    if os.environ.get(THREADS_ENV):
+        return os.environ[THREADS_ENV]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return str(max(1, cpus // max(1, int(workers))))
 
 
 def ray_address() -> str | None:
@@ -43,13 +58,13 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
     if kind == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        if workers > 1 and preload:
-            import multiprocess
+        if workers > 1:
+            from curation.worker_server import start_worker_server
 
-            # only the first call in a process counts (the server starts once); a module that fails to
-            # import is skipped by the server, and the worker imports it itself as before. Not "__main__"
-            # (the default): the CLI's own modules are of no use to a worker (~0.3 s)
-            multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
+            # a no-op when the command started it already; else its workers get their share of the CPUs'
+            # threads, and `preload` (the first in a process counts; not "__main__", datatrove's default: the
+            # CLI's own modules are of no use to a worker, ~0.3 s)
+            start_worker_server(list(preload), workers)
 
         return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
                                      skip_completed=True)
@@ -109,8 +124,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _rank_task(executor: Any, rank: int) -> None:
+def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
     """One datatrove rank in this Ray worker process (a fresh copy of the executor each call: steps keep stats).
+
+    The executor comes pickled, and is loaded here once POLARS_MAX_THREADS is the task's `cpus` (a value in the
+    worker's environment wins; `worker_threads` says why): loading it imports the steps, and with them Polars,
+    which sizes its pool then, once per process.
 
     `curation.datatrove_logs` is imported first: it resets loguru's sinks when imported, which, done by the
     rank's own first import of Winnow's scoring, dropped the task log's file sink right after its header
@@ -123,8 +142,12 @@ def _rank_task(executor: Any, rank: int) -> None:
     import shutil
     import tempfile
 
+    import cloudpickle
+
+    os.environ.setdefault(THREADS_ENV, str(max(1, int(cpus))))
     import curation.datatrove_logs  # noqa: F401
 
+    executor = cloudpickle.loads(executor_pickle)
     own = tempfile.mkdtemp(prefix=f"winnow-rank{rank:05d}-")
     outer, tempfile.tempdir = tempfile.tempdir, own  # a Ray worker runs one task at a time
     try:
@@ -139,6 +162,7 @@ def _run_rank_tasks(ex: Any) -> None:
     import json
     from collections import deque
 
+    import cloudpickle
     import ray
     from datatrove.utils.stats import PipelineStats
     from loguru import logger
@@ -154,15 +178,16 @@ def _run_rank_tasks(ex: Any) -> None:
         _RUN_RANK = ray.remote(_rank_task)
     options = {"num_cpus": ex.cpus_per_task, "num_gpus": ex.gpus_per_task, "max_retries": 0,
                "memory": int(ex.mem_per_cpu_gb * ex.cpus_per_task * 2**30)}
-    task = _RUN_RANK.options(**{**options, **(ex.ray_remote_kwargs or {})})  # the user's settings win
-    ref = ray.put(ex)
+    options.update(ex.ray_remote_kwargs or {})  # the user's settings win
+    task = _RUN_RANK.options(**options)
+    ref = ray.put(cloudpickle.dumps(ex))
     running: dict[Any, int] = {}
     resubmits: dict[int, int] = {}
     failed: list[int] = []
     while pending or running:
         while pending and len(running) < max(1, ex.workers):
             rank = pending.popleft()
-            running[task.remote(ref, rank)] = rank
+            running[task.remote(ref, rank, options["num_cpus"])] = rank
         done, _ = ray.wait(list(running), num_returns=1)
         for obj in done:
             rank = running.pop(obj)

@@ -23,30 +23,41 @@ def worker_preload(step_names: Iterable[str]) -> list[str]:
     return ["curation.scoring", *dict.fromkeys(m for c in classes for m in (c.__module__, *c.preload))]
 
 
-def start_worker_server(preload: list[str]) -> None:
+def start_worker_server(preload: list[str], workers: int) -> None:
     """Start the forkserver now, importing `preload` there, without waiting for it (a no-op once running).
 
     Only the first `set_forkserver_preload` before the server starts counts, so a later `make_executor`
     finds this one running. A module that fails to import there is skipped; the worker imports it itself.
+    The server, and so each worker, sizes its Polars pool for one of `workers` processes
+    (`executors.worker_threads`); this process's own pool is sized already and stays as it is.
     The processes started here are the command's own (`processes.claim_children`): an interrupted command
     stops them like the ones it starts later."""
     import multiprocess
     from multiprocess import forkserver
 
+    from curation.executors import THREADS_ENV, worker_threads
     from curation.processes import claim_children, descendants
 
     before = set(descendants(os.getpid()))
     multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
-    forkserver.ensure_running()
+    outer = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = worker_threads(workers)
+    try:
+        forkserver.ensure_running()
+    finally:  # the server has it; nothing started later should
+        if outer is None:
+            del os.environ[THREADS_ENV]
+        else:
+            os.environ[THREADS_ENV] = outer
     claim_children(set(descendants(os.getpid())) - before)  # the server and its resource tracker
 
 
-def start_worker_server_for_steps(step_names: Iterable[str]) -> None:
+def start_worker_server_for_steps(step_names: Iterable[str], workers: int) -> None:
     """Start the forkserver for these steps before this process has imported any of them: the server looks up
     their modules itself (`curation.worker_steps`, which reads the names from its environment)."""
     os.environ[STEPS_ENV] = ",".join(step_names)
     try:
-        start_worker_server(["curation.scoring", "curation.worker_steps"])
+        start_worker_server(["curation.scoring", "curation.worker_steps"], workers)
     finally:
         del os.environ[STEPS_ENV]  # the server has it; nothing started later should
 

@@ -70,7 +70,7 @@ def _start_workers_early(inputs: list[str], out: str, against: list[str], recipe
     steps += [k.split(".")[1] for k in (s.partition("=")[0] for s in set_) if k.startswith("signals.")]
     if decontaminate is not None:
         steps.append("decontamination")
-    start_worker_server_for_steps(dict.fromkeys(steps))
+    start_worker_server_for_steps(dict.fromkeys(steps), min(n_tasks, workers))
 
 
 def curate_cmd(

@@ -251,6 +251,27 @@ def _task_workers(cluster) -> list:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_ray_task_runs_polars_with_its_own_cpus_threads(ray_cluster, tmp_path: Path) -> None:
+    """A rank task holds one CPU of its node (`cpus_per_task`): its Polars pool has one thread, whichever node
+    runs it, not one per CPU of the machine (loading the task's steps imports Polars, which sizes its pool
+    then, before the task's own code runs)."""
+    import sys
+
+    import cloudpickle
+
+    from curation.executors import make_executor
+    from tests.curation import thread_probe
+
+    cloudpickle.register_pickle_by_value(sys.modules[thread_probe.__name__])  # the workers need not import tests
+    try:
+        make_executor("ray", [thread_probe.PolarsThreads(str(tmp_path))], tasks=2, workers=2,
+                      logging_dir=str(tmp_path / "logs")).run()
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[thread_probe.__name__])
+    assert [int((tmp_path / f"{r}.txt").read_text()) for r in (0, 1)] == [1, 1]
+
+
 def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, local_run) -> None:
     """A Ray worker killed while it runs a scoring task (as when its machine is lost): the executor starts the
     task again on a new worker, the run completes with the clean run's kept ids, and input = kept + removed +

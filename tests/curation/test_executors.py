@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from curation.executors import default_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +75,7 @@ class _FakeRay:
             def options(self, **_kw):  # noqa: ANN003, ANN202
                 return self
 
-            def remote(self, _ref, rank):  # noqa: ANN001, ANN202
+            def remote(self, _ref, rank, _cpus):  # noqa: ANN001, ANN202
                 ray.submitted.append(rank)
                 return (rank, len(ray.submitted))
 
@@ -137,32 +139,61 @@ def test_a_stage_whose_task_did_not_complete_is_an_error_naming_it(monkeypatch, 
     executors.run_stage("ray", [], tasks=1, workers=1, logging_dir=str(tmp_path / "one"), what="search index")
 
 
-def test_a_ray_rank_logs_through_its_own_temporary_folder(tmp_path: Path) -> None:
+def test_a_ray_rank_logs_through_its_own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """datatrove's Ray executor logs a task under `<tempdir>/ray_logs/` before copying the log to the run: each rank
     gets its own folder there (two runs with the same rank on one node no longer share a file), the run's copy
     of the log is whole, and the folder is gone when the rank ends."""
     import tempfile
 
+    import cloudpickle
     from datatrove.pipeline.base import PipelineStep
 
     from curation.executors import _rank_task, ray_executor_class
 
-    seen: list[str] = []
+    monkeypatch.setenv("POLARS_MAX_THREADS", "1")  # a rank sets it for its worker process: not for this one
+    notes = tmp_path / "seen.txt"
 
-    class Note(PipelineStep):
+    class Note(PipelineStep):  # runs in a copy of the executor (it comes pickled): it notes in a file
         name = "note"
         type = "test"
 
         def run(self, data=None, rank: int = 0, world_size: int = 1):  # noqa: ANN001, ANN201
-            seen.append(tempfile.gettempdir())
+            with open(notes, "a") as f:
+                f.write(tempfile.gettempdir() + "\n")
             return iter(())
 
     system_tmp = tempfile.gettempdir()
     for run in ("a", "b"):
         ex = ray_executor_class()(pipeline=[Note()], tasks=1, workers=1, logging_dir=str(tmp_path / run),
                                   skip_completed=True, cpus_per_task=1, mem_per_cpu_gb=1)
-        _rank_task(ex, 0)
+        _rank_task(cloudpickle.dumps(ex), 0)
         assert "Processing done for rank=0" in (tmp_path / run / "logs" / "task_00000.log").read_text()
+    seen = notes.read_text().splitlines()
     assert len(set(seen)) == 2 and system_tmp not in seen
     assert all(Path(d).parent == Path(system_tmp) and not Path(d).exists() for d in seen)
     assert tempfile.gettempdir() == system_tmp  # restored
+
+
+def test_local_workers_share_the_cpus_polars_threads_and_the_command_keeps_its_own(tmp_path: Path) -> None:
+    """Two local workers on this machine's CPUs: each worker's Polars pool gets half of them (at least one), not
+    every CPU (two workers x all CPUs of threads contend for the cores); the command's own pool and environment
+    are left as they were."""
+    import os
+
+    import polars as pl
+
+    from curation.executors import THREADS_ENV, make_executor
+    from curation.worker_server import stop_worker_server
+    from tests.curation.thread_probe import PolarsThreads
+
+    cpus = len(os.sched_getaffinity(0))
+    own = pl.thread_pool_size()
+    stop_worker_server()  # one started by an earlier test would be reused as it is
+    try:
+        make_executor("local", [PolarsThreads(str(tmp_path))], tasks=2, workers=2,
+                      logging_dir=str(tmp_path / "logs")).run()
+    finally:
+        stop_worker_server()
+    assert [int((tmp_path / f"{r}.txt").read_text()) for r in (0, 1)] == [max(1, cpus // 2)] * 2
+    assert pl.thread_pool_size() == own
+    assert THREADS_ENV not in os.environ
