@@ -23,7 +23,7 @@ def worker_threads(workers: int) -> str:
 
     Polars sizes its thread pool once, when it is imported, to every CPU of the machine. With two workers on two
     CPUs that is four busy threads on two cores, and threads waiting for their turn still cost CPU time: the
-    Gopher statistics took ~10% more CPU (two workers at once, 25,000 documents each). A Ray task holds
+    Gopher statistics took ~10% more CPU (two workers at once, 25,000 documents each; docs/scale.md). A Ray task holds
     `cpus_per_task` CPUs and gets that many threads."""
     if os.environ.get(THREADS_ENV):
         return os.environ[THREADS_ENV]
