@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from curation.errors import WinnowError
 
@@ -131,6 +131,82 @@ def get_file(url: str, dst: str | Path) -> None:
     with open(dst, "wb") as f:
         for chunk in body.iter_chunks(8 << 20):
             f.write(chunk)
+
+
+class InputStreamError(RuntimeError):
+    """An object's body broke off while it was read as a stream, and reopening it where it broke failed too: the
+    task fails (and runs again), rather than the reader taking the rest of the file for unreadable (it
+    quarantines an OSError as a corrupt file)."""
+
+
+STREAM_REOPENS = 5  # a body that breaks off is reopened where it broke (a range GET) this many times at most
+
+
+class _BodyStream(io.RawIOBase):
+    """An S3 object's body as a raw stream. A reader that pauses (a long batch) can see the connection dropped:
+    the body is then reopened from the byte it broke at, for the same version of the object (`IfMatch` its
+    ETag), up to STREAM_REOPENS times; after that, or for any other error, an `InputStreamError` naming the
+    object. botocore checks the length read against the object's at the end (a short body raises there)."""
+
+    def __init__(self, open_body: Callable[[int], tuple[Any, int]], url: str) -> None:
+        super().__init__()
+        self._open, self._url, self._pos, self._reopens = open_body, url, 0, 0
+        self._body, self._size = self._guard(lambda: open_body(0))  # size: of the whole object
+
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001 - whatever the HTTP stack raises: never an OSError to the reader
+            raise InputStreamError(f"{self._url}: reading broke off at byte {self._pos}: {type(e).__name__}: {e}"
+                                   ) from e
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        while True:
+            try:
+                chunk = self._body.read(len(buf))
+                break
+            except Exception:  # noqa: BLE001 - reopened below, or reported as above
+                if self._pos >= self._size:  # every byte is in: nothing to reopen for
+                    return 0
+                if self._reopens >= STREAM_REOPENS:
+                    return self._guard(lambda: self._body.read(len(buf)))  # raises again, as InputStreamError
+                self._reopens += 1
+                self._body.close()
+                self._body = self._guard(lambda: self._open(self._pos))[0]
+        buf[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def open_stream(url: str) -> IO[bytes] | None:
+    """`url`'s bytes as a buffered stream read while the caller works (no local copy), for an s3:// object;
+    None for any other kind of URL (the caller copies it with `get_file`)."""
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url)
+    s3 = _s3_key(_Plain(fs, path), "")
+    if s3 is None:
+        return None
+    client, bucket, key = s3
+    etag: list[str] = []
+
+    def open_body(pos: int) -> tuple[Any, int]:
+        if not etag:  # the first open: the whole object, and the version every reopen must match
+            r = client.get_object(Bucket=bucket, Key=key)
+            etag.append(r["ETag"])
+            return r["Body"], int(r["ContentLength"])
+        r = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-", IfMatch=etag[0])
+        return r["Body"], pos + int(r["ContentLength"])
+
+    return io.BufferedReader(_BodyStream(open_body, url), buffer_size=8 << 20)
 
 
 class _Plain:

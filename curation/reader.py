@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 import xxhash
@@ -36,6 +36,9 @@ class InputFile:
     path: Path
     rel: str  # path relative to the input argument it came from: part of stable ids
     index: int  # position in the sorted input list
+    # a plain JSONL file read as a stream (an object-store body) instead of from `path`, which then only names
+    # it; a failed stream raises (`InputStreamError`), it is never quarantined as a corrupt file
+    stream: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -131,7 +134,7 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
     any_line = False
     lineno = 0
     try:
-        with opener(f.path, "rb") as fh:
+        with (f.stream() if f.stream is not None else opener(f.path, "rb")) as fh:
             for lineno, raw in enumerate(fh, start=1):
                 if not raw.strip():
                     continue

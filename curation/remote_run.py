@@ -2,8 +2,8 @@
 
 The same stages as a local run, on the same executor, with the run folder on the object store:
   1. preflight (curation/remote.py), then the lock object (conditional put, curation/objstore.py);
-  2. scoring: each task (`RemoteScoreShard`) copies the input files it reads to its own scratch folder,
-     runs the ordinary `ScoreShard` there and uploads what it wrote, data first and its markers last; datatrove
+  2. scoring: each task (`RemoteScoreShard`) reads its plain JSONL inputs on S3 as streams and copies the
+     others to its own scratch folder, runs the ordinary `ScoreShard` there and uploads what it wrote, data first and its markers last; datatrove
      records finished tasks under `<run>/logs/completions/` on the store, so a rerun resumes per task;
   3. corpus-wide steps as distributed stages (curation/dedup/distributed.py) reading and writing the store;
   4. mix on the driver over a local copy of the documents and final signals, then upload: outputs first,
@@ -13,6 +13,7 @@ No worker shares a disk with another or with the driver: everything passes throu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -130,6 +131,10 @@ class RemoteScoreShard(PipelineStep):
             for f in self.files:
                 if objstore.is_remote(f.url) and f.index in mine:
                     dst = scratch / "inputs" / f"{f.index:06d}{_suffix(f.url)}"
+                    if _streamed(f.url):  # read while scored: no copy to wait for, none on the worker's disk
+                        local.append(InputFile(path=dst, rel=f.rel, index=f.index,
+                                               stream=functools.partial(_open_stream, f.url)))
+                        continue
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     objstore.get_file(f.url, dst)
                     local.append(InputFile(path=dst, rel=f.rel, index=f.index))
@@ -196,6 +201,22 @@ class _BatchUploader:
 
                 logger.warning(f"a batch's upload failed; sent again with the task's files: {f.exception()}")
         return set(self.sent)
+
+
+STREAMED_SUFFIXES = (".jsonl", ".json", ".ndjson")  # read line by line from the start: no seeking, no gzip
+
+
+def _streamed(url: str) -> bool:
+    """A task reads this input straight from the store (plain JSONL on S3); others it copies first (Parquet
+    needs random access; compressed and WARC files are copied to keep their readers on plain files)."""
+    return url.startswith("s3://") and url.lower().endswith(STREAMED_SUFFIXES)
+
+
+def _open_stream(url: str) -> Any:
+    stream = objstore.open_stream(url)
+    if stream is None:
+        raise WinnowError(f"{url}: no stream reader for this kind of URL")
+    return stream
 
 
 def _suffix(url: str) -> str:

@@ -114,6 +114,54 @@ def test_s3_run_on_local_executor_equals_local_run(s3, local_run, s3_local_run) 
     assert m2["kept"] == m["kept"]
 
 
+@pytest.mark.slow
+def test_s3_jsonl_inputs_are_read_as_streams_not_copied(s3, local_run, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scoring tasks read plain JSONL inputs on S3 straight from the store (no copy to wait for or to hold
+    on the worker's disk), with the same result as the local run, malformed line included."""
+    from curation import objstore
+    from curation.pipeline import curate
+
+    def no_copy(url: str, dst: Path) -> None:
+        raise AssertionError(f"copied {url}")
+
+    monkeypatch.setattr(objstore, "get_file", no_copy)  # the tasks run in this process (one worker)
+    corpus, ref = local_run
+    bucket = s3.bucket()
+    _upload(corpus, f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/streamed"
+    m = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=1, tasks=2)
+    assert m["input"] == 216 and m["quarantined"] == 1
+    assert _kept_ids(run) == _kept_ids(str(ref))
+    assert _removed(run).equals(_removed(str(ref)))
+
+
+def test_a_broken_s3_stream_resumes_at_its_byte_and_fails_if_the_object_changed(s3) -> None:
+    """An input read as a stream from the S3 server whose connection breaks after the first buffer: reopened
+    with a range GET it gives the object's bytes exactly; if the object was replaced meanwhile, the reopen is
+    refused (the ETag no longer matches) and the read fails naming the object, instead of mixing two versions."""
+    from curation import objstore
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    data = b"".join(b'{"id": "d%d", "text": "t %d"}\n' % (i, i) for i in range(600_000))  # > one 8 MiB buffer
+    fs.pipe(f"{bucket}/x.jsonl", data)
+
+    def reset(n: int = -1) -> bytes:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    st = objstore.open_stream(f"s3://{bucket}/x.jsonl")
+    head = st.read(100_000)
+    st.raw._body.read = reset  # the connection goes away once the first buffer is in
+    assert head + st.read() == data
+    st = objstore.open_stream(f"s3://{bucket}/x.jsonl")
+    st.read(100_000)
+    fs.pipe(f"{bucket}/x.jsonl", data.replace(b'"t 1', b'"T 1'))
+    st.raw._body.read = reset
+    with pytest.raises(objstore.InputStreamError, match=f"s3://{bucket}/x.jsonl: reading broke off at byte"):
+        st.read()
+
+
 def _recipe_without_near_dups() -> Recipe:
     """Other rules than the run was curated with: exact copies and documents under 40 words go, near copies
     stay."""

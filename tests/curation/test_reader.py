@@ -111,3 +111,90 @@ def test_warc_pages_are_extracted_and_unusable_ones_counted_as_skipped(tmp_path:
     assert [json.loads(d.metadata)["url"] for d in docs] == ["http://example.com/a", "http://example.com/js-looking"]
     assert "Trafilatura extractor" in docs[0].text and "Home | About" not in docs[0].text
     assert sorted(s.reason for s in skipped) == ["no main text in the page", "not HTML (image/png)"]
+
+
+class _Body:
+    """An object-store body (read(n) -> bytes) from byte `start` whose connection drops at byte `cut` (None:
+    it does not)."""
+
+    def __init__(self, data: bytes, start: int, cut: int | None) -> None:
+        self.data, self.pos, self.cut = data, start, cut
+
+    def read(self, n: int = -1) -> bytes:
+        if self.cut is not None and self.pos >= self.cut:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        end = min(len(self.data) if self.cut is None else self.cut, self.pos + (n if n and n > 0 else len(self.data)))
+        chunk, self.pos = self.data[self.pos:end], end
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_breaking(tmp_path: Path) -> None:
+    """A task reading its JSONL input as a stream from the store. Read whole, it gives the file's records; a
+    connection dropped part-way (a reader paused by a long batch) is reopened at the byte it broke at, and the
+    records are still the file's, each once; a body that keeps breaking stops the task with an error naming the
+    object, where the same error (an OSError) from a local file quarantines the rest of the file as unreadable
+    (the unread documents would be counted nowhere)."""
+    import io
+
+    from curation.objstore import STREAM_REOPENS, InputStreamError, _BodyStream
+    from curation.reader import InputFile
+
+    data = "".join(json.dumps({"id": f"d{i}", "text": f"document {i} " * 20}) + "\n" for i in range(300)).encode()
+    (tmp_path / "c.jsonl").write_text(data.decode())
+    expected = list(iter_records([InputFile(tmp_path / "c.jsonl", "c.jsonl", 0)]))
+    assert len(expected) == 300
+
+    def streamed(cuts: list[int | None]) -> tuple[InputFile, list[int]]:
+        opened: list[int] = []
+
+        def open_body(pos: int) -> tuple[_Body, int]:
+            opened.append(pos)
+            return _Body(data, pos, cuts[min(len(opened) - 1, len(cuts) - 1)]), len(data)
+
+        f = InputFile(tmp_path / "absent.jsonl", "c.jsonl", 0,
+                      stream=lambda: io.BufferedReader(_BodyStream(open_body, "s3://b/c.jsonl"), 4096))
+        return f, opened
+
+    f, opened = streamed([None])
+    assert list(iter_records([f])) == expected and opened == [0]
+    third, half = len(data) // 3, len(data) // 2
+    f, opened = streamed([third, half, None])  # breaks twice, each time further on
+    assert list(iter_records([f])) == expected and opened == [0, third, half]
+    f, opened = streamed([half, half])  # breaks at the same byte every time
+    got: list = []
+    with pytest.raises(InputStreamError, match=r"s3://b/c\.jsonl: reading broke off at byte"):
+        for rec in iter_records([f]):
+            got.append(rec)
+    assert len(opened) == 1 + STREAM_REOPENS
+    assert got == expected[:len(got)] and 0 < len(got) < 300
+
+
+def test_a_local_file_that_fails_to_read_is_quarantined_as_unreadable(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The contrast the stream's own error exists for: an OSError reading a local file is a corrupt file."""
+    import builtins
+
+    from curation.reader import InputFile
+
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"id": f"d{i}", "text": "x y z"}) + "\n" for i in range(5)))
+    real_open = builtins.open
+
+    class Breaks:
+        def __init__(self, fh) -> None:  # noqa: ANN001
+            self.fh = fh
+
+        def __enter__(self):  # noqa: ANN204
+            return self
+
+        def __exit__(self, *a) -> None:  # noqa: ANN002
+            self.fh.close()
+
+        def __iter__(self):  # noqa: ANN204
+            yield next(iter(self.fh))
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: Breaks(real_open(*a, **k)))
+    recs = list(iter_records([InputFile(tmp_path / "c.jsonl", "c.jsonl", 0)]))
+    assert isinstance(recs[0], Doc) and isinstance(recs[-1], Quarantined) and "unreadable" in recs[-1].reason
