@@ -497,8 +497,8 @@ class WholeFinalize(PipelineStep):
     adds the stages' intermediate files (~50 MB written and read again per 200,000 sample documents: MinHash
     bands 26.5 MB, nodes 18.7 MB, exact partitions 3.7 MB, by `bench/scale.py --stage-costs`)
     and their reads of the parts, and the single-process finalize is the reference the stages are tested
-    against. The task reads the parts (from an object store: a local copy first), writes each step's
-    signals to a scratch folder and replaces `signals/<step>/` with them."""
+    against. The task reads the parts (from an object store: a local copy, the next step's fetched while this
+    one runs), writes each step's signals to a scratch folder and replaces `signals/<step>/` with them."""
 
     name = "single-process finalize"
     type = "dedup"
@@ -513,6 +513,7 @@ class WholeFinalize(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         import shutil
         import tempfile
+        from concurrent.futures import ThreadPoolExecutor
 
         from curation.recipe import Recipe
         from curation.scoring import build_steps
@@ -520,26 +521,38 @@ class WholeFinalize(PipelineStep):
 
         fold = objstore.folder(self.run_url)
         recipe = Recipe.model_validate_json(self.recipe_json)
-        for step in build_steps(recipe, self.steps, self.context):
-            if not isinstance(step, CorpusStep):
-                continue
-            scratch = Path(tempfile.mkdtemp(prefix="winnow-finalize-"))
-            try:
-                parts_dir = f"signals/{step.name}.parts"
-                if fold.is_local():
-                    parts = [Path(fold.path) / rel for rel in objstore.list_files(fold, parts_dir)]
-                else:
-                    objstore.download_tree(self.run_url, parts_dir, scratch)
-                    parts = sorted((scratch / parts_dir).glob("*.parquet"))
-                step.finalize(parts, scratch / "signals" / step.name)
-                if fold.exists(f"signals/{step.name}"):  # a rerun's or an earlier plan's outputs go first
-                    fold.rm(f"signals/{step.name}", recursive=True)
-                written = sorted((scratch / "signals" / step.name).glob("*.parquet"))
-                objstore.upload_tree(scratch, self.run_url, f"signals/{step.name}")
-                self.stat_update("documents", value=sum(pl.scan_parquet(f).select(pl.len()).collect().item()
-                                                        for f in written))
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+        corpus = [s for s in build_steps(recipe, self.steps, self.context) if isinstance(s, CorpusStep)]
+        scratch = Path(tempfile.mkdtemp(prefix="winnow-finalize-"))
+        try:
+            # from an object store every step's parts are fetched in order in one thread, so a step's
+            # finalize runs while the next step's parts come in (MinHash's are ~0.6 KB a document)
+            with ThreadPoolExecutor(1, thread_name_prefix="winnow-parts") as pool:
+                fetched = {} if fold.is_local() else {
+                    s.name: pool.submit(objstore.download_tree, self.run_url, f"signals/{s.name}.parts", scratch)
+                    for s in corpus}
+                try:
+                    for step in corpus:
+                        parts_dir = f"signals/{step.name}.parts"
+                        if fold.is_local():
+                            parts = [Path(fold.path) / rel for rel in objstore.list_files(fold, parts_dir)]
+                        else:
+                            fetched[step.name].result()
+                            parts = sorted((scratch / parts_dir).glob("*.parquet"))
+                        out = scratch / "signals" / step.name
+                        step.finalize(parts, out)
+                        if fold.exists(f"signals/{step.name}"):  # a rerun's or an earlier plan's outputs go first
+                            fold.rm(f"signals/{step.name}", recursive=True)
+                        written = sorted(out.glob("*.parquet"))
+                        objstore.upload_tree(scratch, self.run_url, f"signals/{step.name}")
+                        self.stat_update("documents", value=sum(pl.scan_parquet(f).select(pl.len()).collect().item()
+                                                                for f in written))
+                        for done in (scratch / parts_dir, out):  # this step's; the next step's parts stay
+                            shutil.rmtree(done, ignore_errors=True)
+                finally:
+                    for f in fetched.values():
+                        f.cancel()  # a step failed: the parts not yet fetched are not needed
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return iter(())
 
 
