@@ -3,8 +3,9 @@
 The same stages as a local run, on the same executor, with the run folder on the object store:
   1. preflight (curation/remote.py), then the lock object (conditional put, curation/objstore.py);
   2. scoring: each task (`RemoteScoreShard`) reads its plain JSONL inputs on S3 as streams and copies the
-     others to its own scratch folder, runs the ordinary `ScoreShard` there and uploads what it wrote, data first and its markers last; datatrove
-     records finished tasks under `<run>/logs/completions/` on the store, so a rerun resumes per task;
+     others to its own scratch folder, runs the ordinary `ScoreShard` there and uploads what it wrote, data
+     first and its markers last; datatrove records finished tasks under `<run>/logs/completions/` on the
+     store, so a rerun resumes per task;
   3. corpus-wide steps as distributed stages (curation/dedup/distributed.py) reading and writing the store;
   4. mix on the driver over a local copy of the documents and final signals, then upload: outputs first,
      `manifest.json` last (the commit).

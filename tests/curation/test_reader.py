@@ -172,7 +172,8 @@ def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_bre
     assert got == expected[:len(got)] and 0 < len(got) < 300
 
 
-def test_a_local_file_that_fails_to_read_is_quarantined_as_unreadable(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_local_file_that_fails_to_read_is_quarantined_as_unreadable(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The contrast the stream's own error exists for: an OSError reading a local file is a corrupt file."""
     import builtins
 
