@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
@@ -27,8 +28,20 @@ def worker_threads(workers: int) -> str:
     `cpus_per_task` CPUs and gets that many threads."""
     if os.environ.get(THREADS_ENV):
         return os.environ[THREADS_ENV]
+    return str(max(1, available_cpus() // max(1, int(workers))))
+
+
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use, as Polars' own default counts them: its affinity set, capped by a cgroup v2 CPU
+    quota (a container's `--cpus`: quota / period, at least one)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return str(max(1, cpus // max(1, int(workers))))
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file here, or one in another shape: the affinity set alone
+        pass
+    return cpus
 
 
 def ray_address() -> str | None:
@@ -142,7 +155,7 @@ def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
     import shutil
     import tempfile
 
-    import cloudpickle
+    from ray import cloudpickle
 
     os.environ.setdefault(THREADS_ENV, str(max(1, int(cpus))))
     import curation.datatrove_logs  # noqa: F401
@@ -162,10 +175,10 @@ def _run_rank_tasks(ex: Any) -> None:
     import json
     from collections import deque
 
-    import cloudpickle
     import ray
     from datatrove.utils.stats import PipelineStats
     from loguru import logger
+    from ray import cloudpickle
     from ray.exceptions import NodeDiedError, ObjectLostError, OutOfMemoryError, WorkerCrashedError
 
     global _RUN_RANK

@@ -8,6 +8,7 @@ by writing `manifest.json` last (docs/reliability-object-stores.md).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -135,30 +136,32 @@ def get_file(url: str, dst: str | Path) -> None:
 
 class InputStreamError(RuntimeError):
     """An object's body broke off while it was read as a stream, and reopening it where it broke failed too: the
-    task fails (and runs again), rather than the reader taking the rest of the file for unreadable (it
-    quarantines an OSError as a corrupt file)."""
+    task fails (rerunning the command resumes it), rather than the reader taking the rest of the file for
+    unreadable (it quarantines an OSError as a corrupt file, and the unread documents would be counted nowhere)."""
 
 
-STREAM_REOPENS = 5  # a body that breaks off is reopened where it broke (a range GET) this many times at most
+STREAM_REOPENS = 5  # breaks in a row after which a stream is given up (each reopens it where it broke)
 
 
 class _BodyStream(io.RawIOBase):
     """An S3 object's body as a raw stream. A reader that pauses (a long batch) can see the connection dropped:
-    the body is then reopened from the byte it broke at, for the same version of the object (`IfMatch` its
-    ETag), up to STREAM_REOPENS times; after that, or for any other error, an `InputStreamError` naming the
-    object. botocore checks the length read against the object's at the end (a short body raises there)."""
+    the body is then reopened from the byte it broke at, for the same version of the object (`open_body` asks
+    with its ETag), up to STREAM_REOPENS breaks in a row. Any other failure, and an error after the last byte
+    (botocore checks the length and the checksum there), is an `InputStreamError` naming the object: never an
+    OSError, never the end of the file."""
 
-    def __init__(self, open_body: Callable[[int], tuple[Any, int]], url: str) -> None:
+    def __init__(self, open_body: Callable[[int], Any], url: str) -> None:
         super().__init__()
-        self._open, self._url, self._pos, self._reopens = open_body, url, 0, 0
-        self._body, self._size = self._guard(lambda: open_body(0))  # size: of the whole object
+        self._open, self._url, self._pos, self._breaks = open_body, url, 0, 0
+        self._body = self._guard(lambda: open_body(0))
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except InputStreamError:
+            raise
         except Exception as e:  # noqa: BLE001 - whatever the HTTP stack raises: never an OSError to the reader
-            raise InputStreamError(f"{self._url}: reading broke off at byte {self._pos}: {type(e).__name__}: {e}"
-                                   ) from e
+            raise InputStreamError(f"{self._url}: cannot open at byte {self._pos}: {type(e).__name__}: {e}") from e
 
     def readable(self) -> bool:
         return True
@@ -168,21 +171,25 @@ class _BodyStream(io.RawIOBase):
             try:
                 chunk = self._body.read(len(buf))
                 break
-            except Exception:  # noqa: BLE001 - reopened below, or reported as above
-                if self._pos >= self._size:  # every byte is in: nothing to reopen for
-                    return 0
-                if self._reopens >= STREAM_REOPENS:
-                    return self._guard(lambda: self._body.read(len(buf)))  # raises again, as InputStreamError
-                self._reopens += 1
-                self._body.close()
-                self._body = self._guard(lambda: self._open(self._pos))[0]
+            except Exception as e:  # noqa: BLE001 - reopened, or reported as an InputStreamError
+                if self._breaks >= STREAM_REOPENS:
+                    raise InputStreamError(f"{self._url}: reading broke off at byte {self._pos} "
+                                           f"{self._breaks + 1} times in a row: {type(e).__name__}: {e}") from e
+                self._breaks += 1
+                self._close_body()
+                self._body = self._guard(lambda: self._open(self._pos))
+        self._breaks = 0
         buf[:len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)
 
+    def _close_body(self) -> None:
+        with contextlib.suppress(Exception):  # closing a broken or finished body tells nothing
+            self._body.close()
+
     def close(self) -> None:
         if not self.closed:
-            self._body.close()
+            self._close_body()
         super().close()
 
 
@@ -198,13 +205,16 @@ def open_stream(url: str) -> IO[bytes] | None:
     client, bucket, key = s3
     etag: list[str] = []
 
-    def open_body(pos: int) -> tuple[Any, int]:
+    def open_body(pos: int) -> Any:
         if not etag:  # the first open: the whole object, and the version every reopen must match
             r = client.get_object(Bucket=bucket, Key=key)
             etag.append(r["ETag"])
-            return r["Body"], int(r["ContentLength"])
+            return r["Body"]
         r = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-", IfMatch=etag[0])
-        return r["Body"], pos + int(r["ContentLength"])
+        if not str(r.get("ContentRange", "")).startswith(f"bytes {pos}-"):  # a whole object again: bytes twice
+            raise InputStreamError(f"{url}: the store ignored the range from byte {pos} (got "
+                                   f"{r.get('ContentRange')!r}); not reading the object again from its start")
+        return r["Body"]
 
     return io.BufferedReader(_BodyStream(open_body, url), buffer_size=8 << 20)
 

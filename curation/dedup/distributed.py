@@ -497,7 +497,7 @@ class WholeFinalize(PipelineStep):
     adds the stages' intermediate files (~50 MB written and read again per 200,000 sample documents: MinHash
     bands 26.5 MB, nodes 18.7 MB, exact partitions 3.7 MB, by `bench/scale.py --stage-costs`)
     and their reads of the parts, and the single-process finalize is the reference the stages are tested
-    against. The task reads the parts (from an object store: a local copy, the next step's fetched while this
+    against. The task reads the parts (from an object store: a local copy, the later steps' fetched while this
     one runs), writes each step's signals to a scratch folder and replaces `signals/<step>/` with them."""
 
     name = "single-process finalize"
@@ -513,6 +513,7 @@ class WholeFinalize(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         import shutil
         import tempfile
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
         from curation.recipe import Recipe
@@ -523,12 +524,14 @@ class WholeFinalize(PipelineStep):
         recipe = Recipe.model_validate_json(self.recipe_json)
         corpus = [s for s in build_steps(recipe, self.steps, self.context) if isinstance(s, CorpusStep)]
         scratch = Path(tempfile.mkdtemp(prefix="winnow-finalize-"))
+        stop = threading.Event()
         try:
             # from an object store every step's parts are fetched in order in one thread, so a step's
-            # finalize runs while the next step's parts come in (MinHash's are ~0.6 KB a document)
+            # finalize runs while the later steps' parts come in (MinHash's are ~0.6 KB a document)
             with ThreadPoolExecutor(1, thread_name_prefix="winnow-parts") as pool:
                 fetched = {} if fold.is_local() else {
-                    s.name: pool.submit(objstore.download_tree, self.run_url, f"signals/{s.name}.parts", scratch)
+                    s.name: pool.submit(objstore.download_tree, self.run_url, f"signals/{s.name}.parts", scratch,
+                                        stop=stop.is_set)
                     for s in corpus}
                 try:
                     for step in corpus:
@@ -548,9 +551,10 @@ class WholeFinalize(PipelineStep):
                                                                 for f in written))
                         for done in (scratch / parts_dir, out):  # this step's; the next step's parts stay
                             shutil.rmtree(done, ignore_errors=True)
-                finally:
+                finally:  # a step failed: the parts not yet fetched are not needed, nor the rest of a fetch
+                    stop.set()
                     for f in fetched.values():
-                        f.cancel()  # a step failed: the parts not yet fetched are not needed
+                        f.cancel()
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return iter(())

@@ -158,7 +158,41 @@ def test_a_broken_s3_stream_resumes_at_its_byte_and_fails_if_the_object_changed(
     st.read(100_000)
     fs.pipe(f"{bucket}/x.jsonl", data.replace(b'"t 1', b'"T 1'))
     st.raw._body.read = reset
-    with pytest.raises(objstore.InputStreamError, match=f"s3://{bucket}/x.jsonl: reading broke off at byte"):
+    with pytest.raises(objstore.InputStreamError, match=f"s3://{bucket}/x.jsonl: cannot open at byte"):
+        st.read()
+
+
+def test_a_reopened_s3_stream_that_ignores_the_range_is_refused(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store (or a proxy) that answers a range GET with the whole object would hand the reader the documents
+    from the first byte again, each counted twice: the reopen is refused instead."""
+    from curation import objstore
+
+    bucket = s3.bucket()
+    fsspec.filesystem("s3").pipe(f"{bucket}/x.jsonl", b'{"id": "d", "text": "t"}\n' * 600_000)
+    real = objstore._s3_key
+
+    class NoRanges:
+        def __init__(self, client) -> None:  # noqa: ANN001
+            self.client = client
+
+        def get_object(self, **kw):  # noqa: ANN003, ANN201
+            kw.pop("Range", None)
+            kw.pop("IfMatch", None)
+            return self.client.get_object(**kw)
+
+    def key(*a):  # noqa: ANN002, ANN202
+        client, b, k = real(*a)
+        return NoRanges(client), b, k
+
+    monkeypatch.setattr(objstore, "_s3_key", key)
+    st = objstore.open_stream(f"s3://{bucket}/x.jsonl")
+    st.read(100)
+
+    def reset(n: int = -1) -> bytes:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    st.raw._body.read = reset
+    with pytest.raises(objstore.InputStreamError, match="ignored the range from byte 8388608"):
         st.read()
 
 
@@ -299,14 +333,13 @@ def _task_workers(cluster) -> list:
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_a_ray_task_runs_polars_with_its_own_cpus_threads(ray_cluster, tmp_path: Path) -> None:
     """A rank task holds one CPU of its node (`cpus_per_task`): its Polars pool has one thread, whichever node
     runs it, not one per CPU of the machine (loading the task's steps imports Polars, which sizes its pool
     then, before the task's own code runs)."""
     import sys
 
-    import cloudpickle
+    from ray import cloudpickle
 
     from curation.executors import make_executor
     from tests.curation import thread_probe
@@ -320,6 +353,7 @@ def test_a_ray_task_runs_polars_with_its_own_cpus_threads(ray_cluster, tmp_path:
     assert [int((tmp_path / f"{r}.txt").read_text()) for r in (0, 1)] == [1, 1]
 
 
+@pytest.mark.slow
 def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, local_run) -> None:
     """A Ray worker killed while it runs a scoring task (as when its machine is lost): the executor starts the
     task again on a new worker, the run completes with the clean run's kept ids, and input = kept + removed +

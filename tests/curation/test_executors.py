@@ -98,13 +98,15 @@ def test_ray_loop_retries_a_lost_worker_a_bounded_number_of_times_and_never_a_ta
     import types
 
     import ray.exceptions as rex
+    from ray import cloudpickle
 
     from curation import executors
 
     lost = rex.WorkerCrashedError()
     fake = _FakeRay(lambda rank: lost if rank == 0 else ValueError("the task's own bug") if rank == 1 else None)
     monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(remote=fake.remote, put=fake.put, wait=fake.wait,
-                                                                   get=fake.get, exceptions=rex))
+                                                                   get=fake.get, exceptions=rex,
+                                                                   cloudpickle=cloudpickle))
     monkeypatch.setattr(executors, "_RUN_RANK", None)
     ex = types.SimpleNamespace(world_size=3, workers=2, cpus_per_task=1, gpus_per_task=0, mem_per_cpu_gb=1,
                                ray_remote_kwargs=None, get_incomplete_ranks=lambda ranks: list(ranks),
@@ -145,8 +147,8 @@ def test_a_ray_rank_logs_through_its_own_temporary_folder(tmp_path: Path, monkey
     of the log is whole, and the folder is gone when the rank ends."""
     import tempfile
 
-    import cloudpickle
     from datatrove.pipeline.base import PipelineStep
+    from ray import cloudpickle
 
     from curation.executors import _rank_task, ray_executor_class
 
@@ -174,7 +176,8 @@ def test_a_ray_rank_logs_through_its_own_temporary_folder(tmp_path: Path, monkey
     assert tempfile.gettempdir() == system_tmp  # restored
 
 
-def test_local_workers_share_the_cpus_polars_threads_and_the_command_keeps_its_own(tmp_path: Path) -> None:
+def test_local_workers_share_the_cpus_polars_threads_and_the_command_keeps_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two local workers on this machine's CPUs: each worker's Polars pool gets half of them (at least one), not
     every CPU (two workers x all CPUs of threads contend for the cores); the command's own pool and environment
     are left as they were."""
@@ -186,7 +189,11 @@ def test_local_workers_share_the_cpus_polars_threads_and_the_command_keeps_its_o
     from curation.worker_server import stop_worker_server
     from tests.curation.thread_probe import PolarsThreads
 
-    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.delenv(THREADS_ENV, raising=False)  # a value set by the user would win (as it should)
+    # the CPUs as Polars itself counts them, in a fresh process with no setting
+    cpus = int(subprocess.run([sys.executable, "-c", "import polars; print(polars.thread_pool_size())"],
+                              capture_output=True, text=True, check=True,
+                              env={k: v for k, v in os.environ.items() if k != THREADS_ENV}).stdout)
     own = pl.thread_pool_size()
     stop_worker_server()  # one started by an earlier test would be reused as it is
     try:
@@ -197,3 +204,19 @@ def test_local_workers_share_the_cpus_polars_threads_and_the_command_keeps_its_o
     assert [int((tmp_path / f"{r}.txt").read_text()) for r in (0, 1)] == [max(1, cpus // 2)] * 2
     assert pl.thread_pool_size() == own
     assert THREADS_ENV not in os.environ
+
+
+def test_available_cpus_follow_a_container_quota(tmp_path: Path) -> None:
+    """A cgroup v2 CPU quota (`docker --cpus 1.5`: "150000 100000") caps the CPUs the workers share, as it caps
+    Polars' own count; no quota ("max") or no such file leaves the CPUs this process may run on."""
+    import os
+
+    from curation.executors import available_cpus
+
+    mine = len(os.sched_getaffinity(0))
+    f = tmp_path / "cpu.max"
+    for text, want in (("150000 100000\n", 1), ("400000 100000\n", min(mine, 4)), ("max 100000\n", mine),
+                       ("weird\n", mine)):
+        f.write_text(text)
+        assert available_cpus(f) == min(mine, want)
+    assert available_cpus(tmp_path / "absent") == mine

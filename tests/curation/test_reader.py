@@ -134,9 +134,10 @@ class _Body:
 def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_breaking(tmp_path: Path) -> None:
     """A task reading its JSONL input as a stream from the store. Read whole, it gives the file's records; a
     connection dropped part-way (a reader paused by a long batch) is reopened at the byte it broke at, and the
-    records are still the file's, each once; a body that keeps breaking stops the task with an error naming the
-    object, where the same error (an OSError) from a local file quarantines the rest of the file as unreadable
-    (the unread documents would be counted nowhere)."""
+    records are still the file's, each once, however many times that happens along the file; a body that keeps
+    breaking at one byte, or fails after its last byte (where botocore checks length and checksum), stops the
+    task with an error naming the object, where the same error (an OSError) from a local file quarantines the
+    rest of the file as unreadable (the unread documents would be counted nowhere)."""
     import io
 
     from curation.objstore import STREAM_REOPENS, InputStreamError, _BodyStream
@@ -150,9 +151,9 @@ def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_bre
     def streamed(cuts: list[int | None]) -> tuple[InputFile, list[int]]:
         opened: list[int] = []
 
-        def open_body(pos: int) -> tuple[_Body, int]:
+        def open_body(pos: int) -> _Body:
             opened.append(pos)
-            return _Body(data, pos, cuts[min(len(opened) - 1, len(cuts) - 1)]), len(data)
+            return _Body(data, pos, cuts[min(len(opened) - 1, len(cuts) - 1)])
 
         f = InputFile(tmp_path / "absent.jsonl", "c.jsonl", 0,
                       stream=lambda: io.BufferedReader(_BodyStream(open_body, "s3://b/c.jsonl"), 4096))
@@ -163,13 +164,19 @@ def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_bre
     third, half = len(data) // 3, len(data) // 2
     f, opened = streamed([third, half, None])  # breaks twice, each time further on
     assert list(iter_records([f])) == expected and opened == [0, third, half]
-    f, opened = streamed([half, half])  # breaks at the same byte every time
-    got: list = []
-    with pytest.raises(InputStreamError, match=r"s3://b/c\.jsonl: reading broke off at byte"):
-        for rec in iter_records([f]):
-            got.append(rec)
-    assert len(opened) == 1 + STREAM_REOPENS
-    assert got == expected[:len(got)] and 0 < len(got) < 300
+    step = len(data) // (3 * STREAM_REOPENS)
+    cuts = [step * (k + 1) for k in range(3 * STREAM_REOPENS - 1)] + [None]
+    f, opened = streamed(cuts)  # breaks every `step` bytes: 3x the limit in all, never twice in a row
+    assert list(iter_records([f])) == expected and opened == [0, *cuts[:-1]]
+    for cut in (half, len(data)):  # breaks at one byte every time; fails after its last byte every time
+        f, opened = streamed([cut])
+        got: list = []
+        with pytest.raises(InputStreamError, match=r"s3://b/c\.jsonl: reading broke off at byte"):
+            for rec in iter_records([f]):
+                got.append(rec)
+        assert len(opened) == 1 + STREAM_REOPENS
+        assert got == expected[:len(got)]
+        assert len(got) < 300 if cut == half else len(got) == 300  # all read, and still an error, not the end
 
 
 def test_a_local_file_that_fails_to_read_is_quarantined_as_unreadable(tmp_path: Path,
