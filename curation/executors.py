@@ -151,7 +151,8 @@ def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
     The rank runs with its own temporary folder: datatrove's Ray executor logs a task to
     `<tempdir>/ray_logs/logs/task_<rank>.log` before copying it to the run, a path every worker of a node
     shares, so two runs (or stages) with the same rank on one node at once wrote into one file. The folder
-    (and any scratch the task left in it) goes when the rank ends."""
+    (and any scratch the task left in it) goes when the rank ends, or, when its worker was killed, once the
+    next rank starts on that machine (`curation.scratch`)."""
     import shutil
     import tempfile
 
@@ -159,9 +160,10 @@ def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
 
     os.environ.setdefault(THREADS_ENV, str(max(1, int(cpus))))
     import curation.datatrove_logs  # noqa: F401
+    from curation.scratch import scratch_dir
 
     executor = cloudpickle.loads(executor_pickle)
-    own = tempfile.mkdtemp(prefix=f"winnow-rank{rank:05d}-")
+    own = str(scratch_dir(f"winnow-rank{rank:05d}", "winnow-rank"))  # and a killed worker's goes now
     outer, tempfile.tempdir = tempfile.tempdir, own  # a Ray worker runs one task at a time
     try:
         executor._run_for_rank(rank)

@@ -124,8 +124,9 @@ class RemoteScoreShard(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Any:
         from curation.reader import InputFile
         from curation.scoring import ScoreShard
+        from curation.scratch import scratch_dir
 
-        scratch = Path(tempfile.mkdtemp(prefix=f"winnow-task{rank:05d}-"))
+        scratch = scratch_dir(f"winnow-task{rank:05d}", "winnow-task")  # and a killed task's goes now
         try:
             mine = {f.index for f in _task_inputs(self.files, rank, world_size)}
             local: list[InputFile] = []

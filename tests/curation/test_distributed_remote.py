@@ -357,8 +357,9 @@ def test_a_ray_task_runs_polars_with_its_own_cpus_threads(ray_cluster, tmp_path:
 def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, local_run) -> None:
     """A Ray worker killed while it runs a scoring task (as when its machine is lost): the executor starts the
     task again on a new worker, the run completes with the clean run's kept ids, and input = kept + removed +
-    quarantined + skipped."""
+    quarantined + skipped; the killed worker's scratch does not stay on the machine's disk."""
     import signal
+    import tempfile
     import threading
 
     import psutil
@@ -371,15 +372,20 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
     _upload(corpus, f"s3://{bucket}/corpus")
     run = f"s3://{bucket}/runs/lost"
     killed: list[int] = []
+    left: list[Path] = []  # the killed worker's rank folder: no cleanup of its own runs
     done = threading.Event()
 
     def kill_first_task() -> None:
         while not done.is_set() and not killed:
             for worker in _task_workers(ray_cluster):
+                mine = list(Path(tempfile.gettempdir()).glob(f"winnow-rank*-p{worker.pid}-*"))
+                if not mine:  # its rank folder is not made yet
+                    continue
                 try:
                     victims = [worker, *worker.children(recursive=True)]  # the worker and anything it started
                 except psutil.NoSuchProcess:
                     continue
+                left.extend(mine)
                 for v in victims:
                     try:
                         v.send_signal(signal.SIGKILL)
@@ -401,6 +407,7 @@ def test_worker_lost_mid_task_is_retried_and_accounting_closes(s3, ray_cluster, 
         logger.remove(sink)
     assert len(killed) == 1
     assert any("WorkerCrashedError" in w and "retriable" in w for w in warnings), warnings  # the executor saw it
+    assert left and not any(d.exists() for d in left)  # the next rank on the machine removed the orphan
     assert _kept_ids(run) == _kept_ids(str(ref))
     assert _removed(run).equals(_removed(str(ref)))
     assert m["input"] == 216 == m["kept"] + m["removed"] + m["quarantined"] + m["skipped"]
