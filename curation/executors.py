@@ -153,7 +153,6 @@ def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
     shares, so two runs (or stages) with the same rank on one node at once wrote into one file. The folder
     (and any scratch the task left in it) goes when the rank ends, or, when its worker was killed, once the
     next rank starts on that machine (`curation.scratch`)."""
-    import shutil
     import tempfile
 
     from ray import cloudpickle
@@ -163,13 +162,12 @@ def _rank_task(executor_pickle: bytes, rank: int, cpus: float = 1) -> None:
     from curation.scratch import scratch_dir
 
     executor = cloudpickle.loads(executor_pickle)
-    own = str(scratch_dir(f"winnow-rank{rank:05d}", "winnow-rank"))  # and a killed worker's goes now
-    outer, tempfile.tempdir = tempfile.tempdir, own  # a Ray worker runs one task at a time
-    try:
-        executor._run_for_rank(rank)
-    finally:
-        tempfile.tempdir = outer
-        shutil.rmtree(own, ignore_errors=True)
+    with scratch_dir("winnow-rank", rank) as own:  # and a killed worker's goes now
+        outer, tempfile.tempdir = tempfile.tempdir, str(own)  # a Ray worker runs one task at a time
+        try:
+            executor._run_for_rank(rank)
+        finally:
+            tempfile.tempdir = outer
 
 
 def _run_rank_tasks(ex: Any) -> None:

@@ -126,8 +126,7 @@ class RemoteScoreShard(PipelineStep):
         from curation.scoring import ScoreShard
         from curation.scratch import scratch_dir
 
-        scratch = scratch_dir(f"winnow-task{rank:05d}", "winnow-task")  # and a killed task's goes now
-        try:
+        with scratch_dir("winnow-task", rank) as scratch:  # and a killed task's goes now
             mine = {f.index for f in _task_inputs(self.files, rank, world_size)}
             local: list[InputFile] = []
             for f in self.files:
@@ -161,8 +160,6 @@ class RemoteScoreShard(PipelineStep):
                 # a finished counter before the files it vouches for
                 for sub in ("docs", "signals", "quarantine", "state/batches", "state/tasks"):
                     objstore.upload_tree(work, self.run_url, sub, done=sent)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         return iter(())
 
 

@@ -1,54 +1,83 @@
-"""Scratch folders named after the process that owns them.
+"""Scratch folders that a killed process does not leave behind for good.
 
 A process killed mid-task (a Ray worker lost to the memory monitor, a local worker stopped with SIGKILL) runs
 no cleanup, and its scratch (a task's documents and signals, a copy of its inputs) would stay on the node's
-disk for good. The next scratch of the same family made on that machine removes those whose process is gone.
-The name holds the host too: a temporary folder shared with another machine or container (another process
-numbering) is never judged by this one's processes.
+disk. Each scratch folder holds an `.owner` file that its process keeps locked (`flock`) while it works; the
+kernel drops the lock when the process dies, however it dies. Making a new scratch folder of a family removes
+the folders of that family, made on this host by `scratch_dir` (the exact name shape), whose lock is free. A
+lock, unlike a process number, means the same in every pid namespace sharing the folder (containers of one
+pod), and is still held by a child the owner forked.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-_OWNER = re.compile(r"-p(\d+)-[^-]*$")
+OWNER = ".owner"
 
 
 def _host() -> str:
+    """This machine's name as it goes into a folder name (other characters as `_`)."""
     return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
-def scratch_dir(name: str, family: str) -> Path:
-    """A new folder `<name>-<host>-p<pid>-XXXX` in the temporary folder, after removing the folders of `family`
-    there made on this host by a process that is no longer alive."""
+def _shape(family: str) -> re.Pattern[str]:
+    """Exactly the names `scratch_dir` gives: family, 5-digit rank, host, pid, mkdtemp's 8 random characters."""
+    return re.compile(re.escape(family) + r"\d{5}-" + re.escape(_host()) + r"-p\d{1,7}-[a-z0-9_]{8}")
+
+
+@contextmanager
+def scratch_dir(family: str, rank: int) -> Iterator[Path]:
+    """A new folder `<family><rank>-<host>-p<pid>-XXXXXXXX` in the temporary folder, locked as this process's
+    while the block runs and removed after it; first, the folders of `family` whose owner is gone go."""
     root = Path(tempfile.gettempdir())
     remove_orphans(root, family)
-    return Path(tempfile.mkdtemp(prefix=f"{name}-{_host()}-p{os.getpid()}-", dir=root))
+    path = Path(tempfile.mkdtemp(prefix=f"{family}{rank:05d}-{_host()}-p{os.getpid()}-", dir=root))
+    fd = os.open(path / OWNER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file: nobody else holds it
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
 
 
 def remove_orphans(root: Path, family: str) -> list[Path]:
-    """Remove the scratch folders of `family` under `root` made on this host by a process that is gone; the
-    ones removed."""
-    gone = []
-    for d in root.glob(f"{family}*-{_host()}-p*-*"):
-        m = _OWNER.search(d.name)
-        if m is None or not d.is_dir() or _alive(int(m.group(1))):
-            continue
-        shutil.rmtree(d, ignore_errors=True)
-        gone.append(d)
-    return gone
-
-
-def _alive(pid: int) -> bool:
+    """Remove the scratch folders of `family` under `root` (this host's, by their exact name shape) whose
+    `.owner` lock no process holds; the ones removed. A folder without `.owner` (not yet locked, or not made by
+    `scratch_dir`), a symbolic link, or one whose lock is held is left as it is."""
+    shape = _shape(family)
+    gone: list[Path] = []
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, and not ours to judge
-        return True
-    return True
+        names = os.listdir(root)
+    except OSError:
+        return gone
+    for name in names:
+        d = root / name
+        if not shape.fullmatch(name) or d.is_symlink():
+            continue
+        try:
+            fd = os.open(d / OWNER, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:  # no owner file (or not ours to open): leave it
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its process (or a child of it) is alive
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(d)
+            gone.append(d)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return gone

@@ -1,17 +1,23 @@
-"""Scratch folders of killed processes are removed by the next scratch made on the machine, and nothing else."""
+"""A killed process's scratch folder is removed by the next one made on the machine, and nothing else is."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# a process that makes a scratch folder, writes into it and dies without cleaning up (as SIGKILL leaves it)
+DIES = ("import os, sys, tempfile; tempfile.tempdir = sys.argv[1]; from curation.scratch import scratch_dir; "
+        "cm = scratch_dir('winnow-task', 3); d = cm.__enter__(); "
+        "open(os.path.join(d, 'docs.parquet'), 'w').write('x'); print(d, flush=True); os._exit(0)")
+# one that does the same and stays alive, holding its folder, until its stdin closes
+HOLDS = DIES.replace("os._exit(0)", "sys.stdin.read()")
 
 
 def test_a_killed_processs_scratch_goes_with_the_next_one_and_nothing_else(tmp_path: Path,
@@ -19,21 +25,38 @@ def test_a_killed_processs_scratch_goes_with_the_next_one_and_nothing_else(tmp_p
     from curation.scratch import _host, scratch_dir
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    # a process that makes its scratch, writes into it and dies without cleaning up (as SIGKILL leaves it)
-    code = ("import os, tempfile, sys; tempfile.tempdir = sys.argv[1]; from curation.scratch import scratch_dir; "
-            "d = scratch_dir('winnow-task00003', 'winnow-task'); "
-            "open(os.path.join(d, 'docs.parquet'), 'w').write('x'); print(d); os._exit(0)")
-    dead = Path(subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.strip())
-    assert dead.is_dir() and (dead / "docs.parquet").exists()
-    host, dead_pid = _host(), int(re.search(r"-p(\d+)-", dead.name).group(1))
-    alive = tmp_path / f"winnow-task00001-{host}-p{os.getpid()}-abcd1234"  # this process: alive
-    elsewhere = tmp_path / f"winnow-task00002-otherhost-p{dead_pid}-abcd1234"  # another machine's numbering
-    other_family = tmp_path / f"winnow-rank00000-{host}-p{dead_pid}-abcd1234"
-    users = tmp_path / "winnow-task-notes"
-    for d in (alive, elsewhere, other_family, users):
-        d.mkdir()
-    new = scratch_dir("winnow-task00000", "winnow-task")
-    assert new.is_dir() and new.parent == tmp_path and new.name.startswith(f"winnow-task00000-{host}-p")
-    assert not dead.exists()  # the dead process's scratch, with what it held
-    assert all(d.is_dir() for d in (alive, elsewhere, other_family, users))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDS, str(tmp_path)], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        held = Path(holder.stdout.readline().strip())
+        dead = Path(subprocess.run([sys.executable, "-c", DIES, str(tmp_path)], cwd=ROOT, capture_output=True,
+                                   text=True, check=True).stdout.strip())
+        assert dead.is_dir() and (dead / "docs.parquet").exists() and held.is_dir()
+        host = _host()
+        # a live owner judged by its lock, not by the number in the name: this one names a process that is gone
+        # (as a process of another pid namespace would look), and its lock is held by the holder
+        renamed = tmp_path / held.name.replace(f"-p{holder.pid}-", "-p4000000-")
+        held.rename(renamed)
+        keep = [renamed]
+        for name in (f"winnow-task-notes-{host}-p4000001-abcdefgh",  # not the exact shape scratch_dir makes
+                     f"winnow-tasks00001-{host}-p4000001-abcdefgh",
+                     "winnow-task00002-otherhost-p4000001-abcdefgh",  # another machine's
+                     f"winnow-task00002-{host}-p99999999999999999999-abcdefgh",  # a number no process has
+                     f"winnow-task00003-{host}-p4000001-nolock12"):  # no .owner file: not one of ours
+            (tmp_path / name).mkdir()
+            if not name.endswith("nolock12"):  # an unlocked owner file: only the name's shape protects these
+                (tmp_path / name / ".owner").write_text("")
+            keep.append(tmp_path / name)
+        (tmp_path / f"winnow-task00004-{host}-p4000001-symlink1").symlink_to(dead, target_is_directory=True)
+        keep.append(tmp_path / f"winnow-task00004-{host}-p4000001-symlink1")
+        with scratch_dir("winnow-task", 0) as new:
+            assert new.is_dir() and new.parent == tmp_path and new.name.startswith(f"winnow-task00000-{host}-p")
+            assert not dead.exists() and not dead.is_symlink()  # the dead process's scratch, with what it held
+            assert all(d.exists() or d.is_symlink() for d in keep)
+        assert not new.exists()  # and the block's own folder goes when it ends
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    time.sleep(0.05)
+    with scratch_dir("winnow-task", 0):  # the holder has exited: its folder is an orphan now
+        assert not renamed.exists()
