@@ -10,7 +10,7 @@ or the command + every process of both Ray nodes + the S3 server (Ray), from /pr
 through their parents' reaped-children times).
 
     python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
-    python bench/scale.py --rounds 3             # the bar: medians of 3 rounds, each side first in turn, a fresh
+    python bench/scale.py --rounds 5             # the bar: medians of 5 rounds, each side first in turn, a fresh
                                                  # S3 server and cluster each round (this machine's speed drifts)
     python bench/scale.py --docs 20000           # quick
     python bench/scale.py --rss-docs 1000000     # also: driver peak RSS at 1M documents (Ray, local paths)

@@ -193,15 +193,15 @@ class _BodyStream(io.RawIOBase):
         super().close()
 
 
-def open_stream(url: str) -> IO[bytes] | None:
-    """`url`'s bytes as a buffered stream read while the caller works (no local copy), for an s3:// object;
-    None for any other kind of URL (the caller copies it with `get_file`)."""
+def open_stream(url: str) -> IO[bytes]:
+    """An s3:// object's bytes as a buffered stream read while the caller works (no local copy); other URLs
+    are copied with `get_file`."""
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(url)
     s3 = _s3_key(_Plain(fs, path), "")
     if s3 is None:
-        return None
+        raise WinnowError(f"{url}: only s3:// objects are read as streams")
     client, bucket, key = s3
     etag: list[str] = []
 
@@ -354,13 +354,19 @@ def upload_tree(local_dir: str | Path, run: str, subdir: str = "", *, skip: tupl
         return 0
     df_folder = folder(run)
     files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-    todo = []
+    rels = []
     for p in files:
         rel = str(p.relative_to(local_dir)).replace(os.sep, "/")
         if not (p.name.startswith(".") or rel in done or any(rel.startswith(s) for s in skip)):
-            todo.append((p, rel))
-    _each(df_folder, lambda t: write_bytes(df_folder, t[1], t[0].read_bytes()), todo)
-    return len(todo)
+            rels.append(rel)
+    upload_files(local_dir, df_folder, rels)
+    return len(rels)
+
+
+def upload_files(local_dir: str | Path, df_folder: Any, rels: list[str]) -> None:
+    """Copy local_dir/<rel> to <rel> in `df_folder` for each of `rels` (in threads on an object store); every file
+    is written when this returns."""
+    _each(df_folder, lambda rel: write_bytes(df_folder, rel, (Path(local_dir) / rel).read_bytes()), rels)
 
 
 def download_tree(run: str, subdir: str, local_dir: str | Path, stop: Callable[[], bool] | None = None) -> int:

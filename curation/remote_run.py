@@ -134,7 +134,7 @@ class RemoteScoreShard(PipelineStep):
                     dst = scratch / "inputs" / f"{f.index:06d}{_suffix(f.url)}"
                     if _streamed(f.url):  # read while scored: no copy to wait for, none on the worker's disk
                         local.append(InputFile(path=dst, rel=f.rel, index=f.index,
-                                               stream=functools.partial(_open_stream, f.url)))
+                                               stream=functools.partial(objstore.open_stream, f.url)))
                         continue
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     objstore.get_file(f.url, dst)
@@ -182,12 +182,9 @@ class _BatchUploader:
         w = self.work
         data = [p for p in [w / "docs" / f"{name}.parquet", *sorted(w.glob(f"signals/*/{name}.parquet")),
                             w / "quarantine" / f"{name}.jsonl"] if p.is_file()]
-        fold = self.fold
         for paths in (data, [w / "state" / "batches" / name]):  # the marker after the files it vouches for
             rels = [p.relative_to(w).as_posix() for p in paths]
-            for _ in objstore.imap(lambda r: objstore.write_bytes(fold, r, (w / r).read_bytes()), rels,
-                                   remote=not fold.is_local()):
-                pass
+            objstore.upload_files(w, self.fold, rels)
             self.sent.update(rels)
 
     def finish(self) -> set[str]:
@@ -209,13 +206,6 @@ def _streamed(url: str) -> bool:
     """A task reads this input straight from the store (plain JSONL on S3); others it copies first (Parquet
     needs random access; compressed and WARC files are copied to keep their readers on plain files)."""
     return url.startswith("s3://") and url.lower().endswith(STREAMED_SUFFIXES)
-
-
-def _open_stream(url: str) -> Any:
-    stream = objstore.open_stream(url)
-    if stream is None:
-        raise WinnowError(f"{url}: no stream reader for this kind of URL")
-    return stream
 
 
 def _suffix(url: str) -> str:

@@ -9,7 +9,8 @@ them on the second core, and the workers start as soon as scoring does.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 STEPS_ENV = "WINNOW_WORKER_STEPS"  # the steps whose modules `curation.worker_steps` imports in the server
 
@@ -40,26 +41,32 @@ def start_worker_server(preload: list[str], workers: int) -> None:
 
     before = set(descendants(os.getpid()))
     multiprocess.get_context("forkserver").set_forkserver_preload(list(preload))
-    outer = os.environ.get(THREADS_ENV)
-    os.environ[THREADS_ENV] = worker_threads(workers)
-    try:
+    with _server_env({THREADS_ENV: worker_threads(workers)}):
         forkserver.ensure_running()
-    finally:  # the server has it; nothing started later should
-        if outer is None:
-            del os.environ[THREADS_ENV]
-        else:
-            os.environ[THREADS_ENV] = outer
     claim_children(set(descendants(os.getpid())) - before)  # the server and its resource tracker
 
 
 def start_worker_server_for_steps(step_names: Iterable[str], workers: int) -> None:
     """Start the forkserver for these steps before this process has imported any of them: the server looks up
     their modules itself (`curation.worker_steps`, which reads the names from its environment)."""
-    os.environ[STEPS_ENV] = ",".join(step_names)
-    try:
+    with _server_env({STEPS_ENV: ",".join(step_names)}):
         start_worker_server(["curation.scoring", "curation.worker_steps"], workers)
+
+
+@contextmanager
+def _server_env(values: dict[str, str]) -> Iterator[None]:
+    """`values` in this process's environment while the server starts (it inherits them), as before after: nothing
+    started later should see them."""
+    outer = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
-        del os.environ[STEPS_ENV]  # the server has it; nothing started later should
+        for k, v in outer.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def stop_worker_server() -> None:

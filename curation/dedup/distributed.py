@@ -512,20 +512,19 @@ class WholeFinalize(PipelineStep):
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
         import shutil
-        import tempfile
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
         from curation.recipe import Recipe
         from curation.scoring import build_steps
+        from curation.scratch import scratch_dir
         from curation.steps import CorpusStep
 
         fold = objstore.folder(self.run_url)
         recipe = Recipe.model_validate_json(self.recipe_json)
         corpus = [s for s in build_steps(recipe, self.steps, self.context) if isinstance(s, CorpusStep)]
-        scratch = Path(tempfile.mkdtemp(prefix="winnow-finalize-"))
         stop = threading.Event()
-        try:
+        with scratch_dir("winnow-finalize", rank) as scratch:
             # from an object store every step's parts are fetched in order in one thread, so a step's
             # finalize runs while the later steps' parts come in (MinHash's are ~0.6 KB a document)
             with ThreadPoolExecutor(1, thread_name_prefix="winnow-parts") as pool:
@@ -555,8 +554,6 @@ class WholeFinalize(PipelineStep):
                     stop.set()
                     for f in fetched.values():
                         f.cancel()
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         return iter(())
 
 

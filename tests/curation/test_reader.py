@@ -161,6 +161,9 @@ def test_a_streamed_input_resumes_where_it_broke_off_and_fails_when_it_keeps_bre
 
     f, opened = streamed([None])
     assert list(iter_records([f])) == expected and opened == [0]
+    empty = InputFile(tmp_path / "absent.jsonl", "e.jsonl", 0,
+                      stream=lambda: io.BufferedReader(_BodyStream(lambda pos: _Body(b"", pos, None), "s3://b/e"), 64))
+    assert [(type(r), r.reason) for r in iter_records([empty])] == [(Quarantined, "empty file")]  # as a local one
     third, half = len(data) // 3, len(data) // 2
     f, opened = streamed([third, half, None])  # breaks twice, each time further on
     assert list(iter_records([f])) == expected and opened == [0, third, half]
