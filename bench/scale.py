@@ -4,7 +4,7 @@ local paths, and the driver's peak memory with the distributed dedup stages.
 Both sides read the same sample corpus (`winnow data sample`, sharded into JSONL files), run the same recipe
 with the same number of tasks and 2 worker processes (local: 2 processes; Ray: 2 nodes x 1 CPU), start-up
 inside the clock (`winnow curate` as a fresh process). The Ray cluster (`ray start` x2) and the S3 server
-(moto in server mode) run on this machine and are started before the clock, as a user's cluster would be;
+(moto's S3 service, tests/curation/moto_s3.py) run on this machine and are started before the clock, as a user's cluster would be;
 the corpus is uploaded to S3 before the clock too. CPU time: the command and everything it started (local),
 or the command + every process of both Ray nodes + the S3 server (Ray), from /proc (dead workers count
 through their parents' reaped-children times).
@@ -66,7 +66,7 @@ def _tree(pids: list[int]) -> list:
 def _kind(p) -> str:
     """Which part of the system a process is, for the CPU breakdown."""
     name, cmd = p.name(), " ".join(p.cmdline()[:3])
-    if "moto_server" in cmd:
+    if "moto_s3.py" in cmd or "moto_server" in cmd:
         return "s3 server"
     if name.startswith("ray::") and "Agent" not in name or "default_worker" in cmd:
         return "ray workers"

@@ -1,4 +1,4 @@
-"""Session fixtures for the cluster tests: a real S3 server (moto in server mode) and a real two-node Ray
+"""Session fixtures for the cluster tests: a real S3 server (moto's S3 service, `moto_s3.py`) and a real two-node Ray
 cluster (`ray start` twice on loopback, one CPU each, a small object store).
 
 Both are started on first use by the test session (so `.ci/run`, which runs exactly the README's pytest
@@ -106,14 +106,15 @@ class S3Server:
 
 @contextmanager
 def local_s3(log: Path) -> Iterator[S3Server]:
-    """moto's S3 server on a free loopback port until the block ends (bench/scale.py uses it too)."""
+    """moto's S3 server on a free loopback port until the block ends (bench/scale.py uses it too): its S3 service
+    alone (`moto_s3.py` says why not `moto_server`)."""
     port = free_port()
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("moto_s3.py")), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: urllib.request.urlopen(url, timeout=2).status == 200, "moto_server", 60, proc, log)
+        _wait(lambda: urllib.request.urlopen(url, timeout=2).status == 200, "moto S3 server", 60, proc, log)
         yield S3Server(url, {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
                              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}, [proc])
     finally:
