@@ -86,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     alone = ALONE.get(args[0]) if args else None
     cmd = typer.main.get_command(build_root([alone]) if alone else globals().get("root") or __getattr__("root"))
     try:
+        return _run(cmd, args, debug)
+    finally:
+        if (executors := sys.modules.get("curation.executors")) is not None:
+            executors.leave_ray()  # now: Ray's exit hook would wait 0.5 s first
+
+
+def _run(cmd: Any, args: list[str], debug: bool) -> int:
+    try:
         rv = cmd.main(args=args, prog_name="winnow", standalone_mode=False)
         # typer turns KeyboardInterrupt (Ctrl-C, or SIGTERM in a long job) into an exit code it *returns*
         # when not in standalone mode; it must reach the shell

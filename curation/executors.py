@@ -55,10 +55,31 @@ def ensure_ray(workers: int) -> None:
         import ray
     except ImportError:
         raise WinnowError("--executor ray needs ray: pip install 'winnow[ray]'") from None
+    global _JOINED
     if not ray.is_initialized():
         addr = ray_address()
         ray.init(address=addr, num_cpus=None if addr else max(1, workers), include_dashboard=False,
                  log_to_driver=False, ignore_reinit_error=True)
+        _JOINED = ray.get_runtime_context().get_job_id()
+    elif _JOINED != ray.get_runtime_context().get_job_id():
+        _JOINED = None  # connected by someone else (a test, a notebook): left connected
+
+
+_JOINED: str | None = None  # the Ray job of the connection ensure_ray made (None: it made none)
+
+
+def leave_ray() -> None:
+    """Disconnect from Ray now if `ensure_ray` connected: a command's last step. Left to Ray's exit hook, the
+    disconnect first sleeps 0.5 s so that worker log lines reach the terminal, and `ensure_ray` sends none
+    there (log_to_driver=False)."""
+    global _JOINED
+    if _JOINED is None:
+        return
+    import ray
+
+    joined, _JOINED = _JOINED, None
+    if ray.is_initialized() and ray.get_runtime_context().get_job_id() == joined:
+        ray.shutdown()
 
 
 def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, logging_dir: str,

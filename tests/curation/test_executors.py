@@ -220,3 +220,68 @@ def test_available_cpus_follow_a_container_quota(tmp_path: Path) -> None:
         f.write_text(text)
         assert available_cpus(f) == min(mine, want)
     assert available_cpus(tmp_path / "absent") == mine
+
+
+class _FakeRayConnection:
+    """`ray`'s connection calls: each init is a new driver job; shutdown records itself."""
+
+    def __init__(self, connected_job: str | None = None) -> None:
+        self.job, self.inits, self.shutdowns = connected_job, 0, 0
+
+    def is_initialized(self) -> bool:
+        return self.job is not None
+
+    def init(self, **_kw) -> None:  # noqa: ANN003
+        self.inits += 1
+        self.job = f"job-{self.inits}"
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+        self.job = None
+
+    def get_runtime_context(self):  # noqa: ANN201
+        import types
+
+        return types.SimpleNamespace(get_job_id=lambda: self.job)
+
+
+def test_a_command_leaves_the_ray_connection_it_made_and_no_other(monkeypatch) -> None:
+    """The command disconnects at its end (Ray's exit hook would sleep 0.5 s first), but only from a connection
+    `ensure_ray` made: one a test or a notebook made stays, even after an earlier command's was closed."""
+    from curation import executors
+
+    fake = _FakeRayConnection()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(executors, "_JOINED", None)
+    executors.ensure_ray(2)
+    executors.ensure_ray(2)  # a second stage of the same command: same connection
+    assert fake.inits == 1
+    executors.leave_ray()
+    assert (fake.shutdowns, fake.is_initialized()) == (1, False)
+    executors.leave_ray()  # nothing left to leave
+    assert fake.shutdowns == 1
+
+    executors.ensure_ray(2)
+    fake.shutdown()  # someone else closed it, then connected on their own
+    fake.init()
+    executors.ensure_ray(2)
+    executors.leave_ray()
+    assert (fake.shutdowns, fake.is_initialized()) == (1 + 1, True)
+
+    other = _FakeRayConnection(connected_job="theirs")
+    monkeypatch.setitem(sys.modules, "ray", other)
+    monkeypatch.setattr(executors, "_JOINED", None)
+    executors.ensure_ray(2)
+    executors.leave_ray()
+    assert (other.inits, other.shutdowns) == (0, 0)
+
+
+def test_the_cli_leaves_ray_after_a_command_whether_it_failed_or_not(monkeypatch, tmp_path: Path) -> None:
+    from app import cli
+    from curation import executors
+
+    calls = []
+    monkeypatch.setattr(executors, "leave_ray", lambda: calls.append(1))
+    assert cli.main(["curate", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "run")]) == 2
+    assert cli.main(["--help"]) == 0
+    assert calls == [1, 1]
