@@ -4,10 +4,10 @@ local paths, and the driver's peak memory with the distributed dedup stages.
 Both sides read the same sample corpus (`winnow data sample`, sharded into JSONL files), run the same recipe
 with the same number of tasks and 2 worker processes (local: 2 processes; Ray: 2 nodes x 1 CPU), start-up
 inside the clock (`winnow curate` as a fresh process). The Ray cluster (`ray start` x2) and the S3 server
-(moto's S3 service, tests/curation/moto_s3.py) run on this machine and are started before the clock, as a user's cluster would be;
-the corpus is uploaded to S3 before the clock too. CPU time: the command and everything it started (local),
-or the command + every process of both Ray nodes + the S3 server (Ray), from /proc (dead workers count
-through their parents' reaped-children times).
+(moto's S3 service, tests/curation/moto_s3.py) run on this machine and are started before the clock, as a
+user's cluster would be; the corpus is uploaded to S3 before the clock too. CPU time: the command and everything
+it started (local), or the command + every process of both Ray nodes + the S3 server (Ray), sampled from /proc
+every 0.2 s (a process's last 0.2 s may be missed), by one pass over /proc a sample for either side.
 
     python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
     python bench/scale.py --rounds 5             # the bar: medians of 5 rounds, each side first in turn, a fresh
@@ -50,16 +50,40 @@ rules:
 """
 
 
-def _tree(pids: list[int]) -> list:
-    import psutil
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-    out = []
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            out += [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
+
+def _proc_table() -> dict[int, tuple[int, float, int]]:
+    """pid -> (parent pid, user+system CPU seconds, start time in clock ticks), from one pass over /proc.
+
+    One pass serves every root, so the sampler costs the same whichever side it watches: with psutil's
+    `children(recursive=True)` per root it read every process's stat once per root and again per process,
+    12 ms a sample for the Ray side's four roots against ~3 ms for the local side's one, on the same 2 cores
+    as the work it measured (about 4% of a core more, every 0.2 s, against the Ray side)."""
+    out: dict[int, tuple[int, float, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
             continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:  # gone since the listing
+            continue
+        rest = data[data.rindex(b")") + 2:].split()  # after the command name, which may hold spaces
+        out[int(entry.name)] = (int(rest[1]), (int(rest[11]) + int(rest[12])) / CLOCK_TICKS, int(rest[19]))
+    return out
+
+
+def _tree(roots: list[int], table: dict[int, tuple[int, float, int]]) -> list[int]:
+    """`roots` and every process under them, from `_proc_table`."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], [r for r in roots if r in table]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
     return out
 
 
@@ -76,17 +100,22 @@ def _kind(p) -> str:
     return "command"
 
 
-def _sample_cpu(roots: list[int], seen: dict[tuple[int, float], tuple[float, str]],
-                names: dict[tuple[int, float], str] | None = None) -> None:
+def _sample_cpu(roots: list[int], seen: dict[tuple[int, int], tuple[float, str]],
+                names: dict[tuple[int, int], str] | None = None) -> None:
     """Record user+system CPU of every live process under `roots`, keyed by (pid, start time)."""
     import psutil
 
-    for p in _tree(roots):
-        try:
-            t = p.cpu_times()
-            key = (p.pid, p.create_time())
-            seen[key] = (t.user + t.system, seen[key][1] if key in seen else _kind(p))
-            if names is not None and key not in names:
+    table = _proc_table()
+    for pid in _tree(roots, table):
+        _, cpu, started = table[pid]
+        key = (pid, started)
+        if key in seen:
+            seen[key] = (cpu, seen[key][1])
+            continue
+        try:  # a process seen for the first time: what it is, once
+            p = psutil.Process(pid)
+            seen[key] = (cpu, _kind(p))
+            if names is not None:
                 names[key] = f"{p.name()[:28]} | {' '.join(p.cmdline())[:110]}"
         except psutil.NoSuchProcess:
             pass
@@ -97,10 +126,10 @@ def _run(cmd: list[str], env: dict[str, str], watch: list[int]) -> dict:
     server), sampled every 0.2 s (a process's last 0.2 s may be missed), and the command's own peak RSS."""
     import psutil
 
-    base: dict[tuple[int, float], tuple[float, str]] = {}
+    base: dict[tuple[int, int], tuple[float, str]] = {}
     _sample_cpu(watch, base)
     seen = dict(base)
-    names: dict[tuple[int, float], str] = {}
+    names: dict[tuple[int, int], str] = {}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0]
