@@ -117,6 +117,7 @@ def run_stage(kind: str, pipeline: list, *, tasks: int, workers: int, logging_di
 
     make_executor(kind, pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
                   mem_per_cpu_gb=mem_per_cpu_gb).run()
+    objstore.forget_listings(logging_dir)  # the completions the tasks wrote from other processes
     fold = objstore.folder(logging_dir)
     missing = [r for r in range(max(1, int(tasks))) if not fold.isfile(f"completions/{r:05d}")]
     if missing:

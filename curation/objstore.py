@@ -118,8 +118,9 @@ def read_bytes(df_folder: Any, rel: str) -> bytes:
         return f.read()
 
 
-def get_file(url: str, dst: str | Path) -> None:
-    """Copy the object or file at `url` to the local path `dst`, streaming."""
+def get_file(url: str, dst: str | Path, etag: str | None = None) -> None:
+    """Copy the object or file at `url` to the local path `dst`, streaming; with `etag` (an S3 object's, as
+    `discover` recorded it) that version only, else `InputChangedError`."""
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(url)
@@ -128,7 +129,7 @@ def get_file(url: str, dst: str | Path) -> None:
         fs.get_file(path, str(dst))
         return
     client, bucket, key = s3
-    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    body = _get_version(client, bucket, key, etag, url)["Body"]
     with open(dst, "wb") as f:
         for chunk in body.iter_chunks(8 << 20):
             f.write(chunk)
@@ -138,6 +139,26 @@ class InputStreamError(RuntimeError):
     """An object's body broke off while it was read as a stream, and reopening it where it broke failed too: the
     task fails (rerunning the command resumes it), rather than the reader taking the rest of the file for
     unreadable (it quarantines an OSError as a corrupt file, and the unread documents would be counted nowhere)."""
+
+
+class InputChangedError(InputStreamError, WinnowError):
+    """An input object is no longer the version the command recorded when the run started (replaced by another
+    writer meanwhile): the task stops rather than score a second version beside the first's documents."""
+
+
+def _get_version(client: Any, bucket: str, key: str, etag: str | None, url: str, **kw: Any) -> Any:
+    """GET an object, of the version `etag` when given (S3 `If-Match`; 412 when it changed)."""
+    if etag is None:
+        return client.get_object(Bucket=bucket, Key=key, **kw)
+    tag = etag if etag.startswith('"') else f'"{etag}"'
+    try:
+        return client.get_object(Bucket=bucket, Key=key, IfMatch=tag, **kw)
+    except client.exceptions.ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
+        raise InputChangedError(f"{url} changed since this run started (it was version {tag}): the run stops "
+                                "rather than score two versions of it; curate it again (--overwrite, or a new "
+                                "--out)") from None
 
 
 STREAM_REOPENS = 5  # breaks in a row after which a stream is given up (each reopens it where it broke)
@@ -193,9 +214,9 @@ class _BodyStream(io.RawIOBase):
         super().close()
 
 
-def open_stream(url: str) -> IO[bytes]:
+def open_stream(url: str, etag: str | None = None) -> IO[bytes]:
     """An s3:// object's bytes as a buffered stream read while the caller works (no local copy); other URLs
-    are copied with `get_file`."""
+    are copied with `get_file`. With `etag`, the version `discover` recorded or `InputChangedError`."""
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(url)
@@ -203,11 +224,11 @@ def open_stream(url: str) -> IO[bytes]:
     if s3 is None:
         raise WinnowError(f"{url}: only s3:// objects are read as streams")
     client, bucket, key = s3
-    etag: list[str] = []
+    expected, etag = etag, []
 
     def open_body(pos: int) -> Any:
         if not etag:  # the first open: the whole object, and the version every reopen must match
-            r = client.get_object(Bucket=bucket, Key=key)
+            r = _get_version(client, bucket, key, expected, url)
             etag.append(r["ETag"])
             return r["Body"]
         r = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-", IfMatch=etag[0])
@@ -249,6 +270,16 @@ def list_files(df_folder: Any, subdir: str, suffix: str = ".parquet") -> list[st
                   if p.endswith(suffix) and not Path(p).name.startswith("."))
 
 
+def forget_listings(url: str) -> None:
+    """Drop this process's cached listings of `url`'s store. s3fs answers `isfile`/`exists` from a parent's
+    listing it holds, so files other processes wrote since (a worker's task completion, its `.error`) were not
+    seen here: call it after an executor's tasks ran."""
+    fs = getattr(folder(url), "fs", None)
+    invalidate = getattr(fs, "invalidate_cache", None)
+    if invalidate is not None:
+        invalidate()
+
+
 # --- lock and commit ------------------------------------------------------------------------------
 
 
@@ -273,6 +304,10 @@ def _conditional_create(df_folder: Any, rel: str, body: bytes) -> bool:
         return True
     except FileExistsError:
         return False
+    except OSError as e:  # s3fs makes a 412 a FileExistsError only when the store names the If-None-Match
+        raise WinnowError(f"{df_folder.path}: could not create the run's lock object ({e}); if the store answers, "
+                          "it must support conditional puts (If-None-Match) as S3 does, see "
+                          "docs/reliability-object-stores.md") from None
     except (NotImplementedError, ValueError) as e:
         raise WinnowError(f"{df_folder.path}: this store ({'/'.join(protocols)}) offers no conditional create "
                           f"({e}), so two runs could write one run folder; use s3:// or a local folder") from None
@@ -281,8 +316,9 @@ def _conditional_create(df_folder: Any, rel: str, body: bytes) -> bool:
 def acquire_lock(run: str, what: str = "curate") -> dict[str, Any]:
     """Take the run folder's lock object, or fail with one line naming who holds it.
 
-    The lock is never broken automatically: a lock left by a killed run is removed by hand (or
-    `--overwrite`), because on an object store a live writer cannot be told from a dead one.
+    The lock is never broken automatically: a lock left by a killed run is removed by hand (`--overwrite`
+    does not: it needs the lock first), because on an object store a live writer cannot be told from a dead
+    one.
     """
     df_folder = folder(run)
     info = {"owner": str(uuid.uuid4()), "host": socket.gethostname(), "pid": os.getpid(), "what": what,

@@ -34,7 +34,7 @@ from curation import objstore
 from curation.errors import WinnowError
 from curation.recipe import Recipe
 
-OWNED = ("docs", "signals", "state", "logs", "quarantine", "kept", "dedup", "run.json", "recipe.yaml",
+OWNED = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup", "run.json", "recipe.yaml",
          "removed.parquet", "manifest.json", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl")
 
 
@@ -45,6 +45,7 @@ class RemoteInput:
     index: int
     size: int
     fingerprint: str
+    etag: str | None = None  # an S3 object's version when discovered: every task reads that version or fails
 
 
 def discover(inputs: list[str | Path]) -> list[RemoteInput]:
@@ -55,11 +56,11 @@ def discover(inputs: list[str | Path]) -> list[RemoteInput]:
     from curation.fingerprint import file_fingerprint
     from curation.reader import ALL_SUFFIXES, discover_inputs
 
-    found: list[tuple[str, str, int, str]] = []
+    found: list[tuple[str, str, int, str, str | None]] = []
     for raw in inputs:
         if not objstore.is_remote(raw):
             for f in discover_inputs([raw]):
-                found.append((str(f.path), f.rel, f.path.stat().st_size, file_fingerprint(f.path)))
+                found.append((str(f.path), f.rel, f.path.stat().st_size, file_fingerprint(f.path), None))
             continue
         url = str(raw).rstrip("/")
         proto = url.split("://", 1)[0]
@@ -73,21 +74,22 @@ def discover(inputs: list[str | Path]) -> list[RemoteInput]:
                 raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {url}")
             for rel, info in files:
                 found.append((f"{proto}://{base / rel}", f"{base.name}/{rel}", int(info.get("size") or 0),
-                              _remote_fp(info)))
+                              _remote_fp(info), _etag(info)))
         elif fs.isfile(path):
             if not path.lower().endswith(ALL_SUFFIXES):
                 raise WinnowError(f"{url}: unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})")
             info = fs.info(path)
-            found.append((url, PurePosixPath(path).name, int(info.get("size") or 0), _remote_fp(info)))
+            found.append((url, PurePosixPath(path).name, int(info.get("size") or 0), _remote_fp(info),
+                          _etag(info)))
         else:
             raise WinnowError(f"input not found: {url}")
     seen: set[str] = set()
     out = []
-    for i, (url, rel, size, fp) in enumerate(found):
+    for i, (url, rel, size, fp, etag) in enumerate(found):
         if rel in seen:
             rel = f"{rel}#{i}"
         seen.add(rel)
-        out.append(RemoteInput(url, rel, i, size, fp))
+        out.append(RemoteInput(url, rel, i, size, fp, etag))
     return out
 
 
@@ -95,6 +97,12 @@ def _remote_fp(info: dict[str, Any]) -> str:
     """The store's own content tag (S3 ETag, GCS md5/crc32c) plus the size; no re-read of the object."""
     tag = info.get("ETag") or info.get("etag") or info.get("md5Hash") or info.get("crc32c") or info.get("mtime")
     return f"{str(tag).strip(chr(34))}:{info.get('size')}"
+
+
+def _etag(info: dict[str, Any]) -> str | None:
+    """An S3 object's ETag from its listing (None for other stores: their reads are not pinned to a version)."""
+    tag = info.get("ETag")
+    return str(tag) if tag else None
 
 
 def _task_inputs(files: list[RemoteInput], rank: int, world: int) -> list[RemoteInput]:
@@ -135,10 +143,15 @@ class RemoteScoreShard(PipelineStep):
                     dst = scratch / "inputs" / f"{f.index:06d}{_suffix(f.url)}"
                     if _streamed(f.url):  # read while scored: no copy to wait for, none on the worker's disk
                         local.append(InputFile(path=dst, rel=f.rel, index=f.index,
-                                               stream=functools.partial(objstore.open_stream, f.url)))
+                                               stream=functools.partial(objstore.open_stream, f.url, f.etag)))
                         continue
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    objstore.get_file(f.url, dst)
+                    try:
+                        objstore.get_file(f.url, dst, f.etag)
+                    except WinnowError as e:  # the command prints it (ScoreShard does the same for its own)
+                        objstore.write_bytes(objstore.folder(self.run_url), f"state/tasks/{rank:05d}.error",
+                                             str(e).encode())
+                        raise
                     local.append(InputFile(path=dst, rel=f.rel, index=f.index))
                 elif objstore.is_remote(f.url):  # not read by this task: a name is enough
                     local.append(InputFile(path=scratch / "inputs" / "absent", rel=f.rel, index=f.index))
@@ -219,13 +232,45 @@ def _suffix(url: str) -> str:
 
 def _key(recipe: Recipe, files: list[RemoteInput], tasks: int, steps: list[str], against: list[str],
          text_field: str, id_field: str | None) -> tuple[str, dict[str, Any]]:
-    from curation.pipeline import READER_VERSION
+    from curation.pipeline import READER_VERSION, _by_content
 
     parts = {"inputs": [{"rel": f.rel, "fingerprint": f.fingerprint} for f in files],
              "reader": {"text_field": text_field, "id_field": id_field, "reader_version": READER_VERSION},
-             "tasks": tasks, "batch_size": recipe.batch_size, "signals": {k: recipe.signals[k] for k in steps},
-             "against": against}
+             "tasks": tasks, "batch_size": recipe.batch_size,
+             # files a setting names (a word list, a model) by content, as the local run key has them
+             "signals": {k: _by_content(recipe.signals[k]) for k in steps},
+             "against": [{"path": a, "fingerprint": _run_fingerprint(a)} for a in against]}
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16], parts
+
+
+def _run_fingerprint(url: str) -> str | None:
+    """The fingerprint an earlier run's manifest records (what --against joins), local or on a store: curated or
+    mixed again, it is another run to join."""
+    if not objstore.is_remote(url):
+        from curation.fingerprint import folder_fingerprint
+
+        return folder_fingerprint(url)
+    try:
+        data = json.loads(objstore.read_bytes(objstore.folder(url), "manifest.json"))
+    except (FileNotFoundError, ValueError):
+        return None
+    fp = data.get("fingerprint") if isinstance(data, dict) else None
+    return fp if isinstance(fp, str) else None
+
+
+def _check_apart(inputs: list[RemoteInput], run: str) -> None:
+    """Inputs and the run folder on a store must not nest (`run_folder.check_inputs_outside` for local paths):
+    a run folder inside an input folder reads its own outputs as inputs next time, and an input inside the run
+    folder could be removed by --overwrite before it is read."""
+    for f in inputs:
+        if f.url == run or f.url.startswith(run + "/"):
+            raise WinnowError(f"input {f.url} lies inside the run folder {run}: choose another --out (a run "
+                              "folder is cleared and rewritten by Winnow)")
+        top, _, inner = f.rel.partition("/")  # "<input folder's name>/<path in it>" for a file found in a folder
+        root = f.url[: -len(inner) - 1] if inner and f.url.endswith("/" + inner) else None
+        if root is not None and root.endswith("/" + top) and (run == root or run.startswith(root + "/")):
+            raise WinnowError(f"the run folder {run} lies inside the input folder {root}: its files would be "
+                              "read as input; choose an --out outside it")
 
 
 def _clear_owned(run: str) -> None:
@@ -252,6 +297,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
     preflight(inputs, out, against_urls, executor)
     run = objstore.absolute(out)
     files = discover(inputs)
+    _check_apart(files, run)
     for a in against_urls:
         if not objstore.folder(a).isdir("signals"):
             raise WinnowError(f"--against {a}: not a curation run folder (no signals/)")
@@ -299,6 +345,7 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
         shard = RemoteScoreShard(run, files, recipe.model_dump_json(), steps, context, text_field,
                                  id_field or "id")
         make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=objstore.join(run, "logs")).run()
+        objstore.forget_listings(run)  # the tasks' completions and errors, written by other processes
         for err in objstore.list_files(fold, "state/tasks", ".error"):
             msg = objstore.read_bytes(fold, err).decode()
             fold.rm(err)
@@ -411,14 +458,15 @@ def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: 
         fold = objstore.folder(out)
         if fold.isfile("manifest.json"):
             fold.rm("manifest.json")
-        if fold.isdir("kept"):
-            fold.rm("kept", recursive=True)
+        for sub in ("kept", "search"):  # the search index: this mix's, or none when it built none
+            if fold.isdir(sub):
+                fold.rm(sub, recursive=True)
         manifest["run_dir"] = out
         if out != run:
             manifest["parent"] = run
         manifest.setdefault("lineage", {})["parents_urls"] = ([run] if out != run else []) + list(
             info["context"].get("against", []))
-        for sub in ("kept", "removed.parquet", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl",
+        for sub in ("kept", "search", "removed.parquet", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl",
                     "recipe.yaml"):  # the recipe this mix applied, as a local mix leaves it
             objstore.upload_tree(stage, out, sub)
         objstore.commit_manifest(out, manifest)

@@ -543,3 +543,136 @@ def test_decontamination_on_an_object_store_is_refused_before_any_work(s3, tmp_p
     with pytest.raises(WinnowError, match="'decontamination' runs only on local paths"):
         curate([f"s3://{bucket}/corpus"], f"s3://{bucket}/run", rec, workspace=tmp_path / "ws")
     assert not fsspec.filesystem("s3").exists(f"{bucket}/run")
+
+
+def _small_recipe(**signals) -> Recipe:
+    return Recipe.model_validate({
+        "batch_size": 10, "signals": {"length": {}, "exact_dedup": {"keep": "first"}, **signals},
+        "rules": [{"name": "exact_duplicate", "signal": "exact_dedup", "column": "duplicate", "drop_if": True,
+                   "kept_id_column": "kept_id"}]})
+
+
+def _jsonl(prefix: str, n: int) -> bytes:
+    return "".join(json.dumps({"id": f"{prefix}{i}", "text": f"{prefix} document number {i} " + "x " * (i % 7)})
+                   + "\n" for i in range(n)).encode()
+
+
+@pytest.mark.slow
+def test_a_resume_with_worker_processes_sees_the_completions_they_write(s3, local_run) -> None:
+    """Resume after a run stopped during its last task: the worker processes write that task's completion, and
+    the command must see it. (The command's listing cache, filled before the tasks ran, once hid it: every such
+    resume failed with 'scoring tasks [1] did not complete'.)"""
+    from curation.pipeline import curate
+
+    corpus, ref = local_run
+    bucket = s3.bucket()
+    _upload(corpus, f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/resumed"
+    curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    fs = fsspec.filesystem("s3")
+    fs.rm(f"{bucket}/runs/resumed/logs/completions/00001")  # as if stopped before task 1 recorded its end
+    fs.rm(f"{bucket}/runs/resumed/manifest.json")
+    m = curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    assert m["input"] == 216
+    assert fs.isfile(f"{bucket}/runs/resumed/logs/completions/00001")
+    assert _kept_ids(run) == _kept_ids(str(ref))
+
+
+def test_an_input_replaced_during_a_run_fails_it_instead_of_mixing_two_versions(
+        s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One input read by two tasks (fewer files than tasks), replaced on the store after the first task: the
+    second must not score the new version beside the first's old one (a retried Ray rank reads minutes later).
+    Each task reads the version the command saw (S3 If-Match on the ETag it recorded) or fails naming it."""
+    from curation import remote_run
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/c.jsonl", _jsonl("old", 40))
+    real = remote_run.RemoteScoreShard.run
+
+    def run_then_replace(self, data=None, rank: int = 0, world_size: int = 1):  # noqa: ANN001, ANN202
+        out = real(self, data, rank, world_size)
+        if rank == 0:
+            fs.pipe(f"{bucket}/in/c.jsonl", _jsonl("new", 40))  # another writer, mid-run
+        return out
+
+    monkeypatch.setattr(remote_run.RemoteScoreShard, "run", run_then_replace)
+    with pytest.raises(WinnowError, match=rf"s3://{bucket}/in/c.jsonl changed since this run started"):
+        curate([f"s3://{bucket}/in/c.jsonl"], f"s3://{bucket}/run", _small_recipe(), executor="local", workers=1,
+               tasks=2)
+    assert not fs.exists(f"{bucket}/run/manifest.json")
+
+
+def test_a_copied_input_replaced_during_a_run_fails_it_too(s3) -> None:
+    """Inputs copied before scoring (Parquet, gzip, WARC) are fetched for the recorded version as well."""
+    from curation import objstore
+    from curation.remote_run import discover
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/c.jsonl.gz", b"version 1")
+    (seen,) = discover([f"s3://{bucket}/in/c.jsonl.gz"])
+    fs.pipe(f"{bucket}/in/c.jsonl.gz", b"version 2")
+    with pytest.raises(WinnowError, match="changed since this run started"):
+        objstore.get_file(seen.url, Path("/dev/null"), etag=seen.etag)
+
+
+def test_the_remote_run_key_follows_the_content_of_files_the_recipe_names(s3, tmp_path: Path) -> None:
+    """A word list edited between a stopped run and its resume is another run (as for a local run folder):
+    otherwise the finished tasks keep the old list's signals and the rest get the new one's. Likewise an
+    --against run curated or mixed again."""
+    from curation.remote_run import _key, discover
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/a.jsonl", _jsonl("a", 3))
+    files = discover([f"s3://{bucket}/in"])
+    words = tmp_path / "words.txt"
+    words.write_text("alpha\n")
+    recipe = _small_recipe(toxic_words={"wordlist": str(words)})
+    steps = ["length", "exact_dedup", "toxic_words"]
+    against = f"s3://{bucket}/earlier"
+    fs.pipe(f"{bucket}/earlier/manifest.json", json.dumps({"fingerprint": "run-v1"}).encode())
+    key1, parts1 = _key(recipe, files, 2, steps, [against], "text", None)
+    assert _key(recipe, files, 2, steps, [against], "text", None)[0] == key1  # nothing changed: resumes
+    words.write_text("alpha\nbeta\n")
+    key2, parts2 = _key(recipe, files, 2, steps, [against], "text", None)
+    assert key2 != key1 and parts2["signals"]["toxic_words"] != parts1["signals"]["toxic_words"]
+    fs.pipe(f"{bucket}/earlier/manifest.json", json.dumps({"fingerprint": "run-v2"}).encode())
+    assert _key(recipe, files, 2, steps, [against], "text", None)[0] != key2
+
+
+def test_inputs_and_the_run_folder_on_a_store_must_not_overlap(s3) -> None:
+    """A run folder inside an input folder would read its own outputs as inputs on the next run; an input inside
+    the run folder could be deleted by --overwrite before it is read. Both are refused before any work."""
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/data/a.jsonl", _jsonl("a", 3))
+    fs.pipe(f"{bucket}/run1/kept/b.jsonl", _jsonl("b", 3))
+    with pytest.raises(WinnowError, match="inside the input"):
+        curate([f"s3://{bucket}/data"], f"s3://{bucket}/data/run", _small_recipe())
+    with pytest.raises(WinnowError, match="inside the run folder"):
+        curate([f"s3://{bucket}/run1/kept"], f"s3://{bucket}/run1", _small_recipe(), overwrite=True)
+    assert fs.isfile(f"{bucket}/run1/kept/b.jsonl")  # not deleted
+    assert not fs.exists(f"{bucket}/data/run")
+    # a sibling whose name starts the same is not inside
+    fs.pipe(f"{bucket}/data2/a.jsonl", _jsonl("a", 3))
+    m = curate([f"s3://{bucket}/data2"], f"s3://{bucket}/data2-run", _small_recipe())
+    assert m["input"] == 3
+
+
+def test_a_search_index_built_by_a_remote_mix_is_uploaded_with_the_run(s3) -> None:
+    """The manifest names the search index it built: the index must be in the run folder on the store too."""
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/a.jsonl", _jsonl("a", 30))
+    recipe = Recipe.model_validate({**_small_recipe().model_dump(), "search_index": "always"})
+    m = curate([f"s3://{bucket}/in"], f"s3://{bucket}/run", recipe)
+    assert m["search_index"]["n_docs"] == 30
+    assert fs.ls(f"{bucket}/run/search")

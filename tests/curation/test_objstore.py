@@ -38,3 +38,24 @@ def test_download_tree_stops_when_asked(tmp_path: Path) -> None:
     with pytest.raises(WinnowError, match="stopped"):
         objstore.download_tree(str(run), "docs", tmp_path / "copy", stop=stop)
     assert len(list((tmp_path / "copy" / "docs").iterdir())) == 2
+
+
+def test_a_store_that_refuses_the_lock_without_saying_why_stops_the_run_with_one_line() -> None:
+    """s3fs turns a refused conditional put into FileExistsError (someone holds the lock) only when the store's
+    412 names `If-None-Match`; an S3-compatible store that does not gets a plain OSError from s3fs. That must be
+    a one-line error about the store's conditional puts, not a traceback (no such store runs here: a stand-in
+    raises what s3fs raises for it)."""
+    import types
+
+    class Store:
+        fs = types.SimpleNamespace(protocol=("s3", "s3a"))
+        path = "bucket/run"
+
+        def is_local(self) -> bool:
+            return False
+
+        def open(self, rel: str, mode: str):  # noqa: ANN201
+            raise OSError(22, "An error occurred (PreconditionFailed) when calling the PutObject operation")
+
+    with pytest.raises(WinnowError, match="could not create the run's lock object .*conditional puts"):
+        objstore._conditional_create(Store(), objstore.LOCK_NAME, b"{}")
