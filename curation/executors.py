@@ -7,6 +7,7 @@ let a rerun with more workers resume the same tasks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -219,30 +220,34 @@ def _run_rank_tasks(ex: Any) -> None:
     running: dict[Any, int] = {}
     resubmits: dict[int, int] = {}
     failed: list[int] = []
-    while pending or running:
-        while pending and len(running) < max(1, ex.workers):
-            rank = pending.popleft()
-            running[task.remote(ref, rank, options["num_cpus"])] = rank
-        done, _ = ray.wait(list(running), num_returns=1)
-        for obj in done:
-            rank = running.pop(obj)
-            try:
-                ray.get(obj)
-            # the worker or its node went away, or Ray's memory monitor killed it: the rank is run again (a
-            # cancelled task is not: someone meant it)
-            except (WorkerCrashedError, NodeDiedError, ObjectLostError, OutOfMemoryError) as e:
-                n = resubmits.get(rank, 0)
-                if n >= MAX_RESUBMITS:
-                    logger.warning(f"task {rank}: its Ray worker was lost {n + 1} times; not retried again")
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, ex.workers):
+                rank = pending.popleft()
+                running[task.remote(ref, rank, options["num_cpus"])] = rank
+            done, _ = ray.wait(list(running), num_returns=1)
+            for obj in done:
+                rank = running.pop(obj)
+                try:
+                    ray.get(obj)
+                # the worker or its node went away, or Ray's memory monitor killed it: the rank is run again (a
+                # cancelled task is not: someone meant it)
+                except (WorkerCrashedError, NodeDiedError, ObjectLostError, OutOfMemoryError) as e:
+                    n = resubmits.get(rank, 0)
+                    if n >= MAX_RESUBMITS:
+                        logger.warning(f"task {rank}: its Ray worker was lost {n + 1} times; not retried again")
+                        failed.append(rank)
+                        continue
+                    resubmits[rank] = n + 1
+                    logger.warning(f"task {rank}: its Ray worker was lost ({type(e).__name__}), a retriable "
+                                   "error; submitted again")
+                    pending.append(rank)
+                except Exception as e:  # noqa: BLE001 - the task's own error: not retried, as datatrove does
+                    logger.debug(f"task {rank} failed: {type(e).__name__}: {e}")
                     failed.append(rank)
-                    continue
-                resubmits[rank] = n + 1
-                logger.warning(f"task {rank}: its Ray worker was lost ({type(e).__name__}), a retriable error; "
-                               "submitted again")
-                pending.append(rank)
-            except Exception as e:  # noqa: BLE001 - the task's own error: not retried, as datatrove does
-                logger.debug(f"task {rank} failed: {type(e).__name__}: {e}")
-                failed.append(rank)
+    except BaseException:
+        _stop_tasks(ray, list(running))
+        raise
     if failed:
         logger.warning(f"Only {ex.world_size - len(failed)}/{ex.world_size} tasks completed.")
         return
@@ -252,6 +257,21 @@ def _run_rank_tasks(ex: Any) -> None:
             total += PipelineStats.from_json(json.load(f))
     with ex.logging_dir.open("stats.json", "wt") as f:
         total.save_to_disk(f)
+
+
+STOP_WAIT_S = 30.0  # how long a stopped command waits for its cancelled tasks' workers to go
+
+
+def _stop_tasks(ray: Any, refs: list[Any]) -> None:
+    """Ctrl-C (or an error) in the command: its tasks in flight are killed, and waited for, before the command
+    goes on to release its run folder's lock. Left running, they went on uploading for seconds after the lock
+    was released, so a command started in that window could receive a batch of the stopped run."""
+    for obj in refs:
+        with contextlib.suppress(Exception):  # already finished, or Ray going down: nothing left to stop
+            ray.cancel(obj, force=True)
+    if refs:
+        with contextlib.suppress(Exception):
+            ray.wait(refs, num_returns=len(refs), timeout=STOP_WAIT_S)
 
 
 MIN_BYTES_PER_TASK = 4 << 20  # below this a second process costs more start-up (~1-2 s of imports) than it saves

@@ -285,3 +285,36 @@ def test_the_cli_leaves_ray_after_a_command_whether_it_failed_or_not(monkeypatch
     assert cli.main(["curate", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "run")]) == 2
     assert cli.main(["--help"]) == 0
     assert calls == [1, 1]
+
+
+def test_a_stopped_command_kills_its_ray_tasks_before_going_on(monkeypatch, tmp_path) -> None:
+    """Ctrl-C while ranks run: the ranks in flight are cancelled (force: their workers go) and waited for, before
+    the command goes on to release its lock; the interrupt still reaches the command."""
+    import types
+
+    import ray.exceptions as rex
+    from ray import cloudpickle
+
+    from curation import executors
+
+    fake = _FakeRay(lambda rank: None)
+    cancelled, waited = [], []
+
+    def wait(refs, num_returns=1, timeout=None):  # noqa: ANN001, ANN202
+        if timeout is None:
+            raise KeyboardInterrupt  # Ctrl-C while the command waits for its tasks
+        waited.append((sorted(r[0] for r in refs), num_returns))
+        return refs, []
+
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(
+        remote=fake.remote, put=fake.put, wait=wait, get=fake.get, exceptions=rex, cloudpickle=cloudpickle,
+        cancel=lambda ref, force=False: cancelled.append((ref[0], force))))
+    monkeypatch.setattr(executors, "_RUN_RANK", None)
+    ex = types.SimpleNamespace(world_size=3, workers=2, cpus_per_task=1, gpus_per_task=0, mem_per_cpu_gb=1,
+                               ray_remote_kwargs=None, get_incomplete_ranks=lambda ranks: list(ranks),
+                               save_executor_as_json=lambda: None)
+    with pytest.raises(KeyboardInterrupt):
+        executors._run_rank_tasks(ex)
+    assert sorted(cancelled) == [(0, True), (1, True)]  # the two in flight; rank 2 was never started
+    assert waited == [([0, 1], 2)]
+    assert fake.submitted == [0, 1]
