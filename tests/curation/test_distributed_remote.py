@@ -469,17 +469,22 @@ def test_scored_batches_reach_the_store_while_the_task_goes_on(s3, tmp_path: Pat
     assert json.loads(fs.cat(f"{root}/state/tasks/00000.json"))["done"] is False
 
 
+def _curated_with_workers(s3, corpus: Path, name: str) -> tuple[str, str]:  # noqa: ANN001
+    """`corpus` uploaded to a new bucket and curated there by 2 worker processes: (bucket, run URL)."""
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    _upload(corpus, f"s3://{bucket}/corpus")
+    run = f"s3://{bucket}/runs/{name}"
+    curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    return bucket, run
+
+
 @pytest.mark.slow
 def test_task_logs_are_whole_with_worker_processes_on_s3(s3, local_run) -> None:
     """The local executor's worker processes on an S3 run: each task's log on the store ends with datatrove's
     "Processing done" (a worker's first import of Winnow's scoring used to drop the log's file sink)."""
-    from curation.pipeline import curate
-
-    corpus, _ = local_run
-    bucket = s3.bucket()
-    _upload(corpus, f"s3://{bucket}/corpus")
-    run = f"s3://{bucket}/runs/logs"
-    curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    bucket, _ = _curated_with_workers(s3, local_run[0], "logs")
     fs = fsspec.filesystem("s3")
     for rank in (0, 1):
         log = fs.cat(f"{bucket}/runs/logs/logs/logs/task_{rank:05d}.log").decode()
@@ -565,10 +570,7 @@ def test_a_resume_with_worker_processes_sees_the_completions_they_write(s3, loca
     from curation.pipeline import curate
 
     corpus, ref = local_run
-    bucket = s3.bucket()
-    _upload(corpus, f"s3://{bucket}/corpus")
-    run = f"s3://{bucket}/runs/resumed"
-    curate([f"s3://{bucket}/corpus"], run, _recipe(), executor="local", workers=2, tasks=2)
+    bucket, run = _curated_with_workers(s3, corpus, "resumed")
     fs = fsspec.filesystem("s3")
     fs.rm(f"{bucket}/runs/resumed/logs/completions/00001")  # as if stopped before task 1 recorded its end
     fs.rm(f"{bucket}/runs/resumed/manifest.json")
