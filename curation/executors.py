@@ -61,12 +61,14 @@ def ensure_ray(workers: int) -> None:
         addr = ray_address()
         ray.init(address=addr, num_cpus=None if addr else max(1, workers), include_dashboard=False,
                  log_to_driver=False, ignore_reinit_error=True)
-        _JOINED = ray.get_runtime_context().get_job_id()
-    elif _JOINED != ray.get_runtime_context().get_job_id():
+        _JOINED = ray.get_runtime_context().get_worker_id()
+    elif _JOINED != ray.get_runtime_context().get_worker_id():
         _JOINED = None  # connected by someone else (a test, a notebook): left connected
 
 
-_JOINED: str | None = None  # the Ray job of the connection ensure_ray made (None: it made none)
+# the driver's worker id of the connection ensure_ray made (None: it made none): unique to a connection, where
+# a job id is not (a fresh cluster numbers its first job 01000000 again)
+_JOINED: str | None = None
 
 
 def leave_ray() -> None:
@@ -79,7 +81,7 @@ def leave_ray() -> None:
     import ray
 
     joined, _JOINED = _JOINED, None
-    if ray.is_initialized() and ray.get_runtime_context().get_job_id() == joined:
+    if ray.is_initialized() and ray.get_runtime_context().get_worker_id() == joined:
         ray.shutdown()
 
 

@@ -231,7 +231,7 @@ def open_stream(url: str, etag: str | None = None) -> IO[bytes]:
             r = _get_version(client, bucket, key, expected, url)
             etag.append(r["ETag"])
             return r["Body"]
-        r = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-", IfMatch=etag[0])
+        r = _get_version(client, bucket, key, etag[0], url, Range=f"bytes={pos}-")
         if not str(r.get("ContentRange", "")).startswith(f"bytes {pos}-"):  # a whole object again: bytes twice
             raise InputStreamError(f"{url}: the store ignored the range from byte {pos} (got "
                                    f"{r.get('ContentRange')!r}); not reading the object again from its start")

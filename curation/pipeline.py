@@ -66,7 +66,10 @@ def _by_content(value: Any) -> Any:
         return {k: _by_content(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_by_content(v) for v in value]
-    if isinstance(value, str) and ("/" in value or "." in value) and len(value) < 4096:
+    # a value made of dots, slashes and tildes only (".", "/", "...") is punctuation a setting lists (stop
+    # characters), never a file it names: hashing "." hashed the whole working folder, so any file written there
+    # between a run and its resume made it "a different run"
+    if isinstance(value, str) and ("/" in value or "." in value) and value.strip("./~") and len(value) < 4096:
         p = Path(value).expanduser()
         try:
             if p.exists():

@@ -46,6 +46,7 @@ class RemoteInput:
     size: int
     fingerprint: str
     etag: str | None = None  # an S3 object's version when discovered: every task reads that version or fails
+    root: str | None = None  # the input folder it was found in (None: given as a file)
 
 
 def discover(inputs: list[str | Path]) -> list[RemoteInput]:
@@ -56,11 +57,11 @@ def discover(inputs: list[str | Path]) -> list[RemoteInput]:
     from curation.fingerprint import file_fingerprint
     from curation.reader import ALL_SUFFIXES, discover_inputs
 
-    found: list[tuple[str, str, int, str, str | None]] = []
+    found: list[tuple[str, str, int, str, str | None, str | None]] = []
     for raw in inputs:
         if not objstore.is_remote(raw):
             for f in discover_inputs([raw]):
-                found.append((str(f.path), f.rel, f.path.stat().st_size, file_fingerprint(f.path), None))
+                found.append((str(f.path), f.rel, f.path.stat().st_size, file_fingerprint(f.path), None, None))
             continue
         url = str(raw).rstrip("/")
         proto = url.split("://", 1)[0]
@@ -74,22 +75,22 @@ def discover(inputs: list[str | Path]) -> list[RemoteInput]:
                 raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {url}")
             for rel, info in files:
                 found.append((f"{proto}://{base / rel}", f"{base.name}/{rel}", int(info.get("size") or 0),
-                              _remote_fp(info), _etag(info)))
+                              _remote_fp(info), _etag(info), f"{proto}://{base}"))
         elif fs.isfile(path):
             if not path.lower().endswith(ALL_SUFFIXES):
                 raise WinnowError(f"{url}: unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})")
-            info = fs.info(path)
+            info = fs.info(path, refresh=True)  # not a listing this process cached earlier: its ETag now
             found.append((url, PurePosixPath(path).name, int(info.get("size") or 0), _remote_fp(info),
-                          _etag(info)))
+                          _etag(info), None))
         else:
             raise WinnowError(f"input not found: {url}")
     seen: set[str] = set()
     out = []
-    for i, (url, rel, size, fp, etag) in enumerate(found):
+    for i, (url, rel, size, fp, etag, root) in enumerate(found):
         if rel in seen:
             rel = f"{rel}#{i}"
         seen.add(rel)
-        out.append(RemoteInput(url, rel, i, size, fp, etag))
+        out.append(RemoteInput(url, rel, i, size, fp, etag, root))
     return out
 
 
@@ -266,10 +267,8 @@ def _check_apart(inputs: list[RemoteInput], run: str) -> None:
         if f.url == run or f.url.startswith(run + "/"):
             raise WinnowError(f"input {f.url} lies inside the run folder {run}: choose another --out (a run "
                               "folder is cleared and rewritten by Winnow)")
-        top, _, inner = f.rel.partition("/")  # "<input folder's name>/<path in it>" for a file found in a folder
-        root = f.url[: -len(inner) - 1] if inner and f.url.endswith("/" + inner) else None
-        if root is not None and root.endswith("/" + top) and (run == root or run.startswith(root + "/")):
-            raise WinnowError(f"the run folder {run} lies inside the input folder {root}: its files would be "
+        if f.root is not None and (run == f.root or run.startswith(f.root + "/")):
+            raise WinnowError(f"the run folder {run} lies inside the input folder {f.root}: its files would be "
                               "read as input; choose an --out outside it")
 
 
@@ -341,6 +340,8 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
         objstore.write_bytes(fold, "recipe.yaml", recipe.to_yaml().encode())
         objstore.write_bytes(fold, "run.json", json.dumps(info, indent=2).encode())
 
+        for err in objstore.list_files(fold, "state/tasks", ".error"):  # an earlier attempt's: not this one's
+            fold.rm(err)
         t0 = time.perf_counter()
         shard = RemoteScoreShard(run, files, recipe.model_dump_json(), steps, context, text_field,
                                  id_field or "id")

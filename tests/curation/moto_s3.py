@@ -5,7 +5,9 @@ package folder (a directory read and ~150 `stat`s) to work out which service the
 this machine, that front door cost about a third of the server's CPU per request (300 small PUTs and 300
 HEADs: 1.8 s of server CPU through `moto_server`, 1.1 s through this; docs/benchmarks/scale.md). The cluster
 tests and `bench/scale.py` need S3 only, so they serve moto's S3 app directly: the same S3 implementation
-(conditional puts, ETags, ranges, multipart), the same werkzeug server, threaded, and the same request log.
+(conditional puts, ETags, ranges, multipart) on werkzeug's threaded server with its request log. What differs
+from `moto_server` besides the dispatcher and its lock: no `MotoRequestHandler` (it keeps header names with
+underscores, as in some x-amz-meta keys; Winnow sends none) and no MOTO_PORT in the environment.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def test_a_broken_s3_stream_resumes_at_its_byte_and_fails_if_the_object_changed(
     st.read(100_000)
     fs.pipe(f"{bucket}/x.jsonl", data.replace(b'"t 1', b'"T 1'))
     st.raw._body.read = reset
-    with pytest.raises(objstore.InputStreamError, match=f"s3://{bucket}/x.jsonl: cannot open at byte"):
+    with pytest.raises(objstore.InputChangedError, match=f"s3://{bucket}/x.jsonl changed since this run started"):
         st.read()
 
 
@@ -678,3 +678,49 @@ def test_a_search_index_built_by_a_remote_mix_is_uploaded_with_the_run(s3) -> No
     m = curate([f"s3://{bucket}/in"], f"s3://{bucket}/run", recipe)
     assert m["search_index"]["n_docs"] == 30
     assert fs.ls(f"{bucket}/run/search")
+
+
+def test_inputs_in_two_folders_of_one_name_are_both_kept_apart_from_the_run_folder(s3) -> None:
+    """Two input folders with the same name and file names (the second's get `rel#i` names): a run folder inside
+    the second is refused as one inside the first is."""
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    for top in ("x", "y"):
+        fs.pipe(f"{bucket}/{top}/data/p.jsonl", _jsonl(top, 3))
+    for top in ("x", "y"):
+        with pytest.raises(WinnowError, match=f"lies inside the input folder s3://{bucket}/{top}/data"):
+            curate([f"s3://{bucket}/x/data", f"s3://{bucket}/y/data"], f"s3://{bucket}/{top}/data/run",
+                   _small_recipe())
+
+
+def test_a_single_input_file_is_recorded_as_it_is_on_the_store_now(s3) -> None:
+    """A process that listed the input's folder before (the app, a notebook) must not record the ETag of that
+    old listing: every task would then refuse the object as changed."""
+    from curation import objstore
+    from curation.remote_run import discover
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/a.jsonl", _jsonl("a", 3))
+    fs.ls(f"{bucket}/in")  # this process's listing cache now holds version 1
+    s3.client().put_object(Bucket=bucket, Key="in/a.jsonl", Body=_jsonl("b", 3))  # another writer
+    (seen,) = discover([f"s3://{bucket}/in/a.jsonl"])
+    objstore.get_file(seen.url, Path("/dev/null"), etag=seen.etag)  # not refused: version 2 was recorded
+
+
+def test_an_earlier_attempts_task_error_is_not_raised_again(s3) -> None:
+    """A task error left in the run folder by an earlier attempt (the command stopped on it) is not this run's:
+    once its cause is gone the run completes instead of raising the old message."""
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/in/a.jsonl", _jsonl("a", 12))
+    curate([f"s3://{bucket}/in"], f"s3://{bucket}/run", _small_recipe())
+    fs.rm(f"{bucket}/run/manifest.json")  # as if an attempt had stopped on a task's error, its file left behind
+    fs.pipe(f"{bucket}/run/state/tasks/00000.error", b"s3://x changed since this run started (an old attempt)")
+    m = curate([f"s3://{bucket}/in"], f"s3://{bucket}/run", _small_recipe())
+    assert m["input"] == 12
+    assert not fs.exists(f"{bucket}/run/state/tasks/00000.error")

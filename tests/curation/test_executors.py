@@ -223,26 +223,27 @@ def test_available_cpus_follow_a_container_quota(tmp_path: Path) -> None:
 
 
 class _FakeRayConnection:
-    """`ray`'s connection calls: each init is a new driver job; shutdown records itself."""
+    """`ray`'s connection calls: each init is a new driver (worker id); shutdown records itself. Every connection
+    gets the same job id, as the first job of a fresh cluster does."""
 
-    def __init__(self, connected_job: str | None = None) -> None:
-        self.job, self.inits, self.shutdowns = connected_job, 0, 0
+    def __init__(self, connected: str | None = None) -> None:
+        self.driver, self.inits, self.shutdowns = connected, 0, 0
 
     def is_initialized(self) -> bool:
-        return self.job is not None
+        return self.driver is not None
 
     def init(self, **_kw) -> None:  # noqa: ANN003
         self.inits += 1
-        self.job = f"job-{self.inits}"
+        self.driver = f"driver-{self.inits}"
 
     def shutdown(self) -> None:
         self.shutdowns += 1
-        self.job = None
+        self.driver = None
 
     def get_runtime_context(self):  # noqa: ANN201
         import types
 
-        return types.SimpleNamespace(get_job_id=lambda: self.job)
+        return types.SimpleNamespace(get_worker_id=lambda: self.driver, get_job_id=lambda: "01000000")
 
 
 def test_a_command_leaves_the_ray_connection_it_made_and_no_other(monkeypatch) -> None:
@@ -262,13 +263,13 @@ def test_a_command_leaves_the_ray_connection_it_made_and_no_other(monkeypatch) -
     assert fake.shutdowns == 1
 
     executors.ensure_ray(2)
-    fake.shutdown()  # someone else closed it, then connected on their own
+    fake.shutdown()  # someone else closed it, then connected on their own (a fresh cluster: same job id)
     fake.init()
     executors.ensure_ray(2)
     executors.leave_ray()
     assert (fake.shutdowns, fake.is_initialized()) == (1 + 1, True)
 
-    other = _FakeRayConnection(connected_job="theirs")
+    other = _FakeRayConnection(connected="theirs")
     monkeypatch.setitem(sys.modules, "ray", other)
     monkeypatch.setattr(executors, "_JOINED", None)
     executors.ensure_ray(2)

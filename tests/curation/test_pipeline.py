@@ -196,3 +196,21 @@ def test_finalize_again_replaces_every_earlier_output(tmp_path: Path) -> None:
     again = curate([_corpus(tmp_path)], tmp_path / "run", recipe)
     assert [p.name for p in out.glob("*.parquet")] == ["part-00000.parquet"]
     assert (again["input"], again["kept"], again["removed"]) == (first["input"], first["kept"], first["removed"])
+
+
+def test_punctuation_in_a_setting_is_not_taken_for_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop characters such as "." are punctuation, not the working folder: a file written there between a run
+    and its resume must not change the run key (it hashed the whole folder); a word list named by path still
+    keys by content."""
+    from curation.pipeline import _by_content
+
+    monkeypatch.chdir(tmp_path)
+    words = tmp_path / "words.txt"
+    words.write_text("alpha\n")
+    setting = {"stop_chars": [".", "!", "?", "..."], "root": "/", "wordlist": str(words)}
+    before = _by_content(setting)
+    (tmp_path / "editor.swp").write_text("x")
+    assert _by_content(setting) == before
+    assert before["stop_chars"] == [".", "!", "?", "..."] and before["root"] == "/"
+    words.write_text("alpha\nbeta\n")
+    assert _by_content(setting)["wordlist"] != before["wordlist"]
