@@ -10,8 +10,9 @@ it started (local), or the command + every process of both Ray nodes + the S3 se
 every 0.2 s (a process's last 0.2 s may be missed), by one pass over /proc a sample for either side.
 
     python bench/scale.py                        # 200,000 documents: local vs Ray+S3, same kept ids
-    python bench/scale.py --rounds 5             # the bar: medians of 5 rounds, each side first in turn, a fresh
-                                                 # S3 server and cluster each round (this machine's speed drifts)
+    python bench/scale.py --rounds 6             # the bar: medians of 6 rounds, each side first in 3 of them, a
+                                                 # fresh S3 server and cluster each round (this machine's speed
+                                                 # drifts, and the order matters: an even count balances it)
     python bench/scale.py --docs 20000           # quick
     python bench/scale.py --rss-docs 1000000     # also: driver peak RSS at 1M documents (Ray, local paths)
     python bench/scale.py --stage-costs RUN_DIR  # per-stage time and memory of the dedup stages (cost model)
