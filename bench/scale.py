@@ -296,7 +296,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=200_000, help="0: skip the local vs Ray+S3 comparison")
     ap.add_argument("--tasks", type=int, default=4)
-    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="scratch folder, kept (default: a temporary one, removed at the end)")
     ap.add_argument("--rss-docs", type=int, default=0, help="also measure the driver's peak RSS at this size")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--rounds", type=int, default=1, help="rounds of both sides, alternating which goes first; "
@@ -304,9 +305,19 @@ def main() -> None:
     ap.add_argument("--stage-costs", type=Path, default=None, metavar="RUN_DIR",
                     help="only: per-stage time/CPU/memory of the dedup stages over a local run's parts")
     args = ap.parse_args()
+    own = None if args.work else Path(tempfile.mkdtemp(prefix="winnow-scale-"))
+    try:
+        _main(args, args.work or own)
+    finally:
+        if own is not None:  # the bench's own scratch (corpora and run folders, 1-2 GB), never a --work given
+            import shutil
+
+            shutil.rmtree(own, ignore_errors=True)
+
+
+def _main(args: argparse.Namespace, work: Path) -> None:
     if args.stage_costs:
-        res = {"scoring_cpu_s_per_doc": score_costs(args.stage_costs),
-               **stage_costs(args.stage_costs, args.work or Path(tempfile.mkdtemp(prefix="winnow-stages-")))}
+        res = {"scoring_cpu_s_per_doc": score_costs(args.stage_costs), **stage_costs(args.stage_costs, work)}
         print(json.dumps(res, indent=2))
         if args.json:
             args.json.write_text(json.dumps(res, indent=2))
@@ -315,7 +326,6 @@ def main() -> None:
     from bench.corpora import sharded
     from tests.curation.cluster_fixtures import _clear_s3fs_cache, local_ray_cluster, local_s3
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="winnow-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.yaml"
     recipe.write_text(RECIPE)
