@@ -89,10 +89,17 @@ def file_fingerprint(path: str | Path) -> str:
 
 def folder_fingerprint(path: str | Path) -> str | None:
     """The fingerprint a Winnow folder's manifest records, or None when it has none."""
-    m = Path(path) / "manifest.json"
     try:
-        data = json.loads(m.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return manifest_fingerprint((Path(path) / "manifest.json").read_bytes())
+    except OSError:
+        return None
+
+
+def manifest_fingerprint(manifest: bytes | str) -> str | None:
+    """The fingerprint in a manifest.json's text (read from a folder or an object store), or None."""
+    try:
+        data = json.loads(manifest)
+    except ValueError:
         return None
     fp = data.get("fingerprint") if isinstance(data, dict) else None
     return fp if isinstance(fp, str) else None

@@ -247,16 +247,14 @@ def _key(recipe: Recipe, files: list[RemoteInput], tasks: int, steps: list[str],
 def _run_fingerprint(url: str) -> str | None:
     """The fingerprint an earlier run's manifest records (what --against joins), local or on a store: curated or
     mixed again, it is another run to join."""
-    if not objstore.is_remote(url):
-        from curation.fingerprint import folder_fingerprint
+    from curation.fingerprint import folder_fingerprint, manifest_fingerprint
 
+    if not objstore.is_remote(url):
         return folder_fingerprint(url)
     try:
-        data = json.loads(objstore.read_bytes(objstore.folder(url), "manifest.json"))
-    except (FileNotFoundError, ValueError):
+        return manifest_fingerprint(objstore.read_bytes(objstore.folder(url), "manifest.json"))
+    except FileNotFoundError:
         return None
-    fp = data.get("fingerprint") if isinstance(data, dict) else None
-    return fp if isinstance(fp, str) else None
 
 
 def _check_apart(inputs: list[RemoteInput], run: str) -> None:
@@ -452,9 +450,7 @@ def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: 
         manifest = mix(stage, recipe, extra_timings=extra, locked=True, command=command, config=config,
                        started=started)
         # the copy mix read is not uploaded: it goes while the outputs go up (~0.4 s of unlinks at the end)
-        tidy = threading.Thread(target=lambda: [shutil.rmtree(stage / sub, ignore_errors=True)
-                                                for sub in ("docs", "signals", "quarantine")],
-                                name="winnow-tidy", daemon=True)
+        tidy = threading.Thread(target=_remove_read_copy, args=(stage,), name="winnow-tidy", daemon=True)
         tidy.start()
         fold = objstore.folder(out)
         if fold.isfile("manifest.json"):
@@ -477,6 +473,12 @@ def _mix_and_commit(run: str, recipe: Recipe, info: dict[str, Any], score_wall: 
             tidy.join()
         if owned:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _remove_read_copy(stage: Path) -> None:
+    """What mix read in its staging folder (documents, signals, quarantine lines); its outputs stay."""
+    for sub in ("docs", "signals", "quarantine"):
+        shutil.rmtree(stage / sub, ignore_errors=True)
 
 
 def mix_remote(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Path | None = None,

@@ -41,9 +41,12 @@ def scratch_dir(family: str, rank: int) -> Iterator[Path]:
     root = Path(tempfile.gettempdir())
     remove_orphans(root, family)
     path = Path(tempfile.mkdtemp(prefix=f"{family}{rank:05d}-{_host()}-p{os.getpid()}-", dir=root))
-    fd = os.open(path / OWNER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    # locked under another name, then renamed: another process's `remove_orphans` never finds `.owner` unlocked
+    # in a folder whose process is alive (between an open and its flock it would have taken it for an orphan)
+    fd = os.open(path / f"{OWNER}.new", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file: nobody else holds it
+        os.rename(path / f"{OWNER}.new", path / OWNER)  # the lock is the file's: it keeps it under its new name
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)

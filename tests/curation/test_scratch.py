@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -52,11 +51,30 @@ def test_a_killed_processs_scratch_goes_with_the_next_one_and_nothing_else(tmp_p
         with scratch_dir("winnow-task", 0) as new:
             assert new.is_dir() and new.parent == tmp_path and new.name.startswith(f"winnow-task00000-{host}-p")
             assert not dead.exists() and not dead.is_symlink()  # the dead process's scratch, with what it held
-            assert all(d.exists() or d.is_symlink() for d in keep)
+            assert all(d.is_dir() for d in keep[:-1]) and keep[-1].is_symlink()
         assert not new.exists()  # and the block's own folder goes when it ends
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
-    time.sleep(0.05)
     with scratch_dir("winnow-task", 0):  # the holder has exited: its folder is an orphan now
         assert not renamed.exists()
+
+
+def test_a_live_scratch_folders_owner_file_is_always_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the block runs, `.owner` is there and held (no other name is left beside it), so another process's
+    cleanup can never take the folder for an orphan."""
+    import fcntl
+    import os
+
+    from curation.scratch import remove_orphans, scratch_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with scratch_dir("winnow-task", 1) as d:
+        assert [p.name for p in d.iterdir()] == [".owner"]
+        fd = os.open(d / ".owner", os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        assert remove_orphans(tmp_path, "winnow-task") == [] and d.is_dir()
