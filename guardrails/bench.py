@@ -37,6 +37,52 @@ from guardrails.report import BENCH_KIND, BENCH_RESERVED, BENCH_RESULTS, BENCH_R
 from guardrails.scanners import get_scanner, scanner_names
 
 RESERVED = BENCH_RESERVED
+# Everything guard bench writes in its --out folder: the only entries a rerun removes or replaces.
+OWNED = (BENCH_RESULTS, BENCH_ROWS, "manifest.json", "progress.jsonl")
+
+
+def _is_bench_folder(out_dir: Path) -> bool:
+    """Whether `out_dir` is a previous guard bench report: its manifest's kind, or (an interrupted run) a
+    lone progress.jsonl whose first stage is guard bench's."""
+    man = out_dir / "manifest.json"
+    if man.is_file():
+        try:
+            return json.loads(man.read_text(encoding="utf-8")).get("kind") == BENCH_KIND
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return False
+    prog = out_dir / "progress.jsonl"
+    if [e.name for e in out_dir.iterdir()] != ["progress.jsonl"] or not prog.is_file():
+        return False
+    try:
+        with prog.open(encoding="utf-8") as fh:
+            return json.loads(fh.readline()).get("stage") == "guard-bench"
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return False
+
+
+def check_out_dir(out: str | Path, inputs: list[str | Path]) -> Path:
+    """Refuse an --out the report must not touch: a file, a folder holding an input (the data or policy
+    file), a non-empty folder that is not an earlier guard bench report (a model or curate folder, a user's
+    files). Returns the folder."""
+    from curation.run_folder import check_inputs_outside, check_writable_dir
+
+    out_dir = Path(out).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WinnowError(f"--out {out_dir} is a file, not a folder: give a folder path")
+    check_inputs_outside(out_dir, [Path(p).expanduser() for p in inputs])
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_bench_folder(out_dir):
+        held = sorted(e.name for e in out_dir.iterdir())
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise WinnowError(f"--out {out_dir} is not empty and is not a guard bench report (it holds {shown}); "
+                          "give an empty or new folder")
+    check_writable_dir(out_dir)
+    return out_dir
+
+
+def _clear_owned(out_dir: Path) -> None:
+    """Remove what an earlier guard bench wrote (a fresh run starts a fresh progress.jsonl); nothing else."""
+    for name in OWNED:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -189,7 +235,10 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
             raise WinnowError(f"unknown evasion transform {n!r}; known: {', '.join(ev.TRANSFORMS)}")
     positives = [r for r in rows if r.label == 1]
     total = len(rows) + len(positives) * len(names)
-    out_dir = Path(out).expanduser() if out else None
+    out_dir = None
+    if out:
+        out_dir = check_out_dir(out, [data, *([policy_path] if policy_path else [])])
+        _clear_owned(out_dir)
     started = time.time()
     bench = Bench(policy)
     policy_tally = Tally()

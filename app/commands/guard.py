@@ -173,11 +173,13 @@ def bench_cmd(
     import json as _json
 
     from app.workspace import open_workspace
-    from guardrails.bench import load_labelled, render, run_bench, scanner_entries
+    from guardrails.bench import check_out_dir, load_labelled, render, run_bench, scanner_entries
     from guardrails.policy import load_policy
 
-    load_policy(policy)  # a bad policy or bad rows fail before a run is recorded
+    load_policy(policy)  # a bad policy, bad rows or an --out it must not touch fail before a run is recorded
     load_labelled(data)
+    if out:
+        check_out_dir(out, [data, *([policy] if policy else [])])
     ws = open_workspace(workspace)
     cfg = {"data": str(data), "policy": str(policy) if policy else None, "evasions": evasions,
            "out": str(out) if out else None}

@@ -231,3 +231,45 @@ def test_time_budget_overruns_are_counted(tmp_path: Path) -> None:
     assert res["secrets"]["timeouts"] == res["policy"]["timeouts"] == len(BENIGN)
     assert res["policy"]["fp"] == res["policy"]["blocked_benign"] == len(BENIGN)
     assert all(r["timed_out"] == ["secrets"] for r in load_bench_report(tmp_path / "out").rows())
+
+
+def test_out_never_overwrites_the_input_or_a_foreign_folder(files: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    from app.cli import main
+    from guardrails.bench import run_bench
+
+    data, pol = files
+    b1 = tmp_path / "b1"
+    b1.mkdir()
+    rows = b1 / "rows.jsonl"  # the labelled input, named like the report's own rows file
+    rows.write_bytes(data.read_bytes())
+    rc = main(["guard", "bench", "--data", str(rows), "--policy", str(pol), "--out", str(b1),
+               "--workspace", str(tmp_path / "ws")])
+    assert rc == 2 and "inside the output folder" in capsys.readouterr().err
+    assert rows.read_bytes() == data.read_bytes() and sorted(p.name for p in b1.iterdir()) == ["rows.jsonl"]
+    # a model folder's lineage (another command's manifest and results) is not a bench report
+    model = tmp_path / "model"
+    model.mkdir()
+    lineage = {model / "manifest.json": '{"kind": "train", "lineage": {}}\n', model / "results.json": '{"loss": 1}\n'}
+    for p, text in lineage.items():
+        p.write_text(text, encoding="utf-8")
+    with pytest.raises(WinnowError, match="not a guard bench report"):
+        run_bench(data, pol, out=model)
+    assert {p: p.read_text(encoding="utf-8") for p in lineage} == lineage
+    assert sorted(p.name for p in model.iterdir()) == ["manifest.json", "results.json"]
+
+
+def test_rerun_into_a_bench_report_replaces_only_its_files(files: tuple[Path, Path], tmp_path: Path) -> None:
+    from curation.progress import read_progress
+    from guardrails.bench import run_bench
+    from guardrails.report import load_bench_report
+
+    data, pol = files
+    out = tmp_path / "report"
+    run_bench(data, pol, out=out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    run_bench(data, pol, out=out)
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    prog = read_progress(out)
+    assert [p["msg"] for p in prog].count("start") == 1  # a fresh progress.jsonl, not appended to the old one
+    assert len(load_bench_report(out).rows()) == 18
