@@ -116,7 +116,8 @@ def _run(cmd: Any, args: list[str], debug: bool) -> int:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         typer.echo(f"error: {e.format_message()}{where}", err=True)
         return 2
-    except (WinnowError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as e:
+    except (WinnowError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+            PermissionError) as e:
         if debug:
             raise
         msg = str(e) if isinstance(e, WinnowError) else f"{e.strerror or e}: {e.filename}"

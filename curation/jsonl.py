@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,13 @@ def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]
     """
     path = Path(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
+    with opener(path, "rb") as fh:
+        for i, raw in enumerate(_lines(fh, path), start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise WinnowError(f"{path}:{i}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column "
+                                  f"{e.start + 1}); save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:
@@ -31,3 +37,14 @@ def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]
             if not isinstance(obj, dict):
                 raise WinnowError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
             yield i, obj
+
+
+def _lines(fh: Any, path: Path) -> Iterator[bytes]:
+    """The file's lines as bytes; a damaged or cut-off gzip stream is a WinnowError after the last good line."""
+    n = 0
+    try:
+        for raw in fh:
+            n += 1
+            yield raw
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise WinnowError(f"{path}: the gzip stream is damaged or cut off after line {n} ({e})") from None
