@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +250,23 @@ def augment_embedded(df: pl.DataFrame, copies: int, seed: int = 0) -> pl.DataFra
     return pl.concat([df.select("text", "label"), extra]).sample(fraction=1.0, shuffle=True, seed=seed)
 
 
+def card_paths(out: Path) -> tuple[Path, Path]:
+    """The model card beside a model: `<out stem>.json` (data) and `.md` (for people)."""
+    return out.with_suffix(".json"), out.with_suffix(".md")
+
+
+def check_model_out(out: str | Path) -> Path:
+    """Refuse a model path the card would overwrite (a .json or .md name) or that is a folder."""
+    out = Path(out).expanduser()
+    if out.suffix.lower() in (".json", ".md") or out in card_paths(out):
+        raise WinnowError(f"--out {out}: the model card is written beside the model as .json and .md, so the "
+                          f"model cannot have that suffix; give e.g. {out.with_suffix('.bin').name} or "
+                          f"{out.with_suffix('.npz').name}")
+    if out.is_dir():
+        raise WinnowError(f"--out {out} is a folder: give the model's file path")
+    return out
+
+
 def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = None, seed: int = 0,
                       command: str | None = None, progress_dir: str | Path | None = None,
                       overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -256,7 +276,7 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
     from curation.progress import Progress
 
     data_dir = Path(data_dir).expanduser()
-    out = Path(out) if out else model_path(kind)
+    out = check_model_out(out) if out else model_path(kind)
     if progress_dir is not None:
         Path(progress_dir).mkdir(parents=True, exist_ok=True)
     prog = Progress(progress_dir, f"guard-train-{kind}", total=4, unit="stages")
@@ -271,46 +291,59 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
         raise WinnowError(f"--{flags}: fastText settings; the {kind} model is an n-gram logistic "
                           f"regression (its recipe is PARAMS in guardrails/train.py)")
     params = replace(PARAMS[kind], seed=seed, **given)
-    train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
-    in_domain = in_domain_texts(kind, df)
-    # 1. the held-out score: a model trained the same way on the other 85%
-    scores: dict[str, Any] = {"heldout": _metrics(_fit(augment_embedded(train, AUGMENT[kind], seed), out, params,
-                                                       in_domain), held)}
-    prog.update(1, "training the shipped model")
-    # 2. the shipped model: the same recipe on every training row
-    clf = _fit(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), out, params, in_domain)
-    prog.update(1, "scoring")
-    for name, rel, loader in EVAL_SETS[kind]:
-        p = data_dir / rel
-        if p.is_file():
-            scores[name] = _metrics(clf, loader(p))
-            files.append({"path": rel, "sha256": file_sha256(p), "rows": loader(p).height, "use": "evaluation"})
-    benign = []
-    for rel in BENIGN_EVAL[kind]:
-        p = data_dir / rel
-        if p.is_file():
-            texts = _question_texts(p)
-            benign.extend(texts)
-            files.append({"path": rel, "sha256": file_sha256(p), "rows": len(texts), "use": "evaluation"})
-    if benign:
-        prob = clf.predict_proba(benign)
-        scores["benign_fpr"] = {"n": len(benign), "fpr": float((prob >= 0.5).mean()),
-                                "texts": "MT-Bench + Vicuna first turns"}
-    size = out.stat().st_size
-    if size > MAX_MODEL_BYTES:
-        raise WinnowError(f"{out} is {size} bytes, over the {MAX_MODEL_BYTES} shipped-model limit: lower dim "
-                          f"or bucket in guardrails/train.py PARAMS")
-    used_by = ("curation" if kind == "toxicity" and out.resolve() == curation_toxicity_path()
-               else "guardrails")
-    card = {"kind": kind, "model": out.name, "sha256": file_sha256(out), "size_bytes": size, "used_by": used_by,
-            "command": command or f"winnow guard train {kind} --data-dir {data_dir}",
-            "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
-            "rows": {"train": df.height, "heldout": held.height, "augment_copies": AUGMENT[kind],
-                     "train_positives": int(df.get_column("label").sum())},
-            "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores,
-            **({"selection": CV_NOTE} if kind == "injection" else {})}
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    out.with_suffix(".md").write_text(model_card_markdown(card), encoding="utf-8")
+    # Models and cards are written under a temporary folder beside `out` and renamed into place only after the
+    # size check: a failed or rejected run leaves the previous model and its card as they were.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp_model = tmp / out.name
+    try:
+        train, held = stratified_split(df.select("text", "label"), HOLDOUT, seed=seed)
+        in_domain = in_domain_texts(kind, df)
+        # 1. the held-out score: a model trained the same way on the other 85%
+        scores: dict[str, Any] = {"heldout": _metrics(_fit(augment_embedded(train, AUGMENT[kind], seed),
+                                                           tmp / f"heldout-{out.name}", params, in_domain), held)}
+        prog.update(1, "training the shipped model")
+        # 2. the shipped model: the same recipe on every training row
+        clf = _fit(augment_embedded(df.select("text", "label"), AUGMENT[kind], seed), tmp_model, params, in_domain)
+        prog.update(1, "scoring")
+        for name, rel, loader in EVAL_SETS[kind]:
+            p = data_dir / rel
+            if p.is_file():
+                scores[name] = _metrics(clf, loader(p))
+                files.append({"path": rel, "sha256": file_sha256(p), "rows": loader(p).height, "use": "evaluation"})
+        benign = []
+        for rel in BENIGN_EVAL[kind]:
+            p = data_dir / rel
+            if p.is_file():
+                texts = _question_texts(p)
+                benign.extend(texts)
+                files.append({"path": rel, "sha256": file_sha256(p), "rows": len(texts), "use": "evaluation"})
+        if benign:
+            prob = clf.predict_proba(benign)
+            scores["benign_fpr"] = {"n": len(benign), "fpr": float((prob >= 0.5).mean()),
+                                    "texts": "MT-Bench + Vicuna first turns"}
+        size = tmp_model.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise WinnowError(f"the trained model is {size} bytes, over the {MAX_MODEL_BYTES} shipped-model limit, "
+                              f"so it was not written ({out} and its card are unchanged): lower --dim or --bucket")
+        used_by = ("curation" if kind == "toxicity" and out.resolve() == curation_toxicity_path()
+                   else "guardrails")
+        card = {"kind": kind, "model": out.name, "sha256": file_sha256(tmp_model), "size_bytes": size,
+                "used_by": used_by,
+                "command": command or f"winnow guard train {kind} --data-dir {data_dir}",
+                "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
+                "rows": {"train": df.height, "heldout": held.height, "augment_copies": AUGMENT[kind],
+                         "train_positives": int(df.get_column("label").sum())},
+                "params": {k: v for k, v in params.__dict__.items()}, "files": files, "scores": scores,
+                **({"selection": CV_NOTE} if kind == "injection" else {})}
+        card_json, card_md = card_paths(out)
+        (tmp / card_json.name).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        (tmp / card_md.name).write_text(model_card_markdown(card), encoding="utf-8")
+        # every check passed: the model, then its card, replace the old ones (renames within one folder)
+        for final in (out, card_json, card_md):
+            os.replace(tmp / final.name, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     prog.update(1)
     prog.close()
     return card

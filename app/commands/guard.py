@@ -120,10 +120,12 @@ def train(
     """Train a guardrail model from public data; write it with its model card (command, data sha256, scores)."""
     from app.registry import registered_run
     from app.workspace import open_workspace
-    from guardrails.train import KINDS, model_path, train_guard_model
+    from guardrails.train import KINDS, check_model_out, model_path, train_guard_model
 
     if kind not in KINDS:
         raise WinnowError(f"unknown guard model {kind!r}; known: {', '.join(KINDS)}")
+    if out:
+        check_model_out(out)  # the card's .json/.md must not overwrite the model: refused before a run is recorded
     if not data_dir.is_dir():
         raise WinnowError(f"data folder not found: {data_dir} (pass --data-dir, laid out like ../shared/data)")
     ws = open_workspace(workspace)
