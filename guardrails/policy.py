@@ -112,12 +112,28 @@ def load_policy(path: str | Path | None = None) -> Policy:
         p = Path(path).expanduser()
         if not p.is_file():
             raise WinnowError(f"policy file not found: {p}")
-        text, source = p.read_text(encoding="utf-8"), str(p)
+        raw, source = p.read_bytes(), str(p)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise WinnowError(f"{source}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                              "save the policy as UTF-8") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
-        raise WinnowError(f"{source}: not valid YAML: {e}") from None
+        raise WinnowError(yaml_error_line(source, e)) from None
     return parse_policy(data, source)
+
+
+def yaml_error_line(source: str, e: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: file:line:column, what is wrong, and where it started."""
+    mark = getattr(e, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+    also = f" ({context} at line {cmark.line + 1}, column {cmark.column + 1})" if context and cmark else ""
+    return " ".join(f"{where}: not valid YAML: {problem}{also}".split())
 
 
 @dataclass

@@ -91,3 +91,24 @@ def test_bad_input_gets_a_verdict(default_runner: PolicyRunner) -> None:
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(WinnowError, match="policy file not found"):
         load_policy(tmp_path / "nope.yaml")
+
+
+def test_a_policy_that_is_not_utf8_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from app.cli import main
+
+    p = tmp_path / "p.yaml"
+    p.write_bytes("name: caf\u00e9\n".encode("latin-1"))  # 0xe9 alone is not UTF-8
+    with pytest.raises(WinnowError, match=r"p\.yaml:1: not UTF-8"):
+        load_policy(p)
+    assert main(["guard", "scan", "--policy", str(p), "hello", "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "Traceback" not in err
+
+
+def test_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("name: x\ninput:\n  - scanner: secrets\n   action: block\n", encoding="utf-8")
+    with pytest.raises(WinnowError) as exc:
+        load_policy(p)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{p}:4:") and "not valid YAML" in msg
