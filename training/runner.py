@@ -94,22 +94,82 @@ def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
     return max(done, key=lambda p: int(p.name.split("-")[-1])) if done else None
 
 
+# What a training run writes at the top of its output folder besides the tokenizer files and config.json
+# (which saving rewrites). A fresh run removes these, and only these, from a previous run's folder.
+RUN_MARKER = ".winnow-train.json"
+OWNED_FILES = ("metrics.jsonl", "progress.jsonl", "manifest.json", "loss.png", "model.safetensors",
+               "model.safetensors.index.json", "adapter_model.safetensors", "adapter_config.json")
+OWNED_DIRS = ("checkpoints",)
+
+
+def is_training_run(out: Path) -> bool:
+    """Whether `out` was written by `winnow train`: the marker a run writes before its first step, or (runs
+    made before the marker existed) a manifest whose kind is train-sft / train-dpo."""
+    if (out / RUN_MARKER).is_file():
+        return True
+    if (out / "config.yaml").is_file() and any((out / "checkpoints").glob("checkpoint-*/trainer_state.json")):
+        return True  # an interrupted run from before the marker, which --resume continues
+    try:
+        kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind", "")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(kind, str) and kind.startswith("train-")
+
+
+def check_out(cfg: TrainConfig) -> Path:
+    """Refuse an output folder training must not write into, before any work: one that holds, lies inside
+    or contains the base model or the data, and a non-empty folder that is not a previous training run
+    (a fresh run clears what a run wrote there; someone else's checkpoints/ or model shards must never go)."""
+    from curation.run_folder import check_inputs_outside, check_writable_dir
+
+    out = Path(cfg.out)  # type: ignore[arg-type]
+    model = Path(cfg.model).expanduser()
+    if model.exists():
+        if model.resolve() == out.resolve():
+            raise WinnowError(f"--out {out} is the base model's folder (--model): training would overwrite its "
+                              "weights; choose another --out")
+        try:
+            check_inputs_outside(out, [model])
+        except WinnowError as e:
+            raise WinnowError(f"--model: {e}") from None
+    if any(Path(d).resolve() == out.resolve() for d in cfg.data):
+        raise WinnowError(f"--out {out} is the --data folder: choose another --out")
+    check_inputs_outside(out, [Path(d) for d in cfg.data])
+    if out.exists() and not out.is_dir():
+        raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
+    if out.is_dir() and not is_training_run(out):
+        held = sorted(e.name for e in out.iterdir())
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise WinnowError(f"--out {out} is not empty and is not a Winnow training run (it holds {shown}); "
+                              "give an empty or new folder")
+    check_writable_dir(out)
+    return out
+
+
 def prepare_out(out: Path, resume: bool) -> str | None:
-    """Return the checkpoint to resume from; a fresh run clears a previous run's checkpoints and logs."""
+    """Return the checkpoint to resume from; a fresh run clears a previous run's checkpoints and logs.
+
+    Only a folder `check_out` accepted comes here: empty, or a previous training run, whose own entries
+    (OWNED_*, weight shards) are removed; anything else in it stays.
+    """
     ckpt_dir = out / "checkpoints"
     if resume and ckpt_dir.is_dir():
         last = last_complete_checkpoint(ckpt_dir)
         if last is not None:
             truncate_metrics(out, int(last.name.split("-")[-1]))
             return str(last)
-    if ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
-    # a previous run's weights must not survive beside this run's (an old adapter would shadow a full model)
-    for name in ("metrics.jsonl", "progress.jsonl", "manifest.json", "loss.png", "model.safetensors",
-                 "adapter_model.safetensors", "adapter_config.json"):
-        (out / name).unlink(missing_ok=True)
-    for shard in [*out.glob("model-*-of-*.safetensors"), *out.glob("model.safetensors.index.json")]:
-        shard.unlink()
+    if is_training_run(out):
+        for d in OWNED_DIRS:
+            if (out / d).is_dir() and not (out / d).is_symlink():
+                shutil.rmtree(out / d)
+        # a previous run's weights must not survive beside this run's (an old adapter would shadow a full model)
+        for name in OWNED_FILES:
+            (out / name).unlink(missing_ok=True)
+        for shard in out.glob("model-*-of-*.safetensors"):
+            shard.unlink()
+    (out / RUN_MARKER).write_text(json.dumps({"written_by": "winnow train", "created": time.time()}) + "\n",
+                                  encoding="utf-8")
     return None
 
 
@@ -215,7 +275,8 @@ def write_lineage(manifest: dict[str, Any], cfg: TrainConfig, kind: str, records
     lk = "pretrain" if kind == "sft" and records and "text" in records[0] else kind
     manifest["lineage"] = lineage_block(inputs=list(cfg.data), parents=base, config=cfg.model_dump(mode="json"),
                                         kind=lk)
-    outputs = [p for p in sorted(out.iterdir()) if p.is_file() and p.name not in ("manifest.json", "progress.jsonl")]
+    skip = ("manifest.json", "progress.jsonl", RUN_MARKER)
+    outputs = [p for p in sorted(out.iterdir()) if p.is_file() and p.name not in skip]
     return stamp_fingerprint(manifest, outputs)
 
 
@@ -232,6 +293,7 @@ def run_training(
     quiet_libraries()
     if not cfg.out:
         raise WinnowError("no output folder given (field 'out' / --out)")
+    check_out(cfg)  # before the data and the model load: a refused folder costs nothing
     device = resolve_device(cfg.device)[0]
     # before the data and the model take memory, so their blocks follow the same rules
     allocator = retain_freed_memory() if device == "cpu" and cfg.retain_cpu_memory else None

@@ -25,6 +25,9 @@ def _train(kind: str, workspace: Path, config: Path | None, resume: bool, overri
     cfg = load_config(config, overrides)
     if cfg.out is None:  # neither --out nor the YAML named one
         cfg = cfg.model_copy(update={"out": str(models_dir(ws) / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")})
+    from training.runner import check_out
+
+    check_out(cfg)  # a refused --out is not recorded as a run
     with registered_run(ws, f"train-{kind}", cfg.model_dump(mode="json"), cfg.out) as (reg, run_id):
         if kind == "sft":
             from training.sft import run_sft as run
