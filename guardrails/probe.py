@@ -111,11 +111,34 @@ def _docs_from_jsonl(path: Path, cfg: ProbeConfig) -> list[tuple[str, str, list[
     return [(i, t, s) for i, t, s in zip(ids, texts, spans, strict=True) if s]
 
 
+def known_entities(run_folder: bool) -> list[str]:
+    """The entity types the probe can find: the PII engine's patterns for a JSONL file; a curated run's `pii`
+    signal may also hold the NER entities (PERSON, LOCATION, ...)."""
+    from curation.pii.engine import PiiEngine
+    from curation.pii.ner import SPACY_TO_PRESIDIO
+
+    ents = set(PiiEngine().entities)
+    return sorted(ents | set(SPACY_TO_PRESIDIO.values()) if run_folder else ents)
+
+
+def check_entities(entities: list[str] | None, run_folder: bool) -> None:
+    """Refuse unknown entity names before any work (Presidio would fail with "No matching recognizers")."""
+    if not entities:
+        return
+    known = known_entities(run_folder)
+    unknown = [e for e in entities if e not in known]
+    if unknown:
+        where = "in a curated run's pii signal" if run_folder else "by the PII patterns in a JSONL file"
+        raise WinnowError(f"--entities: unknown entity type{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(unknown)}; known {where}: {', '.join(known)}")
+
+
 def find_spans(cfg: ProbeConfig) -> list[ProbeSpan]:
     """The PII spans to probe, each with its prompt and target, in document order."""
     p = Path(cfg.data).expanduser()
     if not p.exists():
         raise WinnowError(f"probe data not found: {p}")
+    check_entities(cfg.entities, _is_run_folder(p))
     if _is_run_folder(p):
         docs = _docs_from_run(p, cfg)
     elif p.is_file():
