@@ -178,6 +178,36 @@ _QUESTIONS = ["prompts/mtbench_questions.jsonl", "prompts/vicuna_questions.jsonl
 BENIGN_EVAL: dict[str, list[str]] = {"injection": _QUESTIONS, "toxicity": _QUESTIONS}
 
 
+# The columns each loader reads (named in the error when a file lacks one).
+NEEDS: dict[Callable[[Path], pl.DataFrame], tuple[str, ...]] = {
+    _deepset: ("text", "label"), _deepset_benign: ("text", "label"), _advbench: ("goal",),
+    _self_instruct: ("instruction", "input"), _hh_first_turn: ("prompt",), _c4_sentences: ("text",),
+    _davidson: ("tweet", "class")}
+
+
+def read_source(path: Path, loader: Callable[[Path], Any], needs: tuple[str, ...] = ()) -> Any:
+    """`loader(path)`, with a malformed file (empty, a bad JSON line, a missing or mistyped column) as one
+    WinnowError naming the file and what is wrong instead of a polars error."""
+    from curation.jsonl import iter_jsonl_objects
+
+    needs = needs or NEEDS.get(loader, ())
+    wanted = f" (needs {', '.join(needs)})" if needs else ""
+    if path.stat().st_size == 0:
+        raise WinnowError(f"{path}: the file is empty{wanted}")
+    try:
+        return loader(path)
+    except pl.exceptions.ColumnNotFoundError as e:
+        m = re.search(r'"([^"]+)"', str(e))
+        missing = m.group(1) if m else str(e).splitlines()[0]
+        raise WinnowError(f"{path}: no column {missing!r}{wanted}") from None
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as e:
+        if path.suffix == ".jsonl":
+            if sum(1 for _ in iter_jsonl_objects(path)) == 0:  # a bad line raises here, naming file:line
+                raise WinnowError(f"{path}: no rows{wanted}") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WinnowError(f"{path}: cannot be read as training data{wanted}: {first}") from None
+
+
 def load_sources(kind: str, data_dir: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """(text, label, source) rows for training `kind`, and a record of each file (path, sha256, rows)."""
     if kind not in KINDS:
@@ -189,12 +219,18 @@ def load_sources(kind: str, data_dir: Path) -> tuple[pl.DataFrame, list[dict[str
         if not p.is_file():
             raise WinnowError(f"training data for {kind} not found: {p} (pass --data-dir, the folder laid out "
                               f"like ../shared/data)")
-        df = loader(p).with_columns(pl.lit(rel).alias("source"))
+        df = read_source(p, loader).with_columns(pl.lit(rel).alias("source"))
         frames.append(df)
         files.append({"path": rel, "sha256": file_sha256(p), "rows": df.height,
                       "positives": int(df.get_column("label").sum())})
     df = pl.concat(frames).filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != ""))
-    return df.unique("text", keep="first", maintain_order=True), files
+    df = df.unique("text", keep="first", maintain_order=True)
+    n_pos = int(df.get_column("label").sum())
+    if n_pos == 0 or n_pos == df.height:
+        which = "positive" if n_pos == 0 else "negative"
+        raise WinnowError(f"no {which} training rows for {kind} in {data_dir} (read: "
+                          f"{', '.join(rel for rel, _ in SOURCES[kind])})")
+    return df, files
 
 
 def _question_texts(path: Path) -> list[str]:
@@ -309,13 +345,14 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
         for name, rel, loader in EVAL_SETS[kind]:
             p = data_dir / rel
             if p.is_file():
-                scores[name] = _metrics(clf, loader(p))
-                files.append({"path": rel, "sha256": file_sha256(p), "rows": loader(p).height, "use": "evaluation"})
+                ev = read_source(p, loader)
+                scores[name] = _metrics(clf, ev)
+                files.append({"path": rel, "sha256": file_sha256(p), "rows": ev.height, "use": "evaluation"})
         benign = []
         for rel in BENIGN_EVAL[kind]:
             p = data_dir / rel
             if p.is_file():
-                texts = _question_texts(p)
+                texts = read_source(p, _question_texts, ("turns",))
                 benign.extend(texts)
                 files.append({"path": rel, "sha256": file_sha256(p), "rows": len(texts), "use": "evaluation"})
         if benign:

@@ -102,3 +102,29 @@ def test_a_model_named_like_its_card_is_refused(tmp_path: Path, capsys: pytest.C
                  "--workspace", str(tmp_path / "ws")]) == 0
     assert json.loads((gt / "inj.json").read_text(encoding="utf-8"))["sha256"] == _sha(out)
     assert sorted(p.name for p in gt.iterdir()) == ["inj.json", "inj.md", "inj.npz", "notes.md"]
+
+
+def test_a_malformed_data_file_is_one_line_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from guardrails.train import load_sources
+
+    data = _injection_data(tmp_path / "data")
+    deepset = data / "prompts" / "deepset_prompt_injections_train.jsonl"
+    good = deepset.read_text(encoding="utf-8")
+    deepset.write_text(good + '{"text": "half a row", "label"\n', encoding="utf-8")
+    n_line = good.count("\n") + 1
+    rc = main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(tmp_path / "m" / "inj.npz"),
+               "--workspace", str(tmp_path / "ws")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{deepset}:{n_line}: not valid JSON" in err and "Traceback" not in err
+    assert not (tmp_path / "m" / "inj.npz").exists()
+    deepset.write_text(good.replace('"text"', '"prompt_text"'), encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"deepset_prompt_injections_train\.jsonl: no column 'text'"):
+        load_sources("injection", data)
+    deepset.write_text("", encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"deepset_prompt_injections_train\.jsonl: the file is empty"):
+        load_sources("injection", data)
+    hh = data / "preference" / "hh_rlhf_harmless_base_test_dpo.jsonl"
+    deepset.write_text(good, encoding="utf-8")
+    hh.write_text('{"chosen": "x"}\n', encoding="utf-8")
+    with pytest.raises(WinnowError, match=r"hh_rlhf_harmless_base_test_dpo\.jsonl: no column 'prompt'"):
+        load_sources("injection", data)
