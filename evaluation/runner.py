@@ -143,6 +143,44 @@ def _find(folder: Path, pattern: str) -> Path | None:
     return hits[-1] if hits else None
 
 
+RUN_MARKER = ".winnow-eval.json"  # written before the first file of a report folder
+
+
+def is_eval_run(out: Path) -> bool:
+    """Whether `out` was written by `winnow eval run`: its marker, or (reports made before the marker) a
+    manifest of kind eval."""
+    if (out / RUN_MARKER).is_file():
+        return True
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind") == "eval"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out(cfg: EvalConfig) -> None:
+    """Refuse a report folder eval must not write into: a non-empty folder that is not a previous report (a
+    rerun replaces `lm_eval/`, `tasks/*.yaml` and `manifest.json`, which in someone else's folder are theirs),
+    one that holds the model, the benchmark store or the held-out text, or one inside the store."""
+    from curation.run_folder import check_inputs_outside, check_writable_dir
+
+    out = cfg.out
+    inputs = [p for p in (Path(cfg.model).expanduser(), cfg.perplexity, cfg.contamination)
+              if p is not None and p.exists()]
+    for p in inputs:
+        if p.resolve() == out.resolve() or p.resolve().is_relative_to(out.resolve()):
+            raise WinnowError(f"--out {out} holds an input ({p}): choose a new folder for the report")
+    check_inputs_outside(out, [cfg.data_dir])
+    if out.exists() and not out.is_dir():
+        raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
+    if out.is_dir() and not is_eval_run(out):
+        held = sorted(e.name for e in out.iterdir())
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise WinnowError(f"--out {out} is not empty and is not a Winnow eval report (it holds {shown}); "
+                              "give an empty or new folder")
+    check_writable_dir(out)
+
+
 def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str], TaskSet, ModelInfo]:
     """All input checks and task YAML, before any evaluation work."""
     benches, fewshot, metrics = _plan(cfg)
@@ -161,9 +199,12 @@ def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str],
         if not has_signal(cfg.contamination):
             raise WinnowError(f"--contamination {cfg.contamination}: no decontamination signal there "
                               "(signals/decontamination/); curate with the decontamination signal first")
+    check_out(cfg)
+    info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
+    (cfg.out / RUN_MARKER).write_text(json.dumps({"written_by": "winnow eval run", "created": time.time()}) + "\n",
+                                      encoding="utf-8")
     ts = build_taskset(benches, cfg.data_dir, cfg.out / "tasks", cfg.cache_dir / "derived", fewshot,
                        cfg.perplexity)
-    info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
     return benches, fewshot, metrics, ts, info
 
 
@@ -172,11 +213,11 @@ def run_eval(cfg: EvalConfig, prepared: tuple | None = None) -> dict[str, Any]:
 
     `prepared` is `prepare(cfg)`'s result when the caller already checked the inputs.
     """
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    (cfg.out / "progress.jsonl").unlink(missing_ok=True)
     t0 = time.time()
+    prepared = prepared or prepare(cfg)  # checks --out before anything is written or removed there
+    (cfg.out / "progress.jsonl").unlink(missing_ok=True)
     with Progress(cfg.out, "loading", total=None, unit="steps") as prog:
-        benches, fewshot, metrics, ts, info = prepared or prepare(cfg)
+        benches, fewshot, metrics, ts, info = prepared
         prog.message(f"model {info.kind}: {info.pretrained}")
         import lm_eval
         from lm_eval.loggers import EvaluationTracker
