@@ -70,28 +70,43 @@ class ProbeSpan:
     end: int
     prefix: str  # the prompt: text before the span (trailing whitespace moved into the target)
     target: str  # what a memorising model would continue with
+    doc: int = 0  # the document's position among those with spans: ids need not be unique
 
 
 def _is_run_folder(p: Path) -> bool:
-    return p.is_dir() and (p / "docs").is_dir()
+    """A folder `curate` or `mix --out` wrote (manifest.json; a mix output reads its parent's docs/ and
+    signals/), or the docs/ of a run still being written."""
+    from curation.run_reader import is_run_dir
+
+    return p.is_dir() and (is_run_dir(p) or (p / "docs").is_dir())
 
 
 def _docs_from_run(run: Path, cfg: ProbeConfig) -> list[tuple[str, str, list[tuple[str, int, int, float]]]]:
     import polars as pl
 
     from curation.pii.scrub import spans_from_column
+    from curation.run_reader import RunReader, is_run_dir
     from curation.store import doc_files, signal_files
 
-    docs = doc_files(run)
-    sig = signal_files(run, "pii")
-    if not docs:
-        raise WinnowError(f"{run}: curated run folder has no documents in docs/ (was it scored?)")
-    if not sig:
-        raise WinnowError(f"{run}: the run has no PII signals (signals/pii/); add `pii:` to the recipe's signals "
-                          f"and rerun `winnow curate`")
-    d = pl.scan_parquet(docs).select("id", "text")
-    s = pl.scan_parquet(sig).select("id", "pii_spans").unique("id", keep="first")
-    joined = d.join(s, on="id", how="inner").filter(pl.col("pii_spans").list.len() > 0).collect()
+    no_pii = (f"{run}: the run has no PII signals (signals/pii/); add `pii:` to the recipe's signals and rerun "
+              f"`winnow curate`")
+    if is_run_dir(run):  # the run reader finds a mix output's documents and signals in its parent
+        reader = RunReader(run)
+        if "pii" not in reader.signal_steps():
+            raise WinnowError(no_pii)
+        d, s = reader.docs(), reader.signals("pii")
+    else:
+        docs, sig = doc_files(run), signal_files(run, "pii")
+        if not docs:
+            raise WinnowError(f"{run}: curated run folder has no documents in docs/ (was it scored?)")
+        if not sig:
+            raise WinnowError(no_pii)
+        d, s = pl.scan_parquet(docs), pl.scan_parquet(sig)
+    # documents and signals pair on the input position (`order`); ids need not be unique (older runs: id)
+    key = "order" if {"order"} <= set(d.collect_schema().names()) & set(s.collect_schema().names()) else "id"
+    d = d.select(*dict.fromkeys([key, "id", "text"]))
+    s = s.select(key, "pii_spans").unique(key, keep="first")
+    joined = d.join(s, on=key, how="inner").filter(pl.col("pii_spans").list.len() > 0).collect()
     spans = spans_from_column(joined["pii_spans"])
     return list(zip(joined["id"].cast(pl.String).to_list(), joined["text"].to_list(), spans, strict=True))
 
@@ -104,7 +119,8 @@ def _docs_from_jsonl(path: Path, cfg: ProbeConfig) -> list[tuple[str, str, list[
     for line, rec in iter_jsonl_objects(path):
         text = rec.get(cfg.text_field)
         if not isinstance(text, str):
-            raise WinnowError(f"{path}:{line}: no string field '{cfg.text_field}' (set --text-field)")
+            raise WinnowError(f"{path}:{line}: no string field '{cfg.text_field}': each line must be a JSON object "
+                              f"with the document's text in '{cfg.text_field}' (or give a curated run folder)")
         ids.append(str(rec.get(cfg.id_field, line)))
         texts.append(text)
     spans = PiiEngine(cfg.entities).analyze_batch(texts) if texts else []
@@ -144,12 +160,12 @@ def find_spans(cfg: ProbeConfig) -> list[ProbeSpan]:
     elif p.is_file():
         docs = _docs_from_jsonl(p, cfg)
     else:
-        raise WinnowError(f"{p}: not a curated run folder (no docs/) nor a JSONL file")
+        raise WinnowError(f"{p}: not a curated run folder (no manifest.json or docs/) nor a JSONL file")
     from curation.pii.scrub import resolve_conflicts
 
     ents = set(cfg.entities) if cfg.entities else None
     out: list[ProbeSpan] = []
-    for doc_id, text, spans in docs:
+    for doc, (doc_id, text, spans) in enumerate(docs):
         keep = [s for s in spans if s[3] >= cfg.min_score and (ents is None or s[0] in ents)]
         for ent, start, end, _score in resolve_conflicts(keep):
             head = text[max(0, start - cfg.prefix_chars):start]
@@ -157,7 +173,7 @@ def find_spans(cfg: ProbeConfig) -> list[ProbeSpan]:
             if len(prefix) < cfg.min_prefix_chars or end <= start:
                 continue
             target = head[len(prefix):] + text[start:end]
-            out.append(ProbeSpan(doc_id, ent, start, end, prefix, target))
+            out.append(ProbeSpan(doc_id, ent, start, end, prefix, target, doc))
             if len(out) >= cfg.max_spans:
                 return out
     return out
@@ -251,7 +267,7 @@ def run_probe(cfg: ProbeConfig, on_progress: Callable[[int, int], None] | None =
     report: dict[str, Any] = {
         "kind": KIND, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "totals": {"spans": len(rows), "extracted": n_ext, "rate": round(_rate(len(rows), n_ext), 4),
-                   "documents": len({r["doc_id"] for r in rows}),
+                   "documents": len({s.doc for s in spans}),
                    "matched_share": round(sum(r["matched_chars"] / r["target_chars"] for r in rows) / len(rows), 4)},
         "per_entity": dict(sorted(per_entity.items())),
         "model": {"path": str(model_path), "fingerprint": fingerprint(model_path) if model_path.exists() else None,
