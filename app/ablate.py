@@ -7,7 +7,11 @@
     evaluate    -> DIR/evals/<recipe>-s<seed>   (bits per byte on held-out text, plus any benchmarks named)
     report      -> DIR/ablation.json, DIR/ablation.md, DIR/ablation.png
 
-Each stage is skipped when its output is already complete, so a killed ablation resumes. Every stage is a
+A stage is reused on a rerun only when its key (the content fingerprints of what it reads, the upstream
+stage's manifest fingerprint included, and every setting that moves its result) equals the key recorded in
+DIR/stages.json when it was made, and the folder still carries the manifest fingerprint it was made with;
+otherwise it is redone, and so is everything made from it (its fingerprint changes). A killed ablation
+resumes; a changed recipe, step count or held-out file never reuses a stale result. Every stage is a
 registered run and writes a manifest with lineage, so `winnow lineage DIR/evals/x` reaches the raw corpus.
 
 Paired differences against the first recipe: over items (held-out documents or benchmark items, resampled
@@ -160,8 +164,77 @@ def check_fit(recipes: list[Any], paths: list[str], scored: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------------- stages
-def _done(folder: Path, marker: str = "manifest.json") -> bool:
-    return (folder / marker).is_file()
+STAGES_FILE = "stages.json"
+
+
+def _content(value: Any) -> Any:
+    """A setting with every file or folder it names replaced by its content fingerprint (curate's rule)."""
+    from curation.pipeline import _by_content
+
+    return _by_content(value)
+
+
+class StageKeys:
+    """`DIR/stages.json`: per stage folder, the key it was made with and the manifest fingerprint it got.
+
+    The key is `curation.fingerprint.combine` over the stage's parts (input content fingerprints and the
+    settings that move its result), so any change to them redoes the stage. Not in it: Winnow's and the
+    packages' versions, and the device (as curate's own resume key)."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / STAGES_FILE
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.rec: dict[str, Any] = data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def key(parts: dict[str, Any]) -> str:
+        from curation.fingerprint import combine
+
+        return combine({k: json.dumps(v, sort_keys=True, default=str) for k, v in parts.items()})
+
+    def reusable(self, folder: Path, parts: dict[str, Any], markers: tuple[str, ...] = ("manifest.json",)) -> bool:
+        """Made with these parts, finished, and not changed since (same manifest fingerprint)."""
+        from curation.fingerprint import folder_fingerprint
+
+        r = self.rec.get(str(folder))
+        return bool(isinstance(r, dict) and r.get("done") and r.get("key") == self.key(parts)
+                    and all((folder / m).is_file() for m in markers)
+                    and r.get("fingerprint") == folder_fingerprint(folder))
+
+    def resumable(self, folder: Path, parts: dict[str, Any]) -> bool:
+        """Started with these same parts and not finished (killed): the stage may continue what it wrote."""
+        r = self.rec.get(str(folder))
+        return bool(isinstance(r, dict) and not r.get("done") and r.get("key") == self.key(parts))
+
+    def why(self, folder: Path, parts: dict[str, Any]) -> str:
+        """Why a stage is redone, in words, for the log."""
+        r = self.rec.get(str(folder))
+        if not isinstance(r, dict):
+            return "new" if not folder.exists() else "no key recorded for it"
+        if r.get("key") == self.key(parts):
+            return "unfinished" if not r.get("done") else "its output changed since it was made"
+        old = r.get("parts") or {}
+        changed = [k for k in parts if json.dumps(old.get(k), sort_keys=True, default=str)
+                   != json.dumps(parts[k], sort_keys=True, default=str)]
+        return "changed: " + (", ".join(changed) or "its settings")
+
+    def start(self, folder: Path, parts: dict[str, Any]) -> None:
+        self.rec[str(folder)] = {"key": self.key(parts), "parts": parts, "done": False}
+        self._save()
+
+    def finish(self, folder: Path) -> None:
+        from curation.fingerprint import folder_fingerprint
+
+        self.rec[str(folder)].update(done=True, fingerprint=folder_fingerprint(folder))
+        self._save()
+
+    def _save(self) -> None:
+        from curation.store import write_text_atomic
+
+        write_text_atomic(json.dumps(self.rec, indent=2, default=str), self.path)
 
 
 def _stage(ws: Path, kind: str, config: dict[str, Any], out: Path, fn) -> Any:
@@ -322,16 +395,26 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     timings: dict[str, float] = {}
 
     # 1. score once
+    from curation.fingerprint import file_fingerprint, fingerprint
+
+    keys = StageKeys(out)
     t0 = time.perf_counter()
     score_dir = Path(cfg.scored).absolute() if cfg.scored else out / "score"
     if cfg.scored and not (score_dir / "run.json").is_file():
         raise WinnowError(f"--scored {cfg.scored}: not a curation run folder (no run.json)")
-    if not _done(score_dir):
-        from curation.pipeline import curate
+    if not cfg.scored:
+        parts = {"corpus": [fingerprint(c) for c in cfg.corpus], "recipe": _content(union.model_dump(mode="json"))}
+        if not keys.reusable(score_dir, parts):
+            from curation.pipeline import curate
 
-        log(f"scoring {len(cfg.corpus)} input(s) once with signals: {', '.join(union.signals) or 'none'}")
-        _stage(ws, "curate", {"inputs": cfg.corpus, "recipe": union.model_dump(mode="json")}, score_dir,
-               lambda: curate(cfg.corpus, score_dir, union, workspace=ws))
+            resume = keys.resumable(score_dir, parts)
+            log(f"scoring {len(cfg.corpus)} input(s) once with signals: {', '.join(union.signals) or 'none'}"
+                + ("" if resume else f" ({keys.why(score_dir, parts)})"))
+            keys.start(score_dir, parts)
+            _stage(ws, "curate", {"inputs": cfg.corpus, "recipe": union.model_dump(mode="json")}, score_dir,
+                   lambda: curate(cfg.corpus, score_dir, union, workspace=ws,
+                                  overwrite=not resume and (score_dir / "run.json").is_file()))
+            keys.finish(score_dir)
     scored = json.loads((score_dir / "run.json").read_text())["steps"]
     check_fit(recipes, cfg.recipes, scored)
     timings["score"] = time.perf_counter() - t0
@@ -341,11 +424,15 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     from curation.mix import mix
 
     arms = [Arm(n, p, out / "arms" / n, out / "samples" / n) for n, p in zip(names, cfg.recipes, strict=True)]
+    score_fp = fingerprint(score_dir)
     for arm, recipe in zip(arms, recipes, strict=True):
-        if not _done(arm.mix_dir):
-            log(f"mixing arm {arm.name} ({arm.recipe_path})")
+        parts = {"scored": score_fp, "recipe": _content(recipe.model_dump(mode="json"))}
+        if not keys.reusable(arm.mix_dir, parts):
+            log(f"mixing arm {arm.name} ({arm.recipe_path}; {keys.why(arm.mix_dir, parts)})")
+            keys.start(arm.mix_dir, parts)
             _stage(ws, "mix", {"run": str(score_dir), "recipe": arm.recipe_path, "out": str(arm.mix_dir)},
                    arm.mix_dir, lambda a=arm, r=recipe: mix(score_dir, r, out_dir=a.mix_dir))
+            keys.finish(arm.mix_dir)
         df = _kept_frame(arm.mix_dir)
         arm.docs = df.height
         arm.lens = _token_lengths(df["text"].to_list(), tok_file)
@@ -361,14 +448,16 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
         raise WinnowError(f"--budget-tokens {budget} is larger than the smallest arm: {smallest.name} "
                           f"({smallest.mix_dir}) keeps {smallest.tokens} tokens")
     t0 = time.perf_counter()
+    tok_fp = file_fingerprint(tok_file)
     for arm in arms:
-        man_path = arm.sample_dir / "manifest.json"
-        ok = man_path.is_file() and json.loads(man_path.read_text()).get("budget") == budget
-        if not ok:
-            man = _stage(ws, "sample", {"arm": str(arm.mix_dir), "budget": budget}, arm.sample_dir,
-                         lambda a=arm: write_sample(a, budget, cfg.sample_seed, tok_file))
-        else:
-            man = json.loads(man_path.read_text())
+        parts = {"mix": fingerprint(arm.mix_dir), "budget": budget, "seed": cfg.sample_seed, "tokenizer": tok_fp}
+        if not keys.reusable(arm.sample_dir, parts):
+            log(f"sampling arm {arm.name} to {budget:,} tokens ({keys.why(arm.sample_dir, parts)})")
+            keys.start(arm.sample_dir, parts)
+            _stage(ws, "sample", {"arm": str(arm.mix_dir), "budget": budget}, arm.sample_dir,
+                   lambda a=arm: write_sample(a, budget, cfg.sample_seed, tok_file))
+            keys.finish(arm.sample_dir)
+        man = json.loads((arm.sample_dir / "manifest.json").read_text())
         arm.sampled_tokens, arm.sampled_docs = man["tokens"], man["docs"]
     timings["sample"] = time.perf_counter() - t0
 
@@ -378,39 +467,52 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
     chunk = base_train.max_length * base_train.batch_size * base_train.grad_accum
     steps = cfg.max_steps or (base_train.max_steps if base_train.max_steps > 0 else
                               max(1, math.ceil(budget * base_train.epochs / chunk)))
+    base_fp = fingerprint(cfg.model)
     t0 = time.perf_counter()
     for arm in arms:
         for s in range(cfg.seeds):
             mdir = out / "models" / f"{arm.name}-s{s}"
             arm.models[s] = mdir
-            man = mdir / "manifest.json"
-            if man.is_file() and json.loads(man.read_text()).get("steps") == steps:
-                continue
             tc = load_config(cfg.train_config, {"model": cfg.model, "data": [str(arm.sample_dir)], "out": str(mdir),
                                                 "seed": base_train.seed + s, "max_steps": steps,
                                                 "max_length": cfg.max_length})
-            log(f"training arm {arm.name} seed {s} ({steps} steps)")
+            settings = {k: v for k, v in tc.model_dump(mode="json").items() if k not in ("model", "data", "out")}
+            parts = {"sample": fingerprint(arm.sample_dir), "base": base_fp, "train": settings}
+            if keys.reusable(mdir, parts):
+                continue
+            log(f"training arm {arm.name} seed {s} ({steps} steps; {keys.why(mdir, parts)})")
+            keys.start(mdir, parts)
             _stage(ws, "train-sft", tc.model_dump(mode="json"), mdir,
                    lambda tc=tc: {"_metrics": run_sft(tc).metrics})
+            keys.finish(mdir)
     timings["train"] = time.perf_counter() - t0
 
     # 5. evaluate every arm the same way
     from evaluation.runner import EvalConfig, prepare, run_eval
+    from evaluation.tasks import BENCHMARKS
 
+    heldout_fp = file_fingerprint(ev.heldout) if ev.heldout else None
+    bench_fp = {b: fingerprint(data_dir / BENCHMARKS[b].folder) if b in BENCHMARKS and
+                (data_dir / BENCHMARKS[b].folder).exists() else None for b in ev.benchmarks}
     t0 = time.perf_counter()
     for arm in arms:
         for s, mdir in arm.models.items():
             edir = out / "evals" / f"{arm.name}-s{s}"
             arm.evals[s] = edir
-            if _done(edir) and _done(edir, "report.json"):
-                continue
             ec = EvalConfig(model=str(mdir), out=edir, data_dir=data_dir, cache_dir=ws / "cache" / "eval",
                             benchmarks=list(ev.benchmarks), limit=ev.limit, batch_size=ev.batch_size,
                             num_fewshot=ev.num_fewshot,
                             perplexity=Path(ev.heldout).absolute() if ev.heldout else None, use_cache=False)
+            settings = {k: v for k, v in ec.to_dict().items() if k not in ("model", "out", "data_dir", "cache_dir",
+                                                                          "perplexity")}
+            parts = {"model": fingerprint(mdir), "heldout": heldout_fp, "benchmarks": bench_fp, "eval": settings}
+            if keys.reusable(edir, parts, ("manifest.json", "report.json")):
+                continue
             prep = prepare(ec)
-            log(f"evaluating arm {arm.name} seed {s}")
+            log(f"evaluating arm {arm.name} seed {s} ({keys.why(edir, parts)})")
+            keys.start(edir, parts)
             _stage(ws, "eval", ec.to_dict(), edir, lambda ec=ec, prep=prep: run_eval(ec, prep))
+            keys.finish(edir)
     timings["eval"] = time.perf_counter() - t0
 
     # 6. one report
