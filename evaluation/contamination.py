@@ -2,9 +2,11 @@
 and clean items, with each part's standard error and the difference.
 
 Which items were found comes from a curated run's decontamination signal (`signals/decontamination/`),
-restricted to the documents the run *kept* (what a model trained on it saw). The signal lists matched items
-in `decontam_items` ("benchmark:item_id"); older runs without that column fall back to `matched`
-("benchmark/split/item_id" keys) or, last, `match` (only each document's best match: a lower bound).
+restricted to the documents the run *kept* (what a model trained on it saw). For a `mix --out` folder the
+signal is its parent's (read in place) and the kept set is the mix's own: the documents the model saw.
+The signal lists matched items in `decontam_items` ("benchmark:item_id"); older runs without that column
+fall back to `matched` ("benchmark/split/item_id" keys) or, last, `match` (only each document's best match:
+a lower bound).
 
 An lm-eval sample's `doc_id` is its position in the split file lm-eval evaluated (per subject for MMLU);
 the item at that position is read with the same code the decontamination index reads items with
@@ -24,16 +26,25 @@ from curation.errors import WinnowError
 SIGNAL = "decontamination"
 
 
+def signal_files(curated: str | Path) -> list[Path]:
+    """The decontamination signal's files of a run: its own, or for a `mix --out` folder its parent's."""
+    from curation.store import signal_files as run_signal_files
+
+    return run_signal_files(Path(curated), SIGNAL)
+
+
 def has_signal(curated: str | Path) -> bool:
-    return any((Path(curated) / "signals" / SIGNAL).glob("*.parquet"))
+    return bool(signal_files(curated))
 
 
 def contaminated_refs(curated: str | Path) -> tuple[set[str], str]:
-    """("benchmark:item_id" refs matched by documents the run kept, which column they came from)."""
+    """("benchmark:item_id" refs matched by documents the run kept, which column they came from).
+
+    The kept set is always `curated`'s own `kept/` (a mix's, not the parent's it reads signals from)."""
     import polars as pl
 
     run = Path(curated)
-    files = sorted((run / "signals" / SIGNAL).glob("*.parquet"))
+    files = signal_files(run)
     if not files:
         raise WinnowError(f"--contamination {curated}: no decontamination signal (signals/{SIGNAL}/ is empty or "
                           "missing); curate with the decontamination signal first")

@@ -94,18 +94,17 @@ def eval_run(
 
 
 def _curated_with_decontamination(model: str, ws: Path) -> Path | None:
-    """The nearest curated run in the model's lineage that computed the decontamination signal, if any."""
+    """The nearest curated run or mix in the model's lineage whose signals include decontamination, if any: the
+    folder the model was trained on, so the split counts the documents it kept (a mix's kept/, not its
+    parent's, which may have dropped the contaminated documents the mix keeps)."""
     if not Path(model).is_dir():
         return None
     from app.lineage import lineage
     from curation.run_reader import RunReader, is_run_dir
     from evaluation.contamination import SIGNAL
 
-    def has_signal(folder: str) -> bool:  # its own signals (contamination reads them there, not a parent's)
-        if not is_run_dir(folder):
-            return False
-        reader = RunReader(folder)
-        return reader.parent is None and SIGNAL in reader.signal_steps()
+    def has_signal(folder: str) -> bool:  # its own signals or, for a mix, its parent's (read in place)
+        return is_run_dir(folder) and SIGNAL in RunReader(folder).signal_steps()
 
     g = lineage(model, ws)
     todo, seen = [g.root], set()

@@ -110,3 +110,57 @@ def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model,
     assert "contamination split" in printed and f"(n={len(PLANTED)})" in printed
     rep = json.loads((out / "report.json").read_text())
     assert rep["contamination"]["curated"] == str(setup["run"].absolute())
+
+
+@pytest.fixture(scope="module")
+def mixed(setup):
+    """`curate --decontaminate` (the leaked documents are dropped from its kept/) and a `mix --out` of it with
+    no rules (they are kept again): a model trained on the mix saw them."""
+    from curation.mix import mix
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from curation.steps.decontamination import add_decontamination
+
+    d = setup["dir"]
+    decon = d / "decontaminated"
+    curate([d / "corpus.jsonl"], decon, add_decontamination(Recipe(name="t", signals={}, rules=[]), setup["store"]),
+           workspace=d / "ws")
+    keep_all = d / "keep-all"
+    mix(decon, Recipe(name="keep-all", signals={}, rules=[]), out_dir=keep_all)
+    return {"decon": decon, "mix": keep_all}
+
+
+def test_a_mix_is_split_by_its_own_kept_documents(mixed):
+    from evaluation.contamination import contaminated_refs, has_signal
+
+    planted = {f"arc_easy:Q{i}" for i in PLANTED}
+    assert contaminated_refs(mixed["decon"])[0] == set()  # the parent dropped every leaked document
+    assert has_signal(mixed["mix"])  # the mix reads its parent's signal in place
+    assert contaminated_refs(mixed["mix"])[0] == planted
+
+
+@pytest.mark.slow
+def test_cli_splits_by_the_mix_the_model_was_trained_on(setup, mixed, tiny_model, tmp_path, capsys):
+    import shutil
+
+    from app.cli import main
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    model = tmp_path / "trained-on-mix"
+    shutil.copytree(tiny_model, model)
+    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[mixed["mix"]], command=["test"], kind="sft")}
+    stamp_fingerprint(man, [model / "config.json"])
+    (model / "manifest.json").write_text(json.dumps(man))
+    out = tmp_path / "rep"
+    assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
+                 "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    assert f"contaminated {_mean_text(out)} ± " in capsys.readouterr().out
+    rep = json.loads((out / "report.json").read_text())
+    s = rep["contamination"]["benchmarks"]["arc_easy"]
+    assert rep["contamination"]["curated"] == str(mixed["mix"].absolute())
+    assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(PLANTED), N - len(PLANTED))
+
+
+def _mean_text(rep_dir: Path) -> str:
+    vals = _samples(rep_dir)
+    return f"{sum(vals[i] for i in PLANTED) / len(PLANTED):.4f}"
