@@ -56,6 +56,8 @@ def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int = 0,
                      alpha: float = 0.05) -> dict[str, float]:
     """Percentile CI of mean(b - a) resampling pairs with replacement (chunked, so memory stays small)."""
+    if iters < 1:
+        raise WinnowError(f"--bootstrap-iters must be at least 1 (got {iters})")
     d = (b - a).astype(np.float64)
     n = d.size
     if n == 0:
@@ -87,6 +89,8 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
     """Side-by-side scores; for two reports the paired statistics. Refuses mismatched fingerprints."""
     if len(folders) < 2:
         raise WinnowError("give at least two report folders to compare")
+    if iters < 1:  # before any report is read (0 failed deep in numpy with an IndexError, -5 a ValueError)
+        raise WinnowError(f"--bootstrap-iters must be at least 1 (got {iters})")
     reps = [rpt.load_report(f) for f in folders]  # all checked before any work
     names = [str(f) for f in folders]
     blocking: list[str] = []
@@ -180,7 +184,9 @@ def _grid(head: list[str], rows: list[list[str]], fmt: str) -> list[str]:
 
 
 def plot_deltas(result: dict[str, Any], path: Path) -> Path:
-    """Bar chart of B - A per benchmark with the bootstrap 95% CI."""
+    """Bar chart of B - A per benchmark with the bootstrap 95% CI, written to exactly `path` (returned): in the
+    format its suffix names when matplotlib knows it, else PNG (matplotlib alone would add `.png` to a name
+    without a suffix, or refuse an unknown one)."""
     paired = result.get("paired")
     if not paired:
         raise WinnowError("--plot needs exactly two reports (a paired comparison)")
@@ -201,6 +207,7 @@ def plot_deltas(result: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"B: {Path(result['reports'][1]).name} vs A: {Path(result['reports'][0]).name}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fmt = path.suffix[1:].lower()
+    fig.savefig(path, dpi=110, format=fmt if fmt in fig.canvas.get_supported_filetypes() else "png")
     plt.close(fig)
     return path

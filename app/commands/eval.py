@@ -140,8 +140,8 @@ def eval_compare(
     result = compare(list(reports), force=force, iters=iters, seed=seed)
     typer.echo(render(result, fmt))
     if plot is not None:
-        plot_deltas(result, plot)
-        typer.echo(f"plot: {plot}", err=fmt == "json")
+        written = plot_deltas(result, plot)
+        typer.echo(f"plot: {written}", err=fmt == "json")
 
 
 @groups.data.command("import")

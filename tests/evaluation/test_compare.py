@@ -117,3 +117,30 @@ def test_not_a_report(tmp_path: Path) -> None:
     (a / "s" / "tq.jsonl").unlink()
     with pytest.raises(WinnowError, match="per-sample file for truthfulqa_mc2 is missing"):
         compare([a, a])
+
+
+@pytest.mark.parametrize("iters", ["0", "-5"])
+def test_bootstrap_iters_below_one_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     iters: str) -> None:
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    b = make_report(tmp_path / "b", B_ACC, [0.5] * 12)
+    assert main(["eval", "compare", str(a), str(b), "--bootstrap-iters", iters]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: --bootstrap-iters must be at least 1 (got {iters})"
+    with pytest.raises(WinnowError, match="at least 1"):
+        paired_bootstrap(np.ones(3), np.zeros(3), iters=int(iters))
+
+
+def test_plot_is_written_where_the_printed_path_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    b = make_report(tmp_path / "b", B_ACC, [0.5] * 12)
+    monkeypatch.chdir(tmp_path)
+    for given in ("myplot", "plot.v2", "d.svg"):
+        assert main(["eval", "compare", str(a), str(b), "--bootstrap-iters", "50", "--plot", given]) == 0
+        printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("plot: ")]
+        assert printed == [f"plot: {given}"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["d.svg", "myplot", "plot.v2"]  # no .png
+    assert (tmp_path / "myplot").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "plot.v2").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "d.svg").read_bytes()[:2000]
