@@ -126,6 +126,93 @@ def _write(path: Path, cfg: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
 
 
+def _is_str_list(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _row_problem(folder: str, split: str, row: dict[str, Any]) -> str | None:
+    """What in one store row would break lm-eval's prompt templates or preprocessing, or None.
+
+    The fields are those lm-eval's task files read (doc_to_text/choice/target, utils.process_docs).
+    """
+    def need(name: str, ok: Any, what: str) -> str | None:
+        if name not in row or row[name] is None:
+            return f"missing field '{name}'"
+        return None if ok(row[name]) else f"field '{name}' is not {what}"
+
+    checks: list[tuple[str, Any, str]]
+    if folder in ("arc_easy", "arc_challenge"):
+        checks = [("question", lambda v: isinstance(v, str), "a string"),
+                  ("choices", lambda v: isinstance(v, dict) and _is_str_list(v.get("text"))
+                   and _is_str_list(v.get("label")) and len(v["text"]) == len(v["label"]) > 0,
+                   "an object with equal-length string lists 'text' and 'label'"),
+                  ("answerKey", lambda v: isinstance(v, str), "a string")]
+    elif folder == "hellaswag":
+        checks = [(n, lambda v: isinstance(v, str), "a string") for n in ("activity_label", "ctx_a", "ctx_b")]
+        checks.append(("endings", lambda v: _is_str_list(v) and len(v) > 0, "a list of strings"))
+        if split != "test":  # the hub's test split has blank labels; lm-eval scores validation
+            checks.append(("label", lambda v: isinstance(v, int | str) and str(v).strip().isdigit(),
+                           "a number (the index of the right ending)"))
+    elif folder == "truthfulqa_mc":
+        checks = [("question", lambda v: isinstance(v, str), "a string")]
+        checks += [(n, lambda v: isinstance(v, dict) and _is_str_list(v.get("choices")) and isinstance(
+            v.get("labels"), list) and len(v["labels"]) == len(v["choices"]) > 0,
+            "an object with lists 'choices' (strings) and 'labels' of the same length")
+                   for n in ("mc1_targets", "mc2_targets")]
+    elif folder == "mmlu":
+        checks = [("question", lambda v: isinstance(v, str), "a string"),
+                  ("subject", lambda v: isinstance(v, str), "a string"),
+                  ("choices", lambda v: _is_str_list(v) and len(v) == 4, "a list of 4 strings"),
+                  ("answer", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 4,
+                   "an integer 0-3")]
+    else:
+        return None
+    for name, ok, what in checks:
+        problem = need(name, ok, what)
+        if problem:
+            return problem
+    if folder in ("arc_easy", "arc_challenge") and row["answerKey"] not in row["choices"]["label"]:
+        return f"answerKey {row['answerKey']!r} is not one of choices.label {row['choices']['label']}"
+    return None
+
+
+def check_rows(path: Path, folder: str) -> None:
+    """Every row of a store file is UTF-8 JSON with the fields its benchmark's lm-eval task reads: a bad row
+    fails here with its file, line and field, not inside lm-eval (a jinja UndefinedError, a
+    DatasetGenerationError) after the model has loaded."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise WinnowError(f"{path}:{line}: not valid UTF-8 (byte {e.start} of the file); re-export the file as "
+                          "UTF-8") from None
+    for i, line in enumerate(text.split("\n"), 1):  # "\n" only, as datasets' JSON reader splits
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise WinnowError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise WinnowError(f"{path}:{i}: not a JSON object")
+        problem = _row_problem(folder, path.stem, row)
+        if problem:
+            raise WinnowError(f"{path}:{i}: {problem} (a {folder} row needs the fields lm-eval's task reads)")
+
+
+def _check_store_files(root: Path, folder: str, sums: dict[str, dict[str, Any]], cache_dir: Path) -> None:
+    """check_rows on each of the folder's files, once per file content (a marker per sha256 in the cache)."""
+    done = cache_dir / "checked"
+    for name, rec in sorted(sums.items()):
+        mark = done / f"{folder}-{rec['sha256'][:32]}"
+        if mark.exists():
+            continue
+        check_rows(root / name, folder)
+        done.mkdir(parents=True, exist_ok=True)
+        mark.write_text(f"{root / name}\n", encoding="utf-8")
+
+
 def _mmlu_files(mmlu_dir: Path, cache_dir: Path, checksum: str) -> Path:
     """Split the store's one-file MMLU into `<subject>/{test,dev}.jsonl` once per data checksum."""
     import polars as pl
@@ -174,7 +261,10 @@ def build_taskset(benchmarks: list[str], data_dir: Path, include_dir: Path, cach
     for b in benchmarks:
         spec = BENCHMARKS[b]
         root = roots[b]
-        sums = sums_by_folder.setdefault(spec.folder, store.folder_checksums(root))
+        if spec.folder not in sums_by_folder:
+            sums_by_folder[spec.folder] = store.folder_checksums(root)
+            _check_store_files(root, spec.folder, sums_by_folder[spec.folder], cache_dir)
+        sums = sums_by_folder[spec.folder]
         files = {p.stem: p.resolve() for p in sorted(root.glob("*.jsonl"))}
         for name, rec in sums.items():
             if Path(name).stem in files:
