@@ -28,8 +28,19 @@ OWNED_PREFIXES = (".mix-", ".index-", ".kept-old", ".search-old", ".winnow")
 LOCK_NAME = ".winnow.lock"
 
 
+# The fields every run.json that curate writes holds (a mix --out folder's copies them and adds "parent").
+RUN_FIELDS = ("key", "inputs", "steps")
+
+
 def is_run(path: Path) -> bool:
-    return (path / "run.json").is_file()
+    """Whether `path` is a Winnow run folder, judged by its run.json's content: a user's own `run.json` (an
+    experiment log, say) must not make their folder look like ours, or `--overwrite` would clear its docs/."""
+    try:
+        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, a folder, unreadable, not UTF-8 or not JSON
+        return False
+    return isinstance(info, dict) and all(k in info for k in RUN_FIELDS) and isinstance(info["key"], str) \
+        and isinstance(info["inputs"], list) and isinstance(info["steps"], list)
 
 
 def _owned(entry: Path) -> bool:

@@ -1,0 +1,70 @@
+"""A run folder is recognised by what Winnow wrote in it, never by a file's name alone (red-team: a user's own
+`run.json` made `--overwrite` delete their docs/ and logs/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from curation.errors import WinnowError
+from curation.mix import mix
+from curation.pipeline import curate
+from curation.recipe import load_recipe
+from curation.run_folder import is_run
+
+RECIPE = """
+signals:
+  length: {}
+rules:
+  - {name: short, signal: length, column: n_words, min: 3}
+"""
+
+
+def _setup(tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "c.jsonl"
+    rows = (json.dumps({"id": f"d{i}", "text": f"doc{i} " + "word " * (i % 6)}) for i in range(20))
+    corpus.write_text("".join(r + "\n" for r in rows))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(RECIPE)
+    return corpus, recipe
+
+
+def test_a_users_run_json_does_not_make_their_folder_a_run_that_overwrite_clears(tmp_path: Path) -> None:
+    corpus, recipe = _setup(tmp_path)
+    proj = tmp_path / "proj"
+    (proj / "docs").mkdir(parents=True)
+    (proj / "logs").mkdir()
+    (proj / "run.json").write_text('{"exp": 1}')
+    (proj / "docs" / "index.md").write_text("x")
+    (proj / "logs" / "train.log").write_text("y")
+    assert not is_run(proj)
+    for overwrite in (False, True):
+        with pytest.raises(WinnowError, match="is not a Winnow run") as e:
+            curate([corpus], proj, load_recipe(recipe), overwrite=overwrite)
+        assert "--overwrite" not in str(e.value)
+    assert (proj / "docs" / "index.md").read_text() == "x"
+    assert (proj / "logs" / "train.log").read_text() == "y"
+    assert json.loads((proj / "run.json").read_text()) == {"exp": 1}
+    for text in ("[1, 2]", "not json", '{"key": "k"}'):  # JSON of another shape, or none, is not a run either
+        (proj / "run.json").write_text(text)
+        assert not is_run(proj)
+    (proj / "run.json").write_bytes(b"\xff\xfe")
+    assert not is_run(proj)
+
+
+def test_a_winnow_run_is_still_a_run_for_overwrite_and_mix(tmp_path: Path) -> None:
+    corpus, recipe = _setup(tmp_path)
+    run = tmp_path / "run"
+    curate([corpus], run, load_recipe(recipe))
+    assert is_run(run)
+    (run / "notes.md").write_text("mine")
+    m = curate([corpus], run, load_recipe(recipe), overwrite=True)
+    assert (run / "notes.md").read_text() == "mine"
+    # documents with 1..6 words (i % 6 + 1): those with fewer than 3 (i % 6 in 0, 1) are removed
+    assert (m["kept"], m["removed"]) == (12, 8)
+    mixed = mix(run, out_dir=tmp_path / "mixed")
+    assert is_run(tmp_path / "mixed")  # a mix --out folder (its run.json names the parent) is one too
+    assert (mixed["kept"], mixed["removed"]) == (12, 8)
+    assert mix(tmp_path / "mixed")["kept"] == 12  # re-mixing it finds its parent run
