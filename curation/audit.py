@@ -13,7 +13,10 @@ every failing rule of each removed document; `kept/*.parquet`: the rest) with a 
   stored signals, so a threshold can be moved where the classes separate.
 
 Labels: `label_field` (default `label`) holds the label; values in `positive_labels` (default 1, true,
-"high", "keep") mean high quality, anything else low. The CLI is `winnow audit`; the app calls the same
+"high", "keep", "good") mean high quality, anything else low. Numbers compare as numbers (a label 1.0 is 1). A
+file where no label is a high-quality value and some are not a known low one (0, false, low, drop, bad) is
+refused: its labels are in another vocabulary, and every document would count as low. A file whose documents
+are all of one class is audited with a warning. The CLI is `winnow audit`; the app calls the same
 function and shows `AuditReport.to_dict()`.
 """
 
@@ -30,6 +33,7 @@ from curation.errors import WinnowError
 from curation.jsonl import iter_jsonl_objects
 
 DEFAULT_POSITIVE = ("1", "true", "high", "keep", "good")
+KNOWN_NEGATIVE = ("0", "false", "low", "drop", "bad")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -66,6 +70,7 @@ class AuditReport:
     low_removed: int
     high_removed: int
     rules: list[RuleAudit]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def low_removed_share(self) -> float | None:
@@ -92,7 +97,8 @@ class AuditReport:
         def pct(x: float | None) -> str:
             return "-" if x is None else f"{100 * x:.0f}%"
 
-        lines = [f"{self.matched} of {self.labelled} labelled documents are in the run: {self.high} high quality, "
+        lines = [f"warning: {w}" for w in self.warnings]
+        lines += [f"{self.matched} of {self.labelled} labelled documents are in the run: {self.high} high quality, "
                  f"{self.low} low",
                  f"removed: {self.low_removed} of {self.low} low ({pct(self.low_removed_share)}), "
                  f"{self.high_removed} of {self.high} high ({pct(self.high_removed_share)})",
@@ -117,23 +123,43 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def _label_key(value: Any) -> str | float:
+    """A label as it is compared: a number (1, 1.0 and "1.0" alike) or lowercased text (a JSON true is "true")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def read_labels(path: str | Path, label_field: str = "label", id_field: str = "id",
                 positive_labels: list[str] | tuple[str, ...] | None = None) -> pl.DataFrame:
     """`id` and `high` (bool) for every line of a JSONL labels file; a missing field is a clear error."""
     path = Path(path)
     if not path.is_file():
         raise WinnowError(f"labels file not found: {path}")
-    positive = {str(v).strip().lower() for v in (positive_labels or DEFAULT_POSITIVE)}
+    positive = {_label_key(v) for v in (positive_labels or DEFAULT_POSITIVE)}
+    negative = {_label_key(v) for v in KNOWN_NEGATIVE} - positive
     ids: list[str] = []
     high: list[bool] = []
+    unknown: dict[str, None] = {}  # labels neither high nor a known low value, in file order
     for line_no, row in iter_jsonl_objects(path):
         if id_field not in row or label_field not in row:
             missing = id_field if id_field not in row else label_field
             raise WinnowError(f"{path}:{line_no}: no `{missing}` field (use --label-field to name the label)")
         ids.append(str(row[id_field]))
-        high.append(str(row[label_field]).strip().lower() in positive)
+        key = _label_key(row[label_field])
+        high.append(key in positive)
+        if not high[-1] and key not in negative and len(unknown) < 5:
+            unknown[json.dumps(row[label_field])] = None
     if not ids:
         raise WinnowError(f"{path}: no labels")
+    if unknown and not any(high):
+        shown = ", ".join(str(v) for v in (positive_labels or DEFAULT_POSITIVE))
+        raise WinnowError(f"{path}: no `{label_field}` is a high-quality value ({shown}); labels seen include "
+                          f"{', '.join(unknown)}: name the high-quality ones with --positive-labels")
     df = pl.DataFrame({"id": ids, "high": high})
     dup = df.filter(pl.col("id").is_duplicated())
     if dup.height:
@@ -208,6 +234,10 @@ def audit_run(run_dir: str | Path, labels_path: str | Path, *, label_field: str 
                           f"(first label id {labels['id'][0]!r}, first run id {first_run!r})")
     high_n = int(joined["high"].sum())
     low_n = joined.height - high_n
+    warnings = []
+    if not high_n or not low_n:
+        warnings.append(f"all {joined.height} labelled documents of the run are {'high' if high_n else 'low'} "
+                        "quality, so precision and losses compare nothing; check --positive-labels and the labels")
     removed = joined.filter(pl.col("rule").is_not_null())
     rules = recipe.rules if recipe is not None else []
     out: list[RuleAudit] = []
@@ -232,7 +262,8 @@ def audit_run(run_dir: str | Path, labels_path: str | Path, *, label_field: str 
         run_dir=str(run_dir), labels_path=str(labels_path), label_field=label_field,
         positive_labels=sorted({str(v).lower() for v in (positive_labels or DEFAULT_POSITIVE)}),
         labelled=labels.height, matched=joined.height, high=high_n, low=low_n,
-        low_removed=int((~removed["high"]).sum()), high_removed=int(removed["high"].sum()), rules=out)
+        low_removed=int((~removed["high"]).sum()), high_removed=int(removed["high"].sum()), rules=out,
+        warnings=warnings)
 
 
 def report_json(report: AuditReport) -> str:

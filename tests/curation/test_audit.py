@@ -99,3 +99,27 @@ def test_summary_says_when_rules_are_cut() -> None:
     assert lines[-1] == "  12 of 31 rules shown; use --all" and len(lines) == 13
     assert len(rule_lines(by_rule, None)) == 31
     assert rule_lines({"a": 1}) == ["         1  a"]
+
+
+def test_float_labels_compare_as_numbers(tmp_path: Path) -> None:
+    # red-team: labels 1.0 / 0.0 (a pandas export) were all counted low, as str(1.0) is not "1"
+    for i, values in enumerate(((1.0, 0.0), ("1.0", "0"), (True, False))):
+        rep = audit_run(_run(tmp_path / str(i)), _labels(tmp_path / str(i), values=values))
+        assert (rep.high, rep.low) == (4, 4), values
+        assert rep.warnings == []
+    (tmp_path / "p").mkdir()
+    rep = audit_run(_run(tmp_path / "p"), _labels(tmp_path / "p", values=(5, 2)), positive_labels=["5.0"])
+    assert (rep.high, rep.low) == (4, 4)
+
+
+def test_labels_in_another_vocabulary_are_refused_and_one_class_warns(tmp_path: Path) -> None:
+    with pytest.raises(WinnowError, match=r'no `label` is a high-quality value .*"no", "yes".*--positive-labels'):
+        audit_run(_run(tmp_path), _labels(tmp_path, values=("yes", "no")))
+    (tmp_path / "a").mkdir()
+    rep = audit_run(_run(tmp_path / "a"), _labels(tmp_path / "a", values=(0, "bad")))  # known low values only
+    assert (rep.high, rep.low) == (0, 8)
+    assert len(rep.warnings) == 1 and "all 8 labelled documents of the run are low quality" in rep.warnings[0]
+    assert rep.render().startswith("warning: all 8 labelled documents")
+    (tmp_path / "b").mkdir()
+    rep = audit_run(_run(tmp_path / "b"), _labels(tmp_path / "b", values=(1, "high")))
+    assert (rep.high, rep.low) == (8, 0) and "are high quality" in rep.warnings[0]
