@@ -115,6 +115,64 @@ def _check_coverage(run: Path, docs: pl.DataFrame, steps: list[str]) -> None:
                               "rerun `winnow curate` with the same command to rescore")
 
 
+SIZE_COLUMNS = ("group_size", "cluster_size")  # members of a document's dedup cluster (exact_dedup, minhash)
+
+
+def _cluster_size_columns(run: Path, rules: list[Rule]) -> dict[str, str]:
+    """Rule name -> the cluster-size column of its signal, for dedup rules (those naming a kept copy) whose
+    signal stores one: a one-member cluster keeps nothing, which tells apart two documents of one id."""
+    out: dict[str, str] = {}
+    for r in rules:
+        files = signal_files(run, r.signal) if r.kept_id_column else []
+        if not files:
+            continue
+        try:
+            have = pl.scan_parquet(files).collect_schema().names()
+        except Exception:  # noqa: BLE001 - unreadable shards are reported by _check_coverage
+            continue
+        for c in SIZE_COLUMNS:
+            if c in have:
+                out[r.name] = c
+                break
+    return out
+
+
+def _rekeep_lost_clusters(df: pl.DataFrame, rules: list[Rule], sizes_of: dict[str, str]) -> pl.DataFrame:
+    """Adds `_k<i>` (the kept copy's id) for each dedup rule, and un-removes duplicates whose kept copy was
+    quarantined as a repeated id (dedup clusters are built over every stored document, repeated ids are
+    quarantined here): the first member of such a cluster that no other rule removes is kept instead, and the
+    cluster's other members name it as their kept copy. Without this, the cluster's text would be in no kept
+    file. A kept copy is taken as quarantined when a quarantined repeat of its id is itself no duplicate (and,
+    where the signal stores cluster sizes, heads a cluster of two or more)."""
+    for i, r in enumerate(rules):
+        if not r.kept_id_column:
+            continue
+        kid = pl.col(_col(r, r.kept_id_column)).cast(pl.Utf8)
+        df = df.with_columns(kid.alias(f"_k{i}"))
+        keeper = pl.col("_dup_id") & ~pl.col(f"_f{i}")
+        if r.name in sizes_of:
+            keeper = keeper & (pl.col(_col(r, sizes_of[r.name])).cast(pl.Int64) > 1)
+        lost = df.filter(keeper)["id"].unique()
+        if lost.is_empty():
+            continue
+        hit = (pl.col(f"_f{i}") & ~pl.col("_dup_id") & pl.col(f"_k{i}").is_in(lost.implode())).fill_null(False)
+        others = [pl.col(f"_f{j}") for j in range(len(rules)) if j != i]
+        survives = ~pl.any_horizontal(others) if others else pl.lit(True)
+        df = df.with_columns(_hit=hit, _surv=hit & survives)
+        # the new keeper of each lost cluster: its first member (by input position) no other rule removes
+        new = (df.filter(pl.col("_surv")).sort("order").group_by(f"_k{i}", maintain_order=True)
+               .agg(pl.col("order").first().alias("_new_order"), pl.col("id").first().alias("_new_id")))
+        df = df.join(new, on=f"_k{i}", how="left", maintain_order="left")
+        is_new = pl.col("_hit") & (pl.col("order") == pl.col("_new_order"))
+        no_keeper = pl.col("_hit") & pl.col("_new_order").is_null()  # every member goes for another reason
+        df = df.with_columns(
+            pl.when(is_new | no_keeper).then(False).otherwise(pl.col(f"_f{i}")).alias(f"_f{i}"),
+            pl.when(pl.col("_hit") & ~is_new & ~no_keeper).then(pl.col("_new_id"))
+            .otherwise(pl.col(f"_k{i}")).alias(f"_k{i}"),
+        ).drop("_hit", "_surv", "_new_order", "_new_id")
+    return df
+
+
 def _read_quarantine(run_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The reader's entries of every batch, split into quarantined (broken) and skipped (not a document)."""
     quar: list[dict[str, Any]] = []
@@ -297,6 +355,10 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     for r in rules:
         needed.setdefault(r.signal, set()).update(
             c for c in (r.column, r.value_column, r.detail_column, r.kept_id_column) if c)
+    sizes_of = _cluster_size_columns(run, rules)
+    for r in rules:
+        if r.name in sizes_of:
+            needed[r.signal].add(sizes_of[r.name])
     docs_df = docs.collect()
     if docs_df["order"].is_duplicated().any():
         raise WinnowError(f"{run}: some documents are stored twice (a damaged run); rerun `winnow curate` "
@@ -318,12 +380,13 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     if rules:
         fails = [_fails(r, schema).alias(f"_f{i}") for i, r in enumerate(rules)]
         df = df.with_columns(fails)
+        df = _rekeep_lost_clusters(df, rules, sizes_of)
         names = pl.concat_list([pl.when(pl.col(f"_f{i}")).then(pl.lit(r.name)) for i, r in enumerate(rules)])
         chain_v = chain_d = chain_k = None
         for i, r in enumerate(rules):
             f = pl.col(f"_f{i}")
             v, d = _value(r, schema), _detail(r, schema)
-            k = pl.col(_col(r, r.kept_id_column)).cast(pl.Utf8) if r.kept_id_column else pl.lit(None, pl.Utf8)
+            k = pl.col(f"_k{i}") if r.kept_id_column else pl.lit(None, pl.Utf8)
             chain_v = pl.when(f).then(v) if chain_v is None else chain_v.when(f).then(v)
             chain_d = pl.when(f).then(d) if chain_d is None else chain_d.when(f).then(d)
             chain_k = pl.when(f).then(k) if chain_k is None else chain_k.when(f).then(k)

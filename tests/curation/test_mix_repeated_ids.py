@@ -1,0 +1,59 @@
+"""mix: a duplicate is never removed in favour of a copy that was itself quarantined as a repeated id."""
+
+import json
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.pipeline import curate
+from curation.recipe import parse_recipe
+
+DEDUP = {
+    "batch_size": 4,
+    "signals": {"exact_dedup": {}, "minhash": {}},
+    "rules": [
+        {"name": "exact_duplicate", "signal": "exact_dedup", "column": "duplicate", "drop_if": True,
+         "kept_id_column": "kept_id"},
+        {"name": "near_duplicate", "signal": "minhash", "column": "duplicate", "drop_if": True,
+         "kept_id_column": "kept_id"},
+    ],
+}
+
+
+def _texts(n: int) -> list[str]:
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(2000)]
+    return [" ".join(rng.choice(vocab) for _ in range(60)) for _ in range(n)]
+
+
+def _run(tmp_path: Path, records: list[tuple[str, str]], rules: list[str]) -> tuple[dict, pl.DataFrame, Path]:
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in records))
+    recipe = parse_recipe({**DEDUP, "rules": [r for r in DEDUP["rules"] if r["name"] in rules]})
+    m = curate([p], tmp_path / "run", recipe)
+    kept = pl.read_parquet(tmp_path / "run" / "kept" / "*.parquet")
+    return m, kept, tmp_path / "run"
+
+
+@pytest.mark.parametrize("rules", [["exact_duplicate", "near_duplicate"], ["exact_duplicate"], ["near_duplicate"]])
+def test_duplicate_of_a_quarantined_repeat_is_kept(tmp_path: Path, rules: list[str]) -> None:
+    t1, t2 = _texts(2)
+    # line 2 repeats id "a" (quarantined); "c" and "d" hold its text: the text must survive once, in "c"
+    m, kept, run = _run(tmp_path, [("a", t1), ("a", t2), ("c", t2), ("d", t2)], rules)
+    assert (m["input"], m["kept"], m["removed"], m["quarantined"]) == (4, 2, 1, 1)
+    assert kept["text"].to_list().count(t1) == 1 and kept["text"].to_list().count(t2) == 1
+    assert kept["id"].to_list() == ["a", "c"]
+    removed = pl.read_parquet(run / "removed.parquet")
+    assert removed["id"].to_list() == ["d"] and removed["kept_id"].to_list() == ["c"]
+
+
+def test_duplicate_of_the_kept_first_copy_stays_removed(tmp_path: Path) -> None:
+    t1, t2 = _texts(2)
+    # the quarantined repeat of "a" holds a text no one else has: "c" duplicates the kept first "a"
+    m, kept, run = _run(tmp_path, [("a", t1), ("a", t2), ("c", t1)], ["exact_duplicate", "near_duplicate"])
+    assert (m["kept"], m["removed"], m["quarantined"]) == (1, 1, 1)
+    assert kept["text"].to_list() == [t1]
+    removed = pl.read_parquet(run / "removed.parquet")
+    assert removed["id"].to_list() == ["c"] and removed["kept_id"].to_list() == ["a"]
