@@ -29,6 +29,21 @@ _WordsLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:tr
                                    list("tTfF"))
 
 
+def _read_utf8(p: Path) -> str:
+    """A recipe file's text, or one line naming the file, line and byte that is not UTF-8 (or why it cannot be
+    read), instead of a traceback."""
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise WinnowError(f"recipe file {p}: cannot be read ({e.strerror or e})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise WinnowError(f"{p}: line {line}, byte {e.start}: 0x{raw[e.start]:02x} is not UTF-8; "
+                          "save the recipe as UTF-8") from None
+
+
 def read_recipe_data(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
     """The fields of a recipe file (the default recipe when `path` is None, or a shipped recipe's name) and
     where they came from, for error messages."""
@@ -44,7 +59,7 @@ def read_recipe_data(path: str | Path | None = None) -> tuple[dict[str, Any], st
             if named is None:
                 raise WinnowError(f"recipe file not found: {p} (shipped recipes by name: {', '.join(NAMED)})")
             p = named
-        text = p.read_text(encoding="utf-8")
+        text = _read_utf8(p)
         source = str(p)
     try:
         data = yaml.load(text, Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader subclass
