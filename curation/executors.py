@@ -93,8 +93,6 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
     workers (datatrove's default start method), so each worker starts with them loaded."""
     tasks, workers = max(1, int(tasks)), max(1, min(int(workers), int(tasks)))
     if kind == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
         if workers > 1:
             from curation.worker_server import start_worker_server
 
@@ -103,8 +101,8 @@ def make_executor(kind: str, pipeline: list, *, tasks: int, workers: int, loggin
             # CLI's own modules are of no use to a worker, ~0.3 s)
             start_worker_server(list(preload), workers)
 
-        return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
-                                     skip_completed=True)
+        return local_executor_class()(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
+                                      skip_completed=True)
     if kind == "ray":
         ensure_ray(workers)
         return ray_executor_class()(pipeline=pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir,
@@ -126,6 +124,91 @@ def run_stage(kind: str, pipeline: list, *, tasks: int, workers: int, logging_di
     if missing:
         raise WinnowError(f"{what}: tasks {missing[:10]} did not complete (after the executor's retries); see "
                           f"{logging_dir}")
+
+
+WATCH_S = 0.5  # how often the local executor looks for a dead worker while it waits for its tasks
+
+
+def worker_died_message(exitcode: int) -> str:
+    """The one line for a local worker process that exited while its task ran."""
+    how = f"signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
+    if exitcode == -9:
+        how += ", possibly out of memory"
+    return f"a worker process died ({how}); rerun the same command to resume"
+
+
+def local_executor_class() -> Any:
+    """datatrove's `LocalPipelineExecutor` whose pool of workers is watched: a worker that dies (the OOM killer's
+    SIGKILL) fails the command with one line (`worker_died_message`), where datatrove's pool waited forever
+    for the dead worker's task. The other workers are stopped; the tasks that completed stay completed, so a
+    rerun resumes. With one worker the tasks run in this process, as datatrove's do."""
+    cls = globals().get("WatchedLocalExecutor")
+    if cls is None:
+        from datatrove.executor import LocalPipelineExecutor
+
+        class WatchedLocalExecutor(LocalPipelineExecutor):
+            def run(self) -> Any:
+                if self.workers == 1 or self.depends:
+                    return super().run()
+                return _run_watched(self)
+
+        WatchedLocalExecutor.__module__ = __name__
+        WatchedLocalExecutor.__qualname__ = "WatchedLocalExecutor"
+        globals()["WatchedLocalExecutor"] = cls = WatchedLocalExecutor
+    return cls
+
+
+def _run_watched(ex: Any) -> Any:
+    """datatrove's local `run` with a pool of workers, its results collected with a look at the workers between
+    waits. A pool replaces a worker that exits, and the task the worker held is never answered; a worker of
+    this pool never exits on its own (no maxtasksperchild) until the pool is closed, so any exit before that
+    is a death."""
+    from functools import partial
+
+    import multiprocess
+    from datatrove.utils.logging import logger
+    from datatrove.utils.stats import PipelineStats
+
+    ranks = range(ex.local_rank_offset, ex.local_rank_offset + ex.local_tasks)
+    ex._launched = True
+    if all(map(ex.is_rank_completed, ranks)):
+        logger.info(f"Not doing anything as all {ex.local_tasks} tasks have already been completed.")
+        return None
+    ex.save_executor_as_json()
+    mg = multiprocess.Manager()
+    try:
+        ranks_q = mg.Queue()
+        for i in range(ex.workers):
+            ranks_q.put(i)
+        ranks_to_run = ex.get_incomplete_ranks(ranks)
+        if (skipped := ex.local_tasks - len(ranks_to_run)) > 0:
+            logger.info(f"Skipping {skipped} already completed tasks")
+        run_rank = partial(ex._launch_run_for_rank, ranks_q=ranks_q, completed=mg.Value("i", skipped),
+                           completed_lock=mg.Lock())
+        stats: list[Any] = []
+        with multiprocess.get_context(ex.start_method).Pool(ex.workers) as pool:
+            # the first workers are seen before any task is handed out; a replacement only follows a death
+            watched = {id(w): w for w in list(pool._pool)}
+            results = pool.imap_unordered(run_rank, ranks_to_run)
+            while True:
+                try:
+                    stats.append(results.next(timeout=WATCH_S))
+                except StopIteration:
+                    break
+                except multiprocess.TimeoutError:
+                    pass
+                dead = [w.exitcode for w in watched.values() if w.exitcode is not None]
+                if dead:
+                    pool.terminate()  # the other workers: their completed tasks stay for the rerun
+                    raise WinnowError(worker_died_message(dead[0]))
+                watched.update((id(w), w) for w in list(pool._pool))
+        total = sum(stats, start=PipelineStats())
+        with ex.logging_dir.open("stats.json", "wt") as statsfile:
+            total.save_to_disk(statsfile)
+        logger.success(total.get_repr(f"All {ex.local_tasks} tasks"))
+        return total
+    finally:
+        mg.shutdown()
 
 
 _RUN_RANK: Any = None
@@ -156,9 +239,12 @@ def ray_executor_class() -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    """`RankTaskExecutor` is made on first use (datatrove's executors cost ~1 s to import); pickle finds it here."""
+    """`RankTaskExecutor` and `WatchedLocalExecutor` are made on first use (datatrove's executors cost ~1 s to
+    import); pickle finds them here."""
     if name == "RankTaskExecutor":
         return ray_executor_class()
+    if name == "WatchedLocalExecutor":
+        return local_executor_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

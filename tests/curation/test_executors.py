@@ -319,3 +319,52 @@ def test_a_stopped_command_kills_its_ray_tasks_before_going_on(monkeypatch, tmp_
     assert sorted(cancelled) == [(0, True), (1, True)]  # the two in flight; rank 2 was never started
     assert waited == [([0, 1], 2)]
     assert fake.submitted == [0, 1]
+
+
+@pytest.mark.slow
+def test_a_killed_local_worker_fails_the_command_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """A worker killed mid-task (as by the OOM killer): datatrove's pool waited forever for its task with no CPU
+    used. Now the command exits with one line within seconds, stops its other workers and releases the run
+    folder; the same command again finishes the run with the clean run's decisions for every document."""
+    import os
+    import signal
+    import time
+
+    from curation.pipeline import curate
+    from curation.recipe import load_recipe
+    from tests.curation.test_faults import RECIPE_YAML, _cli, _result, _wait_for, _with_env, _write_corpus
+
+    inputs, flags = tmp_path / "in", tmp_path / "flags"
+    inputs.mkdir()
+    flags.mkdir()
+    _write_corpus(inputs / "a.jsonl", n=80)  # ten batches of 8: its worker pauses at its third
+    _write_corpus(tmp_path / "b-src.jsonl", n=12)
+    (inputs / "b.jsonl").write_text((tmp_path / "b-src.jsonl").read_text().replace('"id": "d', '"id": "b'))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE_YAML, encoding="utf-8")
+    args = ["curate", str(inputs), "--out", str(tmp_path / "run"), "-r", str(recipe), "--tasks", "2",
+            "--workers", "2"]
+    proc = _cli(args, tmp_path, env={"WINNOW_FAULT": "score.batch_start@3:pause", "WINNOW_FAULT_FLAG_DIR": str(flags)},
+                wait=False)
+    try:
+        _wait_for(lambda: any(flags.iterdir()), what="a worker to pause at its third batch")
+        os.kill(int(next(flags.iterdir()).name), signal.SIGKILL)
+        t0 = time.monotonic()
+        proc.wait(timeout=60)  # before: never returned
+        waited = time.monotonic() - t0
+        _wait_for(lambda: not _with_env("WINNOW_FAULT_FLAG_DIR", str(flags)), timeout=30,
+                  what="the command's other processes to stop")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    out = proc.log_path.read_text()  # type: ignore[attr-defined]
+    assert proc.returncode == 2, out[-2000:]
+    assert "a worker process died (signal 9, possibly out of memory); rerun the same command to resume" in out
+    assert "Traceback" not in out
+    assert waited < 30
+    rerun = _cli(args, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    clean = tmp_path / "clean"
+    curate([inputs], clean, load_recipe(recipe))
+    assert _result(tmp_path / "run") == _result(clean)
