@@ -148,6 +148,11 @@ def write_bench(out_dir: Path, n: int, seed: int = 0) -> dict[str, Path]:
         raise WinnowError(f"--docs (number of bench test questions) must be > 0, got {n}")
     if out_dir.exists() and not out_dir.is_dir():
         raise WinnowError(f"{out_dir}: the bench output must be a folder, and this is a file")
+    from curation.samples.ownership import is_sample_bench_split, is_synthetic_note, refuse_foreign
+
+    # real benchmark data there (say, the workspace's imported ARC) is never replaced by synthetic questions
+    refuse_foreign([(out_dir / "arc_easy" / f"{split}.jsonl", is_sample_bench_split) for split in split_sizes(n)]
+                   + [(out_dir / "SYNTHETIC.txt", is_synthetic_note)])
     try:
         (out_dir / "arc_easy").mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -523,6 +523,9 @@ def write_sample_corpus(out: Path, docs: int, seed: int = 0,
         raise WinnowError(f"--docs must be >= 0, got {docs}")
     if out.exists() and out.is_dir():
         raise WinnowError(f"{out}: is a folder; give a file name ending in {', '.join(SUFFIXES)}")
+    from curation.samples.ownership import is_sample_corpus, is_sample_labels, refuse_foreign
+
+    refuse_foreign([(out, is_sample_corpus), (lpath, is_sample_labels)])  # a user's file there stays
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         raw = open(out, "wb")  # noqa: SIM115 - closed below

@@ -219,3 +219,47 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "sample", "--docs", "-3", "--out", str(out), "--workspace", ws]) == 2
     assert main(["data", "sample", "--docs", "3", "--out", str(tmp_path / "c.csv"), "--workspace", ws]) == 2
     assert "unknown corpus suffix" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".parquet"])
+def test_a_sample_corpus_never_replaces_a_users_files(tmp_path: Path, suffix: str) -> None:
+    # red-team: `--out mine.jsonl` replaced an existing mine.labels.parquet the user never named
+    out = tmp_path / f"mine{suffix}"
+    lab = tmp_path / "mine.labels.parquet"
+    pl.DataFrame({"id": ["u1"], "label": [1]}).write_parquet(lab)
+    mine = lab.read_bytes()
+    with pytest.raises(WinnowError, match=r"mine\.labels\.parquet: already there and not written by"):
+        write_sample_corpus(out, 20)
+    assert lab.read_bytes() == mine and not out.exists()
+    lab.unlink()
+    out.write_bytes(b'{"id": "u1", "text": "my own corpus"}\n')  # the user's own corpus at --out
+    with pytest.raises(WinnowError, match=f"mine{re.escape(suffix)}: already there"):
+        write_sample_corpus(out, 20)
+    assert out.read_bytes() == b'{"id": "u1", "text": "my own corpus"}\n' and not lab.exists()
+    out.unlink()
+    write_sample_corpus(out, 20, seed=1)
+    first = out.read_bytes(), lab.read_bytes()
+    write_sample_corpus(out, 20, seed=1)  # a sample of ours is rewritten (same bytes), as are its labels
+    write_sample_corpus(out, 0, seed=1)
+    write_sample_corpus(out, 20, seed=1)  # an empty sample (--docs 0) is ours too
+    assert (out.read_bytes(), lab.read_bytes()) == first
+
+
+def test_a_sample_bench_never_replaces_real_benchmark_data(tmp_path: Path) -> None:
+    # red-team: `--kind bench --out <workspace>/benchmarks` replaced imported arc_easy/test.jsonl
+    bench = tmp_path / "benchmarks"
+    (bench / "arc_easy").mkdir(parents=True)
+    real = b'{"id": "Mercury_7175875", "question": "q", "choices": {"text": ["a"], "label": ["A"]}, "answerKey": "A"}\n'
+    (bench / "arc_easy" / "test.jsonl").write_bytes(real)
+    with pytest.raises(WinnowError, match=r"arc_easy/test\.jsonl: already there and not written by"):
+        write_bench(bench, 10)
+    assert (bench / "arc_easy" / "test.jsonl").read_bytes() == real
+    assert not (bench / "arc_easy" / "train.jsonl").exists() and not (bench / "SYNTHETIC.txt").exists()
+    (bench / "arc_easy" / "test.jsonl").unlink()
+    (bench / "SYNTHETIC.txt").write_text("my notes")
+    with pytest.raises(WinnowError, match=r"SYNTHETIC\.txt: already there"):
+        write_bench(bench, 10)
+    (bench / "SYNTHETIC.txt").unlink()
+    paths = write_bench(bench, 10, seed=2)
+    first = paths["test"].read_bytes()
+    assert write_bench(bench, 10, seed=2)["test"].read_bytes() == first  # our own synthetic set is rewritten
