@@ -224,6 +224,40 @@ def _check_rules(recipe: Recipe, info: dict[str, Any]) -> tuple[list[Rule], dict
     return rules, skipped_rules
 
 
+def _setting_diffs(old: Any, new: Any, at: str) -> list[str]:
+    """Dotted names of the settings that differ between two signal settings (nested dicts)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in _setting_diffs(old.get(k), new.get(k), f"{at}.{k}")]
+    return [] if old == new else [at]
+
+
+def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> None:
+    """mix re-applies rules to stored signals; it cannot change how they were computed. A recipe whose
+    settings of a computed signal differ from the run's (compared as the run key compares them,
+    curation/pipeline.py) would be recorded as applied but never be: refuse, naming what differs."""
+    from curation.pipeline import _by_content
+
+    stored = (info.get("key_parts") or {}).get("signals")
+    if stored is None:  # a run made before the key recorded its parts: nothing to compare against
+        return
+    try:  # the run's own recipe as written: a relative path in it reads the same wherever mix runs
+        own = load_recipe(run / "recipe.yaml").signals if (run / "recipe.yaml").is_file() else {}
+    except WinnowError:
+        own = {}
+    diffs: list[str] = []
+    for step in info.get("steps", []):
+        if step not in recipe.signals or step not in stored:
+            continue
+        new = recipe.signals[step] or {}
+        if new == (own.get(step) or {}) and step in own:
+            continue
+        diffs += _setting_diffs(stored[step], _by_content(new), f"signals.{step}")
+    if diffs:
+        raise WinnowError(f"the recipe changes signal settings this run was scored with ({', '.join(diffs)}); mix "
+                          "only re-applies rules: re-score with `winnow curate` to change them")
+
+
 def _file_of(info: dict[str, Any]) -> dict[int, str]:
     """Input file index -> its path relative to the input root (what quarantine entries name)."""
     return {i: f.get("rel", f.get("path")) for i, f in enumerate(info.get("inputs", []))}
@@ -311,6 +345,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
         raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
     if recipe is None:
         recipe = load_recipe(out / "recipe.yaml" if (out / "recipe.yaml").is_file() else run / "recipe.yaml")
+    _check_signal_settings(recipe, info, run)
     rules, skipped_rules = _check_rules(recipe, info)
 
     locks: list[RunLock] = []
