@@ -24,7 +24,7 @@ from curation import faults
 from curation.errors import WinnowError
 from curation.lineage_record import package_versions
 from curation.progress import Progress
-from curation.reader import ORDER_STRIDE
+from curation.reader import ORDER_STRIDE, unsupported_files
 from curation.recipe import Recipe, Rule, load_recipe
 from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
@@ -256,6 +256,17 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> N
     if diffs:
         raise WinnowError(f"the recipe changes signal settings this run was scored with ({', '.join(diffs)}); mix "
                           "only re-applies rules: re-score with `winnow curate` to change them")
+
+
+def _input_folders(info: dict[str, Any]) -> list[Path]:
+    """The folders given as inputs, from the stored inputs (a folder's files are named `<folder>/<path>`)."""
+    out: dict[Path, None] = {}
+    for i in info.get("inputs", []):
+        rel, path = i.get("rel") or "", i.get("path") or ""
+        depth = len(Path(rel).parts)  # a "#<i>" suffix of a repeated name stays in the last part
+        if depth > 1 and "://" not in path:
+            out[Path(path).parents[depth - 2]] = None
+    return list(out)
 
 
 def _file_of(info: dict[str, Any]) -> dict[int, str]:
@@ -526,6 +537,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     manifest: dict[str, Any] = {
         "input": n_input, "kept": n_kept, "removed": n_removed, "quarantined": n_quar, "skipped": n_skip,
         "skipped_by_reason": skipped_by,
+        # files of the input folders that were not read at all (not documents: not in input)
+        "skipped_files": unsupported_files(_input_folders(info)),
         "by_rule": by_rule, "by_rule_any": by_rule_any,
         "chars": {"kept": int(kd["n_chars"].sum() or 0), "removed": int(removed["n_chars"].sum() or 0)},
         "words": {"kept": int(kd["n_words"].sum() or 0), "removed": int(removed["n_words"].sum() or 0)},

@@ -11,6 +11,7 @@ JSONL, the row index for Parquet, the record index for WARC; 0 for a whole-file 
 from __future__ import annotations
 
 import gzip
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,8 +77,33 @@ class Skipped:
     reason: str
 
 
+def _unsupported_in(folder: Path) -> list[dict[str, str]]:
+    """Files under an input folder that are not corpus files (hidden ones aside), as `{file, reason}`."""
+    out = []
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and not f.name.lower().endswith(ALL_SUFFIXES) \
+                and not any(part.startswith(".") for part in f.relative_to(folder).parts):
+            out.append({"file": f"{folder.name}/{f.relative_to(folder)}",
+                        "reason": f"unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})"})
+    return out
+
+
+def unsupported_files(folders: list[str | Path]) -> list[dict[str, str]]:
+    """What `discover_inputs` leaves out of the input folders: the manifest lists them as `skipped_files`, so a
+    `.jsonl.zst` or `.txt` file next to the corpus is never dropped without a word."""
+    out: list[dict[str, str]] = []
+    for d in dict.fromkeys(Path(x) for x in folders):
+        if d.is_dir():
+            out += _unsupported_in(d)
+    return out
+
+
+_WARNED: set[tuple[str, ...]] = set()
+
+
 def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
-    """Expand files and folders (recursively) into a sorted list of readable corpus files."""
+    """Expand files and folders (recursively) into a sorted list of readable corpus files. Other files in a
+    folder are left out with a warning on stderr (once per process) naming them."""
     found: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
@@ -86,6 +112,12 @@ def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
             if not files:
                 raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {p}")
             found += [(f, f"{p.name}/{f.relative_to(p)}") for f in files]
+            left = [e["file"] for e in _unsupported_in(p)]
+            if left and (key := (str(p.absolute()), *left)) not in _WARNED:
+                _WARNED.add(key)
+                names = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+                print(f"warning: skipping {len(left)} files of an unsupported type under {p}: {names} "
+                      f"(supported: {', '.join(ALL_SUFFIXES)})", file=sys.stderr)
         elif p.is_file():
             if not p.name.lower().endswith(ALL_SUFFIXES):
                 raise WinnowError(f"{p}: unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})")

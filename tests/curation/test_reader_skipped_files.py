@@ -1,0 +1,41 @@
+"""Files of an input folder that the reader cannot read are named (warning + manifest), never dropped silently."""
+
+import bz2
+import json
+from pathlib import Path
+
+import pytest
+
+from curation.pipeline import curate
+from curation.reader import discover_inputs
+from curation.recipe import parse_recipe
+
+
+def _folder(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    (d / "sub").mkdir(parents=True)
+    lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} of the corpus"}) + "\n" for i in range(9)]
+    (d / "a.jsonl").write_text("".join(lines[:5]))
+    (d / "sub" / "b.jsonl.bz2").write_bytes(bz2.compress("".join(lines[5:7]).encode()))
+    (d / "notes.txt").write_text("".join(lines[7:]))
+    (d / ".hidden").write_text("editor state")
+    return d
+
+
+def test_folder_files_left_out_are_warned_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = _folder(tmp_path)
+    assert [f.rel for f in discover_inputs([d])] == ["corpus/a.jsonl"]
+    warned = capsys.readouterr().err
+    assert "warning:" in warned and "corpus/sub/b.jsonl.bz2" in warned and "corpus/notes.txt" in warned
+    m = curate([d], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}))
+    assert sorted(e["file"] for e in m["skipped_files"]) == ["corpus/notes.txt", "corpus/sub/b.jsonl.bz2"]
+    assert all("unsupported file type" in e["reason"] for e in m["skipped_files"])
+    # documents still add up: the 5 readable ones, the files left out are not counted as documents
+    assert (m["input"], m["kept"], m["removed"], m["quarantined"], m["skipped"]) == (5, 5, 0, 0, 0)
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["skipped_files"] == m["skipped_files"]
+
+
+def test_a_named_file_run_lists_no_skipped_files(tmp_path: Path) -> None:
+    d = _folder(tmp_path)
+    m = curate([d / "a.jsonl"], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}))
+    assert m["skipped_files"] == []
