@@ -137,6 +137,11 @@ def iter_items(bench: str, split: str, path: Path) -> Iterator[Item]:
         yield Item(bench, split, item_id, str(question), str(answer or ""), options)
 
 
+def count_items(bench: str, split: str, path: Path) -> int:
+    """Items in one split file, every line read and checked as `iter_items` does (an error names file:line)."""
+    return sum(1 for _ in iter_items(bench, split, path))
+
+
 def load_items(bench_dir: str | Path, benchmarks: list[str] | None = None,
                splits: list[str] | None = None) -> list[Item]:
     return [it for b, s, p in benchmark_files(bench_dir, benchmarks, splits) for it in iter_items(b, s, p)]

@@ -72,12 +72,21 @@ class Decontamination(CorpusStep):
         return Path(base)
 
     def skip_reason(self) -> str | None:
-        from curation.decontam.benchmarks import benchmark_files
+        """None when there are benchmark items to check; a reason when there are no benchmark files, or only
+        empty ones. The items are read here, in the command before any work, so a bad line (invalid JSON or
+        UTF-8, a missing field) is one error naming its file and line (WinnowError) instead of a worker's
+        traceback after the run folder was started; an empty split file among others is warned about."""
+        from curation.decontam.benchmarks import benchmark_files, count_items
 
         try:
-            benchmark_files(self.bench_dir(), self.cfg.benchmarks, self.cfg.splits)
+            files = benchmark_files(self.bench_dir(), self.cfg.benchmarks, self.cfg.splits)
         except WinnowError as e:
             return f"{e}: import benchmarks with `winnow data` or pass `--decontaminate BENCH_DIR`"
+        empty = [p for b, s, p in files if count_items(b, s, p) == 0]
+        if len(empty) == len(files):
+            return f"no benchmark items in {', '.join(map(str, empty))} (empty): nothing to check documents against"
+        for p in empty:
+            print(f"warning: {p}: no benchmark items (the file is empty): that split is not checked")
         return None
 
     def setup(self) -> None:

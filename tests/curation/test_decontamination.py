@@ -305,3 +305,70 @@ def test_one_task_finalize_is_redone_when_a_batch_is_scored_again(bench: Path, t
     step.score(_batch([FILLER + MMLU_Q, FILLER * 2])).write_parquet(part)  # the batch scored again
     os.utime(part, ns=(1, 1))
     assert contaminated() == [True, False]
+
+
+BAD_LINES = {"invalid JSON": (b'{"id": "Q9", "question": \n', r"test\.jsonl:3: not valid JSON"),
+             "no question": (b'{"id": "Q9", "choices": {"text": [], "label": []}}\n',
+                             r"test\.jsonl:3: not a arc_easy item \(missing or bad field 'question'\)"),
+             "invalid UTF-8": (b'{"id": "Q9", "question": "caf\xe9 au lait"}\n', r"test\.jsonl:3: not valid UTF-8")}
+
+
+def _leak_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus.jsonl"
+    docs = [{"id": "clean", "text": FILLER * 2}, {"id": "leak", "text": FILLER + ARC_Q + " evaporation. " + FILLER}]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    return corpus
+
+
+@pytest.mark.parametrize("bad", list(BAD_LINES))
+def test_a_bad_benchmark_line_is_one_error_before_any_work(bench: Path, tmp_path: Path, bad: str) -> None:
+    """A bad line in a benchmark file was read first in the scoring worker, after the run folder was started
+    (run.json, logs): a traceback, then the error. It is read before any work now: one error, file:line."""
+    from curation.pipeline import curate
+
+    line, message = BAD_LINES[bad]
+    with (bench / "arc_easy" / "test.jsonl").open("ab") as f:
+        f.write(line)
+    rec = add_decontamination(Recipe(name="t", signals={}, rules=[]), bench)
+    run = tmp_path / "run"
+    with pytest.raises(WinnowError, match=message):
+        curate([_leak_corpus(tmp_path)], run, rec, workspace=tmp_path / "ws")
+    assert not (run / "run.json").exists() and not (run / "logs").exists()
+
+
+def test_cli_bad_benchmark_line_prints_one_line_without_a_traceback(bench: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with (bench / "arc_easy" / "test.jsonl").open("ab") as f:
+        f.write(BAD_LINES["invalid JSON"][0])
+    cmd = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", "curate",
+           str(_leak_corpus(tmp_path)), "--out", str(tmp_path / "run"), "--decontaminate", str(bench)]
+    proc = subprocess.run(cmd, env={**os.environ, "WINNOW_WORKSPACE": str(tmp_path / "ws")}, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert [ln for ln in proc.stderr.splitlines() if ln.strip()] == [
+        f"error: {bench / 'arc_easy' / 'test.jsonl'}:3: not valid JSON (Expecting value)"]
+
+
+def test_empty_benchmark_files_are_refused_alone_and_named_among_others(bench: Path, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty split file checks nothing: only empty files is an error, one among others a warning naming it."""
+    from curation.pipeline import curate
+
+    corpus = _leak_corpus(tmp_path)
+    (bench / "arc_easy" / "test.jsonl").write_text("", encoding="utf-8")
+    rec = add_decontamination(Recipe(name="t", signals={}, rules=[]), bench)
+    m = curate([corpus], tmp_path / "run", rec, workspace=tmp_path / "ws")
+    assert f"warning: {bench / 'arc_easy' / 'test.jsonl'}: no benchmark items" in capsys.readouterr().out
+    assert m["removed"] == 0  # the leaked ARC question was in the emptied file: nothing matched it
+
+    only = tmp_path / "only-empty"
+    (only / "arc_easy").mkdir(parents=True)
+    (only / "arc_easy" / "test.jsonl").write_text("\n", encoding="utf-8")
+    rec = add_decontamination(Recipe(name="t", signals={}, rules=[]), only)
+    with pytest.raises(WinnowError, match=r"no benchmark items in .*arc_easy/test\.jsonl \(empty\)"):
+        curate([corpus], tmp_path / "run2", rec, workspace=tmp_path / "ws")
+    assert not (tmp_path / "run2" / "run.json").exists()
