@@ -22,7 +22,7 @@ from curation.errors import WinnowError
 # Every entry a curate or mix writes at the top of a run folder. Nothing else is removed by --overwrite.
 OWNED_DIRS = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup")  # search: mix's index
 OWNED_FILES = ("run.json", "recipe.yaml", "removed.parquet", "manifest.json", "quarantine.jsonl",
-               "progress.jsonl", "commit.json")
+               "skipped.jsonl", "progress.jsonl", "commit.json")
 # an interrupted mix's temporary folders (and its search index's); the lock
 OWNED_PREFIXES = (".mix-", ".index-", ".kept-old", ".search-old", ".winnow")
 LOCK_NAME = ".winnow.lock"

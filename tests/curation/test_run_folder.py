@@ -12,7 +12,7 @@ from curation.errors import WinnowError
 from curation.mix import mix
 from curation.pipeline import curate
 from curation.recipe import load_recipe
-from curation.run_folder import is_run
+from curation.run_folder import LOCK_NAME, clear_owned, is_run
 
 RECIPE = """
 signals:
@@ -68,3 +68,14 @@ def test_a_winnow_run_is_still_a_run_for_overwrite_and_mix(tmp_path: Path) -> No
     assert is_run(tmp_path / "mixed")  # a mix --out folder (its run.json names the parent) is one too
     assert (mixed["kept"], mixed["removed"]) == (12, 8)
     assert mix(tmp_path / "mixed")["kept"] == 12  # re-mixing it finds its parent run
+
+
+def test_overwrite_clears_everything_a_run_wrote_and_nothing_else(tmp_path: Path) -> None:
+    corpus, recipe = _setup(tmp_path)
+    run = tmp_path / "run"
+    curate([corpus], run, load_recipe(recipe))
+    wrote = {e.name for e in run.iterdir()} - {LOCK_NAME}
+    assert {"run.json", "manifest.json", "kept", "skipped.jsonl"} <= wrote
+    (run / "notes.md").write_text("mine")
+    assert set(clear_owned(run)) == wrote  # every entry curate wrote (skipped.jsonl was left behind)
+    assert {e.name for e in run.iterdir()} - {LOCK_NAME} == {"notes.md"}
