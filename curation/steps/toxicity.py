@@ -71,10 +71,13 @@ def load_wordlist(path: str | Path) -> list[str]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise WinnowError(f"word list not found: {p}")
+    data = p.read_bytes()
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
-        raise WinnowError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        line = data.count(b"\n", 0, e.start) + 1
+        raise WinnowError(f"{p}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the word list as UTF-8"
+                          ) from None
     terms = {" ".join(ln.strip().lower().split()) for ln in lines}
     terms = {t for t in terms if t and not t.startswith("#")}
     if not terms:
@@ -106,11 +109,13 @@ class ToxicWords(SignalStep):
     Config: ClassVar[type[StepConfig]] = ToxicWordsConfig
 
     def skip_reason(self) -> str | None:
+        """A reason only when no word list is given. A list that is given is read here, in the command before
+        any work: one that is missing, not UTF-8 or empty is an error (WinnowError) even when the step is
+        optional (a path the user wrote is meant to be used), not a skipped signal or a worker's traceback."""
         cfg: ToxicWordsConfig = self.config  # type: ignore[assignment]
         if not cfg.wordlist:
             return "no word list given: set signals.toxic_words.wordlist to a file with one term per line"
-        if not Path(cfg.wordlist).expanduser().is_file():
-            return f"word list not found: {cfg.wordlist}"
+        load_wordlist(cfg.wordlist)
         return None
 
     def setup(self) -> None:

@@ -199,8 +199,29 @@ def test_toxic_words_counts_whole_words_and_phrases(tmp_path: Path) -> None:
     assert out.get_column("toxic_words").to_list() == [3, 0, 0, 0]
     assert out.get_column("toxic_word_share").to_list()[0] == pytest.approx(3 / 7)
     assert cls(cls.Config()).skip_reason() is not None
-    assert "not found" in (cls(cls.Config(wordlist=str(tmp_path / "no.txt"))).skip_reason() or "")
+    with pytest.raises(WinnowError, match="word list not found"):  # a path given is meant: not a skip
+        cls(cls.Config(wordlist=str(tmp_path / "no.txt"))).skip_reason()
     assert len(step.describe()["sha256"]) == 64
+
+
+@pytest.mark.parametrize("case", ["missing", "not UTF-8"])
+def test_a_given_word_list_that_cannot_be_read_is_an_error_before_any_work(tmp_path: Path, case: str) -> None:
+    """`signals.toxic_words.wordlist` naming a missing file only printed 'note: skipping' and exited 0 (the step
+    is optional in the default recipe); a file that is not UTF-8 failed in the scoring worker after the run
+    folder was started, behind a traceback. Both are one error now, before run.json is written."""
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+
+    wl = tmp_path / "words.txt"
+    if case == "not UTF-8":
+        wl.write_bytes(b"ass\ncaf\xe9\n")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "text": "some plain words here"}\n', encoding="utf-8")
+    rec = Recipe(name="t", signals={"toxic_words": {"wordlist": str(wl)}}, optional=["toxic_words"], rules=[])
+    message = "word list not found" if case == "missing" else r"words\.txt:2: not UTF-8 text"
+    with pytest.raises(WinnowError, match=message):
+        curate([corpus], tmp_path / "run", rec, workspace=tmp_path / "ws")
+    assert not (tmp_path / "run" / "run.json").exists()
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
