@@ -33,6 +33,7 @@ import curation.datatrove_logs  # noqa: F401 - before a worker's task logger: im
 from curation import objstore
 from curation.errors import WinnowError
 from curation.recipe import Recipe
+from curation.run_folder import is_run_info
 
 OWNED = ("docs", "signals", "state", "logs", "quarantine", "kept", "search", "dedup", "run.json", "recipe.yaml",
          "removed.parquet", "manifest.json", "quarantine.jsonl", "skipped.jsonl", "progress.jsonl")
@@ -312,7 +313,9 @@ def curate_remote(inputs: list[str | Path], out: str | Path, recipe: Recipe, *, 
         raise WinnowError(f"signal {local_only[0]!r} runs only on local paths (its benchmark index and its reports "
                           "are files on this machine's disk); curate local inputs into a local --out (any executor)")
     fold = objstore.folder(run)
-    if fold.isdir("") and fold.ls("") and not fold.isfile("run.json") and not fold.isfile(objstore.LOCK_NAME):
+    ours = fold.isfile("run.json") and is_run_info(objstore.read_bytes(fold, "run.json"))
+    if fold.isdir("") and fold.ls("") and not ours and not fold.isfile(objstore.LOCK_NAME):
+        # a user's own run.json does not make their prefix ours: --overwrite would remove its docs/, logs/ ...
         raise WinnowError(f"{run} holds files and is not a Winnow run folder; give an empty or new --out")
     lock = objstore.acquire_lock(run, "winnow curate")
     try:

@@ -36,8 +36,16 @@ def is_run(path: Path) -> bool:
     """Whether `path` is a Winnow run folder, judged by its run.json's content: a user's own `run.json` (an
     experiment log, say) must not make their folder look like ours, or `--overwrite` would clear its docs/."""
     try:
-        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, a folder, unreadable, not UTF-8 or not JSON
+        return is_run_info((path / "run.json").read_bytes())
+    except OSError:  # missing, a folder, unreadable
+        return False
+
+
+def is_run_info(raw: bytes) -> bool:
+    """Whether a run.json's bytes are one Winnow wrote (local folders and object stores alike)."""
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except ValueError:  # not UTF-8 (UnicodeDecodeError is a ValueError) or not JSON
         return False
     return isinstance(info, dict) and all(k in info for k in RUN_FIELDS) and isinstance(info["key"], str) \
         and isinstance(info["inputs"], list) and isinstance(info["steps"], list)

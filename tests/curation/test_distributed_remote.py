@@ -666,6 +666,27 @@ def test_inputs_and_the_run_folder_on_a_store_must_not_overlap(s3) -> None:
     assert m["input"] == 3
 
 
+def test_a_users_run_json_does_not_make_their_prefix_a_run_that_overwrite_clears(s3) -> None:
+    """A prefix holding the user's own run.json (an experiment log) and a docs/ folder is not a Winnow run: it is
+    refused, --overwrite included, and nothing in it is removed (before, --overwrite deleted its docs/)."""
+    from curation.pipeline import curate
+
+    bucket = s3.bucket()
+    fs = fsspec.filesystem("s3")
+    fs.pipe(f"{bucket}/data/a.jsonl", _jsonl("a", 3))
+    fs.pipe(f"{bucket}/proj/run.json", b'{"experiment": 1}')
+    fs.pipe(f"{bucket}/proj/docs/index.md", b"my notes")
+    for overwrite in (False, True):
+        with pytest.raises(WinnowError, match="holds files and is not a Winnow run folder"):
+            curate([f"s3://{bucket}/data"], f"s3://{bucket}/proj", _small_recipe(), overwrite=overwrite)
+    assert fs.cat(f"{bucket}/proj/docs/index.md") == b"my notes"
+    assert fs.cat(f"{bucket}/proj/run.json") == b'{"experiment": 1}'
+    # a run Winnow wrote there is still one: a rerun with --overwrite goes ahead
+    m = curate([f"s3://{bucket}/data"], f"s3://{bucket}/run2", _small_recipe())
+    assert curate([f"s3://{bucket}/data"], f"s3://{bucket}/run2", _small_recipe(), overwrite=True)["input"] \
+        == m["input"] == 3
+
+
 def test_a_search_index_built_by_a_remote_mix_is_uploaded_with_the_run(s3) -> None:
     """The manifest names the search index it built: the index must be in the run folder on the store too."""
     from curation.pipeline import curate
