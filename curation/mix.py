@@ -95,6 +95,8 @@ def _check_coverage(run: Path, docs: pl.DataFrame, steps: list[str]) -> None:
     scoring that did not finish, would otherwise decide some documents on nothing."""
     for step in steps:
         files = signal_files(run, step)
+        if not files and docs.height == 0:  # no document to decide: an empty run finishes with zero counts
+            continue
         if not files:
             raise WinnowError(f"{run}: the signals of {step!r} are missing; rerun `winnow curate` with the "
                               "same command to rescore them")
@@ -412,6 +414,9 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     _check_coverage(run, docs_df, list(needed))
     frame = docs_df.lazy()
     for step, cols in needed.items():
+        if docs_df.height == 0 and not signal_files(run, step):  # an empty run (every input empty or broken)
+            frame = frame.with_columns(pl.lit(None).alias(f"{step}.{c}") for c in sorted(cols))
+            continue
         sig, key = _signals_frame(run, step, sorted(cols))
         if key == "id":  # an old run: one row per id, as it was decided then
             sig = sig.unique(subset="id", keep="first")

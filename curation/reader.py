@@ -272,9 +272,11 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
 
     extractor = Trafilatura(favour_precision=True)
     pos = -1
+    pages = False  # any response/conversion record in the whole file (every task sees every record's type)
     try:
         with open(f.path, "rb") as fh:
             for pos, record in enumerate(ArchiveIterator(fh)):
+                pages = pages or record.rec_type in ("response", "conversion")
                 if pos % world != rank:
                     continue
                 data = _warc_payload(record)
@@ -298,6 +300,10 @@ def _iter_warc(f: InputFile, rank: int, world: int) -> Iterator[Doc | Quarantine
     except Exception as e:  # noqa: BLE001 - a corrupt archive stops this file, not the run
         if rank == 0:
             yield Quarantined(f.rel, pos + 1, f"WARC unreadable after record {pos}: {e}")
+        return
+    if not pages and rank == 0:  # like an empty JSONL or Parquet file: said, not silently nothing
+        yield Quarantined(f.rel, 0, "empty file" if pos < 0 else
+                          f"empty file (no response or conversion record among its {pos + 1} records)")
 
 
 def task_files(files: list[Any], rank: int, world: int) -> list[Any]:
