@@ -137,11 +137,24 @@ def iter_items(bench: str, split: str, path: Path) -> Iterator[Item]:
         yield Item(bench, split, item_id, str(question), str(answer or ""), options)
 
 
+_READ: dict[tuple[str, str, str, int, int], list[Item]] = {}  # a split file's items, by its path, size and mtime
+
+
+def file_items(bench: str, split: str, path: Path) -> list[Item]:
+    """Items of one split file, read once a process while the file is unchanged: the command reads them to
+    check them before any work (`count_items`), and a run in its own process (one worker) scores with them."""
+    st = Path(path).stat()
+    key = (bench, split, str(path), st.st_size, st.st_mtime_ns)
+    if key not in _READ:
+        _READ[key] = list(iter_items(bench, split, path))
+    return _READ[key]
+
+
 def count_items(bench: str, split: str, path: Path) -> int:
     """Items in one split file, every line read and checked as `iter_items` does (an error names file:line)."""
-    return sum(1 for _ in iter_items(bench, split, path))
+    return len(file_items(bench, split, path))
 
 
 def load_items(bench_dir: str | Path, benchmarks: list[str] | None = None,
                splits: list[str] | None = None) -> list[Item]:
-    return [it for b, s, p in benchmark_files(bench_dir, benchmarks, splits) for it in iter_items(b, s, p)]
+    return [it for b, s, p in benchmark_files(bench_dir, benchmarks, splits) for it in file_items(b, s, p)]
