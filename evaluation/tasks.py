@@ -323,14 +323,11 @@ def _perplexity_task(path: Path, cache_dir: Path) -> tuple[dict[str, Any], str]:
         raise WinnowError(f"--perplexity {path}: no such file")
     sha = store.sha256_file(path)
     if path.suffix == ".jsonl":
+        from curation.jsonl import iter_jsonl_objects
+
         docs = []
-        for i, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                t = json.loads(line).get("text")
-            except (json.JSONDecodeError, AttributeError):
-                raise WinnowError(f"{path}:{i}: not a JSON object") from None
+        for i, obj in iter_jsonl_objects(path):  # file:line errors for bad UTF-8, bad JSON, non-objects
+            t = obj.get("text")
             if not isinstance(t, str):
                 raise WinnowError(f"{path}:{i}: missing string field 'text'")
             if t.strip():

@@ -109,3 +109,11 @@ def test_perplexity_file_checks(tmp_path: Path) -> None:
         build_taskset(["arc_easy"], src, tmp_path / "inc", tmp_path / "c", perplexity=bad)
     with pytest.raises(WinnowError, match="no such file"):
         build_taskset(["arc_easy"], src, tmp_path / "inc", tmp_path / "c", perplexity=tmp_path / "none.txt")
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
+    with pytest.raises(WinnowError, match=r"latin1.jsonl:2: not valid UTF-8"):
+        build_taskset(["arc_easy"], src, tmp_path / "inc", tmp_path / "c", perplexity=latin1)
+    array = tmp_path / "array.jsonl"
+    array.write_text('["not", "an", "object"]\n')
+    with pytest.raises(WinnowError, match=r"array.jsonl:1: expected a JSON object"):
+        build_taskset(["arc_easy"], src, tmp_path / "inc", tmp_path / "c", perplexity=array)
