@@ -145,22 +145,30 @@ def _rekeep_lost_clusters(df: pl.DataFrame, rules: list[Rule], sizes_of: dict[st
     quarantined here): the first member of such a cluster that no other rule removes is kept instead, and the
     cluster's other members name it as their kept copy. Without this, the cluster's text would be in no kept
     file. A kept copy is taken as quarantined when a quarantined repeat of its id is itself no duplicate (and,
-    where the signal stores cluster sizes, heads a cluster of two or more)."""
+    where the signal stores cluster sizes, heads a cluster of two or more). When the kept record of that id heads
+    a cluster as well, the id names two clusters and their duplicates are all kept: the signals name a kept copy
+    by id, and a `kept_order` column would be needed to keep exactly one copy of each text."""
     for i, r in enumerate(rules):
         if not r.kept_id_column:
             continue
         kid = pl.col(_col(r, r.kept_id_column)).cast(pl.Utf8)
         df = df.with_columns(kid.alias(f"_k{i}"))
-        keeper = pl.col("_dup_id") & ~pl.col(f"_f{i}")
+        head = ~pl.col(f"_f{i}")
         if r.name in sizes_of:
-            keeper = keeper & (pl.col(_col(r, sizes_of[r.name])).cast(pl.Int64) > 1)
-        lost = df.filter(keeper)["id"].unique()
+            head = head & (pl.col(_col(r, sizes_of[r.name])).cast(pl.Int64) > 1)
+        lost = df.filter(pl.col("_dup_id") & head)["id"].unique()
         if lost.is_empty():
             continue
+        # an id whose kept record heads a cluster too: its duplicates cannot be told apart by the id they name,
+        # so all of them are kept (a text may stay twice; none is lost)
+        both = df.filter(~pl.col("_dup_id") & head)["id"].unique()
+        ambiguous = lost.filter(lost.is_in(both.implode()))
         hit = (pl.col(f"_f{i}") & ~pl.col("_dup_id") & pl.col(f"_k{i}").is_in(lost.implode())).fill_null(False)
+        unsure = hit & pl.col(f"_k{i}").is_in(ambiguous.implode())
         others = [pl.col(f"_f{j}") for j in range(len(rules)) if j != i]
         survives = ~pl.any_horizontal(others) if others else pl.lit(True)
-        df = df.with_columns(_hit=hit, _surv=hit & survives)
+        df = df.with_columns(pl.when(unsure).then(False).otherwise(pl.col(f"_f{i}")).alias(f"_f{i}"),
+                             _hit=hit & ~unsure, _surv=hit & ~unsure & survives)
         # the new keeper of each lost cluster: its first member (by input position) no other rule removes
         new = (df.filter(pl.col("_surv")).sort("order").group_by(f"_k{i}", maintain_order=True)
                .agg(pl.col("order").first().alias("_new_order"), pl.col("id").first().alias("_new_id")))

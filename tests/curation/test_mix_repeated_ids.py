@@ -57,3 +57,16 @@ def test_duplicate_of_the_kept_first_copy_stays_removed(tmp_path: Path) -> None:
     assert kept["text"].to_list() == [t1]
     removed = pl.read_parquet(run / "removed.parquet")
     assert removed["id"].to_list() == ["c"] and removed["kept_id"].to_list() == ["a"]
+
+
+@pytest.mark.parametrize("rules", [["exact_duplicate", "near_duplicate"], ["exact_duplicate"], ["near_duplicate"]])
+def test_two_clusters_named_by_one_repeated_id_lose_no_text(tmp_path: Path, rules: list[str]) -> None:
+    """The kept "a" heads t1's cluster and the quarantined "a" heads t2's: "c" (t1) and "d" (t2) both name "a" as
+    their kept copy. Which one is whose cannot be read from the id, so neither is removed: every text stays in
+    kept (t1 twice), where before "d" was removed in favour of "c" and t2 was in no kept file."""
+    t1, t2, t3 = _texts(3)
+    m, kept, run = _run(tmp_path, [("a", t1), ("a", t2), ("c", t1), ("d", t2), ("e", t3)], rules)
+    assert (m["input"], m["kept"], m["removed"], m["quarantined"]) == (5, 4, 0, 1)
+    texts = kept["text"].to_list()
+    assert texts.count(t2) == 1 and texts.count(t3) == 1 and texts.count(t1) == 2
+    assert sorted(kept["id"].to_list()) == ["a", "c", "d", "e"]
