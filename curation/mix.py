@@ -242,6 +242,16 @@ def _setting_diffs(old: Any, new: Any, at: str) -> list[str]:
     return [] if old == new else [at]
 
 
+def _config_defaults(step: str) -> dict[str, Any]:
+    """A signal step's settings at their defaults, as JSON values ({} when it has required settings)."""
+    from curation.steps import get_step
+
+    try:
+        return get_step(step).Config().model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - an unknown step or required fields: no defaults to compare with
+        return {}
+
+
 def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> None:
     """mix re-applies rules to stored signals; it cannot change how they were computed. A recipe whose
     settings of a computed signal differ from the run's (compared as the run key compares them,
@@ -262,7 +272,14 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> N
         new = recipe.signals[step] or {}
         if new == (own.get(step) or {}) and step in own:
             continue
-        diffs += _setting_diffs(stored[step], _by_content(new), f"signals.{step}")
+        # only what the recipe sets: `{}` or a missing setting means "as scored" (`curate --decontaminate`
+        # stores its benchmarks_dir, which the default recipe leaves out); a setting the run left at its default
+        # is compared with that default
+        old = stored[step] if isinstance(stored[step], dict) else {}
+        defaults = _config_defaults(step)
+        for k, v in new.items():
+            have = old[k] if k in old else _by_content(defaults.get(k))
+            diffs += _setting_diffs(have, _by_content(v), f"signals.{step}.{k}")
     if diffs:
         raise WinnowError(f"the recipe changes signal settings this run was scored with ({', '.join(diffs)}); mix "
                           "only re-applies rules: re-score with `winnow curate` to change them")

@@ -47,3 +47,36 @@ def test_rules_only_change_is_applied(run: Path, tmp_path: Path) -> None:
     m = mix(run, stricter, out_dir=tmp_path / "m")
     assert m["by_rule"]["too_short"] > base["by_rule"].get("too_short", 0)
     assert m["recipe"]["rules"][0]["min"] == 10
+
+
+def test_settings_left_out_or_at_their_default_mean_as_scored(run: Path, tmp_path: Path) -> None:
+    """`{}` (or a setting not named) is "as scored", and naming a default value the run also used is no change:
+    the demo's ablation mixes the default recipe (`minhash: {}`) over a run scored with other settings."""
+    bare = parse_recipe({**RECIPE, "signals": {"length": {}, "minhash": {}}})
+    assert mix(run, bare, out_dir=tmp_path / "m1")["input"] == 40
+    from curation.steps import get_step
+
+    default_bands = get_step("minhash").Config().model_dump()["bands"]
+    explicit = parse_recipe({**RECIPE, "signals": {"length": {}, "minhash": {"threshold": 0.75,
+                                                                             "bands": default_bands}}})
+    assert mix(run, explicit, out_dir=tmp_path / "m2")["input"] == 40
+    other = parse_recipe({**RECIPE, "signals": {"length": {}, "minhash": {"bands": default_bands // 2}}})
+    with pytest.raises(WinnowError, match=r"signals\.minhash\.bands"):
+        mix(run, other, out_dir=tmp_path / "m3")
+
+
+def test_the_default_recipe_mixes_a_run_scored_with_decontaminate(tmp_path: Path) -> None:
+    """The demo's shape: `curate --decontaminate BENCH` stores the benchmarks folder among the signal settings,
+    and `ablate --scored` then mixes the default recipe (`decontamination: {}`) over that run."""
+    from curation.recipe import apply_overrides, load_recipe
+    from curation.samples.bench import write_bench
+    from curation.samples.corpus import write_sample_corpus
+    from curation.steps.decontamination import add_decontamination
+
+    corpus = tmp_path / "corpus.jsonl"
+    write_sample_corpus(corpus, 60, seed=0)
+    write_bench(tmp_path / "bench", 20, seed=0)
+    default = apply_overrides(load_recipe(None), ["signals.pii.ner=off"])
+    curate([corpus], tmp_path / "run", add_decontamination(default, tmp_path / "bench"))
+    m = mix(tmp_path / "run", default, out_dir=tmp_path / "m")
+    assert m["input"] == 60 == m["kept"] + m["removed"] + m["quarantined"] + m.get("skipped", 0)
