@@ -647,12 +647,20 @@ class Recounter:
         self.inactive = {r.name: (f"signal {r.signal} skipped" if r.signal in skipped else
                                   f"signal {r.signal} not computed in this run")
                          for r in self.rules if r.signal in skipped or r.signal not in available}
+        from curation.mix import _cluster_size_columns
+
         docs = reader.docs().select("id", "order")
         frame = docs
         needed: dict[str, set[str]] = {}
-        for r in self.rules:
-            if r.name not in self.inactive:
-                needed.setdefault(r.signal, set()).add(r.column)
+        active = [r for r in self.rules if r.name not in self.inactive]
+        # dedup rules' kept copies and cluster sizes: mix re-keeps a cluster whose kept copy was quarantined
+        self._sizes_of = _cluster_size_columns(reader.data_root, active)
+        for r in active:
+            needed.setdefault(r.signal, set()).add(r.column)
+            if r.kept_id_column:
+                needed[r.signal].add(r.kept_id_column)
+            if r.name in self._sizes_of:
+                needed[r.signal].add(self._sizes_of[r.name])
         for step, cols in needed.items():
             sig, key = reader._signal_cols(step, cols)
             frame = frame.join(sig, on=key, how="left")
@@ -675,6 +683,12 @@ class Recounter:
             else:
                 self._fixed[r.name] = _fixed_fail(r, s)
         self._cache: dict[tuple, np.ndarray] = {}
+        # the columns mix's re-keep reads, kept only where it can change something: a repeated id heading a
+        # cluster (whether one does depends on the dedup rule's own fails, which no threshold moves)
+        keep = ["id", "order", *(f"{r.signal}.{c}" for r in active for c in (r.kept_id_column,
+                                                                             self._sizes_of.get(r.name)) if c)]
+        self._dedup: pl.DataFrame | None = df.select(*dict.fromkeys(keep), _dup_id="_dup") \
+            if self.quarantined_dups and any(r.kept_id_column for r in active) else None
 
     def values(self, step: str, column: str) -> np.ndarray:
         """The (non-null) values of a min/max rule's column, for its histogram."""
@@ -706,8 +720,7 @@ class Recounter:
         undecided = ~self.dup
         by_rule: dict[str, int] = {}
         by_any: dict[str, int] = {}
-        for r in rules:
-            f = self.fails(r)
+        for r, f in zip(rules, self._rekept([self.fails(r) for r in rules], rules), strict=True):
             first = f & undecided
             k = int(np.count_nonzero(first))
             if k:
@@ -721,6 +734,18 @@ class Recounter:
         quarantined = int(self.reader.manifest.get("quarantined", 0) or 0)
         return Counts(kept=kept, removed=removed, quarantined=quarantined,
                       by_rule=dict(sorted(by_rule.items(), key=lambda kv: -kv[1])), by_rule_any=by_any)
+
+    def _rekept(self, fails: list[np.ndarray], rules: list[Rule]) -> list[np.ndarray]:
+        """The rules' fail masks after mix's re-keep of clusters whose kept copy was quarantined as a repeated
+        id (`curation.mix._rekeep_lost_clusters`, the same code); unchanged when no id repeats."""
+        if self._dedup is None or not any(r.kept_id_column for r in rules):
+            return fails
+        from curation.mix import _rekeep_lost_clusters
+
+        df = self._dedup.with_columns(pl.Series(f"_f{i}", f) for i, f in enumerate(fails))
+        df = _rekeep_lost_clusters(df, rules, {k: v for k, v in self._sizes_of.items()
+                                              if any(r.name == k for r in rules)})
+        return [df[f"_f{i}"].to_numpy() for i in range(len(rules))]
 
 
 def _fixed_fail(rule: Rule, s: pl.Series) -> np.ndarray:

@@ -70,3 +70,19 @@ def test_two_clusters_named_by_one_repeated_id_lose_no_text(tmp_path: Path, rule
     texts = kept["text"].to_list()
     assert texts.count(t2) == 1 and texts.count(t3) == 1 and texts.count(t1) == 2
     assert sorted(kept["id"].to_list()) == ["a", "c", "d", "e"]
+
+
+@pytest.mark.parametrize("records", [
+    [("a", 0), ("a", 1), ("c", 1), ("d", 1)],  # the kept copy of "c" and "d" was quarantined
+    [("a", 0), ("a", 1), ("c", 0)],  # "c" duplicates the kept first "a"
+    [("a", 0), ("a", 1), ("c", 0), ("d", 1), ("e", 2)],  # one id names two clusters
+])
+def test_the_apps_recount_agrees_with_mix(tmp_path: Path, records: list[tuple[str, int]]) -> None:
+    """The Corpus page's live recount (Recounter) says what mix writes, repeated ids included."""
+    from curation.run_reader import RunReader
+
+    texts = _texts(3)
+    m, _, run = _run(tmp_path, [(i, texts[t]) for i, t in records], ["exact_duplicate", "near_duplicate"])
+    counts = RunReader(run).recounter().count()
+    assert (counts.kept, counts.removed, counts.quarantined) == (m["kept"], m["removed"], m["quarantined"])
+    assert counts.by_rule == {k: v for k, v in m["by_rule"].items() if v}
