@@ -42,8 +42,8 @@ OWNED = (BENCH_RESULTS, BENCH_ROWS, "manifest.json", "progress.jsonl")
 
 
 def _is_bench_folder(out_dir: Path) -> bool:
-    """Whether `out_dir` is a previous guard bench report: its manifest's kind, or (an interrupted run) a
-    lone progress.jsonl whose first stage is guard bench's."""
+    """Whether `out_dir` is a previous guard bench report: its manifest's kind, or (an interrupted run, killed
+    before its manifest) only files bench writes, with a progress.jsonl whose first stage is guard bench's."""
     man = out_dir / "manifest.json"
     if man.is_file():
         try:
@@ -51,7 +51,7 @@ def _is_bench_folder(out_dir: Path) -> bool:
         except (ValueError, AttributeError, UnicodeDecodeError):
             return False
     prog = out_dir / "progress.jsonl"
-    if [e.name for e in out_dir.iterdir()] != ["progress.jsonl"] or not prog.is_file():
+    if not {e.name for e in out_dir.iterdir()} <= set(OWNED) or not prog.is_file():
         return False
     try:
         with prog.open(encoding="utf-8") as fh:

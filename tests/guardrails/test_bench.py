@@ -273,3 +273,22 @@ def test_rerun_into_a_bench_report_replaces_only_its_files(files: tuple[Path, Pa
     prog = read_progress(out)
     assert [p["msg"] for p in prog].count("start") == 1  # a fresh progress.jsonl, not appended to the old one
     assert len(load_bench_report(out).rows()) == 18
+
+
+def test_a_bench_killed_before_its_manifest_can_be_rerun_into(files: tuple[Path, Path], tmp_path: Path) -> None:
+    """A bench killed after writing results.json and rows.jsonl but before manifest.json leaves only its own
+    files: the rerun goes into that folder (it was refused as 'not a guard bench report')."""
+    from guardrails.bench import run_bench
+    from guardrails.report import load_bench_report
+
+    data, pol = files
+    out = tmp_path / "report"
+    run_bench(data, pol, out=out)
+    (out / "manifest.json").unlink()  # where a kill between the writes leaves it
+    run_bench(data, pol, out=out)
+    assert len(load_bench_report(out).rows()) == 18
+    (out / "manifest.json").unlink()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")  # not only bench's files: not a report
+    with pytest.raises(WinnowError, match="not a guard bench report"):
+        run_bench(data, pol, out=out)
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
