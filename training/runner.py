@@ -107,13 +107,26 @@ def is_training_run(out: Path) -> bool:
     made before the marker existed) a manifest whose kind is train-sft / train-dpo."""
     if (out / RUN_MARKER).is_file():
         return True
-    if (out / "config.yaml").is_file() and any((out / "checkpoints").glob("checkpoint-*/trainer_state.json")):
+    if _is_train_config(out / "config.yaml") and any((out / "checkpoints").glob("checkpoint-*/trainer_state.json")):
         return True  # an interrupted run from before the marker, which --resume continues
     try:
         kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind", "")
     except (OSError, ValueError, AttributeError):
         return False
     return isinstance(kind, str) and kind.startswith("train-")
+
+
+def _is_train_config(path: Path) -> bool:
+    """Whether `path` is a config.yaml `winnow train` wrote (it validates as a TrainConfig): any other
+    config.yaml beside a Trainer checkpoint (another tool's run) must not make the folder ours to clear."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        TrainConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, yaml.YAMLError, ValidationError):
+        return False
+    return True
 
 
 def check_out(cfg: TrainConfig) -> Path:

@@ -60,3 +60,21 @@ def test_a_fresh_run_in_a_previous_runs_folder_removes_only_what_training_wrote(
     assert (out / "model.safetensors").exists() and (out / "my-notes.txt").read_text() == "keep me"
     assert json.loads((out / "manifest.json").read_text())["output"] == "model"
     assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*")) == ["checkpoint-1"]
+
+
+def test_another_tools_trainer_checkpoint_is_not_a_winnow_run(tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:
+    """A Hugging Face Trainer folder of another tool (its own config.yaml, a finished checkpoint) is refused;
+    one whose config.yaml is a Winnow training config (a run killed before the marker existed) is resumed."""
+    other = tmp_path / "other"
+    ckpt = other / "checkpoints" / "checkpoint-10"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text("{}")
+    (other / "config.yaml").write_text("experiment: mine\nlr: 0.1\n")
+    with pytest.raises(WinnowError, match="is not a Winnow training run"):
+        run_sft(_cfg(tiny_model, sft_file, other))
+    assert (ckpt / "trainer_state.json").read_text() == "{}"
+    from training.config import dump_config
+    from training.runner import is_training_run
+
+    dump_config(_cfg(tiny_model, sft_file, other), other / "config.yaml")
+    assert is_training_run(other)
