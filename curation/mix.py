@@ -24,7 +24,7 @@ from curation import faults
 from curation.errors import WinnowError
 from curation.lineage_record import package_versions
 from curation.progress import Progress
-from curation.reader import ORDER_STRIDE, unsupported_files
+from curation.reader import ORDER_STRIDE, skipped_files_record
 from curation.recipe import Recipe, Rule, load_recipe
 from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
@@ -568,7 +568,8 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         "input": n_input, "kept": n_kept, "removed": n_removed, "quarantined": n_quar, "skipped": n_skip,
         "skipped_by_reason": skipped_by,
         # files of the input folders that were not read at all (not documents: not in input)
-        "skipped_files": unsupported_files(_input_folders(info)),
+        **({k: info[k] for k in ("skipped_files", "skipped_files_total")} if "skipped_files" in info
+           else skipped_files_record(_input_folders(info))),  # a run scored before run.json recorded them
         "by_rule": by_rule, "by_rule_any": by_rule_any,
         "chars": {"kept": int(kd["n_chars"].sum() or 0), "removed": int(removed["n_chars"].sum() or 0)},
         "words": {"kept": int(kd["n_words"].sum() or 0), "removed": int(removed["n_words"].sum() or 0)},

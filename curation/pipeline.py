@@ -23,7 +23,7 @@ from curation.lineage_record import package_versions
 from curation.mix import mix
 from curation.processes import set_parent_death_signal, stop_children_on_exit
 from curation.progress import Progress
-from curation.reader import InputFile, check_fields, discover_inputs
+from curation.reader import InputFile, check_fields, discover_inputs, skipped_files_record
 from curation.recipe import Recipe
 from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
@@ -309,7 +309,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
         info = {"key": key, "key_parts": key_parts, "inputs": input_fps, "world": world, "tasks": n_tasks,
                 "executor": executor, "steps": steps, "skipped": skipped, "context": context,
                 "text_field": text_field, "id_field": id_field,
-                "command": list(command) if command is not None else None, "config": config}
+                "command": list(command) if command is not None else None, "config": config,
+                **skipped_files_record([p for p in inputs if Path(p).is_dir()])}
         write_text_atomic(json.dumps(info, indent=2), run_json)
 
         t0 = time.perf_counter()

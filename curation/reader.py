@@ -88,6 +88,16 @@ def _unsupported_in(folder: Path) -> list[dict[str, str]]:
     return out
 
 
+MAX_SKIPPED_LISTED = 1000  # a folder of many other files must not bloat run.json and every manifest
+
+
+def skipped_files_record(folders: list[str | Path]) -> dict[str, Any]:
+    """run.json's record of the input folders' unsupported files, made when the run is scored (a later mix
+    reports the folder as it was then): the first MAX_SKIPPED_LISTED of them and how many there were."""
+    files = unsupported_files(folders)
+    return {"skipped_files": files[:MAX_SKIPPED_LISTED], "skipped_files_total": len(files)}
+
+
 def unsupported_files(folders: list[str | Path]) -> list[dict[str, str]]:
     """What `discover_inputs` leaves out of the input folders: the manifest lists them as `skipped_files`, so a
     `.jsonl.zst` or `.txt` file next to the corpus is never dropped without a word."""

@@ -39,3 +39,19 @@ def test_a_named_file_run_lists_no_skipped_files(tmp_path: Path) -> None:
     d = _folder(tmp_path)
     m = curate([d / "a.jsonl"], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}))
     assert m["skipped_files"] == []
+
+
+def test_the_list_is_the_folder_as_scored_and_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later mix reports the files left out when the run was scored, not files added since; a folder of many
+    other files lists the first MAX_SKIPPED_LISTED and their total."""
+    import curation.reader as reader
+    from curation.mix import mix
+
+    d = _folder(tmp_path)
+    monkeypatch.setattr(reader, "MAX_SKIPPED_LISTED", 1)
+    recipe = parse_recipe({"signals": {"length": {}}, "rules": []})
+    m = curate([d], tmp_path / "run", recipe)
+    assert m["skipped_files_total"] == 2 and len(m["skipped_files"]) == 1
+    (d / "added_later.txt").write_text("not there when the run was scored")
+    again = mix(tmp_path / "run", recipe, out_dir=tmp_path / "m")
+    assert again["skipped_files"] == m["skipped_files"] and again["skipped_files_total"] == 2
