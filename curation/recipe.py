@@ -42,6 +42,9 @@ class Rule(BaseModel):
         if sum(conds) != 1:
             raise ValueError(f"rule {self.name!r} needs exactly one condition: min/max, drop_if, "
                              "keep_values or drop_values")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"rule {self.name!r}: min {self.min:g} is above max {self.max:g}, so it would remove "
+                             "every document that has a value")
         return self
 
 

@@ -62,9 +62,12 @@ def read_recipe_data(path: str | Path | None = None) -> tuple[dict[str, Any], st
         text = _read_utf8(p)
         source = str(p)
     try:
-        data = yaml.load(text, Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_WordsLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         raise WinnowError(f"{source}: not valid YAML: {e}") from None
+    if data is None:  # an empty file (or only comments) would run no signal and no rule and keep everything
+        raise WinnowError(f"{source}: the recipe is empty; give its signals and rules (a recipe that keeps "
+                          "everything says so: `rules: []`)")
     if not isinstance(data, dict):
         raise WinnowError(f"{source}: a recipe is a mapping of fields, got {type(data).__name__}")
     return data, source

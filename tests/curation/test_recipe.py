@@ -20,6 +20,10 @@ def test_default_recipe_loads() -> None:
     ("signals: {length: {}}\nrules: [{name: a, signal: other, column: n_words, min: 3}]\n", "does not compute"),
     ("signals: {length: {}}\nrules: [{name: a, signal: length, column: n_words}]\n", "exactly one condition"),
     ("[1, 2]\n", "mapping"),
+    ("", "the recipe is empty"),
+    ("# only a comment\n", "the recipe is empty"),
+    ("signals: {length: {}}\nrules: [{name: a, signal: length, column: n_words, min: 50, max: 10}]\n",
+     "min 50 is above max 10"),
 ])
 def test_recipe_errors_name_the_problem(tmp_path: Path, text: str, match: str) -> None:
     p = tmp_path / "r.yaml"
