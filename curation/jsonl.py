@@ -23,6 +23,8 @@ def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
         for i, raw in enumerate(_lines(fh, path), start=1):
+            if i == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the JSON
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

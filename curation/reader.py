@@ -88,6 +88,7 @@ def _unsupported_in(folder: Path) -> list[dict[str, str]]:
     return out
 
 
+_BOM = b"\xef\xbb\xbf"
 MAX_SKIPPED_LISTED = 1000  # a folder of many other files must not bloat run.json and every manifest
 
 
@@ -135,12 +136,23 @@ def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
         else:
             raise WinnowError(f"input not found: {p}")
     seen: set[str] = set()
+    read: set[Path] = set()
+    again: list[str] = []
     out = []
-    for i, (path, rel) in enumerate(found):
+    for path, rel in found:
+        real = path.resolve()
+        if real in read:  # the same file named twice (or a folder and a file in it): read once
+            again.append(str(path))
+            continue
+        read.add(real)
+        i = len(out)
         if rel in seen:
             rel = f"{rel}#{i}"
         seen.add(rel)
         out.append(InputFile(path=path.absolute(), rel=rel, index=i))
+    if again:
+        print(f"warning: {len(again)} input file(s) given more than once, read once: {', '.join(again[:5])}"
+              + (" ..." if len(again) > 5 else ""), file=sys.stderr)
     return out
 
 
@@ -183,6 +195,8 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
                 any_line = True
                 if lineno % world != rank:
                     continue
+                if lineno == 1 and raw.startswith(_BOM):  # Windows tools' byte-order mark: not part of the JSON
+                    raw = raw[len(_BOM):]
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
@@ -372,7 +386,7 @@ def check_fields(files: list[InputFile], text_field: str, id_field: str | None, 
                         if not raw.strip():
                             continue
                         try:
-                            rec = orjson.loads(raw)
+                            rec = orjson.loads(raw.removeprefix(_BOM))
                         except orjson.JSONDecodeError:
                             continue
                         if isinstance(rec, dict):

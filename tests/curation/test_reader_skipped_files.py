@@ -55,3 +55,22 @@ def test_the_list_is_the_folder_as_scored_and_capped(tmp_path: Path, monkeypatch
     (d / "added_later.txt").write_text("not there when the run was scored")
     again = mix(tmp_path / "run", recipe, out_dir=tmp_path / "m")
     assert again["skipped_files"] == m["skipped_files"] and again["skipped_files_total"] == 2
+
+
+def test_a_file_named_twice_or_inside_a_named_folder_is_read_once(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    d = _folder(tmp_path)
+    recipe = parse_recipe({"signals": {"length": {}}, "rules": []})
+    m = curate([d / "a.jsonl", d, d / "a.jsonl"], tmp_path / "run", recipe)
+    assert (m["input"], m["kept"], m["quarantined"]) == (5, 5, 0)  # was 15 in, 10 quarantined as repeated ids
+    assert "given more than once, read once" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_document(tmp_path: Path) -> None:
+    from curation.jsonl import iter_jsonl_objects
+
+    p = tmp_path / "bom.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + b'{"id": "x", "text": "first document here"}\n{"id": "y", "text": "second"}\n')
+    m = curate([p], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}))
+    assert (m["input"], m["kept"], m["quarantined"]) == (2, 2, 0)
+    assert [o["id"] for _, o in iter_jsonl_objects(p)] == ["x", "y"]
