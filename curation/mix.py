@@ -301,19 +301,27 @@ def _file_of(info: dict[str, Any]) -> dict[int, str]:
     return {i: f.get("rel", f.get("path")) for i, f in enumerate(info.get("inputs", []))}
 
 
-def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:
-    """A new folder for `mix --out`: it reads the parent's documents and signals in place."""
+def _check_out(run: Path, out: Path) -> None:
+    """Refuse an --out that is a file or a non-empty folder other than an earlier mix of `run`: before the
+    folder is made or locked (a refused folder gets no lock file of ours), and again under the lock."""
     if out.resolve() == run.resolve():
         return
     if out.exists() and not out.is_dir():
         raise WinnowError(f"--out {out} is a file, not a folder")
-    if entries_besides_lock(out):
+    if out.is_dir() and entries_besides_lock(out):
         try:
             same_parent = json.loads((out / "run.json").read_text()).get("parent") == str(run)
         except (OSError, ValueError):
             same_parent = False
         if not same_parent:
             raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
+
+
+def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:
+    """A new folder for `mix --out`: it reads the parent's documents and signals in place."""
+    if out.resolve() == run.resolve():
+        return
+    _check_out(run, out)
     check_writable_dir(out)
     derived = {k: v for k, v in info.items() if k not in ("parent",)}
     derived["parent"] = str(run)
@@ -386,6 +394,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
     _check_signal_settings(recipe, info, run)
     rules, skipped_rules = _check_rules(recipe, info)
 
+    _check_out(run, out)
     locks: list[RunLock] = []
     try:
         if not locked:

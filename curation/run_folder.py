@@ -104,8 +104,9 @@ def check_inputs_outside(run_dir: Path, inputs: list[Path]) -> None:
                               "read as input; choose an --out outside it")
 
 
-def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path]) -> None:
-    """Refuse what a run must not touch; with `overwrite`, remove only what Winnow wrote."""
+def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path], create: bool = True) -> None:
+    """Refuse what a run must not touch; with `overwrite`, remove only what Winnow wrote. With `create` false,
+    only the refusals: nothing is made, so a check that fails after it leaves no empty folder behind."""
     check_inputs_outside(run_dir, inputs)
     if run_dir.exists() and not run_dir.is_dir():
         raise WinnowError(f"--out {run_dir} is a file, not a folder: give a folder path")
@@ -115,6 +116,8 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path]) -> No
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise WinnowError(f"--out {run_dir} is not empty and is not a Winnow run (it holds {shown}); "
                               "give an empty or new folder")
+    if not create:
+        return
     check_writable_dir(run_dir)
     if overwrite:
         clear_owned(run_dir)

@@ -80,3 +80,13 @@ def test_the_default_recipe_mixes_a_run_scored_with_decontaminate(tmp_path: Path
     curate([corpus], tmp_path / "run", add_decontamination(default, tmp_path / "bench"))
     m = mix(tmp_path / "run", default, out_dir=tmp_path / "m")
     assert m["input"] == 60 == m["kept"] + m["removed"] + m["quarantined"] + m.get("skipped", 0)
+
+
+def test_a_refused_out_gets_no_lock_file(run: Path, tmp_path: Path) -> None:
+    """mix --out into someone else's folder is refused before the folder is locked: no .winnow.lock is left."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.md").write_text("mine")
+    with pytest.raises(WinnowError, match="is not empty and is not a mix of"):
+        mix(run, parse_recipe(RECIPE), out_dir=theirs)
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.md"]
