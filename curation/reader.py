@@ -192,11 +192,14 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
             for lineno, raw in enumerate(fh, start=1):
                 if not raw.strip():
                     continue
+                if lineno == 1 and raw.startswith(_BOM):  # Windows tools' byte-order mark: not part of the JSON
+                    raw = raw[len(_BOM):]
+                if not any_line and _is_plain_json(f) and raw.lstrip().startswith(b"["):
+                    yield from _json_array(f, raw + fh.read(), rank, world, text_field, id_field)
+                    return
                 any_line = True
                 if lineno % world != rank:
                     continue
-                if lineno == 1 and raw.startswith(_BOM):  # Windows tools' byte-order mark: not part of the JSON
-                    raw = raw[len(_BOM):]
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
@@ -214,6 +217,32 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
         return
     if not any_line and rank == 0:
         yield Quarantined(f.rel, 0, "empty file")
+
+
+def _is_plain_json(f: InputFile) -> bool:
+    """A `.json` (or `.json.gz`) file, which may hold one JSON array of records rather than JSON lines."""
+    return f.path.name.lower().endswith((".json", ".json.gz"))
+
+
+def _json_array(f: InputFile, data: bytes, rank: int, world: int, text_field: str, id_field: str
+                ) -> Iterator[Doc | Quarantined]:
+    """The records of a `.json` file holding one JSON array (a pretty-printed export), each at its position in
+    the array (1-based): read whole, where JSON lines would quarantine every line of it."""
+    try:
+        recs = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        if rank == 0:
+            yield Quarantined(f.rel, 1, f"starts a JSON array that is not valid JSON: {e}")
+        return
+    if not isinstance(recs, list):
+        if rank == 0:
+            yield Quarantined(f.rel, 1, "not a JSON array of records, nor JSON lines")
+        return
+    if not recs and rank == 0:
+        yield Quarantined(f.rel, 0, "empty file")
+    for pos, rec in enumerate(recs, start=1):
+        if pos % world == rank:
+            yield _make_doc(rec, f, pos, text_field, id_field)
 
 
 def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field: str

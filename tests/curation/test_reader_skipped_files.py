@@ -74,3 +74,18 @@ def test_a_byte_order_mark_does_not_cost_the_first_document(tmp_path: Path) -> N
     m = curate([p], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}))
     assert (m["input"], m["kept"], m["quarantined"]) == (2, 2, 0)
     assert [o["id"] for _, o in iter_jsonl_objects(p)] == ["x", "y"]
+
+
+@pytest.mark.parametrize("tasks", [1, 3])
+def test_a_json_file_holding_one_array_of_records_is_read_as_records(tmp_path: Path, tasks: int) -> None:
+    """A pretty-printed `.json` export (one array) was read as JSON lines: 10 records gave 'input 52', all
+    quarantined. Each record is now a document, at its position in the array, whatever the number of tasks."""
+    recs = [{"id": f"r{i}", "text": f"record number {i} of the export"} for i in range(10)]
+    p = tmp_path / "export.json"
+    p.write_text(json.dumps(recs, indent=2))
+    m = curate([p], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}), tasks=tasks)
+    assert (m["input"], m["kept"], m["quarantined"]) == (10, 10, 0)
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"text": "a"},\n {"text": ')
+    m = curate([bad], tmp_path / "run2", parse_recipe({"signals": {"length": {}}, "rules": []}), tasks=tasks)
+    assert (m["input"], m["quarantined"]) == (1, 1)
