@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
+from curation.utf8 import decode_utf8
 
 
 def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -25,11 +26,7 @@ def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]
         for i, raw in enumerate(_lines(fh, path), start=1):
             if i == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the JSON
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise WinnowError(f"{path}:{i}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column "
-                                  f"{e.start + 1}); save the file as UTF-8") from None
+            line = decode_utf8(raw, path, first_line=i)
             if not line.strip():
                 continue
             try:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from curation.errors import WinnowError
+from curation.utf8 import decode_utf8
 
 
 class _WordsLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed
@@ -36,12 +37,7 @@ def _read_utf8(p: Path) -> str:
         raw = p.read_bytes()
     except OSError as e:
         raise WinnowError(f"recipe file {p}: cannot be read ({e.strerror or e})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise WinnowError(f"{p}: line {line}, byte {e.start}: 0x{raw[e.start]:02x} is not UTF-8; "
-                          "save the recipe as UTF-8") from None
+    return decode_utf8(raw, p, "recipe")
 
 
 def read_recipe_data(path: str | Path | None = None) -> tuple[dict[str, Any], str]:

@@ -180,13 +180,9 @@ def check_rows(path: Path, folder: str) -> None:
     """Every row of a store file is UTF-8 JSON with the fields its benchmark's lm-eval task reads: a bad row
     fails here with its file, line and field, not inside lm-eval (a jinja UndefinedError, a
     DatasetGenerationError) after the model has loaded."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise WinnowError(f"{path}:{line}: not valid UTF-8 (byte {e.start} of the file); re-export the file as "
-                          "UTF-8") from None
+    from curation.utf8 import decode_utf8
+
+    text = decode_utf8(path.read_bytes(), path)
     for i, line in enumerate(text.split("\n"), 1):  # "\n" only, as datasets' JSON reader splits
         if not line.strip():
             continue

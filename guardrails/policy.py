@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curation.errors import WinnowError
+from curation.utf8 import decode_utf8
 from guardrails.base import Scanner, Verdict, clean_text
 from guardrails.scanners import get_scanner, scanner_names
 
@@ -112,13 +113,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         p = Path(path).expanduser()
         if not p.is_file():
             raise WinnowError(f"policy file not found: {p}")
-        raw, source = p.read_bytes(), str(p)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = raw.count(b"\n", 0, e.start) + 1
-            raise WinnowError(f"{source}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-                              "save the policy as UTF-8") from None
+        source = str(p)
+        text = decode_utf8(p.read_bytes(), source, "policy")
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:

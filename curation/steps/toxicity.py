@@ -19,6 +19,7 @@ from pydantic import Field
 from curation.classifiers.step import FastTextSignalStep
 from curation.errors import WinnowError
 from curation.steps.base import SignalStep, StepConfig, register_step
+from curation.utf8 import decode_utf8
 
 
 @register_step
@@ -72,12 +73,7 @@ def load_wordlist(path: str | Path) -> list[str]:
     if not p.is_file():
         raise WinnowError(f"word list not found: {p}")
     data = p.read_bytes()
-    try:
-        lines = data.decode("utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise WinnowError(f"{p}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the word list as UTF-8"
-                          ) from None
+    lines = decode_utf8(data, p, "word list").splitlines()
     terms = {" ".join(ln.strip().lower().split()) for ln in lines}
     terms = {t for t in terms if t and not t.startswith("#")}
     if not terms:

@@ -218,7 +218,7 @@ def test_a_given_word_list_that_cannot_be_read_is_an_error_before_any_work(tmp_p
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"id": "a", "text": "some plain words here"}\n', encoding="utf-8")
     rec = Recipe(name="t", signals={"toxic_words": {"wordlist": str(wl)}}, optional=["toxic_words"], rules=[])
-    message = "word list not found" if case == "missing" else r"words\.txt:2: not UTF-8 text"
+    message = "word list not found" if case == "missing" else r"words\.txt:2: not valid UTF-8 \(byte 0xe9 at column 4\)"
     with pytest.raises(WinnowError, match=message):
         curate([corpus], tmp_path / "run", rec, workspace=tmp_path / "ws")
     assert not (tmp_path / "run" / "run.json").exists()

@@ -31,7 +31,8 @@ def test_a_recipe_that_is_not_utf8_is_one_line_naming_file_line_and_byte(tmp_pat
         with pytest.raises(WinnowError) as e:
             read(bad)
         msg = str(e.value)
-        assert "\n" not in msg and str(bad) in msg and "line 3" in msg and f"byte {at}" in msg and "0xe9" in msg
+        column = at - LATIN1.encode("latin-1").rfind(b"\n", 0, at)
+        assert "\n" not in msg and f"{bad}:3: not valid UTF-8 (byte 0xe9 at column {column})" in msg
     ok = tmp_path / "ok.yaml"
     ok.write_text(LATIN1, encoding="utf-8")
     assert read_recipe_data(ok)[0]["signals"] == {"length": {}}  # the same text saved as UTF-8 reads
@@ -45,10 +46,10 @@ def test_curate_and_mix_refuse_a_non_utf8_recipe_with_exit_2(tmp_path: Path, cap
     corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": f"doc {i} words"}) + "\n" for i in range(5)))
     assert main(["curate", str(corpus), "--recipe", str(bad), "--out", str(tmp_path / "r1")]) == 2
     err = capsys.readouterr().err
-    assert "not UTF-8" in err and "line 3" in err and "Traceback" not in err
+    assert "not valid UTF-8" in err and ":3:" in err and "Traceback" not in err
     good = tmp_path / "good.yaml"
     good.write_text(LATIN1, encoding="utf-8")
     curate([corpus], tmp_path / "run", load_recipe(good))
     assert main(["mix", str(tmp_path / "run"), "--recipe", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "not UTF-8" in err and "line 3" in err and "Traceback" not in err
+    assert "not valid UTF-8" in err and ":3:" in err and "Traceback" not in err

@@ -98,11 +98,11 @@ def test_a_policy_that_is_not_utf8_is_one_clear_error(tmp_path: Path, capsys: py
 
     p = tmp_path / "p.yaml"
     p.write_bytes("name: caf\u00e9\n".encode("latin-1"))  # 0xe9 alone is not UTF-8
-    with pytest.raises(WinnowError, match=r"p\.yaml:1: not UTF-8"):
+    with pytest.raises(WinnowError, match=r"p\.yaml:1: not valid UTF-8 \(byte 0xe9 at column 10\)"):
         load_policy(p)
     assert main(["guard", "scan", "--policy", str(p), "hello", "--workspace", str(tmp_path / "ws")]) == 2
     err = capsys.readouterr().err
-    assert "not UTF-8" in err and "Traceback" not in err
+    assert "not valid UTF-8" in err and "Traceback" not in err
 
 
 def test_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path: Path) -> None:
