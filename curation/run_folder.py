@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -108,19 +109,26 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path], creat
     """Refuse what a run must not touch; with `overwrite`, remove only what Winnow wrote. With `create` false,
     only the refusals: nothing is made, so a check that fails after it leaves no empty folder behind."""
     check_inputs_outside(run_dir, inputs)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise WinnowError(f"--out {run_dir} is a file, not a folder: give a folder path")
-    if run_dir.is_dir() and not is_run(run_dir):
-        foreign = entries_besides_lock(run_dir)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise WinnowError(f"--out {run_dir} is not empty and is not a Winnow run (it holds {shown}); "
-                              "give an empty or new folder")
+    refuse_foreign_out(run_dir, is_run, "a Winnow run")
     if not create:
         return
     check_writable_dir(run_dir)
     if overwrite:
         clear_owned(run_dir)
+
+
+def refuse_foreign_out(out: Path, ours: Callable[[Path], bool], what: str) -> None:
+    """Refuse an --out that is a file, or a folder holding anything (a lock aside) that `ours` does not take
+    for an earlier output of the same command: one line naming what it holds. Every command that writes a
+    folder and may clear its own files in it (curate, train, eval run, guard bench) checks this first."""
+    if out.exists() and not out.is_dir():
+        raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
+    if out.is_dir() and not ours(out):
+        held = entries_besides_lock(out)
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise WinnowError(f"--out {out} is not empty and is not {what} (it holds {shown}); "
+                              "give an empty or new folder")
 
 
 def clear_owned(run_dir: Path) -> list[str]:

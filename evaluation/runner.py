@@ -199,7 +199,7 @@ def check_out(cfg: EvalConfig) -> None:
     """Refuse a report folder eval must not write into: a non-empty folder that is not a previous report (a
     rerun replaces `lm_eval/`, `tasks/*.yaml` and `manifest.json`, which in someone else's folder are theirs),
     one that holds the model, the benchmark store or the held-out text, or one inside the store."""
-    from curation.run_folder import check_inputs_outside, check_writable_dir
+    from curation.run_folder import check_inputs_outside, check_writable_dir, refuse_foreign_out
 
     out = cfg.out
     inputs = [p for p in (Path(cfg.model).expanduser(), cfg.perplexity, cfg.contamination)
@@ -208,14 +208,7 @@ def check_out(cfg: EvalConfig) -> None:
         if p.resolve() == out.resolve() or p.resolve().is_relative_to(out.resolve()):
             raise WinnowError(f"--out {out} holds an input ({p}): choose a new folder for the report")
     check_inputs_outside(out, [cfg.data_dir])
-    if out.exists() and not out.is_dir():
-        raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
-    if out.is_dir() and not is_eval_run(out):
-        held = sorted(e.name for e in out.iterdir())
-        if held:
-            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
-            raise WinnowError(f"--out {out} is not empty and is not a Winnow eval report (it holds {shown}); "
-                              "give an empty or new folder")
+    refuse_foreign_out(out, is_eval_run, "a Winnow eval report")
     check_writable_dir(out)
 
 

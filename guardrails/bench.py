@@ -64,17 +64,13 @@ def check_out_dir(out: str | Path, inputs: list[str | Path]) -> Path:
     """Refuse an --out the report must not touch: a file, a folder holding an input (the data or policy
     file), a non-empty folder that is not an earlier guard bench report (a model or curate folder, a user's
     files). Returns the folder."""
-    from curation.run_folder import check_inputs_outside, check_writable_dir
+    from curation.run_folder import check_inputs_outside, check_writable_dir, refuse_foreign_out
 
     out_dir = Path(out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise WinnowError(f"--out {out_dir} is a file, not a folder: give a folder path")
     check_inputs_outside(out_dir, [Path(p).expanduser() for p in inputs])
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_bench_folder(out_dir):
-        held = sorted(e.name for e in out_dir.iterdir())
-        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
-        raise WinnowError(f"--out {out_dir} is not empty and is not a guard bench report (it holds {shown}); "
-                          "give an empty or new folder")
+    refuse_foreign_out(out_dir, _is_bench_folder, "a guard bench report")
     check_writable_dir(out_dir)
     return out_dir
 

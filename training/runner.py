@@ -133,7 +133,7 @@ def check_out(cfg: TrainConfig) -> Path:
     """Refuse an output folder training must not write into, before any work: one that holds, lies inside
     or contains the base model or the data, and a non-empty folder that is not a previous training run
     (a fresh run clears what a run wrote there; someone else's checkpoints/ or model shards must never go)."""
-    from curation.run_folder import check_inputs_outside, check_writable_dir
+    from curation.run_folder import check_inputs_outside, check_writable_dir, refuse_foreign_out
 
     out = Path(cfg.out)  # type: ignore[arg-type]
     model = Path(cfg.model).expanduser()
@@ -148,14 +148,7 @@ def check_out(cfg: TrainConfig) -> Path:
     if any(Path(d).resolve() == out.resolve() for d in cfg.data):
         raise WinnowError(f"--out {out} is the --data folder: choose another --out")
     check_inputs_outside(out, [Path(d) for d in cfg.data])
-    if out.exists() and not out.is_dir():
-        raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
-    if out.is_dir() and not is_training_run(out):
-        held = sorted(e.name for e in out.iterdir())
-        if held:
-            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
-            raise WinnowError(f"--out {out} is not empty and is not a Winnow training run (it holds {shown}); "
-                              "give an empty or new folder")
+    refuse_foreign_out(out, is_training_run, "a Winnow training run")
     check_writable_dir(out)
     return out
 
