@@ -180,18 +180,9 @@ def check_rows(path: Path, folder: str) -> None:
     """Every row of a store file is UTF-8 JSON with the fields its benchmark's lm-eval task reads: a bad row
     fails here with its file, line and field, not inside lm-eval (a jinja UndefinedError, a
     DatasetGenerationError) after the model has loaded."""
-    from curation.utf8 import decode_utf8
+    from curation.jsonl import iter_jsonl_objects
 
-    text = decode_utf8(path.read_bytes(), path)
-    for i, line in enumerate(text.split("\n"), 1):  # "\n" only, as datasets' JSON reader splits
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise WinnowError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise WinnowError(f"{path}:{i}: not a JSON object")
+    for i, row in iter_jsonl_objects(path):  # lines split at "\n" only, as datasets' JSON reader splits
         problem = _row_problem(folder, path.stem, row)
         if problem:
             raise WinnowError(f"{path}:{i}: {problem} (a {folder} row needs the fields lm-eval's task reads)")
