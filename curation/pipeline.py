@@ -32,7 +32,8 @@ from curation.store import part_files, write_text_atomic
 from curation.worker_server import stop_worker_server, worker_preload
 
 # Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
-READER_VERSION = 3  # 3: with at least as many files as tasks, a task reads whole files
+READER_VERSION = 4  # 3: with at least as many files as tasks, a task reads whole files; 4: a .json array is
+# read as records, a byte-order mark and a file named twice no longer cost documents (a run scored before rescores)
 
 
 def _inputs_fingerprint(files: list[InputFile]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ JSONL, the row index for Parquet, the record index for WARC; 0 for a whole-file 
 from __future__ import annotations
 
 import gzip
+import itertools
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -189,14 +190,24 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
     lineno = 0
     try:
         with (f.stream() if f.stream is not None else opener(f.path, "rb")) as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if not raw.strip():
-                    continue
+            numbered: Iterator[tuple[int, bytes]] = enumerate(fh, start=1)
+            if _is_plain_json(f):  # a .json file may hold one JSON array of records instead of JSON lines
+                head = []
+                for lineno, raw in numbered:
+                    head.append((lineno, raw))
+                    if raw.removeprefix(_BOM).strip():
+                        break
+                first = head[-1][1].removeprefix(_BOM) if head else b""
+                records = _array_records(first, fh, rank) if first.lstrip().startswith(b"[") else None
+                if records is not None:
+                    yield from _json_array(f, records, rank, text_field, id_field)
+                    return
+                numbered = itertools.chain(head, numbered)
+            for lineno, raw in numbered:
                 if lineno == 1 and raw.startswith(_BOM):  # Windows tools' byte-order mark: not part of the JSON
                     raw = raw[len(_BOM):]
-                if not any_line and _is_plain_json(f) and raw.lstrip().startswith(b"["):
-                    yield from _json_array(f, raw + fh.read(), rank, world, text_field, id_field)
-                    return
+                if not raw.strip():
+                    continue
                 any_line = True
                 if lineno % world != rank:
                     continue
@@ -224,25 +235,39 @@ def _is_plain_json(f: InputFile) -> bool:
     return f.path.name.lower().endswith((".json", ".json.gz"))
 
 
-def _json_array(f: InputFile, data: bytes, rank: int, world: int, text_field: str, id_field: str
+def _array_records(first: bytes, fh: IO[bytes], rank: int) -> list[Any] | str | None:
+    """A `.json` file whose first line opens an array: its records (a list), an error text when it is a broken
+    array, or None when the file is JSON lines after all (its first line is a whole JSON value that is not a
+    list of objects, a header row say). A pretty-printed array (the first line alone does not parse) is read
+    whole by the first task only; the other tasks get no records of it (an empty list), so it is parsed once."""
+    try:
+        value = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        if rank != 0:
+            return []
+        try:
+            value = orjson.loads(first + fh.read())
+        except orjson.JSONDecodeError as e:
+            return f"starts a JSON array that is not valid JSON: {e}"
+        return value if isinstance(value, list) else "not a JSON array of records, nor JSON lines"
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+        return value if rank == 0 else []  # the whole array on one line
+    return None
+
+
+def _json_array(f: InputFile, records: list[Any] | str, rank: int, text_field: str, id_field: str
                 ) -> Iterator[Doc | Quarantined]:
     """The records of a `.json` file holding one JSON array (a pretty-printed export), each at its position in
-    the array (1-based): read whole, where JSON lines would quarantine every line of it."""
-    try:
-        recs = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        if rank == 0:
-            yield Quarantined(f.rel, 1, f"starts a JSON array that is not valid JSON: {e}")
+    the array (1-based), all in the first task: JSON lines would have quarantined every line of it."""
+    if rank != 0:
         return
-    if not isinstance(recs, list):
-        if rank == 0:
-            yield Quarantined(f.rel, 1, "not a JSON array of records, nor JSON lines")
+    if isinstance(records, str):
+        yield Quarantined(f.rel, 1, records)
         return
-    if not recs and rank == 0:
+    if not records:
         yield Quarantined(f.rel, 0, "empty file")
-    for pos, rec in enumerate(recs, start=1):
-        if pos % world == rank:
-            yield _make_doc(rec, f, pos, text_field, id_field)
+    for pos, rec in enumerate(records, start=1):
+        yield _make_doc(rec, f, pos, text_field, id_field)
 
 
 def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field: str

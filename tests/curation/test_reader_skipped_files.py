@@ -89,3 +89,18 @@ def test_a_json_file_holding_one_array_of_records_is_read_as_records(tmp_path: P
     bad.write_text('[{"text": "a"},\n {"text": ')
     m = curate([bad], tmp_path / "run2", parse_recipe({"signals": {"length": {}}, "rules": []}), tasks=tasks)
     assert (m["input"], m["quarantined"]) == (1, 1)
+    one_line = tmp_path / "one_line.json"
+    one_line.write_text(json.dumps(recs))
+    m = curate([one_line], tmp_path / "run3", parse_recipe({"signals": {"length": {}}, "rules": []}), tasks=tasks)
+    assert (m["input"], m["kept"], m["quarantined"]) == (10, 10, 0)
+
+
+@pytest.mark.parametrize("tasks", [1, 3])
+def test_a_json_file_of_json_lines_under_a_header_array_is_read_as_lines(tmp_path: Path, tasks: int) -> None:
+    """A `.json` file of JSON lines whose first line is an array (a header row) is JSON lines, not an array:
+    the header is quarantined and every record read (an array parse of the whole file lost them all)."""
+    p = tmp_path / "hdr.json"
+    p.write_text('["id", "text"]\n' + "".join(json.dumps({"id": f"r{i}", "text": f"record {i} words"}) + "\n"
+                                               for i in range(10)))
+    m = curate([p], tmp_path / "run", parse_recipe({"signals": {"length": {}}, "rules": []}), tasks=tasks)
+    assert (m["input"], m["kept"], m["quarantined"]) == (11, 10, 1)
