@@ -139,7 +139,8 @@ def _cluster_size_columns(run: Path, rules: list[Rule]) -> dict[str, str]:
     return out
 
 
-def _rekeep_lost_clusters(df: pl.DataFrame, rules: list[Rule], sizes_of: dict[str, str]) -> pl.DataFrame:
+def _rekeep_lost_clusters(df: pl.DataFrame, rules: list[Rule], sizes_of: dict[str, str],
+                          by_id: set[str] | frozenset[str] = frozenset()) -> pl.DataFrame:
     """Adds `_k<i>` (the kept copy's id) for each dedup rule, and un-removes duplicates whose kept copy was
     quarantined as a repeated id (dedup clusters are built over every stored document, repeated ids are
     quarantined here): the first member of such a cluster that no other rule removes is kept instead, and the
@@ -147,12 +148,16 @@ def _rekeep_lost_clusters(df: pl.DataFrame, rules: list[Rule], sizes_of: dict[st
     file. A kept copy is taken as quarantined when a quarantined repeat of its id is itself no duplicate (and,
     where the signal stores cluster sizes, heads a cluster of two or more). When the kept record of that id heads
     a cluster as well, the id names two clusters and their duplicates are all kept: the signals name a kept copy
-    by id, and a `kept_order` column would be needed to keep exactly one copy of each text."""
+    by id, and a `kept_order` column would be needed to keep exactly one copy of each text. Signals of an old
+    run keyed by id (`by_id`) give a repeated id's copies one row, the first copy's: nothing tells them apart,
+    so their rules are left as decided."""
     for i, r in enumerate(rules):
         if not r.kept_id_column:
             continue
         kid = pl.col(_col(r, r.kept_id_column)).cast(pl.Utf8)
         df = df.with_columns(kid.alias(f"_k{i}"))
+        if r.signal in by_id:
+            continue
         head = ~pl.col(f"_f{i}")
         if r.name in sizes_of:
             head = head & (pl.col(_col(r, sizes_of[r.name])).cast(pl.Int64) > 1)
@@ -447,6 +452,7 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
                           "with --overwrite")
     _check_coverage(run, docs_df, list(needed))
     frame = docs_df.lazy()
+    by_id: set[str] = set()  # steps of an old run whose signals are keyed by id
     for step, cols in needed.items():
         if docs_df.height == 0 and not signal_files(run, step):  # an empty run (every input empty or broken)
             frame = frame.with_columns(pl.lit(None).alias(f"{step}.{c}") for c in sorted(cols))
@@ -454,6 +460,7 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         sig, key = _signals_frame(run, step, sorted(cols))
         if key == "id":  # an old run: one row per id, as it was decided then
             sig = sig.unique(subset="id", keep="first")
+            by_id.add(step)
         frame = frame.join(sig, on=key, how="left")
     # duplicate ids in the input: later copies (by input position) are quarantined; ids must be unique to
     # explain drops. Each copy was scored on its own text, so the first copy is judged by its own signals.
@@ -465,7 +472,7 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
     if rules:
         fails = [_fails(r, schema).alias(f"_f{i}") for i, r in enumerate(rules)]
         df = df.with_columns(fails)
-        df = _rekeep_lost_clusters(df, rules, sizes_of)
+        df = _rekeep_lost_clusters(df, rules, sizes_of, by_id)
         names = pl.concat_list([pl.when(pl.col(f"_f{i}")).then(pl.lit(r.name)) for i, r in enumerate(rules)])
         chain_v = chain_d = chain_k = None
         for i, r in enumerate(rules):

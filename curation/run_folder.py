@@ -124,7 +124,10 @@ def refuse_foreign_out(out: Path, ours: Callable[[Path], bool], what: str) -> No
     if out.exists() and not out.is_dir():
         raise WinnowError(f"--out {out} is a file, not a folder: give a folder path")
     if out.is_dir() and not ours(out):
-        held = entries_besides_lock(out)
+        # another command's marker (.winnow-train.json, .winnow-eval.json) is content: only the lock and the
+        # write probe are not
+        held = sorted(e.name for e in out.iterdir()
+                      if e.name != LOCK_NAME and not e.name.startswith(".winnow-write-test-"))
         if held:
             shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
             raise WinnowError(f"--out {out} is not empty and is not {what} (it holds {shown}); "

@@ -661,9 +661,12 @@ class Recounter:
                 needed[r.signal].add(r.kept_id_column)
             if r.name in self._sizes_of:
                 needed[r.signal].add(self._sizes_of[r.name])
+        self._by_id: set[str] = set()  # steps of an old run keyed by id: mix leaves their rules as decided
         for step, cols in needed.items():
             sig, key = reader._signal_cols(step, cols)
             frame = frame.join(sig, on=key, how="left")
+            if key == "id":
+                self._by_id.add(step)
         frame = frame.with_columns(_dup=pl.col("order") != pl.col("order").min().over("id"))
         df = frame.collect()
         self.n = df.height
@@ -683,12 +686,19 @@ class Recounter:
             else:
                 self._fixed[r.name] = _fixed_fail(r, s)
         self._cache: dict[tuple, np.ndarray] = {}
-        # the columns mix's re-keep reads, kept only where it can change something: a repeated id heading a
-        # cluster (whether one does depends on the dedup rule's own fails, which no threshold moves)
-        keep = ["id", "order", *(f"{r.signal}.{c}" for r in active for c in (r.kept_id_column,
-                                                                             self._sizes_of.get(r.name)) if c)]
-        self._dedup: pl.DataFrame | None = df.select(*dict.fromkeys(keep), _dup_id="_dup") \
-            if self.quarantined_dups and any(r.kept_id_column for r in active) else None
+        # what mix's re-keep reads, for the only rows it can change: those of a repeated id and those naming one
+        # as their kept copy (none when no id repeats, and then a recount does no more than before)
+        self._dedup: pl.DataFrame | None = None
+        kept_cols = [f"{r.signal}.{r.kept_id_column}" for r in active if r.kept_id_column]
+        if self.quarantined_dups and kept_cols:
+            repeated = df.filter(pl.col("_dup"))["id"].unique().implode()
+            near = pl.col("id").is_in(repeated) | pl.any_horizontal(
+                pl.col(c).cast(pl.Utf8).is_in(repeated).fill_null(False) for c in kept_cols)
+            keep = ["id", "order", *(f"{r.signal}.{c}" for r in active for c in (r.kept_id_column,
+                                                                                 self._sizes_of.get(r.name)) if c)]
+            rows = df.with_row_index("_row").filter(near)
+            self._rows = rows["_row"].to_numpy()
+            self._dedup = rows.select(*dict.fromkeys(keep), _dup_id="_dup")
 
     def values(self, step: str, column: str) -> np.ndarray:
         """The (non-null) values of a min/max rule's column, for its histogram."""
@@ -742,10 +752,16 @@ class Recounter:
             return fails
         from curation.mix import _rekeep_lost_clusters
 
-        df = self._dedup.with_columns(pl.Series(f"_f{i}", f) for i, f in enumerate(fails))
+        rows = self._rows
+        df = self._dedup.with_columns(pl.Series(f"_f{i}", f[rows]) for i, f in enumerate(fails))
         df = _rekeep_lost_clusters(df, rules, {k: v for k, v in self._sizes_of.items()
-                                              if any(r.name == k for r in rules)})
-        return [df[f"_f{i}"].to_numpy() for i in range(len(rules))]
+                                              if any(r.name == k for r in rules)}, self._by_id)
+        out = []
+        for i, f in enumerate(fails):
+            f = f.copy()  # a cached mask (fails()) must not change
+            f[rows] = df[f"_f{i}"].to_numpy()
+            out.append(f)
+        return out
 
 
 def _fixed_fail(rule: Rule, s: pl.Series) -> np.ndarray:

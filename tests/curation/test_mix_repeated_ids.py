@@ -86,3 +86,24 @@ def test_the_apps_recount_agrees_with_mix(tmp_path: Path, records: list[tuple[st
     counts = RunReader(run).recounter().count()
     assert (counts.kept, counts.removed, counts.quarantined) == (m["kept"], m["removed"], m["quarantined"])
     assert counts.by_rule == {k: v for k, v in m["by_rule"].items() if v}
+
+
+def test_an_old_run_keyed_by_id_keeps_its_dedup_decisions(tmp_path: Path) -> None:
+    """Signals of an old run are keyed by id, so a repeated id's copies share the first copy's row: the re-keep
+    cannot tell them apart and must leave the rules as decided ("b" duplicates the kept first "a"), in mix and
+    in the app's recount alike."""
+    from curation.mix import mix
+    from curation.run_reader import RunReader
+
+    t1, t2 = _texts(2)
+    m, _, run = _run(tmp_path, [("a", t1), ("b", t1), ("a", t2)], ["exact_duplicate", "near_duplicate"])
+    assert (m["kept"], m["removed"], m["quarantined"]) == (1, 1, 1)
+    for f in (run / "signals").glob("*/*.parquet"):  # as an old run stored them: no input position
+        pl.read_parquet(f).drop("order").write_parquet(f)
+    recipe = parse_recipe(DEDUP)
+    again = mix(run, recipe, out_dir=tmp_path / "m")
+    assert (again["kept"], again["removed"], again["quarantined"]) == (1, 1, 1)
+    removed = pl.read_parquet(tmp_path / "m" / "removed.parquet")
+    assert removed["id"].to_list() == ["b"] and removed["kept_id"].to_list() == ["a"]
+    counts = RunReader(run).recounter(recipe).count()
+    assert (counts.kept, counts.removed) == (1, 1)

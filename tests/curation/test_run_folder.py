@@ -79,3 +79,23 @@ def test_overwrite_clears_everything_a_run_wrote_and_nothing_else(tmp_path: Path
     (run / "notes.md").write_text("mine")
     assert set(clear_owned(run)) == wrote  # every entry curate wrote (skipped.jsonl was left behind)
     assert {e.name for e in run.iterdir()} - {LOCK_NAME} == {"notes.md"}
+
+
+def test_another_commands_marker_is_content(tmp_path: Path) -> None:
+    """A folder holding only another command's marker (what `rm -r out/*` leaves) is not empty: train, eval
+    run and guard bench each refuse the others' folders; only the lock and the write probe are not content."""
+    from curation.run_folder import LOCK_NAME, refuse_foreign_out
+    from evaluation.runner import is_eval_run
+    from training.runner import is_training_run
+
+    train_left = tmp_path / "t"
+    train_left.mkdir()
+    (train_left / ".winnow-train.json").write_text("{}")
+    with pytest.raises(WinnowError, match=r"not a Winnow eval report \(it holds .winnow-train.json\)"):
+        refuse_foreign_out(train_left, is_eval_run, "a Winnow eval report")
+    refuse_foreign_out(train_left, is_training_run, "a Winnow training run")  # its own: accepted
+    locked = tmp_path / "l"
+    locked.mkdir()
+    (locked / LOCK_NAME).write_text("")
+    (locked / ".winnow-write-test-1").write_text("")
+    refuse_foreign_out(locked, is_eval_run, "a Winnow eval report")  # nothing of anyone's in it
