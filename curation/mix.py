@@ -290,6 +290,19 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> N
                           "only re-applies rules: re-score with `winnow curate` to change them")
 
 
+def _as_scored(recipe: Recipe, info: dict[str, Any], run: Path) -> Recipe:
+    """The recipe with the run's own settings for every signal the run computed: what mix writes in recipe.yaml
+    and the manifest must say how the signals were computed (`minhash: {}` over a run scored at threshold 0.95
+    would read as the default 0.75). `_check_signal_settings` has refused any setting that differs."""
+    try:
+        own = load_recipe(run / "recipe.yaml").signals if (run / "recipe.yaml").is_file() else {}
+    except WinnowError:
+        return recipe
+    steps = set(info.get("steps", []))
+    signals = {k: (own[k] if k in own and k in steps else v) for k, v in recipe.signals.items()}
+    return recipe if signals == recipe.signals else recipe.model_copy(update={"signals": signals})
+
+
 def _input_folders(info: dict[str, Any]) -> list[Path]:
     """The folders given as inputs, from the stored inputs (a folder's files are named `<folder>/<path>`)."""
     out: dict[Path, None] = {}
@@ -397,6 +410,7 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
     if recipe is None:
         recipe = load_recipe(out / "recipe.yaml" if (out / "recipe.yaml").is_file() else run / "recipe.yaml")
     _check_signal_settings(recipe, info, run)
+    recipe = _as_scored(recipe, info, run)
     rules, skipped_rules = _check_rules(recipe, info)
 
     _check_out(run, out)

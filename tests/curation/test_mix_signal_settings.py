@@ -90,3 +90,17 @@ def test_a_refused_out_gets_no_lock_file(run: Path, tmp_path: Path) -> None:
     with pytest.raises(WinnowError, match="is not empty and is not a mix of"):
         mix(run, parse_recipe(RECIPE), out_dir=theirs)
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.md"]
+
+
+def test_the_mixed_recipe_records_the_settings_the_signals_were_computed_with(tmp_path: Path) -> None:
+    """`minhash: {}` mixed over a run scored at threshold 0.95 is recorded with 0.95, not as {} (the default 0.75,
+    which the signals were never computed with)."""
+    import yaml
+
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps({"id": f"d{i}", "text": f"words of document {i} " * 5}) + "\n" for i in range(20)))
+    curate([p], tmp_path / "run", parse_recipe({**RECIPE, "signals": {"length": {}, "minhash": {"threshold": 0.95}}}))
+    bare = parse_recipe({**RECIPE, "signals": {"length": {}, "minhash": {}}})
+    m = mix(tmp_path / "run", bare, out_dir=tmp_path / "m")
+    assert m["recipe"]["signals"]["minhash"]["threshold"] == 0.95
+    assert yaml.safe_load((tmp_path / "m" / "recipe.yaml").read_text())["signals"]["minhash"]["threshold"] == 0.95
