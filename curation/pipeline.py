@@ -28,7 +28,7 @@ from curation.recipe import Recipe
 from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
 from curation.steps import CorpusStep
-from curation.store import part_files, write_text_atomic
+from curation.store import part_files, source_dir, write_text_atomic
 from curation.worker_server import stop_worker_server, worker_preload
 
 # Bump when the reader's output for the same bytes changes (ids, text, what is quarantined or skipped).
@@ -284,7 +284,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     ws = Path(workspace).absolute() if workspace else None
     against_dirs = [str(Path(a).absolute()) for a in (against or [])]
     for a in against_dirs:
-        if not (Path(a) / "signals").is_dir():
+        if not (source_dir(Path(a)) / "signals").is_dir():
             raise WinnowError(f"--against {a}: not a curation run folder (no signals/)")
     context = {"run_dir": str(run_dir), "workspace": str(ws) if ws else None,
                "models_dir": str(ws / "models") if ws else None,

@@ -25,12 +25,16 @@ class SimilarDoc:
 
 
 def _snippets(run_dir: Path, ids: list[str], width: int) -> dict[str, str]:
-    files = sorted((run_dir / "docs").glob("*.parquet"))
+    from curation.store import doc_files
+
+    files = doc_files(run_dir)  # a mix --out folder's are its parent's
     if not files or not ids:
         return {}
     try:
-        lf = pl.scan_parquet(files).select("id", "text").filter(pl.col("id").is_in(ids))
-        df = lf.collect()
+        lf = pl.scan_parquet(files).filter(pl.col("id").is_in(ids))
+        if "order" in lf.collect_schema().names():  # a repeated id: the first copy (the later ones are quarantined)
+            lf = lf.sort("order")
+        df = lf.select("id", "text").unique("id", keep="first", maintain_order=True).collect()
     except Exception:  # noqa: BLE001 - snippets are optional decoration
         return {}
     out = {}

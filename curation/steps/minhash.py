@@ -125,8 +125,11 @@ def load_stored(paths: list[Path], num_perm: int | None = None, bands: int | Non
 
 
 def run_parts(run_dir: str | Path) -> list[Path]:
-    """The stored MinHash parts of a curated run folder (error when it has none)."""
-    d = Path(run_dir) / "signals" / "minhash.parts"
+    """The stored MinHash parts of a curated run folder, or of the run a `mix --out` folder was mixed from
+    (error when it has none)."""
+    from curation.store import source_dir
+
+    d = source_dir(Path(run_dir)) / "signals" / "minhash.parts"
     paths = sorted(d.glob("*.parquet"))
     if not paths:
         raise WinnowError(f"{run_dir}: no stored MinHash signatures ({d}/*.parquet); "
@@ -135,7 +138,9 @@ def run_parts(run_dir: str | Path) -> list[Path]:
 
 
 def run_params(run_dir: str | Path) -> dict[str, int] | None:
-    p = Path(run_dir) / "signals" / "minhash" / PARAMS_FILE
+    from curation.store import source_dir
+
+    p = source_dir(Path(run_dir)) / "signals" / "minhash" / PARAMS_FILE
     if not p.exists():
         return None
     try:

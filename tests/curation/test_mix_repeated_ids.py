@@ -107,3 +107,23 @@ def test_an_old_run_keyed_by_id_keeps_its_dedup_decisions(tmp_path: Path) -> Non
     assert removed["id"].to_list() == ["b"] and removed["kept_id"].to_list() == ["a"]
     counts = RunReader(run).recounter(recipe).count()
     assert (counts.kept, counts.removed) == (1, 1)
+
+
+def test_similar_and_against_read_a_mix_out_folder_through_its_parent(tmp_path: Path) -> None:
+    """`similar` and `--against` on a `mix --out` folder read the run it was mixed from (they said "no stored
+    MinHash signatures"), and `similar` shows the first copy of a repeated id, not the quarantined one."""
+    from curation.dedup.similar import most_similar
+    from curation.mix import mix
+
+    t1, t2, t3 = _texts(3)
+    _, _, run = _run(tmp_path, [("a", t1), ("b", t2), ("a", t3)], ["exact_duplicate", "near_duplicate"])
+    mixed = tmp_path / "mixed"
+    mix(run, parse_recipe(DEDUP), out_dir=mixed)
+    me, _ = most_similar(mixed, "a", top=2, snippet_chars=1000)
+    assert me.snippet == t1
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "text": t2}) + "\n" + json.dumps({"id": "n2", "text": _texts(4)[3]}) + "\n")
+    m = curate([new], tmp_path / "run2", parse_recipe(DEDUP), against=[mixed])
+    removed = pl.read_parquet(tmp_path / "run2" / "removed.parquet")
+    assert m["removed"] == 1 and removed["id"].to_list() == ["n1"]
+    assert removed["kept_id"].to_list() == ["mixed:b"]
