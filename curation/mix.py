@@ -257,7 +257,7 @@ def _config_defaults(step: str) -> dict[str, Any]:
         return {}
 
 
-def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> None:
+def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path | None) -> None:
     """mix re-applies rules to stored signals; it cannot change how they were computed. A recipe whose
     settings of a computed signal differ from the run's (compared as the run key compares them,
     curation/pipeline.py) would be recorded as applied but never be: refuse, naming what differs."""
@@ -267,7 +267,7 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path) -> N
     if stored is None:  # a run made before the key recorded its parts: nothing to compare against
         return
     try:  # the run's own recipe as written: a relative path in it reads the same wherever mix runs
-        own = load_recipe(run / "recipe.yaml").signals if (run / "recipe.yaml").is_file() else {}
+        own = load_recipe(run / "recipe.yaml").signals if run is not None and (run / "recipe.yaml").is_file() else {}
     except WinnowError:
         own = {}
     diffs: list[str] = []
@@ -295,7 +295,7 @@ def _as_scored(recipe: Recipe, info: dict[str, Any], run: Path) -> Recipe:
     and the manifest must say how the signals were computed (`minhash: {}` over a run scored at threshold 0.95
     would read as the default 0.75). `_check_signal_settings` has refused any setting that differs."""
     try:
-        own = load_recipe(run / "recipe.yaml").signals if (run / "recipe.yaml").is_file() else {}
+        own = load_recipe(run / "recipe.yaml").signals if run is not None and (run / "recipe.yaml").is_file() else {}
     except WinnowError:
         return recipe
     steps = set(info.get("steps", []))

@@ -244,6 +244,26 @@ def test_mix_on_s3_run_equals_local_mix(s3, local_run, s3_local_run, tmp_path: P
         mix(f"s3://{bucket}/corpus", recipe)
 
 
+def test_mix_on_s3_refuses_changed_signal_settings(s3, s3_local_run, tmp_path: Path) -> None:
+    """A recipe that changes how a stored signal was computed is refused on an object store too (mix only
+    re-applies rules), and nothing is written there."""
+    from typer.testing import CliRunner
+
+    from app.cli import root
+
+    bucket, run, _ = s3_local_run
+    changed = _recipe()
+    changed.signals["minhash"] = {**(changed.signals.get("minhash") or {}), "threshold": 0.95}
+    recipe_file = tmp_path / "changed.yaml"
+    recipe_file.write_text(changed.to_yaml())
+    out = f"s3://{bucket}/runs/r1-changed"
+    res = CliRunner().invoke(root, ["mix", run, "--recipe", str(recipe_file), "--out", out,
+                                    "--workspace", str(tmp_path / "ws")])
+    assert isinstance(res.exception, WinnowError), res.output
+    assert "signals.minhash.threshold" in str(res.exception)
+    assert not fsspec.filesystem("s3").exists(f"{bucket}/runs/r1-changed")  # no lock, no run.json left there
+
+
 def test_lock_object_keeps_a_second_writer_out(s3) -> None:
     from curation import objstore
 
