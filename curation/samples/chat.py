@@ -77,9 +77,20 @@ def _rows(n: int, seed: int, stream: int) -> list[list[int]]:
 
 
 def _write(out: Path, lines: list[bytes]) -> Path:
+    """Write the sample; an existing file is replaced only when its first line is this sample's first line
+    (a record depends on the seed and its position only, so a rerun with the same seed starts the same), never
+    a user's own chat data at that path."""
+    from curation.samples.ownership import refuse_foreign
+
     out = Path(out)
     if not out.name.lower().endswith(".jsonl"):
         raise WinnowError(f"{out}: SFT/DPO samples are written as JSONL; give a file name ending in .jsonl")
+
+    def ours(path: Path) -> bool:
+        with open(path, "rb") as fh:
+            return bool(lines) and fh.readline() == lines[0]
+
+    refuse_foreign([(out, ours)], note="; a chat sample of another --seed counts as other: remove it first")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(b"".join(lines))

@@ -78,8 +78,9 @@ def is_synthetic_note(path: Path) -> bool:
         return False
 
 
-def refuse_foreign(files: list[tuple[Path, Callable[[Path], bool]]]) -> None:
-    """Raise one line naming every existing, non-empty file of `files` that its check says we did not write."""
+def refuse_foreign(files: list[tuple[Path, Callable[[Path], bool]]], note: str = "") -> None:
+    """Raise one line naming every existing, non-empty file of `files` that its check says we did not write
+    (`note`: what else the check cannot tell apart)."""
     foreign = []
     for path, ours in files:
         try:
@@ -90,4 +91,4 @@ def refuse_foreign(files: list[tuple[Path, Callable[[Path], bool]]]) -> None:
     if foreign:
         raise WinnowError(f"{', '.join(foreign)}: already there and not written by `winnow data sample`; "
                           f"move {'it' if len(foreign) == 1 else 'them'} away or choose another --out "
-                          "(a sample never replaces other files)")
+                          f"(a sample never replaces other files{note})")

@@ -263,3 +263,22 @@ def test_a_sample_bench_never_replaces_real_benchmark_data(tmp_path: Path) -> No
     paths = write_bench(bench, 10, seed=2)
     first = paths["test"].read_bytes()
     assert write_bench(bench, 10, seed=2)["test"].read_bytes() == first  # our own synthetic set is rewritten
+
+
+def test_a_chat_sample_never_replaces_a_users_chat_data(tmp_path: Path) -> None:
+    """`data sample --kind sft|dpo` rewrites its own sample (the same seed starts with the same record), never a
+    user's file at that path; a different seed's sample is refused too (its first record differs)."""
+    from curation.errors import WinnowError
+
+    p = write_sft(tmp_path / "sft.jsonl", 20, seed=0)
+    write_sft(p, 50, seed=0)  # a rerun with more pairs: replaced
+    assert len(p.read_text(encoding="utf-8").splitlines()) == 50
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n')
+    before = mine.read_bytes()
+    for write in (write_sft, write_dpo):
+        with pytest.raises(WinnowError, match="not written by `winnow data sample`"):
+            write(mine, 10, seed=0)
+    assert mine.read_bytes() == before
+    with pytest.raises(WinnowError, match="not written by `winnow data sample`"):
+        write_sft(p, 20, seed=1)
