@@ -92,7 +92,9 @@ def test_curated_run_without_the_signal_is_a_clear_error(setup, tiny_model, tmp_
 
 
 @pytest.mark.slow
-def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model, tmp_path, capsys):
+def _eval_model_trained_on(data: Path, setup: dict, tiny_model: Path, tmp_path: Path) -> Path:
+    """`winnow eval run` (exit 0) on a copy of the tiny model whose manifest says it was trained on `data`;
+    returns the report folder."""
     import shutil
 
     from app.cli import main
@@ -100,12 +102,17 @@ def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model,
 
     model = tmp_path / "trained"
     shutil.copytree(tiny_model, model)
-    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[setup["run"]], command=["test"], kind="sft")}
+    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[data], command=["test"], kind="sft")}
     stamp_fingerprint(man, [model / "config.json"])
     (model / "manifest.json").write_text(json.dumps(man))
     out = tmp_path / "rep"
     assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
                  "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    return out
+
+
+def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model, tmp_path, capsys):
+    out = _eval_model_trained_on(setup["run"], setup, tiny_model, tmp_path)
     printed = capsys.readouterr().out
     assert "contamination split" in printed and f"(n={len(PLANTED)})" in printed
     rep = json.loads((out / "report.json").read_text())
@@ -141,19 +148,7 @@ def test_a_mix_is_split_by_its_own_kept_documents(mixed):
 
 @pytest.mark.slow
 def test_cli_splits_by_the_mix_the_model_was_trained_on(setup, mixed, tiny_model, tmp_path, capsys):
-    import shutil
-
-    from app.cli import main
-    from curation.lineage_record import lineage_block, stamp_fingerprint
-
-    model = tmp_path / "trained-on-mix"
-    shutil.copytree(tiny_model, model)
-    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[mixed["mix"]], command=["test"], kind="sft")}
-    stamp_fingerprint(man, [model / "config.json"])
-    (model / "manifest.json").write_text(json.dumps(man))
-    out = tmp_path / "rep"
-    assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
-                 "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    out = _eval_model_trained_on(mixed["mix"], setup, tiny_model, tmp_path)
     assert f"contaminated {_mean_text(out)} ± " in capsys.readouterr().out
     rep = json.loads((out / "report.json").read_text())
     s = rep["contamination"]["benchmarks"]["arc_easy"]

@@ -9,6 +9,7 @@ import curation
 from curation.errors import WinnowError
 from curation.steps import get_step
 from guardrails.scanners.toxicity import Toxicity
+from tests.guardrails.training_data import toxicity_data
 
 
 @pytest.fixture(scope="module")
@@ -53,34 +54,11 @@ def test_curation_step_falls_back_to_the_shipped_model(tmp_path: Path, tox: Toxi
 def test_guard_train_toxicity_word_level_options(tmp_path: Path) -> None:
     """`--minn 0 --maxn 0 --word-ngrams 1` (how curation's model is built) reach fastText and the card."""
     import json
-    import random
 
     from app.cli import main
     from curation.classifiers.fasttext_model import BinaryClassifier
 
-    rng = random.Random(0)
-    rude = ["idiot", "stupid", "moron", "trash", "loser", "dumb"]
-    calm = ["garden", "weather", "recipe", "music", "river", "library"]
-    data = tmp_path / "data"
-    for d in ("toxicity", "sft", "prompts", "webtext"):
-        (data / d).mkdir(parents=True)
-    # quantizing needs >= 256 rows: without n-grams fastText keeps only the vocabulary, so give it ~400 words
-
-    def filler() -> str:
-        return " ".join(f"w{rng.randrange(400)}" for _ in range(6))
-
-    rows = ["tweet,class"] + [f"you {rng.choice(rude)} {rng.choice(rude)} {filler()},{i % 2}" for i in range(200)]
-    rows += [f"the {rng.choice(calm)} is lovely {filler()},2" for i in range(200)]
-    (data / "toxicity" / "davidson_labeled_data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (data / "sft" / "self_instruct_human_written.jsonl").write_text(
-        "".join(json.dumps({"instruction": f"Describe the {c} {i}", "input": ""}) + "\n"
-                for i, c in enumerate(calm * 5)), encoding="utf-8")
-    (data / "prompts" / "deepset_prompt_injections_train.jsonl").write_text(
-        "".join(json.dumps({"text": f"what is a good {c} {i}", "label": 0}) + "\n" for i, c in enumerate(calm * 3)),
-        encoding="utf-8")
-    (data / "webtext" / "c4_demo.jsonl").write_text(
-        "".join(json.dumps({"text": f"The {c} opened in town this week, and people came to see it. " * 2}) + "\n"
-                for c in calm), encoding="utf-8")
+    data = toxicity_data(tmp_path / "data")
     out = tmp_path / "tox.bin"
     rc = main(["guard", "train", "toxicity", "--data-dir", str(data), "--out", str(out), "--dim", "8", "--bucket",
                "5000", "--minn", "0", "--maxn", "0", "--word-ngrams", "1", "--workspace", str(tmp_path / "ws")])

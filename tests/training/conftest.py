@@ -9,6 +9,15 @@ from pathlib import Path
 import pytest
 
 
+def train_config(model: Path, data: Path, out: Path, **kw: object):
+    """A TrainConfig for a few steps of the tiny model on `data` (the SFT tests' defaults; `kw` overrides)."""
+    from training.config import load_config
+
+    base = {"model": str(model), "data": [str(data)], "out": str(out), "max_steps": 4, "batch_size": 4,
+            "logging_steps": 1, "save_steps": 2, "max_length": 64}
+    return load_config(None, {**base, **kw})
+
+
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path

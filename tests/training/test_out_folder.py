@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 
 from curation.errors import WinnowError
-from training.config import load_config
+from tests.training.conftest import train_config
 from training.sft import run_sft
 
 
 def _cfg(model: Path, data: Path, out: Path, **kw: object):
-    base = {"model": str(model), "data": [str(data)], "out": str(out), "max_steps": 1, "batch_size": 4,
-            "logging_steps": 1, "save_steps": 1, "max_length": 32}
-    return load_config(None, {**base, **kw})
+    """One step, short sequences: these tests are about the folder, not the training."""
+    return train_config(model, data, out, **{"max_steps": 1, "save_steps": 1, "max_length": 32, **kw})
 
 
 def test_a_users_folder_is_refused_and_left_as_it_was(tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:

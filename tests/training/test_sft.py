@@ -10,22 +10,16 @@ import torch
 
 from curation.errors import WinnowError
 from curation.progress import read_progress
+from tests.training.conftest import train_config
 from training.callbacks import StopAtStep, read_metrics
-from training.config import load_config
 from training.sft import run_sft
-
-
-def _cfg(model: Path, data: Path, out: Path, **kw: object):
-    base = {"model": str(model), "data": [str(data)], "out": str(out), "max_steps": 4, "batch_size": 4,
-            "logging_steps": 1, "save_steps": 2, "max_length": 64}
-    return load_config(None, {**base, **kw})
 
 
 def test_sft_run_writes_a_loadable_model_folder(tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = tmp_path / "sft"
-    res = run_sft(_cfg(tiny_model, sft_file, out, val_split=8, assistant_only_loss=True))
+    res = run_sft(train_config(tiny_model, sft_file, out, val_split=8, assistant_only_loss=True))
     assert res.completed and res.steps == 4
     for name in ("config.yaml", "manifest.json", "loss.png", "tokenizer.json", "model.safetensors"):
         assert (out / name).exists(), name
@@ -52,7 +46,7 @@ def test_lora_run_saves_an_adapter(tiny_model: Path, sft_file: Path, tmp_path: P
     from peft import AutoPeftModelForCausalLM
 
     out = tmp_path / "lora"
-    res = run_sft(_cfg(tiny_model, sft_file, out, max_steps=2, **{"lora.enabled": True, "lora.r": 4}))
+    res = run_sft(train_config(tiny_model, sft_file, out, max_steps=2, **{"lora.enabled": True, "lora.r": 4}))
     assert res.completed
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["r"] == 4 and Path(cfg["base_model_name_or_path"]) == tiny_model.absolute()
@@ -65,13 +59,14 @@ def test_lora_run_saves_an_adapter(tiny_model: Path, sft_file: Path, tmp_path: P
 def test_resume_ends_where_an_uninterrupted_run_would(tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    full = run_sft(_cfg(tiny_model, sft_file, tmp_path / "full", max_steps=6, save_steps=3))
-    cut = run_sft(_cfg(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3), callbacks=[StopAtStep(3)])
+    full = run_sft(train_config(tiny_model, sft_file, tmp_path / "full", max_steps=6, save_steps=3))
+    cut = run_sft(train_config(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3),
+                  callbacks=[StopAtStep(3)])
     assert cut.steps == 3 and not cut.completed
     torn = tmp_path / "cut" / "checkpoints" / "checkpoint-5"  # a kill while saving leaves a partial folder
     torn.mkdir()
     (torn / "model.safetensors").write_bytes(b"partial")
-    resumed = run_sft(_cfg(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3, resume=True))
+    resumed = run_sft(train_config(tiny_model, sft_file, tmp_path / "cut", max_steps=6, save_steps=3, resume=True))
     assert resumed.steps == 6 and resumed.completed
     man = json.loads((tmp_path / "cut" / "manifest.json").read_text())
     assert man["resumed_from"].endswith("checkpoint-3")
@@ -92,7 +87,7 @@ def test_continued_pretraining_on_a_curated_folder(tiny_model: Path, tmp_path: P
     texts = [f"Document {i}: the quick brown fox jumps over the lazy dog. " * 5 for i in range(20)]
     pl.DataFrame({"id": [str(i) for i in range(20)], "text": texts}).write_parquet(kept / "00000.parquet")
     out = tmp_path / "cpt"
-    res = run_sft(_cfg(tiny_model, tmp_path / "curated", out, max_steps=2, max_length=32))
+    res = run_sft(train_config(tiny_model, tmp_path / "curated", out, max_steps=2, max_length=32))
     man = json.loads((out / "manifest.json").read_text())
     assert res.completed and man["data_shape"] == "text-chunks" and man["chunks"] > 20
 
@@ -102,9 +97,9 @@ def test_bad_model_folder_fails_before_training(sft_file: Path, tmp_path: Path) 
     bad.mkdir()
     (bad / "config.json").write_text("{not json")
     with pytest.raises(WinnowError, match="badmodel does not load"):
-        run_sft(_cfg(bad, sft_file, tmp_path / "o"))
+        run_sft(train_config(bad, sft_file, tmp_path / "o"))
     with pytest.raises(WinnowError, match="not a local folder and is not in the local Hugging Face cache"):
-        run_sft(_cfg("some-org/some-model-that-is-not-cached", sft_file, tmp_path / "o"))  # type: ignore[arg-type]
+        run_sft(train_config("some-org/some-model-that-is-not-cached", sft_file, tmp_path / "o"))  # type: ignore[arg-type]
     assert not (tmp_path / "o" / "metrics.jsonl").exists()
 
 
@@ -112,6 +107,6 @@ def test_early_stopping_stops_when_eval_loss_stops_improving(tiny_model: Path, s
                                                              tmp_path: Path) -> None:
     # learning rate 1e-12 leaves float32 weights unchanged: the eval loss never improves,
     # so patience 1 stops training at the second evaluation
-    res = run_sft(_cfg(tiny_model, sft_file, tmp_path / "es", max_steps=10, learning_rate=1e-12, val_split=8,
+    res = run_sft(train_config(tiny_model, sft_file, tmp_path / "es", max_steps=10, learning_rate=1e-12, val_split=8,
                        eval_steps=1, early_stopping_patience=1))
     assert res.steps == 2 < res.max_steps
