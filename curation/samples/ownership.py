@@ -25,13 +25,15 @@ SYNTHETIC_NOTE = "SYNTHETIC benchmark written by `winnow data sample"
 
 
 def _first_line(path: Path) -> bytes:
-    """The first line of a (possibly gzipped) text file, or b"" when it has none."""
+    """The first line of a (possibly gzipped) text file, with its newline; b"" only for an empty file."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
-        return fh.readline(1 << 20).strip()
+        return fh.readline(1 << 20)
 
 
 def _first_record(path: Path) -> dict | None:
+    """The first line's JSON object; {} for an empty file (a `--docs 0` sample); None for anything else (a
+    blank first line included: a sample never starts with one, a user's file may)."""
     try:
         line = _first_line(path)
         rec = json.loads(line) if line else {}

@@ -236,6 +236,13 @@ def test_a_sample_corpus_never_replaces_a_users_files(tmp_path: Path, suffix: st
     with pytest.raises(WinnowError, match=f"mine{re.escape(suffix)}: already there"):
         write_sample_corpus(out, 20)
     assert out.read_bytes() == b'{"id": "u1", "text": "my own corpus"}\n' and not lab.exists()
+    if suffix != ".parquet":  # a JSONL corpus of the user's that starts with a blank line is not an empty sample
+        blank_first = b'\n{"id": "u1", "text": "my own corpus"}\n'
+        out.write_bytes(gzip.compress(blank_first) if suffix.endswith(".gz") else blank_first)
+        kept = out.read_bytes()
+        with pytest.raises(WinnowError, match=f"mine{re.escape(suffix)}: already there"):
+            write_sample_corpus(out, 20)
+        assert out.read_bytes() == kept
     out.unlink()
     write_sample_corpus(out, 20, seed=1)
     first = out.read_bytes(), lab.read_bytes()

@@ -91,7 +91,6 @@ def test_curated_run_without_the_signal_is_a_clear_error(setup, tiny_model, tmp_
         prepare(cfg)
 
 
-@pytest.mark.slow
 def _eval_model_trained_on(data: Path, setup: dict, tiny_model: Path, tmp_path: Path) -> Path:
     """`winnow eval run` (exit 0) on a copy of the tiny model whose manifest says it was trained on `data`;
     returns the report folder."""
@@ -111,6 +110,7 @@ def _eval_model_trained_on(data: Path, setup: dict, tiny_model: Path, tmp_path: 
     return out
 
 
+@pytest.mark.slow
 def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model, tmp_path, capsys):
     out = _eval_model_trained_on(setup["run"], setup, tiny_model, tmp_path)
     printed = capsys.readouterr().out
