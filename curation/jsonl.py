@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import zlib
@@ -25,7 +26,7 @@ def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]
     with opener(path, "rb") as fh:
         for i, raw in enumerate(_lines(fh, path), start=1):
             if i == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the JSON
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # a byte-order mark is not part of the JSON
             line = decode_utf8(raw, path, first_line=i)
             if not line.strip():
                 continue

@@ -26,7 +26,7 @@ from curation.lineage_record import package_versions
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE, skipped_files_record
 from curation.recipe import Recipe, Rule, load_recipe
-from curation.run_folder import RunLock, check_writable_dir, entries_besides_lock, is_run
+from curation.run_folder import RunLock, check_writable_dir, is_run, refuse_foreign_out
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
 from curation.text_index import index_wanted, search_index_builder
 
@@ -257,7 +257,16 @@ def _config_defaults(step: str) -> dict[str, Any]:
         return {}
 
 
-def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path | None) -> None:
+def _own_signals(run: Path) -> dict[str, Any]:
+    """The run's own recipe's signal settings as written (a relative path in them reads the same wherever mix
+    runs); {} when it has no readable recipe.yaml."""
+    try:
+        return load_recipe(run / "recipe.yaml").signals if (run / "recipe.yaml").is_file() else {}
+    except WinnowError:
+        return {}
+
+
+def _check_signal_settings(recipe: Recipe, info: dict[str, Any], own: dict[str, Any]) -> None:
     """mix re-applies rules to stored signals; it cannot change how they were computed. A recipe whose
     settings of a computed signal differ from the run's (compared as the run key compares them,
     curation/pipeline.py) would be recorded as applied but never be: refuse, naming what differs."""
@@ -266,10 +275,6 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path | Non
     stored = (info.get("key_parts") or {}).get("signals")
     if stored is None:  # a run made before the key recorded its parts: nothing to compare against
         return
-    try:  # the run's own recipe as written: a relative path in it reads the same wherever mix runs
-        own = load_recipe(run / "recipe.yaml").signals if run is not None and (run / "recipe.yaml").is_file() else {}
-    except WinnowError:
-        own = {}
     diffs: list[str] = []
     for step in info.get("steps", []):
         if step not in recipe.signals or step not in stored:
@@ -290,14 +295,10 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], run: Path | Non
                           "only re-applies rules: re-score with `winnow curate` to change them")
 
 
-def _as_scored(recipe: Recipe, info: dict[str, Any], run: Path) -> Recipe:
+def _as_scored(recipe: Recipe, info: dict[str, Any], own: dict[str, Any]) -> Recipe:
     """The recipe with the run's own settings for every signal the run computed: what mix writes in recipe.yaml
     and the manifest must say how the signals were computed (`minhash: {}` over a run scored at threshold 0.95
     would read as the default 0.75). `_check_signal_settings` has refused any setting that differs."""
-    try:
-        own = load_recipe(run / "recipe.yaml").signals if run is not None and (run / "recipe.yaml").is_file() else {}
-    except WinnowError:
-        return recipe
     steps = set(info.get("steps", []))
     signals = {k: (own[k] if k in own and k in steps else v) for k, v in recipe.signals.items()}
     return recipe if signals == recipe.signals else recipe.model_copy(update={"signals": signals})
@@ -322,24 +323,23 @@ def _file_of(info: dict[str, Any]) -> dict[int, str]:
 def _check_out(run: Path, out: Path) -> None:
     """Refuse an --out that is a file or a non-empty folder other than an earlier mix of `run`: before the
     folder is made or locked (a refused folder gets no lock file of ours), and again under the lock."""
-    if out.resolve() == run.resolve():
-        return
-    if out.exists() and not out.is_dir():
-        raise WinnowError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and entries_besides_lock(out):
-        try:
-            same_parent = json.loads((out / "run.json").read_text()).get("parent") == str(run)
-        except (OSError, ValueError):
-            same_parent = False
-        if not same_parent:
-            raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
+    if out.resolve() != run.resolve():
+        refuse_foreign_out(out, lambda o: _parent_of(o) == str(run), f"a mix of {run}")
+
+
+def _parent_of(folder: Path) -> str | None:
+    """The run a `mix --out` folder was mixed from (its run.json's `parent`), else None."""
+    try:
+        return json.loads((folder / "run.json").read_text(encoding="utf-8")).get("parent")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:
     """A new folder for `mix --out`: it reads the parent's documents and signals in place."""
     if out.resolve() == run.resolve():
         return
-    _check_out(run, out)
+    _check_out(run, out)  # again, under the lock
     check_writable_dir(out)
     derived = {k: v for k, v in info.items() if k not in ("parent",)}
     derived["parent"] = str(run)
@@ -409,8 +409,9 @@ def mix(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: str | Pat
         raise WinnowError(f"{run}: {why}; rerun the same `winnow curate` command to finish it before mixing")
     if recipe is None:
         recipe = load_recipe(out / "recipe.yaml" if (out / "recipe.yaml").is_file() else run / "recipe.yaml")
-    _check_signal_settings(recipe, info, run)
-    recipe = _as_scored(recipe, info, run)
+    own = _own_signals(run)
+    _check_signal_settings(recipe, info, own)
+    recipe = _as_scored(recipe, info, own)
     rules, skipped_rules = _check_rules(recipe, info)
 
     _check_out(run, out)

@@ -289,11 +289,11 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
     context = {"run_dir": str(run_dir), "workspace": str(ws) if ws else None,
                "models_dir": str(ws / "models") if ws else None,
                "benchmarks_dir": str(ws / "benchmarks") if ws else None, "against": against_dirs}
-    prepare_run_dir(run_dir, overwrite=False, inputs=[f.path for f in files] + [Path(p) for p in inputs],
-                    create=False)
+    read = [f.path for f in files] + [Path(p) for p in inputs]
+    prepare_run_dir(run_dir, overwrite=False, inputs=read, create=False)
     check_fields(files, text_field, id_field)
     steps, skipped = plan_steps(recipe, context)  # its checks (a bad benchmark file) come before the folder is made
-    prepare_run_dir(run_dir, overwrite=False, inputs=[f.path for f in files] + [Path(p) for p in inputs])
+    prepare_run_dir(run_dir, overwrite=False, inputs=read)
     with RunLock(run_dir, "winnow curate"), stop_children_on_exit():
         if overwrite:
             clear_owned(run_dir)

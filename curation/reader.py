@@ -10,6 +10,7 @@ JSONL, the row index for Parquet, the record index for WARC; 0 for a whole-file 
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import itertools
 import sys
@@ -89,7 +90,7 @@ def _unsupported_in(folder: Path) -> list[dict[str, str]]:
     return out
 
 
-_BOM = b"\xef\xbb\xbf"
+_BOM = codecs.BOM_UTF8
 MAX_SKIPPED_LISTED = 1000  # a folder of many other files must not bloat run.json and every manifest
 
 

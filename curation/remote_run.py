@@ -541,7 +541,7 @@ def mix_remote(run_dir: str | Path, recipe: Recipe | None = None, *, out_dir: st
             raise WinnowError(f"--out {out} is not empty and is not a mix of {run}; give a new folder")
     from curation.mix import _check_signal_settings
 
-    _check_signal_settings(recipe, info, None)  # before the lock and run.json are written to the store
+    _check_signal_settings(recipe, info, {})  # before the lock and run.json are written to the store
     lock = objstore.acquire_lock(target, "winnow mix")
     try:
         if out is not None:

@@ -58,14 +58,6 @@ def _owned(entry: Path) -> bool:
         ".tmp" in n and any(n[1:].startswith(f) for f in OWNED_FILES)
 
 
-def entries_besides_lock(path: Path) -> list[str]:
-    """What a folder holds besides a Winnow lock: in a folder that is not yet a run, any of it (even a
-    `docs/`) is someone else's."""
-    if not path.is_dir():
-        return []
-    return sorted(e.name for e in path.iterdir() if not e.name.startswith(".winnow"))
-
-
 def check_writable_dir(path: Path, what: str = "--out") -> None:
     """One clear line when `path` cannot be a folder we write: a file, or a place we cannot create."""
     if path.exists() and not path.is_dir():

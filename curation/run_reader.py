@@ -754,8 +754,7 @@ class Recounter:
 
         rows = self._rows
         df = self._dedup.with_columns(pl.Series(f"_f{i}", f[rows]) for i, f in enumerate(fails))
-        df = _rekeep_lost_clusters(df, rules, {k: v for k, v in self._sizes_of.items()
-                                              if any(r.name == k for r in rules)}, self._by_id)
+        df = _rekeep_lost_clusters(df, rules, self._sizes_of, self._by_id)
         out = []
         for i, f in enumerate(fails):
             f = f.copy()  # a cached mask (fails()) must not change

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from curation.errors import WinnowError
+from curation.store import doc_files
 
 
 @dataclass
@@ -25,8 +26,6 @@ class SimilarDoc:
 
 
 def _snippets(run_dir: Path, ids: list[str], width: int) -> dict[str, str]:
-    from curation.store import doc_files
-
     files = doc_files(run_dir)  # a mix --out folder's are its parent's
     if not files or not ids:
         return {}

@@ -25,6 +25,7 @@ from pydantic import Field
 from curation.errors import WinnowError
 from curation.progress import Progress
 from curation.steps.base import CorpusStep, StepConfig, register_step
+from curation.store import part_files
 
 
 class ExactDedupConfig(StepConfig):
@@ -102,12 +103,9 @@ def run_label(run_dir: str | Path) -> str:
 def earlier_keys(runs: list[str | Path]) -> pl.DataFrame | None:
     """`key`, `kept_id` (`<run>:<id>`) and `kept_run` of the first copy of each text in earlier runs (the
     first run listed wins), or None when there are none."""
-    from curation.store import source_dir
-
     frames = []
     for i, d in enumerate(runs):
-        # a mix --out folder's keys are its parent's
-        parts = sorted((source_dir(Path(d)) / "signals" / "exact_dedup.parts").glob("*.parquet"))
+        parts = part_files(Path(d), "exact_dedup")  # a mix --out folder's are its parent's
         if not parts:
             raise WinnowError(f"--against {d}: no stored exact_dedup keys (signals/exact_dedup.parts/); "
                               "curate that run with the exact_dedup signal, or leave exact_dedup out here")

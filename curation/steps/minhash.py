@@ -33,6 +33,7 @@ from curation.dedup.lsh import (
 from curation.errors import WinnowError
 from curation.progress import Progress
 from curation.steps.base import CorpusStep, StepConfig, register_step
+from curation.store import part_files, source_dir
 
 PARAMS_FILE = "params.json"
 _PARAM_KEYS = ("ngram", "num_perm", "seed", "bands", "rows")
@@ -127,19 +128,15 @@ def load_stored(paths: list[Path], num_perm: int | None = None, bands: int | Non
 def run_parts(run_dir: str | Path) -> list[Path]:
     """The stored MinHash parts of a curated run folder, or of the run a `mix --out` folder was mixed from
     (error when it has none)."""
-    from curation.store import source_dir
-
-    d = source_dir(Path(run_dir)) / "signals" / "minhash.parts"
-    paths = sorted(d.glob("*.parquet"))
+    paths = part_files(Path(run_dir), "minhash")
     if not paths:
+        d = source_dir(Path(run_dir)) / "signals" / "minhash.parts"
         raise WinnowError(f"{run_dir}: no stored MinHash signatures ({d}/*.parquet); "
                           "was it curated with the minhash signal?")
     return paths
 
 
 def run_params(run_dir: str | Path) -> dict[str, int] | None:
-    from curation.store import source_dir
-
     p = source_dir(Path(run_dir)) / "signals" / "minhash" / PARAMS_FILE
     if not p.exists():
         return None
