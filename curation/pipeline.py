@@ -176,6 +176,8 @@ def _task_counts(run_dir: Path) -> dict[str, int]:
 
 def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None) -> None:
     """Run the executor in a thread while this thread draws one progress bar from the tasks' counters."""
+    for p in (run_dir / "state" / "tasks").glob("*.error"):  # an earlier attempt's (killed, or a second
+        p.unlink()                                           # failing task's): not this attempt's
     error: list[BaseException] = []
 
     def target() -> None:

@@ -99,3 +99,22 @@ def test_another_commands_marker_is_content(tmp_path: Path) -> None:
     (locked / LOCK_NAME).write_text("")
     (locked / ".winnow-write-test-1").write_text("")
     refuse_foreign_out(locked, is_eval_run, "a Winnow eval report")  # nothing of anyone's in it
+
+
+def test_an_earlier_attempts_task_error_is_not_raised_again(tmp_path: Path) -> None:
+    """A task error left in a local run folder by an earlier attempt (killed, or a second failing task's file,
+    only the first of which was removed) is not this run's: the rerun completes instead of raising it."""
+    import json
+
+    from curation.pipeline import curate
+    from curation.recipe import parse_recipe
+
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document {i} words"}) + "\n" for i in range(12)))
+    recipe = parse_recipe({"signals": {"length": {}}, "rules": []})
+    run = tmp_path / "run"
+    curate([p], run, recipe)
+    (run / "manifest.json").unlink()  # as if an attempt had stopped on a task's error, its file left behind
+    (run / "state" / "tasks" / "00000.error").write_text("an old attempt's error", encoding="utf-8")
+    assert curate([p], run, recipe)["input"] == 12
+    assert not (run / "state" / "tasks" / "00000.error").exists()
