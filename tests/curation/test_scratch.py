@@ -69,7 +69,21 @@ def test_a_live_scratch_folders_owner_file_is_always_locked(tmp_path: Path, monk
     from curation.scratch import remove_orphans, scratch_dir
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    import curation.scratch as scratch
+
+    real_flock, swept = fcntl.flock, []
+
+    def cleanup_first(fd: int, op: int) -> None:
+        """Another process's cleanup runs in the gap before the new folder's first lock is taken."""
+        if not swept:
+            swept.append(True)
+            monkeypatch.setattr(scratch.fcntl, "flock", real_flock)
+            swept.append(remove_orphans(tmp_path, "winnow-task"))
+        real_flock(fd, op)
+
+    monkeypatch.setattr(scratch.fcntl, "flock", cleanup_first)
     with scratch_dir("winnow-task", 1) as d:
+        assert swept == [True, []] and d.is_dir()  # the sweep left the live folder alone
         assert [p.name for p in d.iterdir()] == [".owner"]
         fd = os.open(d / ".owner", os.O_RDONLY)
         try:
