@@ -148,7 +148,7 @@ def local_executor_class() -> Any:
 
         class WatchedLocalExecutor(LocalPipelineExecutor):
             def run(self) -> Any:
-                if self.workers == 1 or self.depends:
+                if self.workers == 1:  # tasks in this process, as datatrove runs them
                     return super().run()
                 return _run_watched(self)
 

@@ -31,6 +31,7 @@ class ModelInfo:
     bos_token: str | None
     tokenizer_adds_bos: bool  # whether plain tokenization already prepends BOS
     chat_template_sha256: str | None = None  # the template `--apply-chat-template` would use
+    model_files_sha256: str | None = None  # its tokenizer and config files' content (model_files_sha256)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,7 +127,8 @@ def resolve_model(spec: str, hash_cache: Path | None = None) -> ModelInfo:
         digest = _hub_weights_hash(spec, hash_cache)
     return ModelInfo(spec=spec, kind=kind, pretrained=pretrained, peft=peft_dir, weights_sha256=digest,
                      tokenizer=tok_src, bos_token=tok.bos_token, tokenizer_adds_bos=adds_bos,
-                     chat_template_sha256=_template_hash(getattr(tok, "chat_template", None)))
+                     chat_template_sha256=_template_hash(getattr(tok, "chat_template", None)),
+                     model_files_sha256=model_files_sha256(pretrained, peft_dir, tok_src))
 
 
 def _template_hash(template: object) -> str | None:
@@ -157,12 +159,48 @@ def _adapter_base(adapter: Path, base: str) -> str:
     return base
 
 
-def _hub_weights_hash(repo_id: str, hash_cache: Path | None) -> str | None:
-    """Hash of a cached hub snapshot's weights (never downloads)."""
+def _cached_snapshot(repo_id: str) -> Path | None:
+    """The folder of a hub id's cached snapshot, or None when it is not cached (never downloads)."""
     try:
         from huggingface_hub import snapshot_download
 
-        folder = Path(snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not cached as a snapshot: record no hash
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached as a snapshot
         return None
-    return weights_hash(folder, hash_cache)
+
+
+def _hub_weights_hash(repo_id: str, hash_cache: Path | None) -> str | None:
+    """Hash of a cached hub snapshot's weights (never downloads)."""
+    folder = _cached_snapshot(repo_id)
+    return None if folder is None else weights_hash(folder, hash_cache)
+
+
+# Besides the weights, the files that change a model's responses: the tokenizer (vocabulary, merges, special
+# tokens, chat template) and the model/generation/adapter config. Small files, hashed on every run.
+MODEL_FILE_PATTERNS = ("tokenizer*", "special_tokens_map.json", "added_tokens.json", "vocab.*", "merges.txt",
+                       "*.model", "chat_template.*", "config.json", "generation_config.json", "adapter_config.json")
+
+
+def _local_folder(src: str | None) -> Path | None:
+    """A model source as a folder: itself, or a hub id's cached snapshot (never downloads)."""
+    if not src:
+        return None
+    return Path(src) if Path(src).is_dir() else _cached_snapshot(src)
+
+
+def model_files_sha256(pretrained: str, peft: str | None, tokenizer: str) -> str:
+    """sha256 over the content of the tokenizer and config files of the model, its adapter and its tokenizer
+    folder (MODEL_FILE_PATTERNS), so a tokenizer rebuilt in the same folder is a different model to the cache
+    and the fingerprint even when the weights come out the same."""
+    h = hashlib.sha256()
+    for role, src in (("pretrained", pretrained), ("peft", peft), ("tokenizer", tokenizer)):
+        folder = _local_folder(src)
+        if folder is None:
+            h.update(f"{role}:{src}\0".encode())
+            continue
+        files = sorted({p for pat in MODEL_FILE_PATTERNS for p in folder.glob(pat) if p.is_file()})
+        for p in files:
+            h.update(f"{role}/{p.name}\0".encode())
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+

@@ -96,43 +96,6 @@ def model_args(cfg: EvalConfig, info: ModelInfo) -> dict[str, Any]:
     return args
 
 
-# Besides the weights, the files that change a model's responses: the tokenizer (vocabulary, merges, special
-# tokens, chat template) and the model/generation/adapter config. Small files, hashed on every run.
-MODEL_FILE_PATTERNS = ("tokenizer*", "special_tokens_map.json", "added_tokens.json", "vocab.*", "merges.txt",
-                       "*.model", "chat_template.*", "config.json", "generation_config.json", "adapter_config.json")
-
-
-def _local_folder(src: str | None) -> Path | None:
-    """A model source as a folder: itself, or a hub id's cached snapshot (never downloads)."""
-    if not src:
-        return None
-    if Path(src).is_dir():
-        return Path(src)
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(src, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not cached as a snapshot: nothing to hash
-        return None
-
-
-def model_files_sha256(info: ModelInfo) -> str:
-    """sha256 over the content of the tokenizer and config files of the model, its adapter and its tokenizer
-    folder (MODEL_FILE_PATTERNS), so a tokenizer rebuilt in the same folder is a different model to the cache
-    and the fingerprint even when the weights come out the same."""
-    h = hashlib.sha256()
-    for role, src in (("pretrained", info.pretrained), ("peft", info.peft), ("tokenizer", info.tokenizer)):
-        folder = _local_folder(src)
-        if folder is None:
-            h.update(f"{role}:{src}\0".encode())
-            continue
-        files = sorted({p for pat in MODEL_FILE_PATTERNS for p in folder.glob(pat) if p.is_file()})
-        for p in files:
-            h.update(f"{role}/{p.name}\0".encode())
-            h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
-
-
 def cache_key(cfg: EvalConfig, info: ModelInfo, device: str) -> str:
     """Key of the request cache: lm-eval keys entries by request only, so the model and its settings go here
     (the model by the content of its weights, tokenizer and config files, not by their path)."""
@@ -141,7 +104,7 @@ def cache_key(cfg: EvalConfig, info: ModelInfo, device: str) -> str:
     parts = {"weights": info.weights_sha256 or info.pretrained, "peft": bool(info.peft), "dtype": cfg.dtype,
              "batch_size": cfg.batch_size, "bos": cfg.add_bos_token,
              "chat": info.chat_template_sha256 if cfg.apply_chat_template else False,
-             "device": device, "lm_eval": lm_eval.__version__, "model_files": model_files_sha256(info)}
+             "device": device, "lm_eval": lm_eval.__version__, "model_files": info.model_files_sha256}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -330,7 +293,7 @@ def build_report(cfg: EvalConfig, results: dict[str, Any], ts: TaskSet, info: Mo
         "data_dir": str(cfg.data_dir.resolve()),
         "synthetic_data": synthetic,
         "model": {"path": info.spec, "kind": info.kind, "pretrained": info.pretrained, "peft": info.peft,
-                  "weights_sha256": info.weights_sha256, "model_files_sha256": model_files_sha256(info)},
+                  "weights_sha256": info.weights_sha256, "model_files_sha256": info.model_files_sha256},
         "dtype": cfg.dtype,
         "device": device,
         "num_fewshot": {b: shots(b) for b in benches},

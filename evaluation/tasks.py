@@ -188,11 +188,15 @@ def check_rows(path: Path, folder: str) -> None:
             raise WinnowError(f"{path}:{i}: {problem} (a {folder} row needs the fields lm-eval's task reads)")
 
 
+ROW_CHECKS_VERSION = 1  # bump when check_rows / _row_problem check more
+
+
 def _check_store_files(root: Path, folder: str, sums: dict[str, dict[str, Any]], cache_dir: Path) -> None:
-    """check_rows on each of the folder's files, once per file content (a marker per sha256 in the cache)."""
+    """check_rows on each of the folder's files, once per file content and version of the checks (a marker per
+    sha256 in the cache: changed checks look at every file again)."""
     done = cache_dir / "checked"
     for name, rec in sorted(sums.items()):
-        mark = done / f"{folder}-{rec['sha256'][:32]}"
+        mark = done / f"{folder}-{rec['sha256'][:32]}-v{ROW_CHECKS_VERSION}"
         if mark.exists():
             continue
         check_rows(root / name, folder)

@@ -294,7 +294,7 @@ def card_paths(out: Path) -> tuple[Path, Path]:
 def check_model_out(out: str | Path) -> Path:
     """Refuse a model path the card would overwrite (a .json or .md name) or that is a folder."""
     out = Path(out).expanduser()
-    if out.suffix.lower() in (".json", ".md") or out in card_paths(out):
+    if out.suffix.lower() in (".json", ".md"):
         raise WinnowError(f"--out {out}: the model card is written beside the model as .json and .md, so the "
                           f"model cannot have that suffix; give e.g. {out.with_suffix('.bin').name} or "
                           f"{out.with_suffix('.npz').name}")

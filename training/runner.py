@@ -145,8 +145,6 @@ def check_out(cfg: TrainConfig) -> Path:
             check_inputs_outside(out, [model])
         except WinnowError as e:
             raise WinnowError(f"--model: {e}") from None
-    if any(Path(d).resolve() == out.resolve() for d in cfg.data):
-        raise WinnowError(f"--out {out} is the --data folder: choose another --out")
     check_inputs_outside(out, [Path(d) for d in cfg.data])
     refuse_foreign_out(out, is_training_run, "a Winnow training run")
     check_writable_dir(out)
