@@ -109,6 +109,22 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, inputs: list[Path], creat
         clear_owned(run_dir)
 
 
+def manifest_kind(folder: Path) -> str | None:
+    """The `kind` a Winnow command wrote in the folder's manifest.json (train-sft, eval, guard-bench, ...), else
+    None: how a command recognises an output folder of its own made before the folder markers existed."""
+    try:
+        kind = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):  # missing, unreadable, not UTF-8 or JSON, not an object
+        return None
+    return kind if isinstance(kind, str) else None
+
+
+def write_marker(folder: Path, name: str, command: str) -> None:
+    """The marker a command writes in its output folder before anything else (`.winnow-train.json`, ...): the
+    folder is its own from then on, even if the command is killed before its manifest."""
+    (folder / name).write_text(json.dumps({"written_by": command, "created": time.time()}) + "\n", encoding="utf-8")
+
+
 def refuse_foreign_out(out: Path, ours: Callable[[Path], bool], what: str) -> None:
     """Refuse an --out that is a file, or a folder holding anything (a lock aside) that `ours` does not take
     for an earlier output of the same command: one line naming what it holds. Every command that writes a

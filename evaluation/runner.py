@@ -19,6 +19,7 @@ from typing import Any
 
 from curation.errors import WinnowError
 from curation.progress import Progress
+from curation.run_folder import manifest_kind, write_marker
 from evaluation import report as rpt
 from evaluation import store
 from evaluation.model import ModelInfo, resolve_model
@@ -150,12 +151,7 @@ RUN_MARKER = ".winnow-eval.json"  # written before the first file of a report fo
 def is_eval_run(out: Path) -> bool:
     """Whether `out` was written by `winnow eval run`: its marker, or (reports made before the marker) a
     manifest of kind eval."""
-    if (out / RUN_MARKER).is_file():
-        return True
-    try:
-        return json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind") == "eval"
-    except (OSError, ValueError, AttributeError):
-        return False
+    return (out / RUN_MARKER).is_file() or manifest_kind(out) == "eval"
 
 
 def check_out(cfg: EvalConfig) -> None:
@@ -195,8 +191,7 @@ def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str],
                               "(signals/decontamination/); curate with the decontamination signal first")
     check_out(cfg)
     info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
-    (cfg.out / RUN_MARKER).write_text(json.dumps({"written_by": "winnow eval run", "created": time.time()}) + "\n",
-                                      encoding="utf-8")
+    write_marker(cfg.out, RUN_MARKER, "winnow eval run")
     ts = build_taskset(benches, cfg.data_dir, cfg.out / "tasks", cfg.cache_dir / "derived", fewshot,
                        cfg.perplexity)
     return benches, fewshot, metrics, ts, info

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from curation.errors import WinnowError
+from curation.run_folder import manifest_kind
 from guardrails.base import Scanner, Verdict
 from guardrails.policy import Policy, PolicyRunner, load_policy
 from guardrails.report import BENCH_KIND, BENCH_RESERVED, BENCH_RESULTS, BENCH_ROWS, write_manifest
@@ -44,12 +45,8 @@ OWNED = (BENCH_RESULTS, BENCH_ROWS, "manifest.json", "progress.jsonl")
 def _is_bench_folder(out_dir: Path) -> bool:
     """Whether `out_dir` is a previous guard bench report: its manifest's kind, or (an interrupted run, killed
     before its manifest) only files bench writes, with a progress.jsonl whose first stage is guard bench's."""
-    man = out_dir / "manifest.json"
-    if man.is_file():
-        try:
-            return json.loads(man.read_text(encoding="utf-8")).get("kind") == BENCH_KIND
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            return False
+    if (out_dir / "manifest.json").is_file():
+        return manifest_kind(out_dir) == BENCH_KIND
     prog = out_dir / "progress.jsonl"
     if not {e.name for e in out_dir.iterdir()} <= set(OWNED) or not prog.is_file():
         return False

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
+from curation.run_folder import manifest_kind, write_marker
 from training.callbacks import MetricsCallback, ProgressCallback, read_metrics, truncate_metrics
 from training.config import TrainConfig, dump_config
 from training.data import SourceInfo, infos_dicts
@@ -109,11 +110,7 @@ def is_training_run(out: Path) -> bool:
         return True
     if _is_train_config(out / "config.yaml") and any((out / "checkpoints").glob("checkpoint-*/trainer_state.json")):
         return True  # an interrupted run from before the marker, which --resume continues
-    try:
-        kind = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("kind", "")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(kind, str) and kind.startswith("train-")
+    return (manifest_kind(out) or "").startswith("train-")
 
 
 def _is_train_config(path: Path) -> bool:
@@ -172,8 +169,7 @@ def prepare_out(out: Path, resume: bool) -> str | None:
             (out / name).unlink(missing_ok=True)
         for shard in out.glob("model-*-of-*.safetensors"):
             shard.unlink()
-    (out / RUN_MARKER).write_text(json.dumps({"written_by": "winnow train", "created": time.time()}) + "\n",
-                                  encoding="utf-8")
+    write_marker(out, RUN_MARKER, "winnow train")
     return None
 
 
