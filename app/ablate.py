@@ -237,14 +237,18 @@ class StageKeys:
         write_text_atomic(json.dumps(self.rec, indent=2, default=str), self.path)
 
 
-def _stage(ws: Path, kind: str, config: dict[str, Any], out: Path, fn) -> Any:
+def _stage(ws: Path, kind: str, config: dict[str, Any], out: Path, fn, keys: StageKeys,
+           parts: dict[str, Any]) -> Any:
+    """Run a stage as a registered run, its key recorded as started before and as finished after."""
     from app.registry import registered_run
 
+    keys.start(out, parts)
     with registered_run(ws, kind, config, out) as (reg, run_id):
         res = fn()
         if isinstance(res, dict) and res.get("_metrics"):
             reg.set_metrics(run_id, res.pop("_metrics"))
-        return res
+    keys.finish(out)
+    return res
 
 
 def _kept_frame(mix_dir: Path):
@@ -410,11 +414,9 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
             resume = keys.resumable(score_dir, parts)
             log(f"scoring {len(cfg.corpus)} input(s) once with signals: {', '.join(union.signals) or 'none'}"
                 + ("" if resume else f" ({keys.why(score_dir, parts)})"))
-            keys.start(score_dir, parts)
             _stage(ws, "curate", {"inputs": cfg.corpus, "recipe": union.model_dump(mode="json")}, score_dir,
                    lambda: curate(cfg.corpus, score_dir, union, workspace=ws,
-                                  overwrite=not resume and (score_dir / "run.json").is_file()))
-            keys.finish(score_dir)
+                                  overwrite=not resume and (score_dir / "run.json").is_file()), keys, parts)
     scored = json.loads((score_dir / "run.json").read_text())["steps"]
     check_fit(recipes, cfg.recipes, scored)
     timings["score"] = time.perf_counter() - t0
@@ -429,10 +431,8 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
         parts = {"scored": score_fp, "recipe": _content(recipe.model_dump(mode="json"))}
         if not keys.reusable(arm.mix_dir, parts):
             log(f"mixing arm {arm.name} ({arm.recipe_path}; {keys.why(arm.mix_dir, parts)})")
-            keys.start(arm.mix_dir, parts)
             _stage(ws, "mix", {"run": str(score_dir), "recipe": arm.recipe_path, "out": str(arm.mix_dir)},
-                   arm.mix_dir, lambda a=arm, r=recipe: mix(score_dir, r, out_dir=a.mix_dir))
-            keys.finish(arm.mix_dir)
+                   arm.mix_dir, lambda a=arm, r=recipe: mix(score_dir, r, out_dir=a.mix_dir), keys, parts)
         df = _kept_frame(arm.mix_dir)
         arm.docs = df.height
         arm.lens = _token_lengths(df["text"].to_list(), tok_file)
@@ -453,10 +453,8 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
         parts = {"mix": fingerprint(arm.mix_dir), "budget": budget, "seed": cfg.sample_seed, "tokenizer": tok_fp}
         if not keys.reusable(arm.sample_dir, parts):
             log(f"sampling arm {arm.name} to {budget:,} tokens ({keys.why(arm.sample_dir, parts)})")
-            keys.start(arm.sample_dir, parts)
             _stage(ws, "sample", {"arm": str(arm.mix_dir), "budget": budget}, arm.sample_dir,
-                   lambda a=arm: write_sample(a, budget, cfg.sample_seed, tok_file))
-            keys.finish(arm.sample_dir)
+                   lambda a=arm: write_sample(a, budget, cfg.sample_seed, tok_file), keys, parts)
         man = json.loads((arm.sample_dir / "manifest.json").read_text())
         arm.sampled_tokens, arm.sampled_docs = man["tokens"], man["docs"]
     timings["sample"] = time.perf_counter() - t0
@@ -481,10 +479,8 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
             if keys.reusable(mdir, parts):
                 continue
             log(f"training arm {arm.name} seed {s} ({steps} steps; {keys.why(mdir, parts)})")
-            keys.start(mdir, parts)
             _stage(ws, "train-sft", tc.model_dump(mode="json"), mdir,
-                   lambda tc=tc: {"_metrics": run_sft(tc).metrics})
-            keys.finish(mdir)
+                   lambda tc=tc: {"_metrics": run_sft(tc).metrics}, keys, parts)
     timings["train"] = time.perf_counter() - t0
 
     # 5. evaluate every arm the same way
@@ -510,9 +506,7 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
                 continue
             prep = prepare(ec)
             log(f"evaluating arm {arm.name} seed {s} ({keys.why(edir, parts)})")
-            keys.start(edir, parts)
-            _stage(ws, "eval", ec.to_dict(), edir, lambda ec=ec, prep=prep: run_eval(ec, prep))
-            keys.finish(edir)
+            _stage(ws, "eval", ec.to_dict(), edir, lambda ec=ec, prep=prep: run_eval(ec, prep), keys, parts)
     timings["eval"] = time.perf_counter() - t0
 
     # 6. one report
