@@ -133,6 +133,13 @@ class RemoteScoreShard(PipelineStep):
         self.id_field = id_field
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Any:
+        try:
+            return self._run(rank, world_size)
+        except WinnowError as e:  # a user error (a fetch refused, a bad input): the command prints it
+            objstore.write_bytes(objstore.folder(self.run_url), f"state/tasks/{rank:05d}.error", str(e).encode())
+            raise
+
+    def _run(self, rank: int, world_size: int) -> Any:
         from curation.reader import InputFile
         from curation.scoring import ScoreShard
         from curation.scratch import scratch_dir
@@ -148,12 +155,7 @@ class RemoteScoreShard(PipelineStep):
                                                stream=functools.partial(objstore.open_stream, f.url, f.etag)))
                         continue
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        objstore.get_file(f.url, dst, f.etag)
-                    except WinnowError as e:  # the command prints it (ScoreShard does the same for its own)
-                        objstore.write_bytes(objstore.folder(self.run_url), f"state/tasks/{rank:05d}.error",
-                                             str(e).encode())
-                        raise
+                    objstore.get_file(f.url, dst, f.etag)
                     local.append(InputFile(path=dst, rel=f.rel, index=f.index))
                 elif objstore.is_remote(f.url):  # not read by this task: a name is enough
                     local.append(InputFile(path=scratch / "inputs" / "absent", rel=f.rel, index=f.index))

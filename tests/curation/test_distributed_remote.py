@@ -638,6 +638,14 @@ def test_a_copied_input_replaced_during_a_run_fails_it_too(s3) -> None:
     fs.pipe(f"{bucket}/in/c.jsonl.gz", b"version 2")
     with pytest.raises(WinnowError, match="changed since this run started"):
         objstore.get_file(seen.url, Path("/dev/null"), etag=seen.etag)
+    # a scoring task that copies it fails the same way, and leaves the error where the command reads it
+    from curation.remote_run import RemoteScoreShard
+
+    shard = RemoteScoreShard(f"s3://{bucket}/run", [seen], _small_recipe().model_dump_json(), ["length"], {},
+                             "text", "id")
+    with pytest.raises(WinnowError, match="changed since this run started"):
+        shard.run(None, 0, 1)
+    assert b"changed since this run started" in fs.cat(f"{bucket}/run/state/tasks/00000.error")
 
 
 def test_the_remote_run_key_follows_the_content_of_files_the_recipe_names(s3, tmp_path: Path) -> None:
