@@ -79,15 +79,19 @@ class Skipped:
     reason: str
 
 
-def _unsupported_in(folder: Path) -> list[dict[str, str]]:
-    """Files under an input folder that are not corpus files (hidden ones aside), as `{file, reason}`."""
-    out = []
+def _walk(folder: Path) -> tuple[list[Path], list[dict[str, str]]]:
+    """One walk of an input folder: its corpus files (sorted), and the other files (hidden ones aside) as
+    `{file, reason}`."""
+    corpus, other = [], []
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and not f.name.lower().endswith(ALL_SUFFIXES) \
-                and not any(part.startswith(".") for part in f.relative_to(folder).parts):
-            out.append({"file": f"{folder.name}/{f.relative_to(folder)}",
-                        "reason": f"unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})"})
-    return out
+        if not f.is_file():
+            continue
+        if f.name.lower().endswith(ALL_SUFFIXES):
+            corpus.append(f)
+        elif not any(part.startswith(".") for part in f.relative_to(folder).parts):
+            other.append({"file": f"{folder.name}/{f.relative_to(folder)}",
+                          "reason": f"unsupported file type (expected one of {', '.join(ALL_SUFFIXES)})"})
+    return corpus, other
 
 
 _BOM = codecs.BOM_UTF8
@@ -97,18 +101,8 @@ MAX_SKIPPED_LISTED = 1000  # a folder of many other files must not bloat run.jso
 def skipped_files_record(folders: list[str | Path]) -> dict[str, Any]:
     """run.json's record of the input folders' unsupported files, made when the run is scored (a later mix
     reports the folder as it was then): the first MAX_SKIPPED_LISTED of them and how many there were."""
-    files = unsupported_files(folders)
+    files = [e for d in dict.fromkeys(Path(x) for x in folders) if d.is_dir() for e in _walk(d)[1]]
     return {"skipped_files": files[:MAX_SKIPPED_LISTED], "skipped_files_total": len(files)}
-
-
-def unsupported_files(folders: list[str | Path]) -> list[dict[str, str]]:
-    """What `discover_inputs` leaves out of the input folders: the manifest lists them as `skipped_files`, so a
-    `.jsonl.zst` or `.txt` file next to the corpus is never dropped without a word."""
-    out: list[dict[str, str]] = []
-    for d in dict.fromkeys(Path(x) for x in folders):
-        if d.is_dir():
-            out += _unsupported_in(d)
-    return out
 
 
 _WARNED: set[tuple[str, ...]] = set()
@@ -121,11 +115,11 @@ def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(ALL_SUFFIXES))
+            files, other = _walk(p)
             if not files:
                 raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {p}")
             found += [(f, f"{p.name}/{f.relative_to(p)}") for f in files]
-            left = [e["file"] for e in _unsupported_in(p)]
+            left = [e["file"] for e in other]
             if left and (key := (str(p.absolute()), *left)) not in _WARNED:
                 _WARNED.add(key)
                 names = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
