@@ -59,6 +59,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "public attacks <= 600 chars": {"attacks": {"weight": 1.0, "max_chars": 600}},
     "public attacks weight 0.3": {"attacks": {"weight": 0.3}},
     "public attacks glued weight 3": {"attacks": {"weight": 3.0, "glued": True}},
+    # a learning curve: each fold trains on this share of its deepset rows (each class alike), scores all
+    "deepset share 0.25": {"in_domain_share": 0.25},
+    "deepset share 0.5": {"in_domain_share": 0.5},
+    "deepset share 0.75": {"in_domain_share": 0.75},
 }
 GROUPINGS = ("near-duplicate", "shared-phrase")
 SELF_INSTRUCT = "sft/self_instruct_human_written.jsonl"
@@ -162,6 +166,7 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
     from guardrails.scanners.injection import InjectionConfig
 
     changes = dict(changes)
+    share = changes.pop("in_domain_share", 1.0)
     extra, weight_of, glued = _attacks(changes.pop("attacks", None), attack_wheels)
     gate = changes.pop("role_play_gate", InjectionConfig.model_fields["role_play_gate"].default)
     score = sentence_max if changes.pop("sentence_max", False) else (lambda c, ts: c.predict_proba(ts))
@@ -170,7 +175,8 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
     fd, fo = folds(group(inside.get_column("text").to_list()), other.height, seed)
     p_in, p_other = np.zeros(inside.height), np.zeros(other.height)
     for k in range(K):
-        train = pl.concat([inside.filter(pl.Series(fd != k)), other.filter(pl.Series(fo != k))])
+        train = pl.concat([_share(inside.filter(pl.Series(fd != k)), share, seed * K + k),
+                           other.filter(pl.Series(fo != k))])
         in_domain = set(train.filter(pl.col("source") == IN_DOMAIN["injection"]).get_column("text").to_list())
         rows = pl.concat([train.select("text", "label"), extra]) if glued else train.select("text", "label")
         rows = augment_embedded(rows, AUGMENT["injection"], seed)
@@ -190,6 +196,14 @@ def cross_validate(data_dir: Path, changes: dict[str, Any], seed: int = 0,
                    "benign_fp": int(flagged.sum()), "benign_n": other.height,
                    "self_instruct_fp": int(flagged[si].sum()), "self_instruct_n": int(si.sum())}
     return out
+
+
+def _share(rows: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
+    """`share` of the rows of each label, drawn without replacement (all of them at 1)."""
+    if share >= 1.0:
+        return rows
+    parts = [part.sample(fraction=share, seed=seed) for part in rows.partition_by("label", maintain_order=True)]
+    return pl.concat(parts)
 
 
 def _attacks(how: dict[str, Any] | None, wheels: Path | None) -> tuple[pl.DataFrame, dict[str, float], bool]:
