@@ -138,8 +138,43 @@ def _write_training_file(df: pl.DataFrame, path: Path, max_chars: int) -> None:
     path.write_text("\n".join(lines.to_list()) + "\n", encoding="utf-8")
 
 
+def _finite_weights(model: Any) -> bool:
+    """Whether both matrices of an unquantized model are finite (a quantized one has no dense matrices)."""
+    return bool(np.isfinite(model.get_input_matrix()).all() and np.isfinite(model.get_output_matrix()).all())
+
+
+def _finite_predictions(model: Any, sample: list[str]) -> bool:
+    """Whether the probabilities the model gives on `sample` (normalised training texts) are all finite."""
+    _, probs = model.f.multilinePredict([t + "\n" for t in sample], -1, 0.0, "replace")
+    return all(bool(np.isfinite(p).all()) for p in probs)
+
+
+def _train_once(train_file: Path, params: TrainParams, sample: list[str]) -> Any | None:
+    """One training attempt: the model, or None when it diverged.
+
+    fastText raises "Encountered NaN" only when one of its Hogwild threads happens to compute a NaN dot
+    product; under load a run can end after the update that overflowed and before any thread looks, and
+    return inf/NaN weights. So the weights (before quantizing) and the predictions on a few training texts
+    are checked too, and count as the same divergence."""
+    try:
+        model = train_supervised(str(train_file), **params.as_fasttext())
+        if not _finite_weights(model):
+            return None
+        if params.quantize:
+            model.quantize(input=str(train_file), retrain=params.quantize_retrain, qnorm=True,
+                           cutoff=min(params.bucket, 100_000) if params.quantize_retrain else 0)
+        return model if _finite_predictions(model, sample) else None
+    except (RuntimeError, ValueError) as e:
+        if "NaN" not in str(e):
+            raise WinnowError(f"fastText training failed: {e}") from None
+        return None
+
+
 def train_binary(df: pl.DataFrame, out: str | Path, params: TrainParams | None = None) -> Path:
-    """Train on `text, label` (bool) and save to `out`; returns the model path."""
+    """Train on `text, label` (bool) and save to `out`; returns the model path.
+
+    `out` is written whole or not at all: the model is saved beside it and renamed over it only once
+    training converged, so a failed run leaves neither a partial file nor a changed old model."""
     params = params or TrainParams()
     n_pos = int(df.get_column("label").sum())
     n_neg = df.height - n_pos
@@ -147,30 +182,27 @@ def train_binary(df: pl.DataFrame, out: str | Path, params: TrainParams | None =
         raise WinnowError(f"training needs both classes; got {n_pos} positive and {n_neg} negative examples")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    shuffled = df.sample(fraction=1.0, shuffle=True, seed=params.seed)
+    sample = normalise(shuffled.get_column("text").head(8)).str.slice(0, params.max_chars).to_list()
     with tempfile.TemporaryDirectory(prefix="winnow-ft-") as tmp:
         train_file = Path(tmp) / "train.txt"
-        _write_training_file(df.sample(fraction=1.0, shuffle=True, seed=params.seed), train_file,
-                             params.max_chars)
+        _write_training_file(shuffled, train_file, params.max_chars)
         model = None
-        for attempt in range(NAN_ATTEMPTS):
-            try:
-                model = train_supervised(str(train_file), **params.as_fasttext())
-                if params.quantize:
-                    model.quantize(input=str(train_file), retrain=params.quantize_retrain, qnorm=True,
-                                   cutoff=min(params.bucket, 100_000) if params.quantize_retrain else 0)
+        for _ in range(NAN_ATTEMPTS):
+            model = _train_once(train_file, params, sample)
+            if model is not None:
                 break
-            except (RuntimeError, ValueError) as e:
-                if "NaN" not in str(e):
-                    raise WinnowError(f"fastText training failed: {e}") from None
-                if attempt == NAN_ATTEMPTS - 1:
-                    raise WinnowError(
-                        f"fastText training diverged (Encountered NaN) {NAN_ATTEMPTS} times on {df.height} "
-                        f"examples ({n_pos} positive, {n_neg} negative): give it more (and more varied) "
-                        f"examples, or lower --lr (now {params.lr}) or --epoch (now {params.epoch})") from None
-        assert model is not None
+        if model is None:
+            raise WinnowError(
+                f"fastText training diverged (Encountered NaN) {NAN_ATTEMPTS} times on {df.height} "
+                f"examples ({n_pos} positive, {n_neg} negative): give it more (and more varied) "
+                f"examples, or lower --lr (now {params.lr}) or --epoch (now {params.epoch})")
         tmp_out = out.with_name(out.name + f".tmp{os.getpid()}")
-        model.save_model(str(tmp_out))
-        tmp_out.replace(out)
+        try:
+            model.save_model(str(tmp_out))
+            tmp_out.replace(out)
+        finally:
+            tmp_out.unlink(missing_ok=True)
     return out
 
 

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from app.cli import main
+from curation.classifiers import fasttext_model
 from curation.classifiers.data import load_labelled, load_pair, load_texts
 from curation.classifiers.fasttext_model import BinaryClassifier, TrainParams, normalise, train_binary
 from curation.classifiers.jobs import stratified_split, train
@@ -123,6 +124,61 @@ def test_one_class_and_nan_are_clear_errors(tmp_path: Path) -> None:
     tiny = pl.DataFrame({"text": ["good text here", "bad text there"] * 2, "label": [True, False] * 2})
     with pytest.raises(WinnowError, match="Encountered NaN.*lower --lr"):
         train_binary(tiny, tmp_path / "x.bin", TrainParams(lr=1e30, bucket=1000, min_count=1))
+    assert not (tmp_path / "x.bin").exists()
+
+
+@pytest.mark.parametrize("poison", ["nan_weights", "huge_weights"])
+def test_divergence_fasttext_did_not_notice_is_the_same_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poison: str) -> None:
+    """Under load fastText's Hogwild threads can finish a diverged run without raising "Encountered NaN":
+    the run is real, its weights are then set to what such a run leaves (NaN, or finite but so large that
+    every prediction is NaN). It must be the same error, retried, and leave nothing at `out`."""
+    real_train = fasttext_model.train_supervised
+    calls: list[int] = []
+
+    def diverged(input_path: str, **kwargs: object) -> object:
+        model = real_train(input_path, **kwargs)
+        calls.append(1)
+        wi, wo = model.get_input_matrix().copy(), model.get_output_matrix().copy()
+        if poison == "nan_weights":
+            wi[0, 0] = np.nan
+        else:
+            wi[:], wo[:] = 1e30, 1e30
+        model.set_matrices(wi, wo)
+        return model
+
+    monkeypatch.setattr(fasttext_model, "train_supervised", diverged)
+    tiny = pl.DataFrame({"text": ["good text here", "bad text there"] * 4, "label": [True, False] * 4})
+    out = tmp_path / "m" / "x.bin"
+    out.parent.mkdir()
+    out.write_bytes(b"the model of an earlier run")
+    with pytest.raises(WinnowError, match="Encountered NaN.*lower --lr"):
+        train_binary(tiny, out, TrainParams(bucket=1000, min_count=1))
+    assert len(calls) == fasttext_model.NAN_ATTEMPTS
+    assert out.read_bytes() == b"the model of an earlier run"  # the old model is neither replaced nor cut
+    assert sorted(p.name for p in out.parent.iterdir()) == ["x.bin"]  # no half-written temp file
+
+
+def test_a_divergence_fasttext_did_not_notice_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_train = fasttext_model.train_supervised
+    calls: list[int] = []
+
+    def first_diverges(input_path: str, **kwargs: object) -> object:
+        model = real_train(input_path, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            wi = model.get_input_matrix().copy()
+            wi[:] = np.inf
+            model.set_matrices(wi, model.get_output_matrix())
+        return model
+
+    monkeypatch.setattr(fasttext_model, "train_supervised", first_diverges)
+    out = tmp_path / "x.bin"
+    train_binary(_labelled(60), out, SMALL)
+    assert len(calls) == 2
+    clf = BinaryClassifier(out)
+    assert np.isfinite(clf.model.get_input_matrix()).all()
+    assert np.isfinite(clf.predict_proba(["the study measured algae"])).all()
 
 
 def test_predict_proba_matches_bare_fasttext(model_path: Path) -> None:
