@@ -144,11 +144,25 @@ def split_scores(rep: dict[str, Any], refs: set[str]) -> dict[str, dict[str, Any
     return out
 
 
-def contamination_block(rep: dict[str, Any], curated: str | Path) -> dict[str, Any]:
-    """What `report.json` records under "contamination"."""
-    refs, source = contaminated_refs(curated)
-    return {"curated": str(Path(curated).absolute()), "source": source, "items_in_training_data": len(refs),
+def contamination_block(rep: dict[str, Any], curated: list[Path], unchecked: list[Path] = ()) -> dict[str, Any]:
+    """What `report.json` records under "contamination": an item counts as contaminated when any of the curated
+    runs the model was trained on kept it. `unchecked` are training-data runs without the signal, whose items
+    the split cannot see (recorded, so a reader knows the clean side may hold some)."""
+    refs: set[str] = set()
+    sources = []
+    for run in curated:
+        found, source = contaminated_refs(run)
+        refs |= found
+        sources.append(source)
+    return {"curated": [str(Path(c).absolute()) for c in curated], "source": " + ".join(dict.fromkeys(sources)),
+            "items_in_training_data": len(refs), "unchecked": [str(Path(u).absolute()) for u in unchecked],
             "benchmarks": split_scores(rep, refs)}
+
+
+def curated_runs(block: dict[str, Any]) -> list[str]:
+    """The curated runs a contamination block was split by (one string in reports before 2026-12-01)."""
+    c = block.get("curated") or []
+    return [c] if isinstance(c, str) else list(c)
 
 
 def render(block: dict[str, Any]) -> list[str]:
@@ -157,7 +171,10 @@ def render(block: dict[str, Any]) -> list[str]:
     def f(v: float | None) -> str:
         return "-" if v is None else f"{v:.4f}"
 
-    lines = [f"contamination split (training data: {block['curated']}; items from {block['source']}):"]
+    lines = [f"contamination split (training data: {', '.join(curated_runs(block))}; items from {block['source']}):"]
+    if block.get("unchecked"):
+        lines.append(f"  not checked (no decontamination signal): {', '.join(block['unchecked'])}; items they hold "
+                     "count as clean")
     for b, s in block["benchmarks"].items():
         d, c = s["contaminated"], s["clean"]
         lines.append(f"  {b:<16} contaminated {f(d['value'])} ± {f(d['stderr'])} (n={d['n']})   "

@@ -121,6 +121,15 @@ class ReportReader:
                 out[s.doc_id] = s
         return out
 
+    def contamination_runs(self) -> tuple[list[str], list[str]]:
+        """(the curated runs the split counts items from, training data in the lineage it could not check)."""
+        from evaluation.contamination import curated_runs
+
+        c = self.report.get("contamination")
+        if not isinstance(c, dict):
+            return [], []
+        return curated_runs(c), [str(u) for u in c.get("unchecked") or []]
+
     def contamination(self) -> list[dict[str, Any]]:
         """Per benchmark: clean and contaminated scores (value, stderr, n) and their difference, when present."""
         c = self.report.get("contamination")

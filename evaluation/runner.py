@@ -22,6 +22,7 @@ from curation.progress import Progress
 from curation.run_folder import manifest_kind, write_marker
 from evaluation import report as rpt
 from evaluation import store
+from evaluation.contamination import curated_runs
 from evaluation.model import ModelInfo, resolve_model
 from evaluation.tasks import BENCHMARKS, PERPLEXITY_TASK, PRESETS, TaskSet, build_taskset
 
@@ -45,10 +46,24 @@ class EvalConfig:
     device: str | None = None
     add_bos_token: bool | None = None
     use_cache: bool = True
-    contamination: Path | None = None  # a curated run with the decontamination signal: split scores by it
+    # the curated runs (or mixes) the model was trained on, each with the decontamination signal: scores are
+    # split by the items any of them kept (one folder is taken as a list of one)
+    contamination: list[Path] = field(default_factory=list)
+    # training-data runs the lineage reaches that have no decontamination signal: recorded in the split
+    contamination_unchecked: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        def paths(c: Any) -> list[Path]:  # noqa: ANN401 - None, one path or several
+            return [] if c is None else [Path(c)] if isinstance(c, str | Path) else [Path(x) for x in c]
+
+        self.contamination = paths(self.contamination)
+        self.contamination_unchecked = paths(self.contamination_unchecked)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+        def plain(v: Any) -> Any:  # noqa: ANN401 - any config value
+            return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, list) else v
+
+        return {k: plain(v) for k, v in self.__dict__.items()}
 
 
 def _plan(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str]]:
@@ -161,7 +176,7 @@ def check_out(cfg: EvalConfig) -> None:
     from curation.run_folder import check_inputs_outside, check_writable_dir, refuse_foreign_out
 
     out = cfg.out
-    inputs = [p for p in (Path(cfg.model).expanduser(), cfg.perplexity, cfg.contamination)
+    inputs = [p for p in (Path(cfg.model).expanduser(), cfg.perplexity, *cfg.contamination)
               if p is not None and p.exists()]
     for p in inputs:
         if p.resolve() == out.resolve() or p.resolve().is_relative_to(out.resolve()):
@@ -183,11 +198,11 @@ def prepare(cfg: EvalConfig) -> tuple[list[str], dict[str, int], dict[str, str],
                           f"`winnow data import DIR` or `winnow data pull FOLDER`, or pass --data-dir")
     if cfg.num_fewshot is not None and cfg.num_fewshot < 0:
         raise WinnowError("--num-fewshot must be 0 or more")
-    if cfg.contamination is not None:
-        from evaluation.contamination import has_signal
+    from evaluation.contamination import has_signal
 
-        if not has_signal(cfg.contamination):
-            raise WinnowError(f"--contamination {cfg.contamination}: no decontamination signal there "
+    for run in cfg.contamination:
+        if not has_signal(run):
+            raise WinnowError(f"--contamination {run}: no decontamination signal there "
                               "(signals/decontamination/); curate with the decontamination signal first")
     check_out(cfg)
     info = resolve_model(cfg.model, cfg.cache_dir / "weights-sha256.json")
@@ -247,10 +262,11 @@ def run_eval(cfg: EvalConfig, prepared: tuple | None = None) -> dict[str, Any]:
             if b not in handler.seen:
                 prog.update(1, msg=f"scored {b}")
     report = build_report(cfg, results, ts, info, benches, fewshot, metrics, device, time.time() - t0)
-    if cfg.contamination is not None and report["scores"]:
+    if cfg.contamination and report["scores"]:
         from evaluation.contamination import contamination_block
 
-        report["contamination"] = contamination_block({**report, "_dir": str(cfg.out)}, cfg.contamination)
+        report["contamination"] = contamination_block({**report, "_dir": str(cfg.out)}, cfg.contamination,
+                                                      cfg.contamination_unchecked)
     rpt.write_report(cfg.out, report)
     write_manifest(cfg, info, benches, report)
     syn = " (SYNTHETIC data)" if report["fingerprint"]["synthetic_data"] else ""
@@ -337,8 +353,7 @@ def write_manifest(cfg: EvalConfig, info: ModelInfo, benches: list[str], report:
                                 if (cfg.data_dir / BENCHMARKS[b].folder).exists()]
     if cfg.perplexity is not None:
         inputs.append(cfg.perplexity)
-    if report.get("contamination", {}).get("curated"):
-        parents.append(report["contamination"]["curated"])
+    parents += curated_runs(report.get("contamination") or {})
     manifest: dict[str, Any] = {"kind": "eval", "created": report["created"], "scores": report["scores"],
                                 "perplexity": report.get("perplexity")}
     manifest["lineage"] = lineage_block(inputs=inputs, parents=parents, config=cfg.to_dict(), kind="eval")

@@ -46,9 +46,11 @@ def eval_run(
     add_bos_token: bool = typer.Option(None, "--add-bos-token/--no-add-bos-token",
                                        help="Force BOS handling (default: the tokenizer's own behaviour)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or record cached model responses."),
-    contamination: Path = typer.Option(None, "--contamination",
-                                       help="Curated run with the decontamination signal: split scores into items "
-                                            "found in its kept data and clean items (default: found by lineage)."),
+    contamination: list[Path] = typer.Option(None, "--contamination",
+                                             help="Curated run (or mix) the model was trained on, with the "
+                                                  "decontamination signal: split scores into items found in its "
+                                                  "kept data and clean items; repeat for several (default: every "
+                                                  "one the model's lineage reaches)."),
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Evaluate a model with lm-eval's own tasks on the local benchmark store; write a fingerprinted report."""
@@ -62,12 +64,15 @@ def eval_run(
                      apply_chat_template=apply_chat_template,
                      perplexity=perplexity.expanduser().absolute() if perplexity else None, dtype=dtype,
                      device=device, add_bos_token=add_bos_token, use_cache=not no_cache,
-                     contamination=contamination.expanduser().absolute() if contamination else None)
-    if cfg.contamination is None and (cfg.benchmarks or cfg.preset):
-        cfg.contamination = _curated_with_decontamination(model, ws)
-        if cfg.contamination is not None:
-            typer.echo(f"note: the model's lineage reaches {cfg.contamination} (decontamination signal): "
-                       "scores are split into contaminated and clean items")
+                     contamination=[c.expanduser().absolute() for c in contamination or []])
+    if not cfg.contamination and (cfg.benchmarks or cfg.preset):
+        cfg.contamination, cfg.contamination_unchecked = _training_data_runs(model, ws)
+        if cfg.contamination:
+            typer.echo(f"note: the model's lineage reaches {', '.join(map(str, cfg.contamination))} "
+                       "(decontamination signal): scores are split into contaminated and clean items")
+        if cfg.contamination and cfg.contamination_unchecked:
+            typer.echo(f"note: {', '.join(map(str, cfg.contamination_unchecked))} in the model's training data "
+                       "has no decontamination signal: benchmark items it holds count as clean in the split")
     prepared = prepare(cfg)  # every input check before a run is recorded or lm-eval starts
     with registered_run(ws, "eval", cfg.to_dict(), cfg.out) as (reg, run_id):
         rep = run_eval(cfg, prepared)
@@ -93,12 +98,14 @@ def eval_run(
     typer.echo(f"report: {cfg.out / 'report.json'} ({rep['seconds']:.1f} s)")
 
 
-def _curated_with_decontamination(model: str, ws: Path) -> Path | None:
-    """The nearest curated run or mix in the model's lineage whose signals include decontamination, if any: the
-    folder the model was trained on, so the split counts the documents it kept (a mix's kept/, not its
-    parent's, which may have dropped the contaminated documents the mix keeps)."""
+def _training_data_runs(model: str, ws: Path) -> tuple[list[Path], list[Path]]:
+    """The curated runs and mixes the model was trained on, found through its lineage: (those whose signals
+    include decontamination, those without). Every branch counts (an SFT run on one corpus and a DPO run on
+    another both put items in front of the model); on each branch the nearest such folder is the one trained
+    on, so the split counts the documents it kept (a mix's kept/, not its parent's, which may have dropped the
+    contaminated documents the mix keeps), and the search does not go past it."""
     if not Path(model).is_dir():
-        return None
+        return [], []
     from app.lineage import lineage
     from curation.run_reader import RunReader, is_run_dir
     from evaluation.contamination import SIGNAL
@@ -108,16 +115,19 @@ def _curated_with_decontamination(model: str, ws: Path) -> Path | None:
 
     g = lineage(model, ws)
     todo, seen = [g.root], set()
-    while todo:  # breadth first: the closest curated run wins
+    checked: list[Path] = []
+    unchecked: list[Path] = []
+    while todo:
         path = todo.pop(0)
         for e in g.parents(path):
             if e.parent in seen:
                 continue
             seen.add(e.parent)
-            if g.nodes[e.parent].kind in ("curated", "mix") and has_signal(e.parent):
-                return Path(e.parent)
-            todo.append(e.parent)
-    return None
+            if g.nodes[e.parent].kind in ("curated", "mix"):
+                (checked if has_signal(e.parent) else unchecked).append(Path(e.parent))
+            else:
+                todo.append(e.parent)
+    return checked, unchecked
 
 
 @groups.eval_.command("compare")

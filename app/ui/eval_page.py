@@ -118,6 +118,11 @@ def render(ws: Path) -> None:
     if split:
         st.markdown("**Clean vs contaminated items** (items found in the training data)")
         st.dataframe(split, hide_index=True, width="stretch", key="eval_contam")
+        runs, unchecked = rd.contamination_runs()
+        st.caption("training data checked: " + ", ".join(runs))
+        if unchecked:
+            st.warning(f"not checked (no decontamination signal): {', '.join(unchecked)}; benchmark items they "
+                       "hold count as clean")
     with st.expander("fingerprint"):
         st.json(rd.fingerprint, expanded=False)
     st.subheader("Compare two reports")

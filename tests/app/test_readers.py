@@ -71,6 +71,10 @@ def test_report_reader_scores_samples_and_contamination_split(tmp_path: Path) ->
     assert split == [{"benchmark": "arc_easy", "clean": 0.25, "clean stderr": 0.07, "clean n": 36,
                       "contaminated": 1.0, "contaminated stderr": 0.0, "contaminated n": 4, "difference": 0.75,
                       "difference stderr": 0.07}]
+    assert ReportReader(tmp_path / "a").contamination_runs() == (["/runs/c"], [])  # a report before 2026-12-01
+    rep["contamination"].update(curated=["/runs/sft", "/runs/dpo"], unchecked=["/runs/raw"])
+    (tmp_path / "a" / "report.json").write_text(json.dumps(rep))
+    assert ReportReader(tmp_path / "a").contamination_runs() == (["/runs/sft", "/runs/dpo"], ["/runs/raw"])
 
 
 def test_pii_spans_and_the_scrubbed_kept_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

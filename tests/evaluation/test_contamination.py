@@ -69,7 +69,7 @@ def test_report_splits_scores_by_items_found_in_kept_data(setup, tiny_model, tmp
     se_clean = math.sqrt(sum((v - m) ** 2 for v in clean) / (len(clean) - 1) / len(clean))
     assert s["clean"]["stderr"] == pytest.approx(se_clean)
     on_disk = json.loads((out / "report.json").read_text())
-    assert on_disk["contamination"]["curated"] == str(setup["run"].absolute())
+    assert on_disk["contamination"]["curated"] == [str(setup["run"].absolute())]
     # the report's manifest names the curated run as a parent, so lineage reaches it
     man = json.loads((out / "manifest.json").read_text())
     assert str(setup["run"].absolute()) in [p["path"] for p in man["lineage"]["parents"]]
@@ -91,19 +91,28 @@ def test_curated_run_without_the_signal_is_a_clear_error(setup, tiny_model, tmp_
         prepare(cfg)
 
 
-def _eval_model_trained_on(data: Path, setup: dict, tiny_model: Path, tmp_path: Path) -> Path:
-    """`winnow eval run` (exit 0) on a copy of the tiny model whose manifest says it was trained on `data`;
-    returns the report folder."""
+def _model_trained_on(data: Path, tiny_model: Path, model: Path, base: Path | None = None) -> Path:
+    """A copy of the tiny model whose manifest says it was trained on `data` (from `base`, when given)."""
     import shutil
 
-    from app.cli import main
     from curation.lineage_record import lineage_block, stamp_fingerprint
 
-    model = tmp_path / "trained"
     shutil.copytree(tiny_model, model)
-    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[data], command=["test"], kind="sft")}
+    kind = "dpo" if base else "sft"
+    man = {"kind": f"train-{kind}", "lineage": lineage_block(inputs=[data], parents=[base] if base else [],
+                                                              command=["test"], kind=kind)}
     stamp_fingerprint(man, [model / "config.json"])
     (model / "manifest.json").write_text(json.dumps(man))
+    return model
+
+
+def _eval_model_trained_on(data: Path, setup: dict, tiny_model: Path, tmp_path: Path,
+                           base: Path | None = None) -> Path:
+    """`winnow eval run` (exit 0) on a copy of the tiny model whose manifest says it was trained on `data`
+    (from `base`, when given); returns the report folder."""
+    from app.cli import main
+
+    model = _model_trained_on(data, tiny_model, tmp_path / "trained", base)
     out = tmp_path / "rep"
     assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
                  "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
@@ -116,7 +125,7 @@ def test_cli_finds_the_curated_run_through_the_models_lineage(setup, tiny_model,
     printed = capsys.readouterr().out
     assert "contamination split" in printed and f"(n={len(PLANTED)})" in printed
     rep = json.loads((out / "report.json").read_text())
-    assert rep["contamination"]["curated"] == str(setup["run"].absolute())
+    assert rep["contamination"]["curated"] == [str(setup["run"].absolute())]
 
 
 @pytest.fixture(scope="module")
@@ -152,10 +161,52 @@ def test_cli_splits_by_the_mix_the_model_was_trained_on(setup, mixed, tiny_model
     assert f"contaminated {_mean_text(out)} ± " in capsys.readouterr().out
     rep = json.loads((out / "report.json").read_text())
     s = rep["contamination"]["benchmarks"]["arc_easy"]
-    assert rep["contamination"]["curated"] == str(mixed["mix"].absolute())
+    assert rep["contamination"]["curated"] == [str(mixed["mix"].absolute())]
     assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(PLANTED), N - len(PLANTED))
 
 
 def _mean_text(rep_dir: Path) -> str:
     vals = _samples(rep_dir)
     return f"{sum(vals[i] for i in PLANTED) / len(PLANTED):.4f}"
+
+
+def _curated_leaking(setup: dict, name: str, leaked: tuple[int, ...], decontaminate: bool = True) -> Path:
+    """A curated run of filler documents and the arc_easy questions `leaked` (with the signal, or without)."""
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from curation.steps.decontamination import add_decontamination
+
+    d = setup["dir"] / name
+    d.mkdir()
+    docs = [{"id": f"{name}-f{j}", "text": FILLER * 2} for j in range(3)]
+    docs += [{"id": f"{name}-leak{i}", "text": FILLER + _question(i) + " copper wire. " + FILLER} for i in leaked]
+    (d / "corpus.jsonl").write_text("".join(json.dumps(x) + "\n" for x in docs), encoding="utf-8")
+    recipe = Recipe(name="keep-all", signals={}, rules=[])
+    if decontaminate:
+        recipe = Recipe(name="keep-all", signals=add_decontamination(recipe, setup["store"]).signals, rules=[])
+    curate([d / "corpus.jsonl"], d / "run", recipe, workspace=d / "ws")
+    return d / "run"
+
+
+@pytest.mark.slow
+def test_every_training_stage_counts_and_data_without_the_signal_is_named(setup, tiny_model, tmp_path, capsys):
+    """SFT on the first curated run, then DPO on a second: an item either one kept was in front of the model.
+    A third run in the lineage without the signal cannot be checked, and the report says so."""
+    dpo_data = _curated_leaking(setup, "dpo_data", (2, 5))
+    unchecked = _curated_leaking(setup, "unchecked", (8,), decontaminate=False)
+    sft = _model_trained_on(setup["run"], tiny_model, tmp_path / "sft")
+    mid = _model_trained_on(unchecked, tiny_model, tmp_path / "mid", base=sft)
+    out = _eval_model_trained_on(dpo_data, setup, tiny_model, tmp_path, base=mid)
+    printed = capsys.readouterr().out
+    block = json.loads((out / "report.json").read_text())["contamination"]
+    assert sorted(block["curated"]) == sorted([str(setup["run"].absolute()), str(dpo_data.absolute())])
+    assert block["unchecked"] == [str(unchecked.absolute())]
+    dirty = set(PLANTED) | {2, 5}  # item 8 sits in the unchecked run: the split cannot see it
+    s = block["benchmarks"]["arc_easy"]
+    assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(dirty), N - len(dirty))
+    vals = _samples(out)
+    assert s["contaminated"]["value"] == pytest.approx(sum(vals[i] for i in dirty) / len(dirty))
+    assert f"{unchecked} in the model's training data has no decontamination signal" in printed
+    assert "not checked (no decontamination signal)" in printed
+    man = json.loads((out / "manifest.json").read_text())
+    assert {str(setup["run"].absolute()), str(dpo_data.absolute())} <= {p["path"] for p in man["lineage"]["parents"]}
