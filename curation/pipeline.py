@@ -23,7 +23,7 @@ from curation.lineage_record import package_versions
 from curation.mix import mix
 from curation.processes import set_parent_death_signal, stop_children_on_exit
 from curation.progress import Progress
-from curation.reader import InputFile, check_fields, discover_inputs, skipped_files_record
+from curation.reader import InputFile, check_fields, discover_inputs, json_array_head, skipped_files_record
 from curation.recipe import Recipe
 from curation.run_folder import RunLock, clear_owned, prepare_run_dir
 from curation.scoring import ScoreShard, build_steps, reopen_damaged_batches
@@ -107,11 +107,16 @@ def _key_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(diffs) or "its settings"
 
 
-def _estimate_total(files: list[InputFile]) -> int | None:
-    """Number of records when cheap to know (plain JSONL line counts, Parquet row counts)."""
+ARRAY_SAMPLE = 1000  # JSON array elements read to count (or estimate) a .json file's records
+
+
+def _estimate_total(files: list[InputFile]) -> tuple[int | None, bool]:
+    """Number of records when cheap to know (plain JSONL line counts, Parquet row counts, the elements of a
+    JSON array of up to ARRAY_SAMPLE records), and whether it is exact. A longer JSON array is not parsed
+    here (the reader parses it): its count is estimated from the file's size and its first records' bytes."""
     import pyarrow.parquet as pq
 
-    total = 0
+    total, exact = 0, True
     for f in files:
         name = f.path.name.lower()
         if f.kind == "parquet":
@@ -120,11 +125,18 @@ def _estimate_total(files: list[InputFile]) -> int | None:
             except Exception:  # noqa: BLE001 - the reader quarantines it
                 pass
         elif f.kind == "jsonl" and not name.endswith(".gz"):
-            with open(f.path, "rb") as fh:
-                total += sum(1 for line in fh if line.strip())
+            head = json_array_head(f, ARRAY_SAMPLE)
+            if head is None:  # JSON lines: a record a line
+                with open(f.path, "rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            elif head.complete or not head.records:  # the whole array (a broken one is one quarantine entry)
+                total += max(1, len(head.records))
+            else:
+                total += round(len(head.records) * f.path.stat().st_size / head.nbytes)
+                exact = False
         else:
-            return None
-    return total
+            return None, True
+    return total, exact
 
 
 def plan_steps(recipe: Recipe, context: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -174,7 +186,7 @@ def _task_counts(run_dir: Path) -> dict[str, int]:
     return {"done": done}
 
 
-def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None) -> None:
+def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None, exact: bool = True) -> None:
     """Run the executor in a thread while this thread draws one progress bar from the tasks' counters."""
     for p in (run_dir / "state" / "tasks").glob("*.error"):  # an earlier attempt's (killed, or a second
         p.unlink()                                           # failing task's): not this attempt's
@@ -190,6 +202,8 @@ def _run_scoring(executor: Any, run_dir: Path, tasks: int, total: int | None) ->
     th = threading.Thread(target=target, name="winnow-executor", daemon=True)
     th.start()
     with Progress(run_dir, "score", total=total, unit="docs") as prog:
+        if not exact:
+            prog.message(f"the total ({total:,}) is an estimate from the size of a JSON array file")
         while th.is_alive():
             th.join(timeout=0.5)
             done = _task_counts(run_dir)["done"]
@@ -328,7 +342,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
         threading.Thread(target=package_versions, name="winnow-versions", daemon=True).start()
         ex = make_executor(executor, [shard], tasks=n_tasks, workers=world, logging_dir=str(run_dir / "logs"),
                            preload=worker_preload(steps))
-        _run_scoring(ex, run_dir, n_tasks, _estimate_total(files))
+        _run_scoring(ex, run_dir, n_tasks, *_estimate_total(files))
         if executor == "local" and min(world, n_tasks) > 1:  # nothing forks from the server after scoring
             stop_worker_server()
         score_wall = time.perf_counter() - t0

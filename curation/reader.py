@@ -13,6 +13,8 @@ from __future__ import annotations
 import codecs
 import gzip
 import itertools
+import json
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -265,6 +267,82 @@ def _json_array(f: InputFile, records: list[Any] | str, rank: int, text_field: s
         yield _make_doc(rec, f, pos, text_field, id_field)
 
 
+@dataclass
+class ArrayHead:
+    """The first elements of a `.json` file that holds one JSON array, and how much of the file they took."""
+
+    records: list[Any]
+    complete: bool  # the array ended within `records`: they are all of it
+    nbytes: int  # bytes of the file up to the end of the last of `records`
+
+
+_SEPARATORS = re.compile(r"[\s,]*")
+SAMPLE_BYTES = 1 << 28  # the most of a JSON array that sampling its first records reads
+
+
+def json_array_head(f: InputFile, limit: int) -> ArrayHead | None:
+    """The first `limit` elements of a `.json` file that the reader reads as one JSON array (see
+    `_array_records`: the same test), or None when it reads the file as JSON lines (or cannot open it).
+
+    A pretty-printed array is decoded element by element from as much of the file as those elements need,
+    so a check that samples a few records does not parse a whole (possibly huge) array that the reader's
+    first task then parses again."""
+    if not _is_plain_json(f):
+        return None
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    try:
+        with opener(f.path, "rb") as fh:
+            nbytes = 0
+            first = b""
+            for raw in fh:
+                nbytes += len(raw)
+                first = raw.removeprefix(_BOM)
+                if first.strip():
+                    break
+            if not first.lstrip().startswith(b"["):
+                return None
+            try:
+                value = orjson.loads(first)
+            except orjson.JSONDecodeError:
+                return _stream_array(fh, first, nbytes, limit)
+            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+                return ArrayHead(value[:limit], len(value) <= limit, nbytes)
+            return None
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
+def _stream_array(fh: IO[bytes], first: bytes, fed: int, limit: int) -> ArrayHead:
+    """Up to `limit` elements of the array whose first line is `first` (the file's first `fed` bytes end
+    with it) and whose rest is in `fh`, each decoded once the bytes read hold it whole. Stops early at a
+    broken element, or after `SAMPLE_BYTES` (a sample; a broken array is not read whole twice)."""
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+    text = utf8.decode(first)
+    pos = text.index("[") + 1
+    chunk = 1 << 16
+    records: list[Any] = []
+    eof = False
+    while len(records) < limit:
+        pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string too
+        if text.startswith("]", pos):
+            return ArrayHead(records, True, fed - len(text[pos + 1:].encode()))
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            if eof or fed >= SAMPLE_BYTES:  # a broken (or cut) array: the reader quarantines it whole
+                break
+            more = fh.read(chunk)
+            chunk = min(chunk * 2, 1 << 24)
+            fed += len(more)
+            eof = not more
+            text = text[pos:] + utf8.decode(more, final=eof)
+            pos = 0
+            continue
+        records.append(value)
+    return ArrayHead(records, False, fed - len(text[pos:].encode()))
+
+
 def _iter_parquet(f: InputFile, rank: int, world: int, text_field: str, id_field: str
                   ) -> Iterator[Doc | Quarantined]:
     import pyarrow.parquet as pq  # here, not at the top: listing inputs needs no Arrow
@@ -402,11 +480,44 @@ def iter_records(files: list[InputFile], rank: int = 0, world: int = 1, text_fie
             yield from _iter_warc(f, rank, world)
 
 
+def _sampled_keys(f: InputFile, sample: int) -> dict[str, None] | None:
+    """The field names of the first `sample` objects of a JSON file, in the order records name them: the
+    elements of one JSON array when the reader reads it as an array, its lines otherwise. None when it
+    holds no readable object (the reader quarantines it record by record)."""
+    keys: dict[str, None] = {}
+    head = json_array_head(f, sample)
+    if head is not None:
+        objects = [rec for rec in head.records if isinstance(rec, dict)]
+        for rec in objects:
+            keys.update(dict.fromkeys(rec))
+        return keys if objects else None
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    n = 0
+    try:
+        with opener(f.path, "rb") as fh:
+            for raw in fh:
+                if n >= sample:
+                    break
+                if not raw.strip():
+                    continue
+                try:
+                    rec = orjson.loads(raw.removeprefix(_BOM))
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(rec, dict):
+                    n += 1
+                    keys.update(dict.fromkeys(rec))
+    except (OSError, EOFError, zlib.error):
+        return None
+    return keys if n else None
+
+
 def check_fields(files: list[InputFile], text_field: str, id_field: str | None, sample: int = 1000) -> None:
     """Before any work: a text (or explicitly named id) field that no record has is a user error.
 
-    Reads the first `sample` records of each JSONL file and each Parquet schema (WARC has no fields). Files
-    that hold no readable object at all say nothing here: the reader quarantines them record by record.
+    Reads the first `sample` records of each JSONL file or JSON array and each Parquet schema (WARC has no
+    fields). Files that hold no readable object at all say nothing here: the reader quarantines them record by
+    record.
     """
     seen: dict[str, None] = {}
     wanted = [f for f in (text_field, id_field) if f]
@@ -425,26 +536,10 @@ def check_fields(files: list[InputFile], text_field: str, id_field: str | None, 
             except Exception:  # noqa: BLE001 - the reader quarantines an unreadable file
                 continue
         else:
-            opener = gzip.open if f.path.name.lower().endswith(".gz") else open
-            n = 0
-            try:
-                with opener(f.path, "rb") as fh:
-                    for raw in fh:
-                        if n >= sample:
-                            break
-                        if not raw.strip():
-                            continue
-                        try:
-                            rec = orjson.loads(raw.removeprefix(_BOM))
-                        except orjson.JSONDecodeError:
-                            continue
-                        if isinstance(rec, dict):
-                            n += 1
-                            keys.update(dict.fromkeys(rec))
-            except (OSError, EOFError, zlib.error):
+            sampled = _sampled_keys(f, sample)
+            if sampled is None:
                 continue
-            if n == 0:
-                continue
+            keys = sampled
         where.append(f.rel)
         seen.update(keys)
         for w in wanted:
