@@ -247,14 +247,53 @@ def _setting_diffs(old: Any, new: Any, at: str) -> list[str]:
     return [] if old == new else [at]
 
 
-def _config_defaults(step: str) -> dict[str, Any]:
-    """A signal step's settings at their defaults, as JSON values ({} when it has required settings)."""
+def _config_model(step: str) -> Any:
+    """A signal step's settings model, or None for an unknown step."""
     from curation.steps import get_step
 
     try:
-        return get_step(step).Config().model_dump(mode="json")
-    except Exception:  # noqa: BLE001 - an unknown step or required fields: no defaults to compare with
+        return get_step(step).Config
+    except Exception:  # noqa: BLE001 - an unknown (or unloadable) step: no settings to read
+        return None
+
+
+def _config_defaults(step: str) -> dict[str, Any]:
+    """A signal step's settings at their defaults, as JSON values ({} when it has required settings)."""
+    model = _config_model(step)
+    try:
+        return model().model_dump(mode="json") if model is not None else {}
+    except Exception:  # noqa: BLE001 - required fields: no defaults to compare with
         return {}
+
+
+def _settings_model(annotation: Any) -> Any:
+    """The settings model a field holds (`C4QualityConfig`, also inside `X | None`), else None: a dict-typed
+    field is replaced whole by what a recipe gives, a nested settings model keeps its defaults for the rest."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    for t in (annotation, *get_args(annotation)):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    return None
+
+
+def _effective(value: Any, model: Any, default: Any) -> Any:
+    """A setting as the step reads it: a nested settings model named in part (`c4: {min_words_per_line: 3}`)
+    is the model's defaults with those keys replaced, as pydantic builds it; anything else is itself."""
+    if model is None or not isinstance(value, dict):
+        return value
+    if not isinstance(default, dict):  # an optional nested model left at None: its own defaults
+        try:
+            default = model().model_dump(mode="json")
+        except Exception:  # noqa: BLE001 - required sub-settings: nothing to fill in
+            default = {}
+    out = dict(default)
+    for k, v in value.items():
+        field = model.model_fields.get(k)
+        out[k] = _effective(v, _settings_model(field.annotation) if field else None, default.get(k))
+    return out
 
 
 def _own_signals(run: Path) -> dict[str, Any]:
@@ -284,12 +323,17 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], own: dict[str, 
             continue
         # only what the recipe sets: `{}` or a missing setting means "as scored" (`curate --decontaminate`
         # stores its benchmarks_dir, which the default recipe leaves out); a setting the run left at its default
-        # is compared with that default
+        # is compared with that default; a nested settings model is compared as the step reads it, its defaults
+        # filled in on both sides (`c4: {min_words_per_line: 3}` is the default c4, not a c4 without its rules)
         old = stored[step] if isinstance(stored[step], dict) else {}
         defaults = _config_defaults(step)
+        model = _config_model(step)
+        fields = model.model_fields if model is not None else {}
         for k, v in new.items():
-            have = old[k] if k in old else _by_content(defaults.get(k))
-            diffs += _setting_diffs(have, _by_content(v), f"signals.{step}.{k}")
+            default = _by_content(defaults.get(k))
+            sub = _settings_model(fields[k].annotation) if k in fields else None
+            have = _effective(old[k] if k in old else default, sub, default)
+            diffs += _setting_diffs(have, _effective(_by_content(v), sub, default), f"signals.{step}.{k}")
     if diffs:
         raise WinnowError(f"the recipe changes signal settings this run was scored with ({', '.join(diffs)}); mix "
                           "only re-applies rules: re-score with `winnow curate` to change them")

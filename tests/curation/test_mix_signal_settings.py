@@ -8,7 +8,7 @@ import pytest
 from curation.errors import WinnowError
 from curation.mix import mix
 from curation.pipeline import curate
-from curation.recipe import parse_recipe
+from curation.recipe import Recipe, parse_recipe
 
 RECIPE = {
     "batch_size": 8,
@@ -104,3 +104,51 @@ def test_the_mixed_recipe_records_the_settings_the_signals_were_computed_with(tm
     m = mix(tmp_path / "run", bare, out_dir=tmp_path / "m")
     assert m["recipe"]["signals"]["minhash"]["threshold"] == 0.95
     assert yaml.safe_load((tmp_path / "m" / "recipe.yaml").read_text())["signals"]["minhash"]["threshold"] == 0.95
+
+
+def _fineweb_run(tmp_path: Path, settings: dict) -> Path:
+    p = tmp_path / "in.jsonl"
+    p.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Words of document {i} in a line.\nAnd a second line "
+                                     f"here that ends well.\n{'long ' * (i % 7)}line"}) + "\n" for i in range(12)))
+    signals = {"length": {}, "fineweb_quality": settings}
+    curate([p], tmp_path / "run", parse_recipe({**RECIPE, "signals": signals, "rules": RECIPE["rules"][:1]}))
+    return tmp_path / "run"
+
+
+def _with_fineweb(settings: dict) -> Recipe:
+    signals = {"length": {}, "fineweb_quality": settings}
+    return parse_recipe({**RECIPE, "signals": signals, "rules": RECIPE["rules"][:1]})
+
+
+def test_a_nested_setting_named_in_part_is_compared_as_the_step_reads_it(tmp_path: Path) -> None:
+    """`c4: {min_words_per_line: 3}` is the default c4 with that one rule named (pydantic fills in the rest):
+    mixing it over a run scored with the default c4 changes nothing, and was refused because the named part
+    was compared with the whole default (every other c4 rule 'changed' to nothing)."""
+    from curation.steps import get_step
+
+    c4_default = get_step("fineweb_quality").Config().model_dump()["c4"]
+    run = _fineweb_run(tmp_path, {})
+    same = _with_fineweb({"c4": {"min_words_per_line": c4_default["min_words_per_line"]}})
+    assert mix(run, same, out_dir=tmp_path / "m1")["input"] == 12
+    changed = _with_fineweb({"c4": {"min_words_per_line": c4_default["min_words_per_line"] + 2}})
+    with pytest.raises(WinnowError, match=r"\(signals\.fineweb_quality\.c4\.min_words_per_line\); mix"):
+        mix(run, changed, out_dir=tmp_path / "m2")
+
+
+def test_a_nested_setting_the_run_named_in_part_keeps_its_value_and_defaults(tmp_path: Path) -> None:
+    """The run named one c4 rule (max_word_length 500); a recipe naming it and another rule at its default is
+    the same setting, and one that leaves max_word_length out means the default 1000 there: a real change."""
+    from curation.steps import get_step
+
+    c4_default = get_step("fineweb_quality").Config().model_dump()["c4"]
+    assert c4_default["max_word_length"] != 500
+    run = _fineweb_run(tmp_path, {"c4": {"max_word_length": 500}})
+    same = _with_fineweb({"c4": {"max_word_length": 500, "filter_policy": c4_default["filter_policy"]}})
+    m = mix(run, same, out_dir=tmp_path / "m1")
+    assert m["input"] == 12 and m["recipe"]["signals"]["fineweb_quality"] == {"c4": {"max_word_length": 500}}
+    dropped = _with_fineweb({"c4": {"filter_policy": c4_default["filter_policy"]}})
+    with pytest.raises(WinnowError, match=r"\(signals\.fineweb_quality\.c4\.max_word_length\); mix"):
+        mix(run, dropped, out_dir=tmp_path / "m2")
+    both = _with_fineweb({"c4": {"max_word_length": 500, "filter_policy": not c4_default["filter_policy"]}})
+    with pytest.raises(WinnowError, match=r"\(signals\.fineweb_quality\.c4\.filter_policy\); mix"):
+        mix(run, both, out_dir=tmp_path / "m3")
