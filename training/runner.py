@@ -114,16 +114,45 @@ def is_training_run(out: Path) -> bool:
 
 
 def _is_train_config(path: Path) -> bool:
-    """Whether `path` is a config.yaml `winnow train` wrote (it validates as a TrainConfig): any other
-    config.yaml beside a Trainer checkpoint (another tool's run) must not make the folder ours to clear."""
+    """Whether `path` is a config.yaml `winnow train` wrote: any other config.yaml beside a Trainer checkpoint
+    (another tool's run) must not make the folder ours to clear.
+
+    Ours is a full dump of the TrainConfig of its day (`dump_config`): it names most of today's fields (one
+    added since is missing, and gets its default) and may name a field since removed, which `extra="forbid"`
+    would refuse, making an old run of ours look foreign. So fields TrainConfig no longer has are set aside and
+    the rest must validate, and the file must name at least half of TrainConfig's fields: another tool's
+    config.yaml lacks `model`/`data`, fails validation, or names only a few of them."""
     import yaml
     from pydantic import ValidationError
 
     try:
-        TrainConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, yaml.YAMLError, ValidationError):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return False
+    fields = TrainConfig.model_fields
+    if not isinstance(raw, dict) or 2 * len(raw.keys() & fields.keys()) < len(fields):
+        return False
+    try:
+        TrainConfig.model_validate(_known_fields(raw, TrainConfig))
+    except ValidationError:
         return False
     return True
+
+
+def _known_fields(raw: dict[str, Any], model: Any) -> dict[str, Any]:
+    """`raw` without the keys `model` has no field for, at every level of nested settings (`lora`)."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k not in model.model_fields:
+            continue
+        ann = model.model_fields[k].annotation
+        sub = next((t for t in (ann, *get_args(ann)) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        out[k] = _known_fields(v, sub) if sub is not None and isinstance(v, dict) else v
+    return out
 
 
 def check_out(cfg: TrainConfig) -> Path:
