@@ -11,6 +11,7 @@ JSONL, the row index for Parquet, the record index for WARC; 0 for a whole-file 
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import itertools
 import json
@@ -286,12 +287,22 @@ def json_array_head(f: InputFile, limit: int) -> ArrayHead | None:
 
     A pretty-printed array is decoded element by element from as much of the file as those elements need,
     so a check that samples a few records does not parse a whole (possibly huge) array that the reader's
-    first task then parses again."""
+    first task then parses again. The answer is kept for the file as it is now (its size and modification
+    time): `curate` asks twice, for the fields check and for the progress total."""
     if not _is_plain_json(f):
         return None
-    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
     try:
-        with opener(f.path, "rb") as fh:
+        st = f.path.stat()
+    except OSError:
+        return None
+    return _json_array_head(str(f.path), st.st_size, st.st_mtime_ns, limit)
+
+
+@functools.lru_cache(maxsize=16)
+def _json_array_head(path: str, size: int, mtime_ns: int, limit: int) -> ArrayHead | None:
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
             nbytes = 0
             first = b""
             for raw in fh:
