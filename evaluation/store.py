@@ -69,9 +69,12 @@ def _file_record(path: Path) -> dict[str, Any]:
 
 
 def folder_checksums(folder: Path) -> dict[str, dict[str, Any]]:
-    """`{split file: {sha256, rows, bytes}}`: from `checksums.json` when it matches the files, else computed.
+    """`{split file: {sha256, rows, bytes}}` of the files as they are now: every file is hashed each time.
 
-    A recorded entry is trusted only while the file's size is unchanged; a changed file is rehashed.
+    A recorded sha256 was trusted while the byte size was unchanged, so an in-place edit that kept the size
+    (an answer key rotated A->B) left a stale fingerprint and stale derived files (MMLU's per-subject split).
+    Hashing is cheap next to an evaluation (the whole real store, 23 MB with MMLU and HellaSwag, hashes in
+    about 0.02 s), so no cache is kept; `checksums.json` only saves the row count of an unchanged file.
     """
     recorded: dict[str, Any] = {}
     ck = folder / CHECKSUMS
@@ -83,11 +86,12 @@ def folder_checksums(folder: Path) -> dict[str, dict[str, Any]]:
                               "again)") from None
     out: dict[str, dict[str, Any]] = {}
     for f in sorted(folder.glob("*.jsonl")):
+        sha = sha256_file(f)
         rec = recorded.get(f.name)
-        if rec and rec.get("bytes") == f.stat().st_size and rec.get("sha256"):
-            out[f.name] = rec
+        if isinstance(rec, dict) and rec.get("sha256") == sha and isinstance(rec.get("rows"), int):
+            out[f.name] = {"sha256": sha, "rows": rec["rows"], "bytes": f.stat().st_size}
         else:
-            out[f.name] = _file_record(f)
+            out[f.name] = {"sha256": sha, "rows": count_rows(f), "bytes": f.stat().st_size}
     return out
 
 

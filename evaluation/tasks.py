@@ -205,10 +205,13 @@ def _check_store_files(root: Path, folder: str, sums: dict[str, dict[str, Any]],
 
 
 def _mmlu_files(mmlu_dir: Path, cache_dir: Path, checksum: str) -> Path:
-    """Split the store's one-file MMLU into `<subject>/{test,dev}.jsonl` once per data checksum."""
+    """Split the store's one-file MMLU into `<subject>/{test,dev}.jsonl` once per data checksum.
+
+    `checksum` must name the content of both files (the cache folder is named by a hash of all of it, so an
+    edit to either file, even one that keeps its size, gets a new split)."""
     import polars as pl
 
-    out = cache_dir / f"mmlu-{checksum[:16]}"
+    out = cache_dir / f"mmlu-{hashlib.sha256(checksum.encode()).hexdigest()[:32]}"
     if (out / "DONE").exists():
         return out
     tmp = out.with_name(out.name + ".tmp")

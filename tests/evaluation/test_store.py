@@ -117,3 +117,40 @@ def test_perplexity_file_checks(tmp_path: Path) -> None:
     array.write_text('["not", "an", "object"]\n')
     with pytest.raises(WinnowError, match=r"array.jsonl:1: expected a JSON object"):
         build_taskset(["arc_easy"], src, tmp_path / "inc", tmp_path / "c", perplexity=array)
+
+
+def _rewrite_same_size(path: Path, change) -> None:
+    """Rewrite a JSONL file row by row with `change(row)`, asserting its byte size is kept (an in-place edit)."""
+    before = path.stat().st_size
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    path.write_text("".join(json.dumps(change(r)) + "\n" for r in rows), encoding="utf-8")
+    assert path.stat().st_size == before
+
+
+def test_same_size_edit_changes_fingerprint_and_mmlu_split(tmp_path: Path) -> None:
+    """An edit that keeps a file's byte size (answer keys rotated) must change the recorded data checksum and
+    the MMLU per-subject files lm-eval reads: a stale checksums.json entry is not trusted on size alone."""
+    data = tmp_path / "store"
+    store.import_dir(write_store(tmp_path / "s", n=4), data)  # writes checksums.json per folder
+    cache = tmp_path / "cache"
+
+    def derived(ts_dir: Path, split: str) -> dict[str, int]:
+        cfg = yaml.safe_load((ts_dir / "mmlu_anatomy.yaml").read_text())
+        return {r["question"]: r["answer"] for r in map(json.loads, Path(
+            cfg["dataset_kwargs"]["data_files"][split]).read_text().splitlines())}
+
+    ts1 = build_taskset(["arc_easy", "mmlu"], data, tmp_path / "i1", cache)
+    test_before, dev_before = derived(tmp_path / "i1", "test"), derived(tmp_path / "i1", "dev")
+    rot = {"A": "B", "B": "C", "C": "D", "D": "A"}
+    _rewrite_same_size(data / "arc_easy" / "test.jsonl", lambda r: {**r, "answerKey": rot[r["answerKey"]]})
+    _rewrite_same_size(data / "mmlu" / "test.jsonl", lambda r: {**r, "answer": (r["answer"] + 1) % 4})
+    ts2 = build_taskset(["arc_easy", "mmlu"], data, tmp_path / "i2", cache)
+    arc_sha = store.sha256_file(data / "arc_easy" / "test.jsonl")
+    assert ts2.data_files["arc_easy/test.jsonl"] == arc_sha != ts1.data_files["arc_easy/test.jsonl"]
+    assert ts2.data_files["mmlu/test.jsonl"] != ts1.data_files["mmlu/test.jsonl"]
+    assert derived(tmp_path / "i2", "test") == {q: (a + 1) % 4 for q, a in test_before.items()}
+    # an edit of dev alone also gets a new split (the cache was named by the test file's hash only)
+    _rewrite_same_size(data / "mmlu" / "dev.jsonl", lambda r: {**r, "answer": (r["answer"] + 1) % 4})
+    ts3 = build_taskset(["mmlu"], data, tmp_path / "i3", cache)
+    assert ts3.data_files["mmlu/dev.jsonl"] != ts2.data_files["mmlu/dev.jsonl"]
+    assert derived(tmp_path / "i3", "dev") == {q: (a + 1) % 4 for q, a in dev_before.items()}
