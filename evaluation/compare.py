@@ -95,10 +95,13 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
     names = [str(f) for f in folders]
     blocking: list[str] = []
     soft: list[str] = []
-    for other, name in zip(reps[1:], names[1:], strict=True):
-        bl, so = fingerprint_diffs(reps[0], other)
-        blocking += [f"{names[0]} vs {name}: {x}" for x in bl]
-        soft += [f"{names[0]} vs {name}: {x}" for x in so]
+    # every pair, not each report against the first: with A (arc), B and C (hellaswag 0- and 3-shot) the
+    # B/C mismatch was never looked at, since A shares no benchmark with them
+    for i in range(len(reps)):
+        for j in range(i + 1, len(reps)):
+            bl, so = fingerprint_diffs(reps[i], reps[j])
+            blocking += [f"{names[i]} vs {names[j]}: {x}" for x in bl]
+            soft += [f"{names[i]} vs {names[j]}: {x}" for x in so]
     if blocking and not force:
         raise WinnowError("reports are not comparable (fingerprints differ in what changes the numbers): "
                           + "; ".join(blocking) + " (use --force to compare anyway)")

@@ -144,3 +144,26 @@ def test_plot_is_written_where_the_printed_path_says(tmp_path: Path, monkeypatch
     assert (tmp_path / "myplot").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "plot.v2").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (tmp_path / "d.svg").read_bytes()[:2000]
+
+
+def test_three_reports_check_every_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mismatch between the second and third report is refused even when the first shares no benchmark with
+    them (each later report was checked only against the first, on the benchmarks it shared with the first)."""
+    only_tq = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    rep = json.loads((only_tq / "report.json").read_text())
+    del rep["scores"]["arc_easy"], rep["files"]["samples"]["arc_easy"]
+    (only_tq / "report.json").write_text(json.dumps(rep))
+    b = make_report(tmp_path / "b", A_ACC, [0.5] * 12)
+    fp = copy.deepcopy(FP)
+    fp["num_fewshot"]["arc_easy"] = 3
+    c = make_report(tmp_path / "c", B_ACC, [0.5] * 12, fp)
+    with pytest.raises(WinnowError, match=r"b vs .*c: arc_easy: few-shot differs \(0 vs 3\)"):
+        compare([only_tq, b, c])
+    # the same refusal as the two-report compare of b and c, and --force shows it as forced
+    with pytest.raises(WinnowError, match=r"few-shot differs \(0 vs 3\)"):
+        compare([b, c])
+    assert main(["eval", "compare", str(only_tq), str(b), str(c), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "forced despite" in out and "few-shot differs (0 vs 3)" in out
+    # a matching third report adds no refusal
+    assert compare([only_tq, b, make_report(tmp_path / "d", B_ACC, [0.5] * 12)], iters=10)["forced"] == []
