@@ -4,9 +4,9 @@ and clean items, with each part's standard error and the difference.
 Which items were found comes from a curated run's decontamination signal (`signals/decontamination/`),
 restricted to the documents the run *kept* (what a model trained on it saw). For a `mix --out` folder the
 signal is its parent's (read in place) and the kept set is the mix's own: the documents the model saw.
-The signal lists matched items in `decontam_items` ("benchmark:item_id"); older runs without that column
-fall back to `matched` ("benchmark/split/item_id" keys) or, last, `match` (only each document's best match:
-a lower bound).
+The signal lists matched items in `decontam_items` ("benchmark/split/item_id" keys; before 2026-12-01
+"benchmark:item_id", without the split, which `resolve_legacy` settles where it can); older runs without that
+column fall back to `matched` (keys) or, last, `match` (only each document's best match: a lower bound).
 
 An lm-eval sample's `doc_id` is its position in the split file lm-eval evaluated (per subject for MMLU);
 the item at that position is read with the same code the decontamination index reads items with
@@ -16,6 +16,7 @@ the item at that position is read with the same code the decontamination index r
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,48 @@ def has_signal(curated: str | Path) -> bool:
     return bool(signal_files(curated))
 
 
-def contaminated_refs(curated: str | Path) -> tuple[set[str], str]:
-    """("benchmark:item_id" refs matched by documents the run kept, which column they came from).
+def is_key(ref: str) -> bool:
+    """A split-aware `benchmark/split/item_id` key (what `decontam_items` lists since 2026-12-01), not an old
+    `benchmark:item_id` ref (a benchmark folder name holds no '/', so whichever separator comes first tells)."""
+    slash, colon = ref.find("/"), ref.find(":")
+    return slash >= 0 and (colon < 0 or slash < colon)
+
+
+def _legacy(key: str) -> str:
+    parts = key.split("/", 2)
+    return f"{parts[0]}:{parts[2]}" if len(parts) == 3 else key
+
+
+@dataclass
+class Found:
+    """Benchmark items documents of one training-data folder hold.
+
+    `keys`: exact `benchmark/split/item_id` keys. `legacy`: from signals made before 2026-12-01, whose
+    `decontam_items` name an item without its split, one entry per (document, ref): the ref, how many times
+    the document lists it (once per split it was found in), the split of the document's best match (`match`,
+    split-aware) when that is this ref, and the splits the run checked for the benchmark (None: unknown).
+    Which split such a ref meant is settled against the benchmark store in `split_scores`."""
+
+    keys: set[str] = field(default_factory=set)
+    legacy: list[tuple[str, int, str | None, frozenset[str] | None]] = field(default_factory=list)
+    source: str = ""
+
+
+def _checked_splits(run: Path, bench: str) -> frozenset[str] | None:
+    """The splits of `bench` a run's decontamination checked (its per-benchmark report), if recorded."""
+    import json
+
+    from curation.store import source_dir
+
+    try:
+        rep = json.loads((source_dir(run) / "contamination" / f"{bench}.json").read_text(encoding="utf-8"))
+        return frozenset(rep["splits"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def contaminated_refs(curated: str | Path) -> Found:
+    """The benchmark items found in the documents a curated run kept, and the column they came from.
 
     The kept set is always `curated`'s own `kept/` (a mix's, not the parent's it reads signals from)."""
     import polars as pl
@@ -53,20 +94,33 @@ def contaminated_refs(curated: str | Path) -> tuple[set[str], str]:
     if kept:
         ids = pl.concat([pl.read_parquet(f, columns=["id"]) for f in kept])
         df = df.join(ids, on="id", how="semi")
-    if "decontam_items" in df.columns:
-        refs = df.get_column("decontam_items").explode().drop_nulls().to_list()
-        return set(refs), "decontam_items"
-    if "matched" in df.columns:
-        keys = df.get_column("matched").explode().drop_nulls().to_list()
-        return {_key_to_ref(k) for k in keys}, "matched"
-    if "match" in df.columns:
-        return {_key_to_ref(k) for k in df.get_column("match").drop_nulls().to_list()}, "match (best match only)"
-    raise WinnowError(f"{run}/signals/{SIGNAL}: no decontam_items, matched or match column")
-
-
-def _key_to_ref(key: str) -> str:
-    parts = key.split("/", 2)
-    return f"{parts[0]}:{parts[2]}" if len(parts) == 3 else key
+    for col in ("decontam_items", "matched"):
+        if col in df.columns:
+            break
+    else:
+        if "match" not in df.columns:
+            raise WinnowError(f"{run}/signals/{SIGNAL}: no decontam_items, matched or match column")
+        col = None
+    match = df.get_column("match") if "match" in df.columns else pl.Series([None] * df.height, dtype=pl.String)
+    found = Found(keys={k for k in match.drop_nulls().to_list() if is_key(k)},
+                  source=col or "match (best match only)")
+    if col is None:
+        return found
+    rows = (pl.DataFrame({"id": df.get_column("id"), "best": match, "ref": df.get_column(col)})
+            .explode("ref").drop_nulls("ref"))
+    refs = rows.get_column("ref").to_list()
+    found.keys |= {r for r in refs if is_key(r)}
+    old = rows.filter(~pl.Series([is_key(r) for r in refs], dtype=pl.Boolean))
+    if old.height:
+        found.source = f"{col} (without splits: curated before 2026-12-01)"
+        splits: dict[str, frozenset[str] | None] = {}
+        for r in old.group_by("id", "ref").agg(pl.len().alias("n"), pl.col("best").first()).iter_rows(named=True):
+            bench = r["ref"].split(":", 1)[0]
+            if bench not in splits:
+                splits[bench] = _checked_splits(run, bench)
+            best = r["best"] if r["best"] and is_key(r["best"]) and _legacy(r["best"]) == r["ref"] else None
+            found.legacy.append((r["ref"], int(r["n"]), best.split("/", 2)[1] if best else None, splits[bench]))
+    return found
 
 
 def _evaluated_split(task_yaml: Path) -> str:
@@ -92,8 +146,8 @@ class _Loose(yaml.SafeLoader):
 _Loose.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def doc_refs(rep: dict[str, Any], bench: str, task: str) -> list[str]:
-    """Item refs in lm-eval's doc_id order for one task of a report."""
+def doc_items(rep: dict[str, Any], bench: str, task: str) -> list[Any]:
+    """Benchmark items (`curation.decontam.benchmarks.Item`) in lm-eval's doc_id order for one task of a report."""
     from curation.decontam.benchmarks import iter_items
     from evaluation.tasks import BENCHMARKS
 
@@ -102,9 +156,49 @@ def doc_refs(rep: dict[str, Any], bench: str, task: str) -> list[str]:
     if bench == "mmlu":
         subject = task.removeprefix("mmlu_")
         items = iter_items(folder, "test", data_dir / folder / "test.jsonl")
-        return [it.ref for it in items if it.item_id.rsplit("-", 1)[0] == subject]
+        return [it for it in items if it.item_id.rsplit("-", 1)[0] == subject]
     split = _evaluated_split(Path(rep["_dir"]) / "tasks" / f"{BENCHMARKS[bench].task}.yaml")
-    return [it.ref for it in iter_items(folder, split, data_dir / folder / f"{split}.jsonl")]
+    return list(iter_items(folder, split, data_dir / folder / f"{split}.jsonl"))
+
+
+def resolve_legacy(found: Found, folder: str, data_dir: Path) -> tuple[set[str], set[str]]:
+    """(exact keys, ambiguous keys) of one benchmark folder's old split-less refs, settled against the store.
+
+    A ref `folder:item_id` can mean the item with that id in any split the run checked that holds such an id
+    (for ARC's ids one split; for MMLU's `<subject>-<row>` dev and test alike). A document lists the ref once per
+    split it was found in, and its best match names one split: when that accounts for every listing, or the
+    document lists it as often as there are such splits, the splits are known; otherwise the splits left over
+    are ambiguous (neither contaminated nor clean)."""
+    from curation.decontam.benchmarks import DEFAULT_SPLITS, iter_items
+
+    ids: dict[str, set[str] | None] = {}
+
+    def holds(split: str, item_id: str) -> bool:
+        if split not in ids:
+            f = data_dir / folder / f"{split}.jsonl"
+            ids[split] = {it.item_id for it in iter_items(folder, split, f)} if f.is_file() else None
+        got = ids[split]
+        return True if got is None else item_id in got  # a split not in this store: it may hold the id
+
+    present = {p.stem for p in (data_dir / folder).glob("*.jsonl")} & set(DEFAULT_SPLITS)
+    exact: set[str] = set()
+    ambiguous: set[str] = set()
+    for ref, n, best, checked in found.legacy:
+        bench, item_id = ref.split(":", 1)
+        if bench != folder:
+            continue
+        cands = sorted(s for s in (checked if checked is not None else present) if holds(s, item_id))
+        if best is not None and best not in cands:
+            cands.append(best)
+        if n >= len(cands):
+            known = set(cands)
+        elif best is not None and n == 1:
+            known = {best}
+        else:
+            known = {best} if best else set()
+            ambiguous |= {f"{folder}/{s}/{item_id}" for s in cands if s not in known}
+        exact |= {f"{folder}/{s}/{item_id}" for s in known}
+    return exact, ambiguous - exact
 
 
 def _mean_se(xs: list[float]) -> tuple[float | None, float | None]:
@@ -118,29 +212,40 @@ def _mean_se(xs: list[float]) -> tuple[float | None, float | None]:
     return m, math.sqrt(var / n)
 
 
-def split_scores(rep: dict[str, Any], refs: set[str]) -> dict[str, dict[str, Any]]:
+def split_scores(rep: dict[str, Any], found: Found) -> dict[str, dict[str, Any]]:
     """Per benchmark: contaminated and clean items' mean score, standard error, count, and the difference
-    (contaminated - clean) with its standard error (independent parts)."""
+    (contaminated - clean) with its standard error (independent parts). Items an old signal cannot place in a
+    split (see `resolve_legacy`) are counted as `ambiguous` and left out of both parts."""
     from evaluation import report as rpt
+    from evaluation.tasks import BENCHMARKS
 
     out: dict[str, dict[str, Any]] = {}
     for bench, s in rep["scores"].items():
         dirty: list[float] = []
         clean: list[float] = []
+        unsure = 0
+        exact, ambiguous = resolve_legacy(found, BENCHMARKS[bench].folder, Path(rep["config"]["data_dir"]))
+        exact |= found.keys
         for task in s.get("tasks", [bench]):
-            order = doc_refs(rep, bench, task)
+            order = doc_items(rep, bench, task)
             for doc_id, value in rpt.read_samples(rep, task, s["metric"]).items():
                 if doc_id >= len(order):
                     raise WinnowError(f"{rep['_dir']}: {task} doc {doc_id} is beyond the {len(order)} items in the "
                                       "benchmark store (the store changed since the report was made?)")
-                (dirty if order[doc_id] in refs else clean).append(value)
+                key = order[doc_id].key
+                if key in exact:
+                    dirty.append(value)
+                elif key in ambiguous:
+                    unsure += 1
+                else:
+                    clean.append(value)
         md, sd = _mean_se(dirty)
         mc, sc = _mean_se(clean)
         diff = md - mc if md is not None and mc is not None else None
         se = math.sqrt(sd ** 2 + sc ** 2) if sd is not None and sc is not None else None
         out[bench] = {"metric": s["metric"], "contaminated": {"n": len(dirty), "value": md, "stderr": sd},
                       "clean": {"n": len(clean), "value": mc, "stderr": sc},
-                      "difference": diff, "difference_stderr": se}
+                      "difference": diff, "difference_stderr": se, "ambiguous": {"n": unsure}}
     return out
 
 
@@ -148,15 +253,17 @@ def contamination_block(rep: dict[str, Any], curated: list[Path], unchecked: lis
     """What `report.json` records under "contamination": an item counts as contaminated when any of the curated
     runs the model was trained on kept it. `unchecked` are training-data runs without the signal, whose items
     the split cannot see (recorded, so a reader knows the clean side may hold some)."""
-    refs: set[str] = set()
+    found = Found()
     sources = []
     for run in curated:
-        found, source = contaminated_refs(run)
-        refs |= found
-        sources.append(source)
+        f = contaminated_refs(run)
+        found.keys |= f.keys
+        found.legacy += f.legacy
+        sources.append(f.source)
+    n_items = len(found.keys | {r for r, *_ in found.legacy})
     return {"curated": [str(Path(c).absolute()) for c in curated], "source": " + ".join(dict.fromkeys(sources)),
-            "items_in_training_data": len(refs), "unchecked": [str(Path(u).absolute()) for u in unchecked],
-            "benchmarks": split_scores(rep, refs)}
+            "items_in_training_data": n_items, "unchecked": [str(Path(u).absolute()) for u in unchecked],
+            "benchmarks": split_scores(rep, found)}
 
 
 def curated_runs(block: dict[str, Any]) -> list[str]:
@@ -180,4 +287,8 @@ def render(block: dict[str, Any]) -> list[str]:
         lines.append(f"  {b:<16} contaminated {f(d['value'])} ± {f(d['stderr'])} (n={d['n']})   "
                      f"clean {f(c['value'])} ± {f(c['stderr'])} (n={c['n']})   "
                      f"difference {f(s['difference'])} ± {f(s['difference_stderr'])}")
+        if (s.get("ambiguous") or {}).get("n"):
+            lines.append(f"  {'':<16} {s['ambiguous']['n']} item(s) left out of both: the training data's signal "
+                         "(curated before 2026-12-01) names items without their split, and this benchmark's ids "
+                         "repeat across splits (MMLU dev and test); curate again to place them")
     return lines

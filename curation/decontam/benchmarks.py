@@ -43,7 +43,14 @@ class Item:
 
     @property
     def ref(self) -> str:
-        """`benchmark:item_id`, the form the `decontam_items` signal column lists."""
+        """What the `decontam_items` signal column lists: `benchmark/split/item_id` (the key). Split-aware,
+        because some ids are only unique within a split file (MMLU's `<subject>-<row>`: dev item 0 and test
+        item 0 of a subject share `abstract_algebra-0`)."""
+        return self.key
+
+    @property
+    def legacy_ref(self) -> str:
+        """`benchmark:item_id`, what `decontam_items` listed before 2026-12-01 (no split: read old runs with it)."""
         return f"{self.benchmark}:{self.item_id}"
 
     @property

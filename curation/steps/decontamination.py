@@ -14,9 +14,10 @@ Signal columns (one row per document):
   whole question). A stricter cut is a recipe rule on `overlap`.
 * `match`: `benchmark/split/item_id` of that item; `benchmark` its folder; `layout` the layout it was found in
   (`question`, `question+options`, `question+answer`); `shared_ngrams` the question n-grams found.
-* `decontam_items`: EVERY item found, as `benchmark:item_id` (e.g. `mmlu:abstract_algebra-12`,
-  `arc_challenge:Mercury_7175875`); `decontam_layouts`: the layout of each, in the same order. These are
-  what a contamination split of evaluation scores joins on (`benchmark` = the benchmark folder name,
+* `decontam_items`: EVERY item found, as `benchmark/split/item_id` (e.g. `mmlu/test/abstract_algebra-12`,
+  `arc_challenge/test/Mercury_7175875`; before 2026-12-01 `benchmark:item_id`, without the split, which cannot
+  tell MMLU's dev row 12 from its test row 12); `decontam_layouts`: the layout of each, in the same order. These
+  are what a contamination split of evaluation scores joins on (`benchmark` = the benchmark folder name,
   `item_id` = the id `curation.decontam.benchmarks` gives that benchmark's items).
 * `n_items`: how many items were found.
 

@@ -58,7 +58,8 @@ def test_items_take_question_options_and_correct_answer(bench: Path) -> None:
     items = {it.key: it for it in load_items(bench)}
     assert items["arc_easy/test/Q1"].text == f"{ARC_Q} evaporation"
     assert items["arc_easy/test/Q1"].options == ("evaporation", "condensation")
-    assert items["arc_easy/test/Q1"].ref == "arc_easy:Q1"
+    assert items["arc_easy/test/Q1"].ref == "arc_easy/test/Q1"  # split-aware: MMLU ids repeat across splits
+    assert items["arc_easy/test/Q1"].legacy_ref == "arc_easy:Q1"  # what runs before 2026-12-01 listed
     assert items["hellaswag/validation/7"].text == f"{HS_CTX} puts a brand new gutter in its place."
     assert items["mmlu/test/abstract_algebra-0"].text == f"{MMLU_Q} 120"
     assert items["mmlu/test/abstract_algebra-0"].options == ("60", "120", "24", "5")
@@ -146,7 +147,8 @@ def test_long_question_with_shuffled_options_reports_the_layout(bench: Path) -> 
     out = step.score(_batch([FILLER + page + FILLER, FILLER + MMLU_Q + " " + FILLER, FILLER]))
     assert out["contaminated"].to_list() == [True, True, False]
     assert out["layout"].to_list() == ["question+options", "question", None]
-    assert out["decontam_items"].to_list() == [["mmlu:abstract_algebra-0"], ["mmlu:abstract_algebra-0"], []]
+    assert out["decontam_items"].to_list() == [["mmlu/test/abstract_algebra-0"], ["mmlu/test/abstract_algebra-0"],
+                                               []]
 
 
 def _batch(texts: list[str]) -> pl.DataFrame:
@@ -178,8 +180,9 @@ def test_step_scores_finalizes_and_reports(bench: Path, tmp_path: Path) -> None:
     ov = sig.get_column("overlap").to_list()
     assert ov == [1.0, 0.0, 1.0, 1.0]  # the whole question, in each contaminated document
     assert sig.get_column("layout").to_list() == ["question+answer", None, "question+answer", "question"]
-    assert sig.get_column("decontam_items").to_list() == [["hellaswag:7"], [], ["mmlu:abstract_algebra-0"],
-                                                          ["mmlu:abstract_algebra-0"]]
+    assert sig.get_column("decontam_items").to_list() == [["hellaswag/validation/7"], [],
+                                                          ["mmlu/test/abstract_algebra-0"],
+                                                          ["mmlu/test/abstract_algebra-0"]]
     reports = {p.stem: json.loads(p.read_text()) for p in (run_dir / "contamination").glob("*.json")}
     assert set(reports) == {"arc_easy", "hellaswag", "mmlu", "truthfulqa_gen", "truthfulqa_mc"}
     assert reports["mmlu"]["items_matched"] == 1 and reports["mmlu"]["docs_matched"] == 2

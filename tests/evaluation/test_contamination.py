@@ -149,10 +149,10 @@ def mixed(setup):
 def test_a_mix_is_split_by_its_own_kept_documents(mixed):
     from evaluation.contamination import contaminated_refs, has_signal
 
-    planted = {f"arc_easy:Q{i}" for i in PLANTED}
-    assert contaminated_refs(mixed["decon"])[0] == set()  # the parent dropped every leaked document
+    planted = {f"arc_easy/test/Q{i}" for i in PLANTED}
+    assert contaminated_refs(mixed["decon"]).keys == set()  # the parent dropped every leaked document
     assert has_signal(mixed["mix"])  # the mix reads its parent's signal in place
-    assert contaminated_refs(mixed["mix"])[0] == planted
+    assert contaminated_refs(mixed["mix"]).keys == planted
 
 
 @pytest.mark.slow
@@ -210,3 +210,115 @@ def test_every_training_stage_counts_and_data_without_the_signal_is_named(setup,
     assert "not checked (no decontamination signal)" in printed
     man = json.loads((out / "manifest.json").read_text())
     assert {str(setup["run"].absolute()), str(dpo_data.absolute())} <= {p["path"] for p in man["lineage"]["parents"]}
+
+
+_MMLU_QS = {("dev", 0): "Which cyclic group of integers under addition modulo seven has exactly the order asked for",
+            ("dev", 1): "How many generators does the multiplicative group of a finite field with nine elements have",
+            ("test", 0): "Find every value of c in the ring of integers modulo three so that the quotient is a field",
+            ("test", 1): "What is the degree of the field extension got by adjoining two square roots to the rationals"}
+
+
+def _mmlu_q(split: str, row: int) -> str:
+    return _MMLU_QS[split, row] + "?"
+
+
+MMLU_CHOICES = ["seven elements", "fourteen elements", "three elements", "one element"]
+
+
+@pytest.fixture(scope="module")
+def mmlu_runs(tmp_path_factory):
+    """An MMLU store whose abstract_algebra dev and test files both hold rows 0 and 1 (ids `abstract_algebra-0`
+    and `-1` in each), and curated runs that leak some of them:
+    * `a`: one document with dev row 0, another with test row 1 (question and answer);
+    * `b`: ONE document with dev row 0 (question and options: its best match) and test row 1 (with answer)."""
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from tests.evaluation.conftest import mmlu_subjects, write_store
+
+    d = tmp_path_factory.mktemp("mmlu_contam")
+    store = write_store(d / "benchmarks", n=2, mmlu=False)
+    for split in ("test", "dev"):
+        rows = [{"question": _mmlu_q(split, i), "subject": "abstract_algebra", "choices": MMLU_CHOICES,
+                 "answer": 0} for i in (0, 1)]
+        rows += [{"question": f"In {s}, which {split} answer is right?", "subject": s, "choices": ["0", "1", "2", "3"],
+                  "answer": 1} for s in mmlu_subjects() if s != "abstract_algebra"]
+        write_jsonl(store / "mmlu" / f"{split}.jsonl", rows)
+    qa = {k: _mmlu_q(*k) + " " + MMLU_CHOICES[0] + ". " for k in (("dev", 0), ("test", 1))}
+    quiz = _mmlu_q("dev", 0) + " (A) " + " (B) ".join(MMLU_CHOICES) + ". "
+    corpora = {"a": [FILLER + qa["dev", 0] + FILLER, FILLER + qa["test", 1] + FILLER],
+               "b": [FILLER + quiz + FILLER + qa["test", 1] + FILLER]}
+    recipe = Recipe(name="keep-all", signals={"decontamination": {"benchmarks_dir": str(store),
+                                                                 "benchmarks": ["mmlu"]}}, rules=[])
+    runs = {}
+    for name, texts in corpora.items():
+        docs = [{"id": f"{name}-f", "text": FILLER * 2}]
+        docs += [{"id": f"{name}{i}", "text": t} for i, t in enumerate(texts)]
+        (d / f"{name}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in docs), encoding="utf-8")
+        curate([d / f"{name}.jsonl"], d / name, recipe, workspace=d / "ws")
+        runs[name] = d / name
+    return {"store": store, **runs}
+
+
+def _as_curated_before_the_split_aware_refs(run: Path, to: Path) -> Path:
+    """A copy of a curated run whose signal lists items as old runs did: `benchmark:item_id`, no split."""
+    import shutil
+
+    import polars as pl
+
+    shutil.copytree(run, to)
+    for f in (to / "signals" / "decontamination").glob("*.parquet"):
+        df = pl.read_parquet(f)
+        old = [[f"{k.split('/', 2)[0]}:{k.split('/', 2)[2]}" for k in ks] for ks in df["decontam_items"].to_list()]
+        df.with_columns(pl.Series("decontam_items", old, dtype=pl.List(pl.String))).write_parquet(f)
+    return to
+
+
+def test_mmlu_dev_and_test_items_of_one_subject_and_row_are_told_apart(mmlu_runs, tmp_path):
+    """MMLU numbers items by row within each split file: dev row 0 and test row 0 of a subject share an id. A
+    document holding dev row 0 does not contaminate test row 0, for new runs and, through the signal's best
+    match, for runs curated before refs named the split."""
+    from evaluation.contamination import contaminated_refs, resolve_legacy
+
+    a = contaminated_refs(mmlu_runs["a"])
+    assert a.keys == {"mmlu/dev/abstract_algebra-0", "mmlu/test/abstract_algebra-1"} and not a.legacy
+    old = contaminated_refs(_as_curated_before_the_split_aware_refs(mmlu_runs["a"], tmp_path / "a-old"))
+    assert old.legacy and "without splits" in old.source
+    exact, ambiguous = resolve_legacy(old, "mmlu", mmlu_runs["store"])
+    assert exact | old.keys == {"mmlu/dev/abstract_algebra-0", "mmlu/test/abstract_algebra-1"} and not ambiguous
+    # one document with dev row 0 (its best match) and test row 1: the old signal says `abstract_algebra-1` was
+    # found but not in which split (dev and test both have a row 1): ambiguous, never silently clean
+    old_b = contaminated_refs(_as_curated_before_the_split_aware_refs(mmlu_runs["b"], tmp_path / "b-old"))
+    exact, ambiguous = resolve_legacy(old_b, "mmlu", mmlu_runs["store"])
+    assert exact | old_b.keys == {"mmlu/dev/abstract_algebra-0"}
+    assert ambiguous == {"mmlu/dev/abstract_algebra-1", "mmlu/test/abstract_algebra-1"}
+    assert contaminated_refs(mmlu_runs["b"]).keys == {"mmlu/dev/abstract_algebra-0", "mmlu/test/abstract_algebra-1"}
+
+
+@pytest.mark.slow
+def test_eval_splits_mmlu_by_split_aware_items(mmlu_runs, tiny_model, tmp_path, capsys):
+    """`eval run --benchmarks mmlu`: test row 1 of abstract_algebra is the one contaminated item (its doc_id is
+    1 in mmlu_abstract_algebra); test row 0 shares its id with the leaked dev row 0 and stays clean. A run
+    curated before refs named the split says how many items it cannot place instead of counting them."""
+    from app.cli import main
+    from evaluation import report as rpt
+    from evaluation.contamination import contamination_block
+
+    out = tmp_path / "rep"
+    assert main(["eval", "run", "--model", str(tiny_model), "--benchmarks", "mmlu", "--data-dir",
+                 str(mmlu_runs["store"]), "--contamination", str(mmlu_runs["a"]), "--out", str(out),
+                 "--workspace", str(tmp_path / "ws")]) == 0
+    s = json.loads((out / "report.json").read_text())["contamination"]["benchmarks"]["mmlu"]
+    n_test = 57 + 1  # one row per subject, two for abstract_algebra
+    f = next((out / "lm_eval").rglob("samples_mmlu_abstract_algebra_*.jsonl"))
+    acc = {r["doc_id"]: float(r["acc"]) for r in map(json.loads, f.read_text().splitlines())}
+    assert (s["contaminated"]["n"], s["clean"]["n"]) == (1, n_test - 1)
+    assert s["contaminated"]["value"] == pytest.approx(acc[1]) and s["ambiguous"]["n"] == 0
+    capsys.readouterr()
+    rep = {**rpt.load_report(out), "_dir": str(out)}
+    old_b = _as_curated_before_the_split_aware_refs(mmlu_runs["b"], tmp_path / "b-old")
+    block = contamination_block(rep, [old_b])
+    s = block["benchmarks"]["mmlu"]
+    assert (s["contaminated"]["n"], s["clean"]["n"], s["ambiguous"]["n"]) == (0, n_test - 1, 1)
+    from evaluation.contamination import render
+
+    assert any("1 item(s) left out of both" in line for line in render(block))
