@@ -73,16 +73,43 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int
     return {"diff": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi), "iters": iters}
 
 
-def _paired_values(a: dict[str, Any], b: dict[str, Any], bench: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _paired_values(a: dict[str, Any], b: dict[str, Any], bench: str
+                   ) -> tuple[np.ndarray, np.ndarray, str, tuple[int, int]]:
+    """The metric of the items both reports scored (paired by task + doc_id), and how many items each report's
+    per-sample files hold for the benchmark (over all its own tasks)."""
     metric = a["scores"][bench]["metric"]
-    tasks = sorted(set(a["scores"][bench].get("tasks", [bench])) & set(b["scores"][bench].get("tasks", [bench])))
+    ta, tb = a["scores"][bench].get("tasks", [bench]), b["scores"][bench].get("tasks", [bench])
     va, vb = [], []
-    for task in tasks:
-        sa, sb = rpt.read_samples(a, task, metric), rpt.read_samples(b, task, metric)
+    held = [0, 0]
+    for task in sorted(set(ta) | set(tb)):
+        sa = rpt.read_samples(a, task, metric) if task in ta else {}
+        sb = rpt.read_samples(b, task, metric) if task in tb else {}
+        held[0] += len(sa)
+        held[1] += len(sb)
         for doc in sorted(set(sa) & set(sb)):
             va.append(sa[doc])
             vb.append(sb[doc])
-    return np.asarray(va, dtype=np.float64), np.asarray(vb, dtype=np.float64), metric
+    return np.asarray(va, dtype=np.float64), np.asarray(vb, dtype=np.float64), metric, (held[0], held[1])
+
+
+def _short_pairs(bench: str, names: list[str], reps: list[dict[str, Any]], n_pairs: int,
+                 held: tuple[int, int]) -> dict[str, Any] | None:
+    """When fewer items pair than either report's score is over: each report's n, what its samples hold, and
+    which report is short (its per-sample files miss items its score counted), else None."""
+    ns = []
+    for r, h in zip(reps, held, strict=True):
+        n = r["scores"][bench].get("n")
+        ns.append(int(n) if isinstance(n, int | float) and n > 0 else h)
+    if n_pairs >= max(ns):
+        return None
+    short = [names[i] for i in range(2) if held[i] < ns[i]]
+    parts = [f"{names[i]} n={ns[i]}" + (f" (its per-sample files hold only {held[i]})" if held[i] < ns[i] else "")
+             for i in range(2) if n_pairs < ns[i]]
+    why = f"samples missing from {' and '.join(short)}" if short else "the reports scored different items"
+    return {"n": ns, "held": list(held), "short": short,
+            "message": f"{bench}: only {n_pairs} items pair, fewer than {' and '.join(parts)}: {why}; the "
+                       "headline scores are over each report's full set, the paired difference over the "
+                       f"{n_pairs} shared items"}
 
 
 def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: int = 0) -> dict[str, Any]:
@@ -102,8 +129,16 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
             bl, so = fingerprint_diffs(reps[i], reps[j])
             blocking += [f"{names[i]} vs {names[j]}: {x}" for x in bl]
             soft += [f"{names[i]} vs {names[j]}: {x}" for x in so]
+    values = []
+    if len(reps) == 2:
+        for bench in sorted(set(reps[0]["scores"]) & set(reps[1]["scores"])):
+            va, vb, metric, held = _paired_values(reps[0], reps[1], bench)
+            short = _short_pairs(bench, names, reps, int(va.size), held)
+            if short:  # refused like a fingerprint mismatch: full-set scores are not what the pairs measure
+                blocking.append(f"{names[0]} vs {names[1]}: {short['message']}")
+            values.append((bench, va, vb, metric, short))
     if blocking and not force:
-        raise WinnowError("reports are not comparable (fingerprints differ in what changes the numbers): "
+        raise WinnowError("reports are not comparable (they differ in what changes the numbers): "
                           + "; ".join(blocking) + " (use --force to compare anyway)")
     benches = sorted(set().union(*(r["scores"] for r in reps)))
     table = []
@@ -120,11 +155,10 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
                            "contamination": [r.get("contamination") for r in reps]}
     if len(reps) == 2:
         paired = []
-        for bench in sorted(set(reps[0]["scores"]) & set(reps[1]["scores"])):
-            va, vb, metric = _paired_values(reps[0], reps[1], bench)
+        for bench, va, vb, metric, short in values:
             entry: dict[str, Any] = {"benchmark": bench, "metric": metric, "n_pairs": int(va.size),
                                      "mean_a": float(va.mean()) if va.size else None,
-                                     "mean_b": float(vb.mean()) if vb.size else None}
+                                     "mean_b": float(vb.mean()) if vb.size else None, "short": short}
             entry["bootstrap"] = paired_bootstrap(va, vb, iters=iters, seed=seed)
             binary = va.size > 0 and bool(np.isin(va, (0.0, 1.0)).all() and np.isin(vb, (0.0, 1.0)).all())
             entry["mcnemar"] = mcnemar_exact(va, vb) if binary else None
@@ -156,7 +190,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     prows = []
     for p in result.get("paired", []):
         bs, mc = p["bootstrap"], p["mcnemar"]
-        prows.append([p["benchmark"], str(p["n_pairs"]), _fmt(bs["diff"]),
+        prows.append([p["benchmark"], f"{p['n_pairs']}*" if p.get("short") else str(p["n_pairs"]), _fmt(bs["diff"]),
                       f"[{_fmt(bs['ci_low'])}, {_fmt(bs['ci_high'])}]",
                       str(mc["only_a_correct"]) if mc else "-", str(mc["only_b_correct"]) if mc else "-",
                       f"{mc['p_value']:.4g}" if mc else "n/a (not 0/1)"])
@@ -166,6 +200,10 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     lines += _grid(head, rows, fmt)
     if prows:
         lines += ["", "paired over shared samples (task + doc_id):"] + _grid(phead, prows, fmt)
+        for p in result.get("paired", []):
+            if p.get("short"):
+                lines.append(f"* {p['short']['message']}: over those items A = {_fmt(p['mean_a'])}, "
+                             f"B = {_fmt(p['mean_b'])}")
     for lab, block in zip(labels, result.get("contamination", []), strict=False):
         if block:
             from evaluation.contamination import render as render_contamination

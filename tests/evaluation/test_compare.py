@@ -70,7 +70,9 @@ def test_bootstrap_matches_loop_and_is_seeded() -> None:
 def test_compare_two_reports(tmp_path: Path) -> None:
     a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
     b = make_report(tmp_path / "b", B_ACC[:10], [0.25] * 10)  # B has fewer samples: only shared ones pair
-    res = compare([a, b], iters=500)
+    with pytest.raises(WinnowError, match="only 10 items pair"):  # refused unless forced (see test_short_...)
+        compare([a, b], iters=500)
+    res = compare([a, b], iters=500, force=True)
     arc = next(p for p in res["paired"] if p["benchmark"] == "arc_easy")
     assert arc["n_pairs"] == 10
     assert arc["mcnemar"]["only_a_correct"] == 5 and arc["mcnemar"]["only_b_correct"] == 1
@@ -78,7 +80,7 @@ def test_compare_two_reports(tmp_path: Path) -> None:
     tq = next(p for p in res["paired"] if p["benchmark"] == "truthfulqa_mc2")
     assert tq["mcnemar"] is None and tq["bootstrap"]["diff"] == pytest.approx(-0.25)
     md = render(res, "markdown")
-    assert "| arc_easy | 10 |" in md
+    assert "| arc_easy | 10* |" in md and "the reports scored different items" in md
     assert json.loads(render(res, "json"))["paired"][0]["n_pairs"] == 10
     assert "McNemar p" in render(res, "table")
 
@@ -167,3 +169,39 @@ def test_three_reports_check_every_pair(tmp_path: Path, capsys: pytest.CaptureFi
     assert "forced despite" in out and "few-shot differs (0 vs 3)" in out
     # a matching third report adds no refusal
     assert compare([only_tq, b, make_report(tmp_path / "d", B_ACC, [0.5] * 12)], iters=10)["forced"] == []
+
+
+def _set_n(folder: Path, n: int) -> None:
+    rep = json.loads((folder / "report.json").read_text())
+    for s in rep["scores"].values():
+        s["n"] = n
+    (folder / "report.json").write_text(json.dumps(rep))
+
+
+def test_short_report_is_refused_and_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A report whose per-sample file misses items its score counted is not paired silently on the overlap:
+    refused without --force, naming the benchmark and the short report; forced, the pairs are marked and the
+    paired means shown beside the full-set scores."""
+    a = make_report(tmp_path / "a", A_ACC, [0.5] * 12)
+    b = make_report(tmp_path / "b", B_ACC, [0.25] * 12)
+    _set_n(a, 12)
+    _set_n(b, 12)
+    assert compare([a, b], iters=10)["forced"] == []  # complete reports pair on every item
+    lines = (b / "s" / "arc.jsonl").read_text().splitlines()
+    (b / "s" / "arc.jsonl").write_text("\n".join(lines[:9]) + "\n")  # 3 samples lost, score still over 12
+    with pytest.raises(WinnowError) as e:
+        compare([a, b], iters=10)
+    msg = str(e.value)
+    assert f"arc_easy: only 9 items pair, fewer than {a} n=12 and {b} n=12 (its per-sample files hold only 9)" in msg
+    assert f"samples missing from {b}" in msg and "truthfulqa_mc2" not in msg and "--force" in msg
+    assert main(["eval", "compare", str(a), str(b)]) == 2
+    res = compare([a, b], iters=10, force=True)
+    arc = next(p for p in res["paired"] if p["benchmark"] == "arc_easy")
+    assert arc["n_pairs"] == 9 and arc["short"]["short"] == [str(b)] and arc["short"]["held"] == [12, 9]
+    assert arc["mean_a"] == pytest.approx(np.mean(A_ACC[:9])) and arc["mean_b"] == pytest.approx(np.mean(B_ACC[:9]))
+    text = render(res)
+    assert "| arc_easy | 9* |" in render(res, "markdown")
+    assert f"over those items A = {np.mean(A_ACC[:9]):.4f}, B = {np.mean(B_ACC[:9]):.4f}" in text
+    assert "forced despite" in text
+    tq = next(p for p in res["paired"] if p["benchmark"] == "truthfulqa_mc2")
+    assert tq["short"] is None and tq["n_pairs"] == 12
