@@ -3,7 +3,8 @@ and clean items, with each part's standard error and the difference.
 
 Which items were found comes from a curated run's decontamination signal (`signals/decontamination/`),
 restricted to the documents the run *kept* (what a model trained on it saw). For a `mix --out` folder the
-signal is its parent's (read in place) and the kept set is the mix's own: the documents the model saw.
+signal is its parent's (read in place) and the kept set is the mix's own: the documents the model saw. For an
+`ablate` sample folder the signal is its mix's and the kept set is the sample's documents.
 The signal lists matched items in `decontam_items` ("benchmark/split/item_id" keys; before 2026-12-01
 "benchmark:item_id", without the split, which `resolve_legacy` settles where it can); older runs without that
 column fall back to `matched` (keys) or, last, `match` (only each document's best match: a lower bound).
@@ -28,10 +29,27 @@ SIGNAL = "decontamination"
 
 
 def signal_files(curated: str | Path) -> list[Path]:
-    """The decontamination signal's files of a run: its own, or for a `mix --out` folder its parent's."""
+    """The decontamination signal's files of a run: its own, for a `mix --out` folder its parent's, for an
+    `ablate` sample folder those of the mix it was drawn from."""
     from curation.store import signal_files as run_signal_files
 
-    return run_signal_files(Path(curated), SIGNAL)
+    return run_signal_files(sample_parent(curated) or Path(curated), SIGNAL)
+
+
+def sample_parent(folder: str | Path) -> Path | None:
+    """For an `ablate` sample folder (sample.parquet, manifest kind "sample"), the mix it was drawn from: a model
+    trained on the sample saw only the sample's documents, a subset of the mix's kept/."""
+    import json
+
+    folder = Path(folder)
+    if not (folder / "sample.parquet").is_file():
+        return None
+    try:
+        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        parents = man["lineage"]["parents"] if man.get("kind") == "sample" else []
+        return Path(parents[0]["path"]) if parents else None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
 
 
 def has_signal(curated: str | Path) -> bool:
@@ -81,7 +99,8 @@ def _checked_splits(run: Path, bench: str) -> frozenset[str] | None:
 def contaminated_refs(curated: str | Path) -> Found:
     """The benchmark items found in the documents a curated run kept, and the column they came from.
 
-    The kept set is always `curated`'s own `kept/` (a mix's, not the parent's it reads signals from)."""
+    The kept set is always `curated`'s own `kept/` (a mix's, not the parent's it reads signals from); for an
+    `ablate` sample folder, the documents in its sample.parquet (what a model trained on it saw)."""
     import polars as pl
 
     run = Path(curated)
@@ -90,7 +109,8 @@ def contaminated_refs(curated: str | Path) -> Found:
         raise WinnowError(f"--contamination {curated}: no decontamination signal (signals/{SIGNAL}/ is empty or "
                           "missing); curate with the decontamination signal first")
     df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
-    kept = sorted((run / "kept").glob("*.parquet"))
+    parent = sample_parent(run)
+    kept = [run / "sample.parquet"] if parent is not None else sorted((run / "kept").glob("*.parquet"))
     if kept:
         ids = pl.concat([pl.read_parquet(f, columns=["id"]) for f in kept])
         df = df.join(ids, on="id", how="semi")
@@ -117,7 +137,7 @@ def contaminated_refs(curated: str | Path) -> Found:
         for r in old.group_by("id", "ref").agg(pl.len().alias("n"), pl.col("best").first()).iter_rows(named=True):
             bench = r["ref"].split(":", 1)[0]
             if bench not in splits:
-                splits[bench] = _checked_splits(run, bench)
+                splits[bench] = _checked_splits(parent or run, bench)
             best = r["best"] if r["best"] and is_key(r["best"]) and _legacy(r["best"]) == r["ref"] else None
             found.legacy.append((r["ref"], int(r["n"]), best.split("/", 2)[1] if best else None, splits[bench]))
     return found

@@ -103,14 +103,18 @@ def _training_data_runs(model: str, ws: Path) -> tuple[list[Path], list[Path]]:
     include decontamination, those without). Every branch counts (an SFT run on one corpus and a DPO run on
     another both put items in front of the model); on each branch the nearest such folder is the one trained
     on, so the split counts the documents it kept (a mix's kept/, not its parent's, which may have dropped the
-    contaminated documents the mix keeps), and the search does not go past it."""
+    contaminated documents the mix keeps), and the search does not go past it. An `ablate` sample folder is
+    the training data itself (a subset of its mix's kept/), so the split counts only the sample's documents."""
     if not Path(model).is_dir():
         return [], []
     from app.lineage import lineage
     from curation.run_reader import RunReader, is_run_dir
-    from evaluation.contamination import SIGNAL
+    from evaluation.contamination import SIGNAL, sample_parent
+    from evaluation.contamination import has_signal as sample_has_signal
 
     def has_signal(folder: str) -> bool:  # its own signals or, for a mix, its parent's (read in place)
+        if sample_parent(folder) is not None:
+            return sample_has_signal(folder)
         return is_run_dir(folder) and SIGNAL in RunReader(folder).signal_steps()
 
     g = lineage(model, ws)
@@ -123,7 +127,7 @@ def _training_data_runs(model: str, ws: Path) -> tuple[list[Path], list[Path]]:
             if e.parent in seen:
                 continue
             seen.add(e.parent)
-            if g.nodes[e.parent].kind in ("curated", "mix"):
+            if g.nodes[e.parent].kind in ("curated", "mix") or sample_parent(e.parent) is not None:
                 (checked if has_signal(e.parent) else unchecked).append(Path(e.parent))
             else:
                 todo.append(e.parent)

@@ -322,3 +322,36 @@ def test_eval_splits_mmlu_by_split_aware_items(mmlu_runs, tiny_model, tmp_path, 
     from evaluation.contamination import render
 
     assert any("1 item(s) left out of both" in line for line in render(block))
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_an_ablate_sample_is_split_by_the_sample(setup, mixed, tiny_model, tmp_path, capsys):
+    """`ablate` trains each arm on a sample of its mix (one token budget for every arm): the model saw the
+    sample's documents, not the mix's whole kept/, so only the leaked items the sample holds are contaminated."""
+    import shutil
+
+    import polars as pl
+
+    from app.ablate import Arm, write_sample
+    from app.cli import main
+    from curation.lineage_record import lineage_block, stamp_fingerprint
+
+    arm = Arm("keep-all", "keep-all.yaml", mixed["mix"], tmp_path / "samples" / "keep-all")
+    write_sample(arm, budget=100, seed=3, tok_file=tiny_model / "tokenizer.json")
+    in_sample = set(pl.read_parquet(arm.sample_dir / "sample.parquet")["id"].to_list())
+    seen = {i for i in PLANTED if f"leak{i}" in in_sample}
+    assert 0 < len(seen) < len(PLANTED)  # the sample holds some leaked documents, not all
+    model = tmp_path / "trained"
+    shutil.copytree(tiny_model, model)
+    man = {"kind": "train-sft", "lineage": lineage_block(inputs=[tiny_model], parents=[arm.sample_dir],
+                                                          command=["test"], kind="pretrain")}
+    stamp_fingerprint(man, [model / "config.json"])
+    (model / "manifest.json").write_text(json.dumps(man))
+    out = tmp_path / "rep"
+    assert main(["eval", "run", "--model", str(model), "--benchmarks", "arc_easy", "--data-dir", str(setup["store"]),
+                 "--out", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    block = json.loads((out / "report.json").read_text())["contamination"]
+    s = block["benchmarks"]["arc_easy"]
+    assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(seen), N - len(seen))
+    assert block["curated"] == [str(arm.sample_dir.absolute())]
+    assert f"(n={len(seen)})" in capsys.readouterr().out
