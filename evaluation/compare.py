@@ -73,6 +73,27 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int
     return {"diff": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi), "iters": iters}
 
 
+# Below these the percentile bootstrap is not shown as a CI. It resamples only the observed differences: with k
+# non-zero differences all of one sign it excludes 0 as soon as (1 - k/n)^n ~ e^-k < 2.5%, i.e. from k = 4,
+# where McNemar's exact two-sided p is 2 * 0.5^4 = 0.125 (3 of 3 gives [1.0, 1.0] against p = 0.25). From
+# 10 differing pairs (all one way: p = 0.002) and 30 pairs in all the two agree in practice.
+MIN_BOOTSTRAP_PAIRS = 30
+MIN_BOOTSTRAP_DIFFERING = 10
+
+
+def _bootstrap_entry(va: np.ndarray, vb: np.ndarray, iters: int, seed: int) -> dict[str, Any]:
+    """paired_bootstrap, with the CI withheld (None, the computed bounds kept as `unreliable_ci`) and a note
+    when there are too few pairs, or too few that differ, for a percentile interval to mean anything."""
+    bs: dict[str, Any] = {**paired_bootstrap(va, vb, iters=iters, seed=seed), "reliable": True}
+    differing = int(np.count_nonzero(vb != va))
+    if va.size < MIN_BOOTSTRAP_PAIRS or differing < MIN_BOOTSTRAP_DIFFERING:
+        bs.update(reliable=False, unreliable_ci=[bs["ci_low"], bs["ci_high"]], ci_low=None, ci_high=None,
+                  note=f"{va.size} pairs, {differing} differing: too few for a bootstrap CI (needs at least "
+                       f"{MIN_BOOTSTRAP_PAIRS} pairs and {MIN_BOOTSTRAP_DIFFERING} that differ); read McNemar's "
+                       "exact p")
+    return bs
+
+
 def _paired_values(a: dict[str, Any], b: dict[str, Any], bench: str
                    ) -> tuple[np.ndarray, np.ndarray, str, tuple[int, int]]:
     """The metric of the items both reports scored (paired by task + doc_id), and how many items each report's
@@ -159,7 +180,7 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
             entry: dict[str, Any] = {"benchmark": bench, "metric": metric, "n_pairs": int(va.size),
                                      "mean_a": float(va.mean()) if va.size else None,
                                      "mean_b": float(vb.mean()) if vb.size else None, "short": short}
-            entry["bootstrap"] = paired_bootstrap(va, vb, iters=iters, seed=seed)
+            entry["bootstrap"] = _bootstrap_entry(va, vb, iters, seed)
             binary = va.size > 0 and bool(np.isin(va, (0.0, 1.0)).all() and np.isin(vb, (0.0, 1.0)).all())
             entry["mcnemar"] = mcnemar_exact(va, vb) if binary else None
             paired.append(entry)
@@ -191,7 +212,8 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     for p in result.get("paired", []):
         bs, mc = p["bootstrap"], p["mcnemar"]
         prows.append([p["benchmark"], f"{p['n_pairs']}*" if p.get("short") else str(p["n_pairs"]), _fmt(bs["diff"]),
-                      f"[{_fmt(bs['ci_low'])}, {_fmt(bs['ci_high'])}]",
+                      f"[{_fmt(bs['ci_low'])}, {_fmt(bs['ci_high'])}]" if bs.get("reliable", True)
+                      else "n/a (too few pairs)",
                       str(mc["only_a_correct"]) if mc else "-", str(mc["only_b_correct"]) if mc else "-",
                       f"{mc['p_value']:.4g}" if mc else "n/a (not 0/1)"])
     lines = [f"{lab}: {rep}  ({model})" for lab, rep, model in
@@ -201,6 +223,8 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     if prows:
         lines += ["", "paired over shared samples (task + doc_id):"] + _grid(phead, prows, fmt)
         for p in result.get("paired", []):
+            if not p["bootstrap"].get("reliable", True):
+                lines.append(f"note: {p['benchmark']}: no bootstrap CI: {p['bootstrap']['note']}")
             if p.get("short"):
                 lines.append(f"* {p['short']['message']}: over those items A = {_fmt(p['mean_a'])}, "
                              f"B = {_fmt(p['mean_b'])}")
@@ -236,10 +260,13 @@ def plot_deltas(result: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [p["benchmark"] for p in paired]
+    ok = [p["bootstrap"].get("reliable", True) for p in paired]  # no error bar where the CI is withheld
+    names = [p["benchmark"] + ("" if r else "\n(no CI: few pairs)") for p, r in zip(paired, ok, strict=True)]
     diffs = np.array([p["bootstrap"]["diff"] for p in paired])
-    lo = diffs - np.array([p["bootstrap"]["ci_low"] for p in paired])
-    hi = np.array([p["bootstrap"]["ci_high"] for p in paired]) - diffs
+    bounds = [(p["bootstrap"]["ci_low"], p["bootstrap"]["ci_high"]) if r else (p["bootstrap"]["diff"],) * 2
+              for p, r in zip(paired, ok, strict=True)]
+    lo = diffs - np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds]) - diffs
     fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(names) + 1), 3.6))
     colors = ["#55A868" if d >= 0 else "#C44E52" for d in diffs]
     ax.bar(names, diffs, yerr=np.vstack([lo, hi]), capsize=4, color=colors)

@@ -205,3 +205,32 @@ def test_short_report_is_refused_and_named(tmp_path: Path, capsys: pytest.Captur
     assert "forced despite" in text
     tq = next(p for p in res["paired"] if p["benchmark"] == "truthfulqa_mc2")
     assert tq["short"] is None and tq["n_pairs"] == 12
+
+
+def test_bootstrap_ci_withheld_below_minimum_pairs(tmp_path: Path) -> None:
+    """3 items, A all wrong and B all right: every resample has mean 1, so the percentile 'CI' is [1, 1] while
+    McNemar's exact p is 2 * 0.5**3 = 0.25. Below the minimum the CI is not shown as one; McNemar's p stays."""
+    from evaluation.compare import plot_deltas
+
+    a = make_report(tmp_path / "a", [0, 0, 0], [0.5] * 3)
+    b = make_report(tmp_path / "b", [1, 1, 1], [0.5] * 3)
+    res = compare([a, b], iters=2000)
+    arc = next(p for p in res["paired"] if p["benchmark"] == "arc_easy")
+    bs = arc["bootstrap"]
+    assert bs["diff"] == 1.0 and bs["reliable"] is False and bs["ci_low"] is None and bs["ci_high"] is None
+    assert bs["unreliable_ci"] == [1.0, 1.0]  # the collapsed interval, kept only under its own name
+    assert arc["mcnemar"]["p_value"] == pytest.approx(2 * 0.5 ** 3)
+    text = render(res)
+    arc_line = next(ln for ln in text.splitlines() if ln.startswith("arc_easy") and "n/a" in ln)
+    assert "n/a (too few pairs)" in arc_line and "0.25" in arc_line and "[1.0000, 1.0000]" not in text
+    assert "note: arc_easy: no bootstrap CI: 3 pairs, 3 differing" in text
+    assert json.loads(render(res, "json"))["paired"][0]["bootstrap"]["ci_low"] is None
+    assert plot_deltas(res, tmp_path / "d.png").stat().st_size > 1000
+    # enough pairs and enough that differ: the interval is shown
+    rng = np.random.default_rng(1)
+    xa = rng.integers(0, 2, 60)
+    xb = xa.copy()
+    xb[:15] = 1 - xb[:15]
+    c, d = make_report(tmp_path / "c", list(xa), [0.5] * 60), make_report(tmp_path / "d", list(xb), [0.5] * 60)
+    big = next(p for p in compare([c, d], iters=500)["paired"] if p["benchmark"] == "arc_easy")["bootstrap"]
+    assert big["reliable"] is True and big["ci_low"] < big["diff"] < big["ci_high"]
