@@ -16,7 +16,8 @@ registered run and writes a manifest with lineage, so `winnow lineage DIR/evals/
 
 Paired differences against the first recipe: over items (held-out documents or benchmark items, resampled
 with replacement, the score recomputed as the arm's aggregate) and over seeds (the same seed trains every
-arm, so seed s of arm B pairs with seed s of arm A).
+arm, so seed s of arm B pairs with seed s of arm A). The verdict rests on both (`verdict`): with one seed the
+items CI leaves out seed-to-seed variation, and no difference is called established.
 """
 
 from __future__ import annotations
@@ -365,6 +366,32 @@ def paired_stats(base: list[np.ndarray], arm: list[np.ndarray], score, iters: in
     return out
 
 
+SEED_NOTE = ("1 seed: seed-to-seed variation is not measured, so the 95% CIs over items understate the "
+             "uncertainty and no difference is established across seeds (rerun with --seeds 3)")
+
+
+def verdict(d: dict[str, Any], lower_is_better: bool, first: str) -> str:
+    """What a paired difference establishes, in words: the same text in the terminal, ablation.md and the app.
+
+    The items CI holds each model fixed and resamples items; it leaves out how much the difference moves when
+    the arms are trained again with another seed, which can be larger (two seeds gave non-overlapping item
+    CIs, +0.0085 and +0.0038). So a difference is established only when the 95% t interval over seeds
+    excludes 0 as well as the items CI, on the same side; with one seed it never is."""
+    lo, hi = d["ci_items"]
+    k = len(d.get("per_seed") or [])
+    if lo <= 0 <= hi:
+        return "no clear difference (the 95% CI over items includes 0)"
+    word = f"{'better' if (d['diff'] < 0) == lower_is_better else 'worse'} than {first}"
+    seeds = d.get("ci_seeds_t")
+    if k < 2 or not seeds:
+        return (f"not established across seeds: {word} on these items with 1 seed, but seed-to-seed variation is "
+                "not measured and the items CI understates the uncertainty (rerun with --seeds 3)")
+    slo, shi = seeds
+    if (lo > 0 and slo > 0) or (hi < 0 and shi < 0):
+        return f"{word} (the 95% CIs over items and over {k} seeds exclude 0)"
+    return f"not established across seeds (the 95% t interval over {k} seeds, [{slo:+.4f}, {shi:+.4f}], includes 0)"
+
+
 # ------------------------------------------------------------------------------------------- the run
 def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[str, Any]:
     """Run (or resume) an ablation; returns the report dict also written to `<out>/ablation.json`."""
@@ -539,8 +566,9 @@ def build_report(cfg: AblateConfig, arms: list[Arm], budget: int, steps: int, to
         entry = {"lower_is_better": m["lower_is_better"], "n_items": m["n_items"], "per_seed": m["per_seed"],
                  "mean": {a: float(np.mean(v)) for a, v in m["per_seed"].items()}, "vs_first": {}}
         for a in arms[1:]:
-            entry["vs_first"][a.name] = paired_stats(m["items"][base.name], m["items"][a.name], m["score"],
-                                                     cfg.bootstrap_iters)
+            st = paired_stats(m["items"][base.name], m["items"][a.name], m["score"], cfg.bootstrap_iters)
+            st["verdict"] = verdict(st, m["lower_is_better"], base.name)
+            entry["vs_first"][a.name] = st
         out_metrics[name] = entry
     return {"version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "first": base.name,
             "budget_tokens": budget, "steps": steps, "seeds": seeds, "tokenizer": tok,
@@ -555,6 +583,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     """The headline: per metric, each arm's mean over seeds and its difference from the first with CIs."""
     lines = [f"ablation: {len(report['arms'])} arms x {len(report['seeds'])} seed(s), {report['budget_tokens']:,} "
              f"tokens and {report['steps']} steps each"]
+    if len(report["seeds"]) < 2:
+        lines.append(f"note: {SEED_NOTE}")
     for name, m in report["metrics"].items():
         better = "lower is better" if m["lower_is_better"] else "higher is better"
         lines.append(f"{name} ({better}; {m['n_items']} items):")
@@ -569,6 +599,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
                     slo, shi = d["ci_seeds_t"]
                     line += f", seeds [{slo:+.4f}, {shi:+.4f}]"
             lines.append(line)
+            if d:
+                lines.append(f"  {'':<20} verdict: {verdict(d, m['lower_is_better'], report['first'])}")
     return lines
 
 
@@ -611,7 +643,9 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
             else:
                 ax.plot([i], [first], "s", color="#C44E52")
         ax.set_xticks(range(len(names)), names, rotation=15)
-        ax.set_title(f"{mname} ({'lower' if m['lower_is_better'] else 'higher'} is better)", fontsize=9)
+        one = len(report["seeds"]) < 2
+        ax.set_title(f"{mname} ({'lower' if m['lower_is_better'] else 'higher'} is better)"
+                     + ("\nbars: items CI; 1 seed, seed variation not measured" if one else ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

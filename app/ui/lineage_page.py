@@ -68,6 +68,10 @@ def _ablation(folder: Path) -> None:
         return
     st.subheader(f"Ablation: {len(rep.get('arms', []))} arms against `{rep.get('first')}`")
     st.caption(f"{rep.get('budget_tokens', 0):,} tokens and {rep.get('steps')} steps per arm, seeds {rep.get('seeds')}")
+    from app.ablate import SEED_NOTE, verdict
+
+    if len(rep.get("seeds") or []) < 2:
+        st.warning(SEED_NOTE)
     st.dataframe([{k: a.get(k) for k in ("name", "kept_docs", "kept_tokens", "sample_docs", "sample_tokens", "recipe")}
                   for a in rep.get("arms", [])], hide_index=True, width="stretch", key="abl_arms")
     for name, m in (rep.get("metrics") or {}).items():
@@ -76,7 +80,8 @@ def _ablation(folder: Path) -> None:
             d = (m.get("vs_first") or {}).get(arm) or {}
             lo, hi = (d.get("ci_items") or [None, None])[:2]
             rows.append({"arm": arm, "mean": mean, "seeds": ", ".join(f"{v:.4f}" for v in m["per_seed"][arm]),
-                         "diff vs first": d.get("diff"), "CI low": lo, "CI high": hi})
+                         "diff vs first": d.get("diff"), "CI low": lo, "CI high": hi,
+                         "verdict": verdict(d, bool(m.get("lower_is_better")), str(rep.get("first"))) if d else ""})
         better = "lower is better" if m.get("lower_is_better") else "higher is better"
         st.markdown(f"**{name}** ({better}; {m.get('n_items')} items)")
         st.dataframe(rows, hide_index=True, width="stretch", key=f"abl_{name}")
