@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from curation.errors import WinnowError
 from evaluation import report as rpt
 
@@ -44,9 +46,22 @@ def _target_index(rec: dict[str, Any], choices: list[str]) -> int | None:
     return None
 
 
-def sample_from_record(task: str, rec: dict[str, Any], metric: str) -> Sample:
+def _choice_lengths(choices: list[str], metric: str, target_delimiter: str) -> np.ndarray | None:
+    """The per-choice divisor lm-eval's metric uses (api/task.py, multiple_choice): acc_norm divides each
+    log-likelihood by the choice's length in characters, acc_bytes by its UTF-8 bytes, both without the target
+    delimiter the request's continuation starts with; None for acc (the raw log-likelihood)."""
+    if metric not in ("acc_norm", "acc_bytes"):
+        return None
+    bare = [c[len(target_delimiter):] if target_delimiter and c.startswith(target_delimiter) else c for c in choices]
+    lengths = [len(c.encode("utf-8")) if metric == "acc_bytes" else len(c) for c in bare]
+    return np.asarray(lengths, dtype=np.float64)
+
+
+def sample_from_record(task: str, rec: dict[str, Any], metric: str, target_delimiter: str = " ") -> Sample:
     """A multiple-choice lm-eval record: arguments are (context, continuation) per choice, filtered_resps
-    the (loglikelihood, is_greedy) of each; the model's choice is the most likely continuation."""
+    the (loglikelihood, is_greedy) of each. The model's choice is the one the report's metric scores: the most
+    likely continuation for acc, the most likely per character for acc_norm (ARC, HellaSwag), so the pick
+    shown agrees with the sample's own acc_norm."""
     args = rec.get("arguments") or []
     pairs = [a for a in args if isinstance(a, list | tuple) and len(a) >= 2]
     if not pairs and isinstance(args, dict):  # lm-eval >= 0.4.5 stores {"gen_args_0": {"arg_0": ..}}
@@ -61,7 +76,13 @@ def sample_from_record(task: str, rec: dict[str, Any], metric: str) -> Sample:
         except (TypeError, ValueError):
             scores = []
             break
-    picked = max(range(len(scores)), key=scores.__getitem__) if scores and len(scores) == len(choices) else None
+    picked = None
+    if scores and len(scores) == len(choices):
+        lls = np.asarray(scores, dtype=np.float64)
+        lengths = _choice_lengths(choices, metric, target_delimiter)
+        if lengths is not None and bool((lengths > 0).all()):
+            lls = lls / lengths
+        picked = int(np.argmax(lls))  # the first of equal maxima, as lm-eval's np.argmax
     val = rec.get(metric)
     return Sample(task=task, doc_id=int(rec["doc_id"]), question=question, choices=choices,
                   target=_target_index(rec, choices), picked=picked,
@@ -104,18 +125,32 @@ class ReportReader:
     def metric(self, bench: str) -> str:
         return str(((self.report.get("scores") or {}).get(bench) or {}).get("metric", "acc"))
 
+    def target_delimiter(self, task: str) -> str:
+        """The task's target delimiter from lm-eval's results file (its config), else lm-eval's default ' '."""
+        if not hasattr(self, "_configs"):
+            self._configs: dict[str, Any] = {}
+            rel = (self.report.get("files") or {}).get("results")
+            if rel and (self.path / rel).is_file():
+                try:
+                    self._configs = json.loads((self.path / rel).read_text(encoding="utf-8")).get("configs") or {}
+                except (json.JSONDecodeError, AttributeError):
+                    self._configs = {}
+        d = (self._configs.get(task) or {}).get("target_delimiter")
+        return d if isinstance(d, str) else " "
+
     def samples(self, task: str, metric: str) -> dict[int, Sample]:
         rel = (self.report.get("files") or {}).get("samples", {}).get(task)
         if rel is None:
             return {}
         path = self.path / rel
+        delim = self.target_delimiter(task)
         out: dict[int, Sample] = {}
         with open(path, encoding="utf-8") as fh:
             for i, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 try:
-                    s = sample_from_record(task, json.loads(line), metric)
+                    s = sample_from_record(task, json.loads(line), metric, delim)
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                     raise WinnowError(f"{path}:{i}: not an lm-eval sample record") from None
                 out[s.doc_id] = s
