@@ -348,10 +348,15 @@ def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
     cols[0].metric("kept (live)", f"{counts.kept:,}", delta=f"{counts.kept - int(m.get('kept', 0)):+,}")
     cols[1].metric("removed (live)", f"{counts.removed:,}", delta=f"{counts.removed - int(m.get('removed', 0)):+,}",
                    delta_color="inverse")
-    cols[2].metric("quarantined", f"{counts.quarantined + rc.quarantined_dups:,}")
+    # the manifest's quarantined already counts the later copies of a repeated id (and the broken lines):
+    # input = kept + removed + quarantined + skipped, whatever the thresholds
+    cols[2].metric("quarantined", f"{counts.quarantined:,}")
     cols[3].metric("recount", f"{took * 1000:.0f} ms")
+    skipped = int(m.get("skipped", 0) or 0)
     st.caption("Counted from the stored signals, exactly as `mix` would apply the edited recipe; nothing is "
-               "written until you save or re-mix.")
+               "written until you save or re-mix. "
+               f"input {int(m.get('input', 0)):,} = kept {counts.kept:,} + removed {counts.removed:,} + "
+               f"quarantined {counts.quarantined:,}" + (f" + skipped {skipped:,}" if skipped else ""))
     steps = list(dict.fromkeys(r.signal for r in base.rules))
     step = st.selectbox("rules of signal", steps, key="rethr_step")
     for r in base.rules:
