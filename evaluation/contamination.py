@@ -280,7 +280,7 @@ def contamination_block(rep: dict[str, Any], curated: list[Path], unchecked: lis
         found.keys |= f.keys
         found.legacy += f.legacy
         sources.append(f.source)
-    n_items = len(found.keys | {r for r, *_ in found.legacy})
+    n_items = len(found.keys) + len({r for r, *_ in found.legacy} - {_legacy(k) for k in found.keys})
     return {"curated": [str(Path(c).absolute()) for c in curated], "source": " + ".join(dict.fromkeys(sources)),
             "items_in_training_data": n_items, "unchecked": [str(Path(u).absolute()) for u in unchecked],
             "benchmarks": split_scores(rep, found)}
