@@ -365,29 +365,87 @@ def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
     if counts.by_rule:
         charts.draw(charts.rule_bars(counts.by_rule, "documents removed with these thresholds"))
     st.divider()
+    _save_and_remix(ws, reader, recipe, base, allowed)
+
+
+def recipe_slug(name: str) -> str:
+    """The file name (without .yaml) a recipe name is saved under: letters (any script), digits, `_`, `.` and
+    `-` kept, any other run of characters made one `-`; no leading dot (no hidden file, no `..`)."""
+    return re.sub(r"[^\w.-]+", "-", name.strip()).strip("-.")
+
+
+def remix_out_problem(out: Path, source: Path) -> str | None:
+    """Why `out` must not receive a re-mix of `source`, else None: the app never rewrites the run it reads
+    (`mix --out` equal to the run re-mixes it in place) nor anything already on disk (the CLI may rewrite an
+    earlier mix of the same run; from the app a re-mix always makes a new folder)."""
+    src = source.resolve()
+    if out == src:
+        return f"{out} is the run being re-thresholded: give a new folder (the source run is never rewritten here)"
+    if out.is_relative_to(src):
+        return f"{out} is inside the run being re-thresholded ({src}): give a new folder outside it"
+    if src.is_relative_to(out):
+        return f"{out} holds the run being re-thresholded: give a new folder"
+    if out.exists() and not out.is_dir():
+        return f"{out} is a file: give a new folder"
+    if out.is_dir() and any(out.iterdir()):
+        return f"{out} already exists and is not empty: give a new folder (nothing was written)"
+    return None
+
+
+def _save_and_remix(ws: Path, reader: RunReader, recipe: Recipe, base: Recipe, allowed: Allowed) -> None:
+    """Save the edited recipe under recipes/, or re-mix the run with it into a new folder; neither overwrites a
+    file silently: an existing recipe file is kept unless "overwrite" is ticked, an existing folder never."""
     c1, c2 = st.columns(2)
     name = c1.text_input("recipe name", value=f"{base.name}-edited", key="rethr_name")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "recipe"
-    # no default that follows the name: a widget's default must not change between reruns
-    out = c2.text_input("re-mix into (new run folder)", key="rethr_out",
-                        placeholder=f"runs/{reader.path.name}-{slug}") or f"runs/{reader.path.name}-{slug}"
-    b1, b2 = st.columns(2)
+    slug = recipe_slug(name)
     path = ws / "recipes" / f"{slug}.yaml"
-    if b1.button("Save as recipe", key="rethr_save"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(recipe.to_yaml(), encoding="utf-8")
-        st.success(f"saved {path}")
-    if b2.button("Re-mix into a new run", key="rethr_remix"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(recipe.to_yaml(), encoding="utf-8")
+    # no default that follows the name: a widget's default must not change between reruns
+    default_out = f"runs/{reader.path.name}-{slug or 'recipe'}"
+    out_raw = c2.text_input("re-mix into (new run folder)", key="rethr_out", placeholder=default_out) or default_out
+    overwrite = c1.checkbox("overwrite an existing recipe file of that name", value=False, key="rethr_overwrite")
+    text = recipe.to_yaml()
+    exists = path.is_file()
+    same = exists and path.read_text(encoding="utf-8", errors="replace") == text
+    if slug:
+        renamed = f" (the name {name.strip()!r} as a file name)" if slug != name.strip() else ""
+        note = " - exists" + (", same content" if same else "; tick overwrite to replace it") if exists else ""
+        c1.caption(f"saves to `recipes/{slug}.yaml`{renamed}{note}")
+    b1, b2 = st.columns(2)
+    save, remix = b1.button("Save as recipe", key="rethr_save"), b2.button("Re-mix into a new run", key="rethr_remix")
+    if not (save or remix):
+        return
+    if not slug:
+        st.error(f"recipe name {name!r} has no letter or digit to name a file with: give another name")
+        return
+    out: Path | None = None
+    if remix:
         try:
-            argv = ["mix", str(reader.path), "--recipe", str(path), "--out", out]
-            run_id = launcher.launch(ws, argv, allowed=allowed)
+            out = allowed.resolve(out_raw, "re-mix folder")
         except WinnowError as e:
             st.error(str(e))
-        else:
-            st.success(f"started run {run_id}: winnow mix {reader.path.name} --recipe {path.name} --out {out} "
-                       "— it appears in the run picker when done")
+            return
+        why = remix_out_problem(out, reader.path)
+        if why:
+            st.error(f"not re-mixed: {why}")
+            return
+    if exists and not same and not overwrite:
+        st.error(f"recipes/{slug}.yaml already exists with other content: nothing was written; give another "
+                 "recipe name or tick \"overwrite an existing recipe file of that name\"")
+        return
+    if not same:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if save:
+        st.success(f"{'overwrote' if exists and not same else 'saved'} {path}")
+        return
+    try:
+        argv = ["mix", str(reader.path), "--recipe", str(path), "--out", str(out)]
+        run_id = launcher.launch(ws, argv, allowed=allowed)
+    except WinnowError as e:
+        st.error(str(e))
+    else:
+        st.success(f"started run {run_id}: winnow mix {reader.path.name} --recipe {path.name} --out {out} "
+                   "— it appears in the run picker when done")
 
 
 # -- signals tab ---------------------------------------------------------------------------------------------

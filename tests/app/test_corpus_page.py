@@ -63,3 +63,78 @@ def test_rethreshold_counts_add_up_to_the_input_when_ids_repeat(dup_run: dict,
     # one later copy of a repeated id and one line that is not JSON: both quarantined, counted once each
     assert live["quarantined"] == dup_run["repeats"] + dup_run["bad"]
     assert live["kept (live)"] + live["removed (live)"] + live["quarantined"] == dup_run["lines"]
+
+
+def _rethr(ws: Path, run: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return _app(ws, "Corpus", monkeypatch, {"run": str(run), "view": "Re-threshold"})
+
+
+def _mix_jobs(ws: Path) -> list:
+    from app.registry import RunRegistry
+
+    with RunRegistry(ws) as reg:
+        return reg.list(kind="mix", limit=50)
+
+
+def test_save_as_recipe_never_overwrites_a_file_silently(dup_run: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = dup_run["ws"]
+    mine = ws / "recipes" / "mine.yaml"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text("# my own recipe, hand-written\n", encoding="utf-8")
+    at = _rethr(ws, dup_run["run"], monkeypatch)
+    at.text_input(key="rethr_name").set_value("mine").run()
+    at.button(key="rethr_save").click().run()
+    assert mine.read_text(encoding="utf-8") == "# my own recipe, hand-written\n"
+    assert "recipes/mine.yaml already exists" in "\n".join(e.value for e in at.error) and not at.success
+    at.button(key="rethr_remix").click().run()  # re-mix writes the recipe file too: refused the same way
+    assert mine.read_text(encoding="utf-8") == "# my own recipe, hand-written\n" and not _mix_jobs(ws)
+    at.checkbox(key="rethr_overwrite").check().run()
+    at.button(key="rethr_save").click().run()
+    assert "overwrote" in at.success[0].value
+    assert [r["name"] for r in yaml_of(mine)["rules"]] == [r["name"] for r in RECIPE["rules"]]
+
+
+def yaml_of(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_a_non_ascii_recipe_name_is_saved_under_that_name(dup_run: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = dup_run["ws"]
+    at = _rethr(ws, dup_run["run"], monkeypatch)
+    at.text_input(key="rethr_name").set_value("ünï").run()
+    assert "saves to `recipes/ünï.yaml`" in _texts(at)  # said before the click
+    at.button(key="rethr_save").click().run()
+    assert (ws / "recipes" / "ünï.yaml").is_file() and not (ws / "recipes" / "n.yaml").exists()
+    assert yaml_of(ws / "recipes" / "ünï.yaml")["name"] == "ünï"
+    at.text_input(key="rethr_name").set_value("my recipe").run()
+    assert "saves to `recipes/my-recipe.yaml` (the name 'my recipe' as a file name)" in _texts(at)
+    at.text_input(key="rethr_name").set_value("../..").run()
+    at.button(key="rethr_save").click().run()
+    assert "has no letter or digit" in "\n".join(e.value for e in at.error)
+
+
+@pytest.mark.parametrize("where", ["source", "inside", "other"])
+def test_remix_refuses_the_source_run_and_existing_folders(dup_run: dict, monkeypatch: pytest.MonkeyPatch,
+                                                           where: str) -> None:
+    ws, run = dup_run["ws"], dup_run["run"]
+    other = ws / "runs" / "someone-elses"
+    other.mkdir(parents=True, exist_ok=True)
+    (other / "notes.txt").write_text("keep me", encoding="utf-8")
+    out = {"source": str(run), "inside": str(run / "kept"), "other": "runs/someone-elses"}[where]
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    at = _rethr(ws, run, monkeypatch)
+    at.selectbox(key="rethr_step").set_value("length").run()
+    at.slider(key="thr|length.min_words|min").set_value(18.0).run()
+    at.text_input(key="rethr_name").set_value(f"remix-{where}").run()
+    at.text_input(key="rethr_out").set_value(out).run()
+    at.button(key="rethr_remix").click().run()
+    shown = "\n".join(e.value for e in at.error)
+    assert shown.startswith("not re-mixed: ") and not at.success, shown
+    assert {"source": "is the run being re-thresholded", "inside": "is inside the run being re-thresholded",
+            "other": "already exists and is not empty"}[where] in shown
+    assert not _mix_jobs(ws)  # no job started
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert (other / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert not (ws / "recipes" / f"remix-{where}.yaml").exists()  # nothing written for a refused re-mix
