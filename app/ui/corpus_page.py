@@ -24,6 +24,7 @@ from app.ui.common import workspace_from
 from app.ui.confine import Allowed
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule
+from curation.run_folder import manifest_kind
 from curation.run_reader import Counts, Recounter, RunReader, SignalFilter, histogram_of, is_run_dir
 
 PAGE_SIZE = 100
@@ -63,13 +64,37 @@ def recounter(run: str, mtime: float) -> Recounter:
 
 
 # -- picking what to show ---------------------------------------------------------------------------------
+CURATED_KINDS = (None, "curate", "curated", "mix")  # curate and mix write no top-level kind in their manifest
+
+
+def curated_problem(path: Path) -> str | None:
+    """Why `path` is not a curated run or mix this page can open, else None. Eval reports, models, samples and
+    ablations also write a manifest.json (is_run_dir is true for them): their manifest names their kind."""
+    if not is_run_dir(path):
+        return f"{path}: not a finished curation run (no manifest.json)"
+    kind = manifest_kind(path)
+    if kind not in CURATED_KINDS:
+        return (f"{path} is not a curated run or mix (its manifest says kind {kind!r}): open it on the "
+                f"{_page_of(kind)} page")
+    return None
+
+
+def _page_of(kind: str) -> str:
+    return ("Evaluation" if kind.startswith("eval") else "Training" if kind.startswith("train") else
+            "Lineage" if kind in ("ablation", "sample") else "Runs")
+
+
+def is_curated(path: str | Path) -> bool:
+    return curated_problem(Path(path)) is None
+
+
 def _pick(ws: Path, allowed: Allowed) -> tuple[str, Path] | None:
     """('run', folder) or ('file', corpus file): from the registry, the URL (?run= / ?file=) or typed."""
     with RunRegistry(ws) as reg:
         runs = [r for r in reg.list(limit=500) if r.out_dir]
     options: dict[str, str] = {}
     for r in runs:
-        if r.out_dir not in options.values() and is_run_dir(r.out_dir):
+        if r.out_dir not in options.values() and is_curated(r.out_dir):
             options[f"run {r.id} · {r.kind} · {Path(r.out_dir).name} ({r.status})"] = r.out_dir
     labels = [*options, "another run folder...", "a raw JSONL/Parquet file..."]
     for key in ("run", "file"):
@@ -521,13 +546,21 @@ def render(ws: Path) -> None:
         _raw_file(path)
         return
     try:
-        if not is_run_dir(path):
-            raise WinnowError(f"{path}: not a finished curation run (no manifest.json)")
+        problem = curated_problem(path)
+        if problem:
+            raise WinnowError(problem)
         reader = reader_of(str(path), (path / "manifest.json").stat().st_mtime)
         _ = reader.manifest
     except WinnowError as e:
         st.error(str(e))
         return
+    try:
+        _run_views(ws, reader, allowed, path)
+    except WinnowError as e:  # a run the reader cannot read (no documents, a broken file): one line, no traceback
+        st.error(str(e))
+
+
+def _run_views(ws: Path, reader: RunReader, allowed: Allowed, path: Path) -> None:
     st.caption(f"`{path}` · recipe {reader.manifest.get('recipe', {}).get('name', '?')}")
     _overview(reader)
     # one view at a time (not tabs, which would all run): opening the run never pays for the others

@@ -138,3 +138,35 @@ def test_remix_refuses_the_source_run_and_existing_folders(dup_run: dict, monkey
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert (other / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert not (ws / "recipes" / f"remix-{where}.yaml").exists()  # nothing written for a refused re-mix
+
+
+def test_corpus_picker_lists_only_curated_runs_and_mixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, corpus, run = tmp_path / "ws", tmp_path / "c.jsonl", tmp_path / "run"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(LONG)),
+                      encoding="utf-8")
+    with registered_run(ws, "curate", {"inputs": [str(corpus)]}, run):
+        curate([corpus], run, parse_recipe(RECIPE), workspace=ws)
+    # newer outputs of other commands, each with a manifest.json as eval, sample and train write them
+    others = {}
+    for kind, reg_kind in (("eval", "eval"), ("sample", "sample"), ("train-sft", "train-sft")):
+        out = tmp_path / kind
+        out.mkdir()
+        (out / "manifest.json").write_text(json.dumps({"kind": kind, "created": "2026-12-01T00:00:00Z"}))
+        with registered_run(ws, reg_kind, {"out": str(out)}, out):
+            pass
+        others[kind] = out
+    at = _app(ws, "Corpus", monkeypatch)
+    options = at.selectbox(key="corpus_run").options
+    assert options[0].endswith("· curate · run (done)")  # the newest curated run, though evals are newer
+    assert not any(k in o for o in options for k in ("· eval ·", "· sample ·", "· train-sft ·"))
+    assert _int(next(m.value for m in at.metric if m.label == "kept")) == len(LONG)
+    # opened by URL: one clear line, no traceback
+    at = _app(ws, "Corpus", monkeypatch, {"run": str(others["eval"])})
+    assert [e.value for e in at.error] == [f"{others['eval']} is not a curated run or mix (its manifest says kind "
+                                           "'eval'): open it on the Evaluation page"]
+    # a curation manifest whose documents are gone: the reader's error, as one line
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text((run / "manifest.json").read_text())
+    at = _app(ws, "Corpus", monkeypatch, {"run": str(broken)})
+    assert len(at.error) == 1 and "no documents" in at.error[0].value
