@@ -35,6 +35,32 @@ def _chat(model: str, policy_yaml: str) -> Any:
     return GuardedChat(model, parse_policy(yaml.safe_load(policy_yaml) or {}, "policy"))
 
 
+def read_policy(path: Path) -> str:
+    """A policy file's text, checked to be UTF-8 YAML holding a mapping: WinnowError naming the file and, for
+    bad YAML, the line and column of the error (never a traceback)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise WinnowError(f"policy file {path}: cannot read it ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise WinnowError(f"policy file {path} is not UTF-8 text (byte {e.start}): give a YAML policy file") from None
+    if "\x00" in text:
+        raise WinnowError(f"policy file {path} is binary, not YAML: give a YAML policy file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise WinnowError(f"policy file {path}: bad YAML{where}: {problem}") from None
+    if data is not None and not isinstance(data, dict):
+        raise WinnowError(f"policy file {path}: the YAML is a {type(data).__name__}, not a mapping of policy fields "
+                          "(name, mode, input, output)")
+    return text
+
+
 def _policy_yaml(ws: Path, allowed: Allowed) -> str | None:
     """The chosen policy as YAML text (validated when its runner is built)."""
     from guardrails.policy import default_policy_text
@@ -46,7 +72,7 @@ def _policy_yaml(ws: Path, allowed: Allowed) -> str | None:
     if choice == DEFAULT:
         return default_policy_text()
     if choice.startswith("workspace: "):
-        return (ws / "policies" / choice.removeprefix("workspace: ")).read_text(encoding="utf-8")
+        return read_policy(ws / "policies" / choice.removeprefix("workspace: "))
     if choice == "a policy file...":
         typed = st.text_input("policy YAML file", key="guard_policy_file")
         if not typed.strip():
@@ -54,7 +80,7 @@ def _policy_yaml(ws: Path, allowed: Allowed) -> str | None:
         path = allowed.resolve(typed, "policy file")
         if not path.is_file():
             raise WinnowError(f"policy file not found: {path}")
-        return path.read_text(encoding="utf-8")
+        return read_policy(path)
     kinds: dict[str, str] = {}
     for n in scanner_names():
         try:

@@ -1,0 +1,47 @@
+"""The Guardrails page with policy files a user may get wrong: bad YAML, a list, binary content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+BAD = "name: bad\ninput:\n  - scanner: injection\n   action: block\n"  # `action` indented one space less
+
+
+def _app(ws: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at.session_state["page"] = "Guardrails"
+    at.run()
+    return at
+
+
+def test_a_policy_with_bad_yaml_or_binary_content_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "ws"
+    (ws / "policies").mkdir(parents=True)
+    (ws / "policies" / "bad.yaml").write_text(BAD, encoding="utf-8")
+    (ws / "policies" / "list.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    (ws / "blob.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    try:
+        yaml.safe_load(BAD)
+    except yaml.YAMLError as e:  # where and what PyYAML itself reports
+        line, col, problem = e.problem_mark.line + 1, e.problem_mark.column + 1, e.problem
+    at = _app(ws, monkeypatch)
+    at.selectbox(key="guard_policy").set_value("workspace: bad.yaml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # said as soon as the policy is picked, before any scan
+    assert [e.value for e in at.error] == [f"policy file {ws / 'policies' / 'bad.yaml'}: bad YAML at line {line}, "
+                                           f"column {col}: {problem}"]
+    at.selectbox(key="guard_policy").set_value("workspace: list.yaml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [f"policy file {ws / 'policies' / 'list.yaml'}: the YAML is a list, not a "
+                                           "mapping of policy fields (name, mode, input, output)"]
+    at.selectbox(key="guard_policy").set_value("a policy file...").run()
+    at.text_input(key="guard_policy_file").set_value("blob.yaml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"policy file {(ws / 'blob.yaml').resolve()} is not "
+                                                              "UTF-8 text"), [e.value for e in at.error]
