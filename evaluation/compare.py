@@ -133,6 +133,96 @@ def _short_pairs(bench: str, names: list[str], reps: list[dict[str, Any]], n_pai
                        f"{n_pairs} shared items"}
 
 
+PERPLEXITY_SAMPLES = "winnow_perplexity"  # evaluation.tasks.PERPLEXITY_TASK (not imported: tasks pulls in lm-eval)
+
+
+def _heldout_sha(rep: dict[str, Any]) -> str | None:
+    """The sha256 of the held-out text a report's perplexity was computed on (from its data fingerprint)."""
+    shas = sorted(v for k, v in (rep["fingerprint"].get("data") or {}).items() if k.startswith("perplexity/"))
+    return shas[0] if len(shas) == 1 else None
+
+
+def _perplexity_docs(rep: dict[str, Any]) -> dict[int, tuple[float, float, float]] | None:
+    """`{doc_id: (loglikelihood, words, bytes)}` from lm-eval's per-document perplexity samples, when stored."""
+    rel = (rep["files"].get("samples") or {}).get(PERPLEXITY_SAMPLES)
+    if rel is None:
+        return None
+    path = Path(rep["_dir"]) / rel
+    out: dict[int, tuple[float, float, float]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                ll, words = rec["word_perplexity"]
+                _, nbytes = rec["bits_per_byte"]
+                out[int(rec["doc_id"])] = (float(ll), float(words), float(nbytes))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                raise WinnowError(f"{path}:{i}: not an lm-eval perplexity sample (doc_id, word_perplexity, "
+                                  "bits_per_byte)") from None
+    return out
+
+
+def bits_per_byte_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int = 0,
+                            alpha: float = 0.05) -> dict[str, float]:
+    """Percentile CI of bits_per_byte(B) - bits_per_byte(A), resampling documents in pairs. `a`, `b` are
+    (n, 2) arrays of (loglikelihood, bytes) per document; bits per byte is lm-eval's corpus-level
+    -sum(ll) / sum(bytes) / ln 2 (a ratio of sums, so the documents are resampled, not per-document ratios)."""
+    n = a.shape[0]
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(iters, 2_000_000 // max(n, 1)))
+    diffs = np.empty(iters)
+    for s in range(0, iters, chunk):
+        k = min(chunk, iters - s)
+        idx = rng.integers(0, n, size=(k, n))
+        bpb = [-x[idx, 0].sum(axis=1) / x[idx, 1].sum(axis=1) / np.log(2) for x in (a, b)]
+        diffs[s:s + k] = bpb[1] - bpb[0]
+    lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    return {"ci_low": float(lo), "ci_high": float(hi), "iters": iters}
+
+
+def perplexity_block(reps: list[dict[str, Any]], iters: int, seed: int) -> dict[str, Any] | None:
+    """Word perplexity and bits per byte of each report (None where it has none) and, for two reports computed
+    on the same held-out text (same sha256), B - A with a paired bootstrap CI of the bits-per-byte difference
+    over documents (from lm-eval's per-document samples, at least MIN_BOOTSTRAP_PAIRS documents)."""
+    blocks = [r.get("perplexity") if isinstance(r.get("perplexity"), dict) else None for r in reps]
+    if not any(blocks):
+        return None
+    shas = [_heldout_sha(r) if b else None for r, b in zip(reps, blocks, strict=True)]
+    values = [None if b is None else {m: b.get(m) for m in ("word_perplexity", "bits_per_byte")} for b in blocks]
+    out: dict[str, Any] = {"values": values, "sha256": shas, "same_text": None, "diff": None, "note": None}
+    if not all(blocks):
+        out["note"] = "not every report has perplexity (eval run --perplexity FILE)"
+        return out
+    out["same_text"] = len(set(shas)) == 1 and shas[0] is not None
+    if not out["same_text"]:
+        out["note"] = ("computed on different held-out text (" + " vs ".join(str(x)[:12] for x in shas)
+                       + "): not comparable")
+        return out
+    if len(reps) != 2:
+        return out
+    a, b = values
+    diff: dict[str, Any] = {m: (b[m] - a[m]) if isinstance(a[m], float | int) and isinstance(b[m], float | int)
+                            else None for m in ("word_perplexity", "bits_per_byte")}
+    diff["bits_per_byte_ci"] = None
+    docs = [_perplexity_docs(r) for r in reps]
+    if docs[0] is None or docs[1] is None:
+        out["note"] = "no per-document perplexity samples stored: no CI"
+    else:
+        shared = sorted(set(docs[0]) & set(docs[1]))
+        if len(shared) < MIN_BOOTSTRAP_PAIRS:
+            out["note"] = (f"{len(shared)} held-out documents: too few for a bootstrap CI (needs at least "
+                           f"{MIN_BOOTSTRAP_PAIRS})")
+        else:
+            xa = np.array([[docs[0][d][0], docs[0][d][2]] for d in shared])
+            xb = np.array([[docs[1][d][0], docs[1][d][2]] for d in shared])
+            diff["bits_per_byte_ci"] = bits_per_byte_bootstrap(xa, xb, iters=iters, seed=seed)
+            diff["documents"] = len(shared)
+    out["diff"] = diff
+    return out
+
+
 def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: int = 0) -> dict[str, Any]:
     """Side-by-side scores; for two reports the paired statistics. Refuses mismatched fingerprints."""
     if len(folders) < 2:
@@ -185,6 +275,9 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
             entry["mcnemar"] = mcnemar_exact(va, vb) if binary else None
             paired.append(entry)
         out["paired"] = paired
+    ppl = perplexity_block(reps, iters, seed)
+    if ppl is not None:
+        out["perplexity"] = ppl
     return out
 
 
@@ -228,6 +321,11 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
             if p.get("short"):
                 lines.append(f"* {p['short']['message']}: over those items A = {_fmt(p['mean_a'])}, "
                              f"B = {_fmt(p['mean_b'])}")
+    ppl = result.get("perplexity")
+    if ppl:
+        lines += ["", "held-out text:"] + _grid(*_perplexity_rows(ppl, labels), fmt)
+        if ppl.get("note"):
+            lines.append(f"note: perplexity: {ppl['note']}")
     for lab, block in zip(labels, result.get("contamination", []), strict=False):
         if block:
             from evaluation.contamination import render as render_contamination
@@ -238,6 +336,19 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     for w in result.get("forced", []):
         lines.append(f"forced despite: {w}")
     return "\n".join(lines)
+
+
+def _perplexity_rows(ppl: dict[str, Any], labels: list[str]) -> tuple[list[str], list[list[str]]]:
+    diff = ppl.get("diff")
+    head = ["metric", *labels] + (["B - A", "95% CI (bootstrap over documents)"] if diff else [])
+    rows = []
+    for m, label in (("word_perplexity", "word perplexity"), ("bits_per_byte", "bits per byte")):
+        cells = [label] + [_fmt(v[m]) if v and v.get(m) is not None else "-" for v in ppl["values"]]
+        if diff:
+            ci = diff.get("bits_per_byte_ci") if m == "bits_per_byte" else None
+            cells += [_fmt(diff[m]), f"[{_fmt(ci['ci_low'])}, {_fmt(ci['ci_high'])}]" if ci else "-"]
+        rows.append(cells)
+    return head, rows
 
 
 def _grid(head: list[str], rows: list[list[str]], fmt: str) -> list[str]:

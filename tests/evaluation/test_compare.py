@@ -234,3 +234,51 @@ def test_bootstrap_ci_withheld_below_minimum_pairs(tmp_path: Path) -> None:
     c, d = make_report(tmp_path / "c", list(xa), [0.5] * 60), make_report(tmp_path / "d", list(xb), [0.5] * 60)
     big = next(p for p in compare([c, d], iters=500)["paired"] if p["benchmark"] == "arc_easy")["bootstrap"]
     assert big["reliable"] is True and big["ci_low"] < big["diff"] < big["ci_high"]
+
+
+def test_perplexity_side_by_side_only_on_the_same_held_out_text(tiny_model: Path, tmp_path: Path) -> None:
+    """Word perplexity and bits per byte (what ablate decides on) of two real runs on the same held-out text:
+    both values, B - A, and a bootstrap CI of the bits-per-byte difference over lm-eval's per-document values;
+    on different held-out text the values are shown but not differenced."""
+    from evaluation.runner import EvalConfig, run_eval
+    from training.tiny import build_tiny_model
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("The cat sat on the mat. Nothing happens when you eat seeds.\n" * 20)
+    other_model = build_tiny_model([corpus], tmp_path / "m2", vocab_size=400, hidden=32, layers=1, heads=2,
+                                   max_positions=512, seed=1)
+    held = tmp_path / "held.txt"
+    held.write_text("\n\n".join(f"The cat {i} sat on the mat. Nothing happens when you eat seeds." for i in range(32)))
+    other = tmp_path / "other.txt"
+    other.write_text("\n\n".join(f"A man is sitting on a roof {i}." for i in range(32)))
+
+    def run(model: Path, text: Path, out: str) -> Path:
+        run_eval(EvalConfig(model=str(model), out=tmp_path / out, data_dir=tmp_path / "none",
+                            cache_dir=tmp_path / "cache", device="cpu", perplexity=text, use_cache=False))
+        return tmp_path / out
+
+    a, b, c = run(tiny_model, held, "a"), run(other_model, held, "b"), run(tiny_model, other, "c")
+    reps = [json.loads((x / "report.json").read_text()) for x in (a, b)]
+    # lm-eval's own aggregate equals -sum(ll) / sum(bytes) / ln 2 over its per-document samples
+    for x, rep in zip((a, b), reps, strict=True):
+        recs = [json.loads(ln) for ln in (x / rep["files"]["samples"]["winnow_perplexity"]).read_text().splitlines()]
+        assert len(recs) == 32
+        bpb = -sum(r["bits_per_byte"][0] for r in recs) / sum(r["bits_per_byte"][1] for r in recs) / np.log(2)
+        assert bpb == pytest.approx(rep["perplexity"]["bits_per_byte"])
+    res = compare([a, b], iters=500)
+    ppl = res["perplexity"]
+    pa, pb = reps[0]["perplexity"], reps[1]["perplexity"]
+    assert ppl["same_text"] is True and ppl["values"][0]["bits_per_byte"] == pa["bits_per_byte"]
+    assert ppl["diff"]["bits_per_byte"] == pytest.approx(pb["bits_per_byte"] - pa["bits_per_byte"]) != 0
+    assert ppl["diff"]["word_perplexity"] == pytest.approx(pb["word_perplexity"] - pa["word_perplexity"])
+    ci = ppl["diff"]["bits_per_byte_ci"]
+    assert ppl["diff"]["documents"] == 32 and ci["ci_low"] < ppl["diff"]["bits_per_byte"] < ci["ci_high"]
+    text = render(res)
+    bpb_line = next(ln for ln in text.splitlines() if ln.startswith("bits per byte"))
+    assert f"{pa['bits_per_byte']:.4f}" in bpb_line and f"{pb['bits_per_byte']:.4f}" in bpb_line
+    assert f"[{ci['ci_low']:.4f}, {ci['ci_high']:.4f}]" in bpb_line
+    # different held-out text: both values, no difference, and a note saying why
+    diff_text = compare([a, c], iters=50)["perplexity"]
+    assert diff_text["same_text"] is False and diff_text["diff"] is None
+    assert "different held-out text" in render(compare([a, c], iters=50))
+    assert "B - A" not in render(compare([a, c], iters=50)).split("held-out text:")[1]
