@@ -35,8 +35,29 @@ def show_progress(out_dir: str | None) -> None:
         st.caption(line)
 
 
+def follow_next(key: str, run_id: int, message: str) -> None:
+    """Make the page of `key` (jobs, runs, train) show run `run_id` from now on, and redraw the whole page: a
+    button inside a fragment redraws only the fragment, whose body still shows the old run; each page reads
+    `follow-{key}` before drawing its run picker."""
+    st.session_state[f"follow-{key}"] = run_id
+    st.session_state[f"follow-msg-{key}"] = message
+    st.rerun(scope="app")
+
+
+def followed(key: str, ids: list[int]) -> int | None:
+    """The run the page of `key` was told to follow (a relaunch), once, if it is one of `ids`."""
+    wanted = st.session_state.get(f"follow-{key}")
+    if wanted is None or int(wanted) not in ids:
+        return None
+    del st.session_state[f"follow-{key}"]
+    return int(wanted)
+
+
 def show_run(ws: Path, run: Run, allowed: Allowed, key: str) -> None:
     """Everything about one run that changes while it runs."""
+    msg = st.session_state.pop(f"follow-msg-{key}", None)
+    if msg:
+        st.success(msg)
     st.markdown(f"**Run {run.id}: {run.kind}** {STATUS_ICON.get(run.status, '')} {run.status} · "
                 f"{fmt_duration(run.duration)}" + (f" · `{run.out_dir}`" if run.out_dir else ""))
     if run.config.get("argv"):
@@ -65,8 +86,7 @@ def show_run(ws: Path, run: Run, allowed: Allowed, key: str) -> None:
         except WinnowError as e:
             st.error(str(e))
         else:
-            st.session_state[f"follow-{key}"] = new_id
-            st.success(f"started run {new_id}")
+            follow_next(key, new_id, f"started run {new_id} (relaunch of run {run.id})")
     tail = launcher.log_tail(ws, run.id, 25)
     if tail:
         with st.expander("log"):

@@ -10,7 +10,7 @@ from app import launcher
 from app.registry import Run, RunRegistry
 from app.ui.common import STATUS_ICON, fmt_duration, fmt_metrics, fmt_time
 from app.ui.confine import Allowed
-from app.ui.follow import show_run
+from app.ui.follow import followed, show_run
 
 
 def _table(runs: list[Run]) -> list[dict]:
@@ -26,6 +26,9 @@ def _body(ws: Path) -> None:
     if not runs:
         st.info("No runs recorded yet: start one on the Jobs page or with `winnow curate` in a shell.")
         return
+    new = followed("runs", [r.id for r in runs])
+    if new is not None:  # a relaunch: show the new run, whatever the filters hid
+        st.session_state.update({"runs_kind": "all", "runs_status": "all", "runs_pick": new})
     kinds = sorted({r.kind for r in runs})
     c1, c2 = st.columns(2)
     kind = c1.selectbox("kind", ["all", *kinds], key="runs_kind")

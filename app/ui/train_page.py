@@ -12,7 +12,7 @@ from app.registry import RunRegistry
 from app.ui import charts
 from app.ui.common import STATUS_ICON, fmt_duration, fmt_metrics
 from app.ui.confine import Allowed
-from app.ui.follow import follow
+from app.ui.follow import follow, followed
 from training.output_reader import LOSS_SERIES, LR_SERIES, TrainingOutput
 
 
@@ -49,9 +49,13 @@ def render(ws: Path) -> None:
                    "duration": fmt_duration(r.duration), "metrics": fmt_metrics(r.metrics),
                    "out_dir": r.out_dir or ""} for r in runs], hide_index=True, width="stretch")
     ids = [r.id for r in runs]
+    new = followed("train", ids)
+    if new is not None:  # a relaunch: show the new run
+        st.session_state["train_pick"] = new
     wanted = st.query_params.get("train")
     idx = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
-    pick = st.selectbox("run", ids, index=idx, format_func=lambda i: f"run {i}", key="train_pick")
+    start = {} if st.session_state.get("train_pick") in ids else {"index": idx}  # a relaunch set it
+    pick = st.selectbox("run", ids, format_func=lambda i: f"run {i}", key="train_pick", **start)
     run = next(r for r in runs if r.id == pick)
     if not run.out_dir:
         st.warning("this run recorded no output folder")
