@@ -3,6 +3,9 @@
 Reports are paired per sample (task + doc_id), never by their means: McNemar's exact test on the
 discordant pairs for 0/1 metrics, and a seeded, vectorised paired bootstrap for the confidence interval
 of the difference. lm-eval's own comparator uses an unpaired z-test (lm-eval #3831).
+Every pair of reports passes the same fingerprint checks; a benchmark whose paired items are fewer than either
+report's n is refused like a fingerprint mismatch (--force shows it, marked); below MIN_BOOTSTRAP_PAIRS pairs
+or MIN_BOOTSTRAP_DIFFERING differing pairs the bootstrap CI is withheld and McNemar's exact p stands.
 """
 
 from __future__ import annotations
