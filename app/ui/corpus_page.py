@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 import time
 from difflib import SequenceMatcher
@@ -299,16 +300,41 @@ def _thr_key(rule: Rule, bound: str) -> str:
     return f"thr|{rule.name}|{bound}"
 
 
+def _snap(value: float, recipe_value: float) -> float:
+    """A slider value back on the recipe's own value when only float rounding of min + k * step tells them
+    apart (the browser computes the slider's values)."""
+    return recipe_value if abs(value - recipe_value) <= 1e-9 * max(1.0, abs(recipe_value)) else value
+
+
 def edited_recipe(base: Recipe, state: Any) -> Recipe:
     """The run's recipe with the page's edits: thresholds moved, rules switched off."""
     rules = []
     for r in base.rules:
         if not state.get(f"on|{r.name}", True):
             continue
-        upd = {b: float(state[_thr_key(r, b)]) for b in ("min", "max")
+        upd = {b: _snap(float(state[_thr_key(r, b)]), float(getattr(r, b))) for b in ("min", "max")
                if getattr(r, b) is not None and _thr_key(r, b) in state}
         rules.append(r.model_copy(update=upd))
     return base.model_copy(update={"rules": rules, "name": state.get("rethr_name") or base.name})
+
+
+def slider_grid(lo: float, hi: float, cur: float, steps: int = 200) -> tuple[float, float, float]:
+    """(min, max, step) of a threshold slider over the data's range [lo, hi] whose grid holds the recipe's
+    value `cur` exactly: the slider's values are min + k * step, so min is cur less a whole number of steps
+    (a grid starting at the data minimum could never return to the recipe's value)."""
+    a, b = min(lo, cur), max(hi, cur)
+    if a == b:
+        a, b = a - 1.0, b + 1.0
+    step = float(f"{(b - a) / steps:.2g}") or 0.01
+    below, above = math.ceil((cur - a) / step - 1e-9), math.ceil((b - cur) / step - 1e-9)
+    return cur - below * step, cur + above * step, step
+
+
+def _reset_rule(name: str, bounds: dict[str, float]) -> None:
+    """Callback (runs before the page is drawn, so it may set widget state): the recipe's thresholds, rule on."""
+    st.session_state[f"on|{name}"] = True
+    for bound, value in bounds.items():
+        st.session_state[f"thr|{name}|{bound}"] = value
 
 
 def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
@@ -329,6 +355,9 @@ def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
                 f"drop {r.column} in {r.drop_values}")
         left.caption(cond)
         return
+    bounds = {b: float(getattr(r, b)) for b in ("min", "max") if getattr(r, b) is not None}
+    left.button("reset to recipe", key=f"reset|{r.name}", on_click=_reset_rule, args=(r.name, bounds),
+                help="put this rule's threshold(s) back to the run's recipe and switch it on")
     vals = rc.values(r.signal, r.column)
     lo = float(vals.min()) if vals.size else 0.0
     hi = float(vals.max()) if vals.size else 1.0
@@ -338,10 +367,7 @@ def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
         if cur is None:
             continue
         key = _thr_key(r, bound)
-        a, b = min(lo, cur), max(hi, cur)
-        if a == b:
-            a, b = a - 1.0, b + 1.0
-        step = float(f"{(b - a) / 200:.2g}") or 0.01
+        a, b, step = slider_grid(lo, hi, float(cur))
         start = {} if key in st.session_state else {"value": float(cur)}
         val = left.slider(f"{bound} ({'drop below' if bound == 'min' else 'drop above'})", min_value=float(a),
                           max_value=float(b), step=step, key=key, **start)

@@ -170,3 +170,23 @@ def test_corpus_picker_lists_only_curated_runs_and_mixes(tmp_path: Path, monkeyp
     (broken / "manifest.json").write_text((run / "manifest.json").read_text())
     at = _app(ws, "Corpus", monkeypatch, {"run": str(broken)})
     assert len(at.error) == 1 and "no documents" in at.error[0].value
+
+
+def test_a_moved_threshold_returns_to_the_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.app.app_workspace import make_workspace
+
+    built = make_workspace(tmp_path)  # n_words runs from 2 ("too short") to the essay's; the recipe's min is 5
+    m = built["manifest"]
+    at = _rethr(built["ws"], built["run"], monkeypatch)
+    at.selectbox(key="rethr_step").set_value("length").run()
+    sl = at.slider(key="thr|length.min_words|min")
+    assert sl.value == 5.0 and sl.min < 5.0
+    k = (5.0 - sl.min) / sl.step  # the slider's values are min + k * step: the recipe's value is one of them
+    assert abs(k - round(k)) < 1e-6, (sl.min, sl.step)
+    sl.set_value(18.0).run()
+    assert _int(next(x.value for x in at.metric if x.label == "kept (live)")) < m["kept"]
+    at.checkbox(key="on|length.min_words").uncheck().run()
+    at.button(key="reset|length.min_words").click().run()
+    assert at.slider(key="thr|length.min_words|min").value == 5.0 and at.checkbox(key="on|length.min_words").value
+    live = {x.label: _int(x.value) for x in at.metric[4:] if x.label != "recount"}
+    assert (live["kept (live)"], live["removed (live)"]) == (m["kept"], m["removed"])
