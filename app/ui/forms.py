@@ -39,6 +39,7 @@ class Field:
     flag: str | None = None  # the option's flag (None: a positional argument)
     off_flag: str | None = None  # --no-x of a --x/--no-x option
     multiple: bool = False
+    param: Any = None  # the click parameter: its type checks a value as the CLI would (ranges: --workers >= 1)
 
 
 def find_command(words: list[str]) -> Any | None:
@@ -110,7 +111,7 @@ def command_fields(words: list[str]) -> list[Field]:
                          choices=choices,
                          help=(getattr(p, "help", "") or ""), flag=flag,
                          off_flag=(p.secondary_opts[0] if getattr(p, "secondary_opts", None) else None),
-                         multiple=many))
+                         multiple=many, param=p))
     return out
 
 
@@ -133,11 +134,33 @@ def _parse(f: Field, raw: Any) -> Any:
     return text
 
 
+MAX_INT = 2**63 - 1  # beyond it no count or size makes sense (and C libraries overflow)
+
+
+def _check(f: Field, v: Any) -> None:
+    """A number the CLI itself would refuse (its option's range, `min=1` of --workers), or one too large for
+    any count, as one line before the job is started (the job would start and then fail)."""
+    if f.kind not in ("int", "float") or v is None:
+        return
+    for x in v if isinstance(v, list) else [v]:
+        if f.kind == "int" and abs(x) > MAX_INT:
+            raise WinnowError(f"{f.name}: {x} is too large")
+        if f.kind == "float" and x != x:  # NaN
+            raise WinnowError(f"{f.name}: not a number")
+        lo, hi = getattr(f.param, "min", None), getattr(f.param, "max", None)  # the option's min=/max=
+        if lo is not None and x < lo:
+            raise WinnowError(f"{f.name}: {x} is below {lo}, the least `{f.flag or f.name}` takes")
+        if hi is not None and x > hi:
+            raise WinnowError(f"{f.name}: {x} is above {hi}, the most `{f.flag or f.name}` takes")
+
+
 def command_argv(words: list[str], fields: list[Field], values: dict[str, Any]) -> list[str]:
-    """The command line for these form values; WinnowError names a missing required field."""
+    """The command line for these form values; WinnowError names a missing required field or a number out of
+    the option's range."""
     argv = list(words)
     for f in fields:
         v = _parse(f, values.get(f.name))
+        _check(f, v)
         if v is None or (f.kind == "bool" and v == f.default):
             if f.required:
                 raise MissingField(f"fill in: {f.name.replace('_', ' ')}")

@@ -1,0 +1,38 @@
+"""The Jobs page's command forms check numbers against the CLI option's own range before a job starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.ui import forms
+
+SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+
+
+def _workers_min() -> int:
+    """`--workers`'s least value as the curate command declares it (typer.Option(min=...))."""
+    cmd = forms.find_command(["curate"])
+    return next(p for p in cmd.params if p.name == "workers").min
+
+
+@pytest.mark.parametrize("workers", ["-1", "0", "99999999999999999999"])
+def test_curate_form_refuses_workers_out_of_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  workers: str) -> None:
+    assert _workers_min() == 1
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(tmp_path / "ws"))
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at.session_state["page"] = "Jobs"
+    at.query_params["job"] = "curate"
+    at.run()
+    at.text_input(key="job|curate|inputs").set_value("data/x.jsonl").run()
+    at.text_input(key="job|curate|workers").set_value("2").run()
+    assert any("--workers 2" in c.value for c in at.code) and not at.button(key="jobs_start").disabled
+    at.text_input(key="job|curate|workers").set_value(workers).run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert len(shown) == 1 and shown[0].startswith(f"workers: {workers} is "), shown
+    assert not any("--workers" in c.value for c in at.code)  # no command line to run
+    assert at.button(key="jobs_start").disabled
