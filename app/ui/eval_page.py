@@ -93,6 +93,31 @@ def _show_compare(a: str, b: str) -> None:
     st.markdown(f"Model {d['right']} is right: it picked **{right}**.")
 
 
+PPL_FIELDS = {"word_perplexity": "word perplexity", "byte_perplexity": "byte perplexity",
+              "bits_per_byte": "bits per byte"}
+
+
+def perplexity_of(rd: ReportReader) -> dict[str, Any]:
+    """The report's perplexity on held-out text (`eval run --perplexity`, what ablate runs), by its shown
+    label; empty when the report has none."""
+    p = rd.report.get("perplexity")
+    if not isinstance(p, dict):
+        return {}
+    return {label: p[k] for k, label in PPL_FIELDS.items() if isinstance(p.get(k), int | float)}
+
+
+def _show_perplexity(rd: ReportReader) -> None:
+    ppl = perplexity_of(rd)
+    if not ppl:
+        return
+    p = rd.report.get("perplexity") or {}
+    st.markdown("**Perplexity on held-out text**" + (f" (`{p['file']}`)" if p.get("file") else "")
+                + ": lower is better")
+    cols = st.columns(len(ppl))
+    for col, (label, v) in zip(cols, ppl.items(), strict=True):
+        col.metric(label, f"{v:.4g}")
+
+
 def render(ws: Path) -> None:
     st.header("Evaluation")
     with RunRegistry(ws) as reg:
@@ -105,13 +130,18 @@ def render(ws: Path) -> None:
     st.dataframe([{"id": r.id, "status": f"{STATUS_ICON.get(r.status, '')} {r.status}",
                    "duration": fmt_duration(r.duration), "model": readers[r.id].model,
                    **{row["benchmark"]: row["value"] for row in readers[r.id].scores()},
-                   "out_dir": r.out_dir} for r in with_report], hide_index=True, width="stretch")
+                   **perplexity_of(readers[r.id]), "out_dir": r.out_dir} for r in with_report],
+                 hide_index=True, width="stretch")
     ids = [r.id for r in with_report]
     pick = st.selectbox("report", ids, format_func=lambda i: f"run {i}", key="eval_pick")
     rd = readers[pick]
     assert rd is not None
     rows = rd.scores()
-    st.dataframe(rows, hide_index=True, width="stretch", key="eval_scores")
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch", key="eval_scores")
+    elif not perplexity_of(rd):
+        st.info("this report holds no benchmark scores and no perplexity")
+    _show_perplexity(rd)
     if any(r["value"] is not None for r in rows):
         charts.draw(charts.scores([r for r in rows if r["value"] is not None]))
     split = rd.contamination()
