@@ -112,8 +112,9 @@ ARRAY_SAMPLE = 1000  # JSON array elements read to count (or estimate) a .json f
 
 def _estimate_total(files: list[InputFile]) -> tuple[int | None, bool]:
     """Number of records when cheap to know (plain JSONL line counts, Parquet row counts, the elements of a
-    JSON array of up to ARRAY_SAMPLE records), and whether it is exact. A longer JSON array is not parsed
-    here (the reader parses it): its count is estimated from the file's size and its first records' bytes."""
+    JSON array of up to ARRAY_SAMPLE records or on one line), and whether it is exact. A longer pretty-printed
+    array is not parsed here (the reader parses it): its count is estimated from the file's size and its first
+    records' bytes."""
     import pyarrow.parquet as pq
 
     total, exact = 0, True
@@ -129,8 +130,9 @@ def _estimate_total(files: list[InputFile]) -> tuple[int | None, bool]:
             if head is None:  # JSON lines: a record a line
                 with open(f.path, "rb") as fh:
                     total += sum(1 for line in fh if line.strip())
-            elif head.complete or not head.records:  # the whole array (a broken one is one quarantine entry)
-                total += max(1, len(head.records))
+            elif head.count is not None or not head.records:
+                # the whole array was decoded (complete, or on one line); a broken one is one quarantine entry
+                total += max(1, head.count or 0)
             else:
                 total += round(len(head.records) * f.path.stat().st_size / head.nbytes)
                 exact = False

@@ -275,6 +275,7 @@ class ArrayHead:
     records: list[Any]
     complete: bool  # the array ended within `records`: they are all of it
     nbytes: int  # bytes of the file up to the end of the last of `records`
+    count: int | None = None  # elements in the whole array, when it was all decoded (complete, or on one line)
 
 
 _SEPARATORS = re.compile(r"[\s,]*")
@@ -317,7 +318,7 @@ def _json_array_head(path: str, size: int, mtime_ns: int, limit: int) -> ArrayHe
             except orjson.JSONDecodeError:
                 return _stream_array(fh, first, nbytes, limit)
             if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-                return ArrayHead(value[:limit], len(value) <= limit, nbytes)
+                return ArrayHead(value[:limit], len(value) <= limit, nbytes, count=len(value))
             return None
     except (OSError, EOFError, zlib.error):
         return None
@@ -337,7 +338,7 @@ def _stream_array(fh: IO[bytes], first: bytes, fed: int, limit: int) -> ArrayHea
     while len(records) < limit:
         pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string too
         if text.startswith("]", pos):
-            return ArrayHead(records, True, fed - len(text[pos + 1:].encode()))
+            return ArrayHead(records, True, fed - len(text[pos + 1:].encode()), count=len(records))
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:

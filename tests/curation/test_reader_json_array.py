@@ -84,3 +84,10 @@ def test_a_long_array_total_is_estimated_from_its_size_and_says_so(tmp_path: Pat
     score = [r for r in read_progress(tmp_path / "run") if r["stage"] == "score"]
     assert m["input"] == n and {r["total"] for r in score} == {total}
     assert any("estimate from the size of a JSON array" in (r["msg"] or "") for r in score)
+
+
+def test_a_long_one_line_array_is_counted_exactly(tmp_path: Path) -> None:
+    """A one-line array is decoded whole to sample it, so its total is its length, not ~ARRAY_SAMPLE."""
+    n = 3000
+    line = _file(tmp_path / "line.json", json.dumps(_records(n)))
+    assert _estimate_total([line]) == (n, True)
