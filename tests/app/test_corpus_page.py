@@ -190,3 +190,21 @@ def test_a_moved_threshold_returns_to_the_recipe(tmp_path: Path, monkeypatch: py
     assert at.slider(key="thr|length.min_words|min").value == 5.0 and at.checkbox(key="on|length.min_words").value
     live = {x.label: _int(x.value) for x in at.metric[4:] if x.label != "recount"}
     assert (live["kept (live)"], live["removed (live)"]) == (m["kept"], m["removed"])
+
+
+def test_whole_words_search_finds_punctuation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, corpus, run = tmp_path / "ws", tmp_path / "c.jsonl", tmp_path / "run"
+    quoted = 'The keeper said "enough" (twice) and climbed the stairs to light the lamp again.'
+    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(LONG)] + [{"id": "q", "text": quoted}]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    with registered_run(ws, "curate", {"inputs": [str(corpus)]}, run):
+        curate([corpus], run, parse_recipe(RECIPE), workspace=ws)
+    at = _app(ws, "Corpus", monkeypatch, {"run": str(run)})
+    assert at.checkbox(key="corpus_whole").value  # whole words is the default
+    for query in ['"', "(twice", "(twice)", 'said "']:
+        at.text_input(key="corpus_search").set_value(query).run()
+        assert list(at.dataframe[0].value["id"]) == ["q"], query
+    at.text_input(key="corpus_search").set_value("twice").run()  # a word: still whole words
+    assert list(at.dataframe[0].value["id"]) == ["q"]
+    at.text_input(key="corpus_search").set_value("twic").run()
+    assert "0 documents match" in _texts(at)
