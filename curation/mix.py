@@ -25,7 +25,7 @@ from curation.errors import WinnowError
 from curation.lineage_record import package_versions
 from curation.progress import Progress
 from curation.reader import ORDER_STRIDE, skipped_files_record
-from curation.recipe import Recipe, Rule, load_recipe
+from curation.recipe import Recipe, Rule, load_recipe, nested_settings_model
 from curation.run_folder import RunLock, check_writable_dir, is_run, refuse_foreign_out
 from curation.store import doc_files, signal_files, source_dir, write_parquet_atomic, write_text_atomic
 from curation.text_index import index_wanted, search_index_builder
@@ -266,19 +266,6 @@ def _config_defaults(step: str) -> dict[str, Any]:
         return {}
 
 
-def _settings_model(annotation: Any) -> Any:
-    """The settings model a field holds (`C4QualityConfig`, also inside `X | None`), else None: a dict-typed
-    field is replaced whole by what a recipe gives, a nested settings model keeps its defaults for the rest."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
-    for t in (annotation, *get_args(annotation)):
-        if isinstance(t, type) and issubclass(t, BaseModel):
-            return t
-    return None
-
-
 def _effective(value: Any, model: Any, default: Any) -> Any:
     """A setting as the step reads it: a nested settings model named in part (`c4: {min_words_per_line: 3}`)
     is the model's defaults with those keys replaced, as pydantic builds it; anything else is itself."""
@@ -292,7 +279,7 @@ def _effective(value: Any, model: Any, default: Any) -> Any:
     out = dict(default)
     for k, v in value.items():
         field = model.model_fields.get(k)
-        out[k] = _effective(v, _settings_model(field.annotation) if field else None, default.get(k))
+        out[k] = _effective(v, nested_settings_model(field.annotation) if field else None, default.get(k))
     return out
 
 
@@ -331,7 +318,7 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], own: dict[str, 
         fields = model.model_fields if model is not None else {}
         for k, v in new.items():
             default = _by_content(defaults.get(k))
-            sub = _settings_model(fields[k].annotation) if k in fields else None
+            sub = nested_settings_model(fields[k].annotation) if k in fields else None
             have = _effective(old[k] if k in old else default, sub, default)
             diffs += _setting_diffs(have, _effective(_by_content(v), sub, default), f"signals.{step}.{k}")
     if diffs:

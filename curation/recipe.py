@@ -18,6 +18,20 @@ from curation.errors import WinnowError
 from curation.recipe_file import read_recipe_data
 
 
+def nested_settings_model(annotation: Any) -> type[BaseModel] | None:  # noqa: ANN401 - any type annotation
+    """The settings model a config field holds itself (`C4QualityConfig`, also as `C4QualityConfig | None`),
+    else None. A model inside a container (`list[M]`, `dict[str, M]`) does not count: the container is
+    replaced whole by what a config gives, while a nested model keeps its defaults for the fields not given."""
+    from typing import get_args, get_origin
+
+    if get_origin(annotation) in (list, dict, set, tuple):
+        return None
+    for t in (annotation, *get_args(annotation)):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    return None
+
+
 class Rule(BaseModel):
     """One keep/drop rule over one signal column."""
 

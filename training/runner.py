@@ -141,16 +141,13 @@ def _is_train_config(path: Path) -> bool:
 
 def _known_fields(raw: dict[str, Any], model: Any) -> dict[str, Any]:
     """`raw` without the keys `model` has no field for, at every level of nested settings (`lora`)."""
-    from typing import get_args
-
-    from pydantic import BaseModel
+    from curation.recipe import nested_settings_model
 
     out: dict[str, Any] = {}
     for k, v in raw.items():
         if k not in model.model_fields:
             continue
-        ann = model.model_fields[k].annotation
-        sub = next((t for t in (ann, *get_args(ann)) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        sub = nested_settings_model(model.model_fields[k].annotation)
         out[k] = _known_fields(v, sub) if sub is not None and isinstance(v, dict) else v
     return out
 

@@ -68,3 +68,18 @@ def test_a_shipped_recipe_loads_by_name_and_an_unknown_name_lists_them(tmp_path)
     assert r.rules and {x.signal for x in r.rules} >= {"gopher_quality", "c4_quality"}
     with pytest.raises(WinnowError, match=r"recipe file not found: .*nope.*shipped recipes by name: .*datatrove"):
         load_recipe(tmp_path / "nope")
+
+
+def test_nested_settings_model_is_a_model_held_itself_not_inside_a_container() -> None:
+    from pydantic import BaseModel
+
+    from curation.recipe import nested_settings_model
+
+    class Inner(BaseModel):
+        x: int = 1
+
+    assert nested_settings_model(Inner) is Inner
+    assert nested_settings_model(Inner | None) is Inner
+    assert nested_settings_model(list[Inner]) is None  # a container is replaced whole
+    assert nested_settings_model(dict[str, Inner]) is None
+    assert nested_settings_model(int) is None
