@@ -387,6 +387,11 @@ def _rule_control(rc: Recounter, r: Rule, counts: Counts) -> None:
         charts.draw(charts.histogram(hist, f"{r.signal}.{r.column}", lines, height=140))
 
 
+def _delta(d: int) -> str | None:
+    """A metric's change against the run: none drawn when nothing changed (Streamlit draws "+0" as a rise)."""
+    return f"{d:+,}" if d else None
+
+
 def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
     base = reader.recipe
     if base is None or not base.rules:
@@ -403,8 +408,8 @@ def _rethreshold(ws: Path, reader: RunReader, allowed: Allowed) -> None:
     took = time.perf_counter() - t0
     m = reader.manifest
     cols = st.columns(4)
-    cols[0].metric("kept (live)", f"{counts.kept:,}", delta=f"{counts.kept - int(m.get('kept', 0)):+,}")
-    cols[1].metric("removed (live)", f"{counts.removed:,}", delta=f"{counts.removed - int(m.get('removed', 0)):+,}",
+    cols[0].metric("kept (live)", f"{counts.kept:,}", delta=_delta(counts.kept - int(m.get("kept", 0))))
+    cols[1].metric("removed (live)", f"{counts.removed:,}", delta=_delta(counts.removed - int(m.get("removed", 0))),
                    delta_color="inverse")
     # the manifest's quarantined already counts the later copies of a repeated id (and the broken lines):
     # input = kept + removed + quarantined + skipped, whatever the thresholds

@@ -34,6 +34,9 @@ JOBS: dict[str, tuple[list[str], str | None]] = {
 RAW = "raw command line (expert)"
 # config fields that are paths (made absolute and confined before the YAML is written)
 CONFIG_PATHS = {"data", "out"}
+# TrainConfig fields one trainer alone reads (training/dpo.py, training/sft.py): not shown on the other's form
+ONLY_FOR = {"beta": "train dpo", "loss_type": "train dpo", "chat_template": "train dpo",
+            "packing": "train sft", "assistant_only_loss": "train sft"}
 
 
 def _config_model(spec: str) -> Any:
@@ -86,7 +89,7 @@ def _command_form(job: str, words: list[str]) -> list[str] | None:
 
 def _config_form(job: str, words: list[str], spec: str, ws: Path, allowed: Allowed) -> tuple[list[str], str] | None:
     model = _config_model(spec)
-    fields = forms.model_fields(model)
+    fields = [f for f in forms.model_fields(model) if ONLY_FOR.get(f.name, job) == job]
     values: dict[str, Any] = {}
     cols = st.columns(2)
     for i, f in enumerate(fields):

@@ -208,3 +208,14 @@ def test_whole_words_search_finds_punctuation(tmp_path: Path, monkeypatch: pytes
     assert list(at.dataframe[0].value["id"]) == ["q"]
     at.text_input(key="corpus_search").set_value("twic").run()
     assert "0 documents match" in _texts(at)
+
+
+def test_live_counts_show_no_delta_until_something_changes(dup_run: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _rethr(dup_run["ws"], dup_run["run"], monkeypatch)
+    live = {x.label: x for x in at.metric[4:]}
+    assert not live["kept (live)"].delta and not live["removed (live)"].delta  # the run's own recipe: no change
+    at.selectbox(key="rethr_step").set_value("length").run()
+    at.slider(key="thr|length.min_words|min").set_value(18.0).run()
+    live = {x.label: x for x in at.metric[4:]}
+    gone = dup_run["manifest"]["kept"] - _int(live["kept (live)"].value)
+    assert gone > 0 and live["kept (live)"].delta == f"-{gone}" and live["removed (live)"].delta == f"+{gone}"

@@ -36,3 +36,24 @@ def test_curate_form_refuses_workers_out_of_range(tmp_path: Path, monkeypatch: p
     assert len(shown) == 1 and shown[0].startswith(f"workers: {workers} is "), shown
     assert not any("--workers" in c.value for c in at.code)  # no command line to run
     assert at.button(key="jobs_start").disabled
+
+
+def test_train_forms_show_only_their_trainers_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(tmp_path / "ws"))
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at.session_state["page"] = "Jobs"
+    at.query_params["job"] = "train sft"
+    at.run()
+
+    def keys(job: str) -> set[str]:
+        prefix = f"job|{job}|"
+        return {w.key[len(prefix):] for w in [*at.text_input, *at.selectbox, *at.checkbox]
+                if isinstance(w.key, str) and w.key.startswith(prefix)}
+
+    sft = keys("train sft")
+    assert {"model", "data", "max_steps", "packing", "assistant_only_loss"} <= sft
+    assert not {"beta", "loss_type", "chat_template"} & sft  # DPO's alone
+    at.selectbox(key="jobs_form").set_value("train dpo").run()
+    dpo = keys("train dpo")
+    assert {"model", "data", "beta", "loss_type", "chat_template"} <= dpo
+    assert not {"packing", "assistant_only_loss"} & dpo
