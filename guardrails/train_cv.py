@@ -222,8 +222,10 @@ def _attacks(how: dict[str, Any] | None, wheels: Path | None) -> tuple[pl.DataFr
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--variants", default=",".join(v for v in VARIANTS if "attacks" not in VARIANTS[v]),
-                    help="comma-separated names of VARIANTS (default: those needing no --attack-wheels)")
+    ap.add_argument("--variants", default=",".join(v for v in VARIANTS if not {"attacks", "in_domain_share"} &
+                                                  set(VARIANTS[v])),
+                    help="comma-separated names of VARIANTS (default: the recipe variants, without the public "
+                         "attacks, which need --attack-wheels, or the learning curve's 'deepset share' ones)")
     ap.add_argument("--seeds", default="0", help="comma-separated fold seeds")
     ap.add_argument("--grouping", choices=GROUPINGS, default="near-duplicate",
                     help="how deepset rows are kept together in a fold")

@@ -65,3 +65,16 @@ def test_sentence_max_scores_an_injection_glued_to_a_question() -> None:
     assert got[0] == pytest.approx(each[2])  # so its score is the text's: the questions no longer dilute it
     assert got[0] > whole
     assert got[1] == clf.predict_proba(["tea"])[0]  # one sentence (or one word): the whole text's score
+
+
+def test_share_draws_that_share_of_each_label_without_repeats() -> None:
+    import polars as pl
+
+    from guardrails.train_cv import _share
+
+    rows = pl.DataFrame({"text": [f"t{i}" for i in range(40)], "label": [i < 10 for i in range(40)]})
+    half = _share(rows, 0.5, seed=3)
+    assert half.get_column("label").sum() == 5 and (~half.get_column("label")).sum() == 15
+    assert half.get_column("text").n_unique() == half.height
+    assert set(half.get_column("text")) <= set(rows.get_column("text"))
+    assert _share(rows, 1.0, seed=3).equals(rows)
