@@ -527,7 +527,10 @@ def run_ablation(cfg: AblateConfig, workspace: str | Path, log=print) -> dict[st
                             num_fewshot=ev.num_fewshot,
                             perplexity=Path(ev.heldout).absolute() if ev.heldout else None, use_cache=False)
             settings = {k: v for k, v in ec.to_dict().items() if k not in ("model", "out", "data_dir", "cache_dir",
-                                                                          "perplexity")}
+                                                                          "perplexity", "contamination_unchecked")}
+            # ablate's evals split nothing; the key keeps the shape it had before contamination became a list,
+            # so arms evaluated before that are reused, not evaluated again
+            settings["contamination"] = settings["contamination"] or None
             parts = {"model": fingerprint(mdir), "heldout": heldout_fp, "benchmarks": bench_fp, "eval": settings}
             if keys.reusable(edir, parts, ("manifest.json", "report.json")):
                 continue
