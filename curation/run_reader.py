@@ -26,7 +26,7 @@ import polars as pl
 
 from curation.errors import WinnowError
 from curation.recipe import Recipe, Rule, load_recipe
-from curation.text_index import PREVIEW_CHARS, TextIndex, preview_of  # noqa: F401 (PREVIEW_CHARS: as before)
+from curation.text_index import PREVIEW_CHARS, TextIndex, preview_of, whole_word_pattern  # noqa: F401 (PREVIEW_CHARS: as before)
 
 REMOVED_SCHEMA = {"id": pl.String, "rule": pl.String, "rules": pl.List(pl.String), "value": pl.Float64,
                   "detail": pl.String, "kept_id": pl.String}
@@ -336,7 +336,7 @@ class RunReader:
             return
         files = self.doc_files() or self.kept_files()
         q = search.strip() if whole_words else search
-        pattern = "(?i)" + (r"\b" + re.escape(q) + r"\b" if whole_words else re.escape(q))
+        pattern = "(?i)" + (whole_word_pattern(q) if whole_words else re.escape(q))
         for hits in self._search_hits(pattern, files):
             yield hits, None, False
 

@@ -89,6 +89,15 @@ def trigram_hash(tri: str) -> int:
     return word_hash("\x01" + tri)
 
 
+def whole_word_pattern(query: str) -> str:
+    """A regex matching `query` as whole words: a word boundary at each end that is a word character, none at an
+    end that is punctuation (a boundary beside `"` or `(` needs a word character there, so `"quoted"` or `(a)`
+    never matched)."""
+    start = r"\b" if re.match(r"\w", query[:1]) else ""
+    end = r"\b" if re.match(r"\w", query[-1:]) else ""
+    return start + re.escape(query) + end
+
+
 def query_trigrams(query: str, whole_words: bool) -> list[str]:
     """The 3-character runs every match of a lowercased substring query holds inside a word: those of its
     first and last words, which may be parts of longer words (its inner words are whole: `query_words`)."""
@@ -538,7 +547,7 @@ class TextIndex:
         or None when none are left), batch after batch in corpus order: a caller stops when it has enough."""
         q = query.strip() if whole_words else query
         q = pl.select(pl.lit(q).str.to_lowercase()).item()
-        test = (pl.col("text").str.contains(r"\b" + re.escape(q) + r"\b") if whole_words
+        test = (pl.col("text").str.contains(whole_word_pattern(q)) if whole_words
                 else pl.col("text").str.contains(q, literal=True))
         cands = self.candidates(q, whole_words)
         words = phrase_words(q, whole_words)
