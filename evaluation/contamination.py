@@ -127,14 +127,18 @@ def contaminated_refs(curated: str | Path) -> Found:
     if col is None:
         return found
     rows = (pl.DataFrame({"id": df.get_column("id"), "best": match, "ref": df.get_column(col)})
-            .explode("ref").drop_nulls("ref"))
+            .with_row_index("row").explode("ref").drop_nulls("ref"))
     refs = rows.get_column("ref").to_list()
     found.keys |= {r for r in refs if is_key(r)}
     old = rows.filter(~pl.Series([is_key(r) for r in refs], dtype=pl.Boolean))
     if old.height:
         found.source = f"{col} (without splits: curated before 2026-12-01)"
         splits: dict[str, frozenset[str] | None] = {}
-        for r in old.group_by("id", "ref").agg(pl.len().alias("n"), pl.col("best").first()).iter_rows(named=True):
+        # n: how many times ONE signal row lists the ref (once per split it was found in). A repeated id has a
+        # row per copy, so rows are counted apart and an id takes its largest count, not their sum
+        per_row = old.group_by("row", "id", "ref").agg(pl.len().alias("n"), pl.col("best").first())
+        per_id = per_row.group_by("id", "ref").agg(pl.col("n").max(), pl.col("best").drop_nulls().first())
+        for r in per_id.iter_rows(named=True):
             bench = r["ref"].split(":", 1)[0]
             if bench not in splits:
                 splits[bench] = _checked_splits(parent or run, bench)

@@ -355,3 +355,37 @@ def test_a_model_trained_on_an_ablate_sample_is_split_by_the_sample(setup, mixed
     assert (s["contaminated"]["n"], s["clean"]["n"]) == (len(seen), N - len(seen))
     assert block["curated"] == [str(arm.sample_dir.absolute())]
     assert f"(n={len(seen)})" in capsys.readouterr().out
+
+
+def test_a_repeated_id_does_not_make_an_old_runs_item_look_found_in_two_splits(mmlu_runs, tmp_path):
+    """An old signal lists a ref once per split it was found in, so a ref listed twice meant dev AND test. A
+    repeated id has one signal row per copy (the later copy is quarantined but scored): two copies of a dev-row-0
+    leak must not read as a document listing the ref twice."""
+    from curation.pipeline import curate
+    from curation.recipe import Recipe
+    from evaluation.contamination import contaminated_refs, resolve_legacy
+
+    leak = FILLER + _mmlu_q("dev", 0) + " " + MMLU_CHOICES[0] + ". " + FILLER
+    docs = [{"id": "f", "text": FILLER * 2}, {"id": "dup", "text": leak}, {"id": "dup", "text": leak + " again"}]
+    corpus = tmp_path / "dup.jsonl"
+    corpus.write_text("".join(json.dumps(x) + "\n" for x in docs), encoding="utf-8")
+    recipe = Recipe(name="keep-all", signals={"decontamination": {"benchmarks_dir": str(mmlu_runs["store"]),
+                                                                 "benchmarks": ["mmlu"]}}, rules=[])
+    curate([corpus], tmp_path / "run", recipe, workspace=tmp_path / "ws")
+    old = contaminated_refs(_as_curated_before_the_split_aware_refs(tmp_path / "run", tmp_path / "run-old"))
+    exact, ambiguous = resolve_legacy(old, "mmlu", mmlu_runs["store"])
+    assert exact | old.keys == {"mmlu/dev/abstract_algebra-0"} and not ambiguous
+
+
+def test_an_item_listed_by_a_new_and_an_old_run_counts_once(mmlu_runs, tiny_model, tmp_path):
+    """items_in_training_data: the distinct items the model's training data holds, whether a run names them with
+    their split (new) or without (old, placed through its best match)."""
+    from evaluation.contamination import contamination_block
+    from evaluation.runner import EvalConfig, run_eval
+
+    out = tmp_path / "rep"
+    rep = run_eval(EvalConfig(model=str(tiny_model), out=out, data_dir=mmlu_runs["store"], cache_dir=tmp_path / "c",
+                              benchmarks=["mmlu"], limit=1))
+    old_a = _as_curated_before_the_split_aware_refs(mmlu_runs["a"], tmp_path / "a-old")
+    block = contamination_block({**rep, "_dir": str(out)}, [mmlu_runs["a"], old_a])
+    assert block["items_in_training_data"] == 2  # dev row 0 and test row 1, each in both runs
