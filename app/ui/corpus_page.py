@@ -29,7 +29,6 @@ from curation.run_folder import manifest_kind
 from curation.run_reader import Counts, Recounter, RunReader, SignalFilter, histogram_of, is_run_dir
 
 PAGE_SIZE = 100
-_WORD = re.compile(r"\w")
 DIFF_WORDS = 4000  # word diff of longer documents covers their start
 OPS = [">=", "<=", ">", "<", "==", "!="]
 
@@ -274,12 +273,6 @@ def _documents(ws: Path, reader: RunReader) -> None:
     rule = c2.selectbox("removed by rule", rules, index=rules.index(wanted) if wanted in rules else 0,
                         key="corpus_rule")
     search, whole = _search_box(reader)
-    q = search.strip()
-    if whole and q and not (_WORD.match(q[0]) and _WORD.match(q[-1])):
-        # the reader's whole-word match puts \b on both sides, which never matches beside `"` or `(`: a query
-        # that starts or ends with punctuation is searched as text (whole words would need a word character)
-        whole = False
-        st.caption("whole words needs a letter or digit at both ends of the query: searched as text")
     filters, sort = _filters_ui(reader)
     page_no = st.number_input("page", min_value=1, value=1, step=1, key="corpus_page")
     offset = (int(page_no) - 1) * PAGE_SIZE
