@@ -34,7 +34,7 @@ def fingerprint_diffs(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], 
             blocking.append(f"{bench}: few-shot differs ({na} vs {nb})")
     da, db = fa.get("data", {}), fb.get("data", {})
     for f in sorted(set(da) & set(db)):
-        if da[f] != db[f]:
+        if da[f] != db[f] and not f.startswith("perplexity/"):  # held-out text: perplexity_block says so
             blocking.append(f"data file {f}: checksum differs ({da[f][:12]} vs {db[f][:12]})")
     if fa.get("limit") != fb.get("limit"):
         blocking.append(f"limit differs ({fa.get('limit')} vs {fb.get('limit')})")
@@ -79,22 +79,39 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int
 # Below these the percentile bootstrap is not shown as a CI. It resamples only the observed differences: with k
 # non-zero differences all of one sign it excludes 0 as soon as (1 - k/n)^n ~ e^-k < 2.5%, i.e. from k = 4,
 # where McNemar's exact two-sided p is 2 * 0.5^4 = 0.125 (3 of 3 gives [1.0, 1.0] against p = 0.25). From
-# 10 differing pairs (all one way: p = 0.002) and 30 pairs in all the two agree in practice.
+# 10 differing pairs and 30 pairs in all the interval is no longer degenerate, but it is still not McNemar's
+# test: near p = 0.05 the two can disagree (100 pairs, 2 against 9: CI [0.01, 0.14], p = 0.065), and the
+# comparison then says so (`_disagreement`).
 MIN_BOOTSTRAP_PAIRS = 30
 MIN_BOOTSTRAP_DIFFERING = 10
 
 
-def _bootstrap_entry(va: np.ndarray, vb: np.ndarray, iters: int, seed: int) -> dict[str, Any]:
+def _bootstrap_entry(va: np.ndarray, vb: np.ndarray, iters: int, seed: int, binary: bool = True) -> dict[str, Any]:
     """paired_bootstrap, with the CI withheld (None, the computed bounds kept as `unreliable_ci`) and a note
-    when there are too few pairs, or too few that differ, for a percentile interval to mean anything."""
+    when there are too few pairs, or too few that differ, for a percentile interval to mean anything. For a
+    score that is not 0/1 there is no McNemar test to fall back on, and the note says that instead."""
     bs: dict[str, Any] = {**paired_bootstrap(va, vb, iters=iters, seed=seed), "reliable": True}
     differing = int(np.count_nonzero(vb != va))
     if va.size < MIN_BOOTSTRAP_PAIRS or differing < MIN_BOOTSTRAP_DIFFERING:
         bs.update(reliable=False, unreliable_ci=[bs["ci_low"], bs["ci_high"]], ci_low=None, ci_high=None,
                   note=f"{va.size} pairs, {differing} differing: too few for a bootstrap CI (needs at least "
-                       f"{MIN_BOOTSTRAP_PAIRS} pairs and {MIN_BOOTSTRAP_DIFFERING} that differ); read McNemar's "
-                       "exact p")
+                       f"{MIN_BOOTSTRAP_PAIRS} pairs and {MIN_BOOTSTRAP_DIFFERING} that differ); "
+                       + ("read McNemar's exact p" if binary else
+                          "the score is not 0/1, so no exact test either: this difference is untested"))
     return bs
+
+
+def _disagreement(bs: dict[str, Any], mc: dict[str, Any] | None, alpha: float = 0.05) -> str | None:
+    """A note when the shown bootstrap CI and McNemar's exact test reach different verdicts at `alpha` (they are
+    different tests; near the edge the percentile interval is the bolder one), else None."""
+    if mc is None or not bs.get("reliable", True) or bs.get("ci_low") is None:
+        return None
+    excludes_zero = bs["ci_low"] > 0 or bs["ci_high"] < 0
+    if excludes_zero == (mc["p_value"] < alpha):
+        return None
+    return (f"the bootstrap CI {'excludes' if excludes_zero else 'includes'} 0 but McNemar's exact p is "
+            f"{mc['p_value']:.3g}: the two tests disagree, so the difference is borderline; the exact test is the "
+            "one to trust on few differing pairs")
 
 
 def _paired_values(a: dict[str, Any], b: dict[str, Any], bench: str
@@ -273,9 +290,10 @@ def compare(folders: list[Path], force: bool = False, iters: int = 10000, seed: 
             entry: dict[str, Any] = {"benchmark": bench, "metric": metric, "n_pairs": int(va.size),
                                      "mean_a": float(va.mean()) if va.size else None,
                                      "mean_b": float(vb.mean()) if vb.size else None, "short": short}
-            entry["bootstrap"] = _bootstrap_entry(va, vb, iters, seed)
             binary = va.size > 0 and bool(np.isin(va, (0.0, 1.0)).all() and np.isin(vb, (0.0, 1.0)).all())
+            entry["bootstrap"] = _bootstrap_entry(va, vb, iters, seed, binary)
             entry["mcnemar"] = mcnemar_exact(va, vb) if binary else None
+            entry["disagreement"] = _disagreement(entry["bootstrap"], entry["mcnemar"])
             paired.append(entry)
         out["paired"] = paired
     ppl = perplexity_block(reps, iters, seed)
@@ -321,6 +339,8 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         for p in result.get("paired", []):
             if not p["bootstrap"].get("reliable", True):
                 lines.append(f"note: {p['benchmark']}: no bootstrap CI: {p['bootstrap']['note']}")
+            if p.get("disagreement"):
+                lines.append(f"note: {p['benchmark']}: {p['disagreement']}")
             if p.get("short"):
                 lines.append(f"* {p['short']['message']}: over those items A = {_fmt(p['mean_a'])}, "
                              f"B = {_fmt(p['mean_b'])}")

@@ -282,3 +282,42 @@ def test_perplexity_side_by_side_only_on_the_same_held_out_text(tiny_model: Path
     assert diff_text["same_text"] is False and diff_text["diff"] is None
     assert "different held-out text" in render(compare([a, c], iters=50))
     assert "B - A" not in render(compare([a, c], iters=50)).split("held-out text:")[1]
+
+
+def test_a_borderline_difference_says_the_ci_and_mcnemar_disagree() -> None:
+    """100 pairs, A alone right on 2, B alone right on 9: McNemar's exact p is above 0.05 (binomial tail,
+    computed here by hand) while the percentile bootstrap's interval sits above 0; the comparison says so."""
+    from evaluation.compare import _bootstrap_entry, _disagreement
+
+    a = np.array([1.0] * 2 + [0.0] * 9 + [1.0] * 40 + [0.0] * 49)
+    b = np.array([0.0] * 2 + [1.0] * 9 + [1.0] * 40 + [0.0] * 49)
+    p = min(1.0, 2 * sum(comb(11, k) for k in range(3)) / 2 ** 11)  # two-sided exact binomial, 2 of 11
+    assert p > 0.05
+    bs, mc = _bootstrap_entry(a, b, 10000, 0), mcnemar_exact(a, b)
+    assert mc["p_value"] == pytest.approx(p) and bs["reliable"] and bs["ci_low"] > 0
+    note = _disagreement(bs, mc)
+    assert note is not None and "disagree" in note
+    same_way = np.array([0.0] * 20 + [1.0] * 80)  # B alone right on 20 of 100: both say B is better
+    assert _disagreement(_bootstrap_entry(np.zeros(100), same_way, 2000, 0),
+                         mcnemar_exact(np.zeros(100), same_way)) is None
+
+
+def test_too_few_pairs_of_a_non_binary_score_are_called_untested() -> None:
+    from evaluation.compare import _bootstrap_entry
+
+    bs = _bootstrap_entry(np.linspace(0, 1, 5), np.linspace(0.1, 1, 5), 1000, 0, binary=False)
+    assert bs["ci_low"] is None and "McNemar" not in bs["note"] and "untested" in bs["note"]
+
+
+def test_held_out_text_that_differs_does_not_block_the_benchmarks() -> None:
+    """The perplexity section itself says when the held-out texts differ; benchmark data that differs blocks."""
+    from evaluation.compare import fingerprint_diffs
+
+    def rep(data: dict[str, str]) -> dict:
+        return {"scores": {"arc_easy": {}}, "fingerprint": {"data": data, "limit": None}}
+
+    blocking, _ = fingerprint_diffs(rep({"perplexity/held.jsonl": "a" * 64, "arc_easy/test.jsonl": "c" * 64}),
+                                    rep({"perplexity/held.jsonl": "b" * 64, "arc_easy/test.jsonl": "c" * 64}))
+    assert blocking == []
+    blocking, _ = fingerprint_diffs(rep({"arc_easy/test.jsonl": "c" * 64}), rep({"arc_easy/test.jsonl": "d" * 64}))
+    assert len(blocking) == 1 and "arc_easy/test.jsonl" in blocking[0]
