@@ -181,7 +181,9 @@ class ReportReader:
                          "clean": clean.get("value"), "clean stderr": clean.get("stderr"), "clean n": clean.get("n"),
                          "contaminated": dirty.get("value"), "contaminated stderr": dirty.get("stderr"),
                          "contaminated n": dirty.get("n"), "difference": split.get("diff", split.get("difference")),
-                         "difference stderr": split.get("difference_stderr")})
+                         "difference stderr": split.get("difference_stderr"),
+                         # items an old run's signal found without naming the split: in neither part
+                         "ambiguous n": (split.get("ambiguous") or {}).get("n", 0)})
         return rows
 
 

@@ -49,6 +49,23 @@ def paired_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def paired_notes(result: dict[str, Any]) -> list[str]:
+    """What `eval compare` prints under its paired table: a withheld CI, a CI and McNemar's p that disagree,
+    pairs fewer than the reports' items (forced)."""
+    notes = []
+    for p in result.get("paired", []) or []:
+        bs = p.get("bootstrap") or {}
+        if not bs.get("reliable", True):
+            notes.append(f"{p['benchmark']}: no bootstrap CI: {bs.get('note')}")
+        if p.get("disagreement"):
+            notes.append(f"{p['benchmark']}: {p['disagreement']}")
+        if p.get("short"):
+            means = ", ".join(f"{k} = {'-' if v is None else f'{v:.4f}'}" for k, v in
+                              (("A", p.get("mean_a")), ("B", p.get("mean_b"))))
+            notes.append(f"{p['benchmark']}: {p['short']['message']} (forced): over the paired items {means}")
+    return notes
+
+
 def _show_compare(a: str, b: str) -> None:
     force = st.checkbox("compare even if the fingerprints differ (--force)", key="eval_force")
     result, err = _compare(a, b, force)
@@ -64,6 +81,8 @@ def _show_compare(a: str, b: str) -> None:
         return
     st.markdown("**Paired over shared samples** (bootstrap 95% CI of B - A, McNemar exact test)")
     st.dataframe(rows, hide_index=True, width="stretch", key="eval_paired")
+    for note in paired_notes(result):
+        st.caption(f"note: {note}")
     charts.draw(charts.deltas([{k: r[k] for k in ("benchmark", "B - A", "CI low", "CI high")} for r in rows]))
     benches = [r["benchmark"] for r in rows]
     bench = st.selectbox("samples where the two models disagree, on", benches, key="eval_dis_bench")
@@ -148,6 +167,11 @@ def render(ws: Path) -> None:
     if split:
         st.markdown("**Clean vs contaminated items** (items found in the training data)")
         st.dataframe(split, hide_index=True, width="stretch", key="eval_contam")
+        unsure = sum(r["ambiguous n"] or 0 for r in split)
+        if unsure:
+            st.caption(f"{unsure} item(s) are in neither part: the training data's signal (curated before "
+                       "2026-12-01) found them without naming their split, and another split has an item of the "
+                       "same id")
         runs, unchecked = rd.contamination_runs()
         st.caption("training data checked: " + ", ".join(runs))
         if unchecked:

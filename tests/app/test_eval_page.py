@@ -34,3 +34,28 @@ def test_a_perplexity_only_report_shows_its_perplexity(tmp_path: Path, monkeypat
     shown = {m.label: m.value for m in at.metric}
     assert shown == {"word perplexity": "8235", "byte perplexity": "4.909", "bits per byte": "2.295"}
     assert not any(d.value.empty for d in at.dataframe)  # no empty scores table
+
+
+def test_the_paired_table_carries_the_notes_eval_compare_prints() -> None:
+    """A withheld CI, a CI that disagrees with McNemar's p and a forced short pairing are said on the page as
+    `eval compare` says them, not left as blank cells."""
+    import numpy as np
+
+    from app.ui.eval_page import paired_notes
+    from evaluation.compare import _bootstrap_entry, _disagreement, mcnemar_exact
+
+    few_a, few_b = np.zeros(3), np.ones(3)
+    a = np.array([1.0] * 2 + [0.0] * 9 + [1.0] * 40 + [0.0] * 49)
+    b = np.array([0.0] * 2 + [1.0] * 9 + [1.0] * 40 + [0.0] * 49)
+    bs, mc = _bootstrap_entry(a, b, 10000, 0), mcnemar_exact(a, b)
+    result = {"paired": [
+        {"benchmark": "arc_easy", "bootstrap": _bootstrap_entry(few_a, few_b, 1000, 0), "mean_a": 0.0, "mean_b": 1.0},
+        {"benchmark": "hellaswag", "bootstrap": bs, "disagreement": _disagreement(bs, mc), "mean_a": 0.42,
+         "mean_b": 0.49},
+        {"benchmark": "mmlu", "bootstrap": {"reliable": True}, "mean_a": 0.25, "mean_b": None,
+         "short": {"message": "mmlu: 40 pairs, B's n is 57"}}]}
+    notes = paired_notes(result)
+    assert len(notes) == 3
+    assert notes[0].startswith("arc_easy: no bootstrap CI") and "McNemar" in notes[0]
+    assert notes[1].startswith("hellaswag: ") and "disagree" in notes[1]
+    assert notes[2] == "mmlu: mmlu: 40 pairs, B's n is 57 (forced): over the paired items A = 0.2500, B = -"

@@ -70,7 +70,7 @@ def test_report_reader_scores_samples_and_contamination_split(tmp_path: Path) ->
     split = ReportReader(tmp_path / "a").contamination()
     assert split == [{"benchmark": "arc_easy", "clean": 0.25, "clean stderr": 0.07, "clean n": 36,
                       "contaminated": 1.0, "contaminated stderr": 0.0, "contaminated n": 4, "difference": 0.75,
-                      "difference stderr": 0.07}]
+                      "difference stderr": 0.07, "ambiguous n": 0}]
     assert ReportReader(tmp_path / "a").contamination_runs() == (["/runs/c"], [])  # a report before 2026-12-01
     rep["contamination"].update(curated=["/runs/sft", "/runs/dpo"], unchecked=["/runs/raw"])
     (tmp_path / "a" / "report.json").write_text(json.dumps(rep))
