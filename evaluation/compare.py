@@ -11,6 +11,7 @@ or MIN_BOOTSTRAP_DIFFERING differing pairs the bootstrap CI is withheld and McNe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,18 @@ def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {"only_a_correct": only_a, "only_b_correct": only_b, "discordant": n, "p_value": p}
 
 
+def resampled(n: int, iters: int, seed: int, stat: Callable[[np.ndarray], np.ndarray], cells: int) -> np.ndarray:
+    """`stat(idx)` over `iters` resamples of n items with replacement, `idx` a (k, n) array of indices; drawn in
+    chunks of at most `cells` indices, so memory stays small."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(iters, cells // max(n, 1)))
+    out = np.empty(iters)
+    for s in range(0, iters, chunk):
+        k = min(chunk, iters - s)
+        out[s:s + k] = stat(rng.integers(0, n, size=(k, n)))
+    return out
+
+
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int = 0,
                      alpha: float = 0.05) -> dict[str, float]:
     """Percentile CI of mean(b - a) resampling pairs with replacement (chunked, so memory stays small)."""
@@ -65,13 +78,7 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int
     n = d.size
     if n == 0:
         return {"diff": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "iters": 0}
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(iters, 4_000_000 // max(n, 1)))
-    means = np.empty(iters)
-    for s in range(0, iters, chunk):
-        k = min(chunk, iters - s)
-        idx = rng.integers(0, n, size=(k, n))
-        means[s:s + k] = d[idx].mean(axis=1)
+    means = resampled(n, iters, seed, lambda idx: d[idx].mean(axis=1), 4_000_000)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return {"diff": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi), "iters": iters}
 
@@ -164,24 +171,13 @@ def _heldout_sha(rep: dict[str, Any]) -> str | None:
 
 def _perplexity_docs(rep: dict[str, Any]) -> dict[int, tuple[float, float, float]] | None:
     """`{doc_id: (loglikelihood, words, bytes)}` from lm-eval's per-document perplexity samples, when stored."""
-    rel = (rep["files"].get("samples") or {}).get(PERPLEXITY_SAMPLES)
-    if rel is None:
-        return None
-    path = Path(rep["_dir"]) / rel
-    out: dict[int, tuple[float, float, float]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                ll, words = rec["word_perplexity"]
-                _, nbytes = rec["bits_per_byte"]
-                out[int(rec["doc_id"])] = (float(ll), float(words), float(nbytes))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise WinnowError(f"{path}:{i}: not an lm-eval perplexity sample (doc_id, word_perplexity, "
-                                  "bits_per_byte)") from None
-    return out
+    def value(rec: dict[str, Any]) -> tuple[float, float, float]:
+        ll, words = rec["word_perplexity"]
+        _, nbytes = rec["bits_per_byte"]
+        return float(ll), float(words), float(nbytes)
+
+    return rpt.read_sample_values(rep, PERPLEXITY_SAMPLES, value,
+                                  "an lm-eval perplexity sample (doc_id, word_perplexity, bits_per_byte)")
 
 
 def bits_per_byte_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, seed: int = 0,
@@ -189,15 +185,10 @@ def bits_per_byte_bootstrap(a: np.ndarray, b: np.ndarray, iters: int = 10000, se
     """Percentile CI of bits_per_byte(B) - bits_per_byte(A), resampling documents in pairs. `a`, `b` are
     (n, 2) arrays of (loglikelihood, bytes) per document; bits per byte is lm-eval's corpus-level
     -sum(ll) / sum(bytes) / ln 2 (a ratio of sums, so the documents are resampled, not per-document ratios)."""
-    n = a.shape[0]
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(iters, 2_000_000 // max(n, 1)))
-    diffs = np.empty(iters)
-    for s in range(0, iters, chunk):
-        k = min(chunk, iters - s)
-        idx = rng.integers(0, n, size=(k, n))
-        bpb = [-x[idx, 0].sum(axis=1) / x[idx, 1].sum(axis=1) / np.log(2) for x in (a, b)]
-        diffs[s:s + k] = bpb[1] - bpb[0]
+    def bpb(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return -x[idx, 0].sum(axis=1) / x[idx, 1].sum(axis=1) / np.log(2)
+
+    diffs = resampled(a.shape[0], iters, seed, lambda idx: bpb(b, idx) - bpb(a, idx), 2_000_000)
     lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
     return {"ci_low": float(lo), "ci_high": float(hi), "iters": iters}
 

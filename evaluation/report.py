@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from curation.errors import WinnowError
+
+T = TypeVar("T")
 
 REPORT = "report.json"
 REPORT_VERSION = 1
@@ -86,23 +89,31 @@ def load_report(folder: str | Path) -> dict[str, Any]:
     return rep
 
 
-def read_samples(rep: dict[str, Any], task: str, metric: str) -> dict[int, float]:
-    """`{doc_id: metric value}` of one lm-eval task from the report's per-sample JSONL."""
-    rel = rep["files"].get("samples", {}).get(task)
+def read_sample_values(rep: dict[str, Any], task: str, value: Callable[[dict[str, Any]], T],
+                       what: str) -> dict[int, T] | None:
+    """`{doc_id: value(record)}` of one lm-eval task from the report's per-sample JSONL (None when the report
+    stores none for it); a record `value` cannot read is one error naming the line and `what` it should be."""
+    rel = (rep["files"].get("samples") or {}).get(task)
     if rel is None:
-        return {}
+        return None
     path = Path(rep["_dir"]) / rel
-    out: dict[int, float] = {}
+    out: dict[int, T] = {}
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-                out[int(rec["doc_id"])] = float(rec[metric])
+                out[int(rec["doc_id"])] = value(rec)
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise WinnowError(f"{path}:{i}: not an lm-eval sample record with doc_id and {metric}") from None
+                raise WinnowError(f"{path}:{i}: not {what}") from None
     return out
+
+
+def read_samples(rep: dict[str, Any], task: str, metric: str) -> dict[int, float]:
+    """`{doc_id: metric value}` of one lm-eval task from the report's per-sample JSONL."""
+    return read_sample_values(rep, task, lambda rec: float(rec[metric]),
+                              f"an lm-eval sample record with doc_id and {metric}") or {}
 
 
 def plot_scores(scores: dict[str, dict[str, Any]], path: Path, title: str) -> Path | None:

@@ -49,11 +49,6 @@ class Item:
         return self.key
 
     @property
-    def legacy_ref(self) -> str:
-        """`benchmark:item_id`, what `decontam_items` listed before 2026-12-01 (no split: read old runs with it)."""
-        return f"{self.benchmark}:{self.item_id}"
-
-    @property
     def text(self) -> str:
         """Question and correct answer: the part a model could memorise."""
         return f"{self.question} {self.answer}".strip()

@@ -59,7 +59,6 @@ def test_items_take_question_options_and_correct_answer(bench: Path) -> None:
     assert items["arc_easy/test/Q1"].text == f"{ARC_Q} evaporation"
     assert items["arc_easy/test/Q1"].options == ("evaporation", "condensation")
     assert items["arc_easy/test/Q1"].ref == "arc_easy/test/Q1"  # split-aware: MMLU ids repeat across splits
-    assert items["arc_easy/test/Q1"].legacy_ref == "arc_easy:Q1"  # what runs before 2026-12-01 listed
     assert items["hellaswag/validation/7"].text == f"{HS_CTX} puts a brand new gutter in its place."
     assert items["mmlu/test/abstract_algebra-0"].text == f"{MMLU_Q} 120"
     assert items["mmlu/test/abstract_algebra-0"].options == ("60", "120", "24", "5")
