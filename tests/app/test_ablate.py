@@ -12,6 +12,7 @@ import yaml
 
 from app.ablate import paired_stats
 from app.cli import main
+from tests.app.apptest import open_page
 
 PLANTED = "buy cheap pills now best price click here " * 12
 
@@ -292,7 +293,6 @@ def test_two_seeds_verdict_rests_on_the_interval_over_seeds():
 def test_the_app_shows_the_same_verdict(tmp_path, monkeypatch):
     """The Lineage page's ablation view (app/ui/lineage_page.py) warns about one seed and shows the verdict
     the terminal prints."""
-    from streamlit.testing.v1 import AppTest
 
     from app.ablate import SEED_NOTE, verdict
 
@@ -304,13 +304,7 @@ def test_the_app_shows_the_same_verdict(tmp_path, monkeypatch):
     (abl / "manifest.json").write_text(json.dumps({"kind": "ablation", "lineage": {"kind": "ablation"}}))
     ws = tmp_path / "ws"
     ws.mkdir()
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    monkeypatch.setenv("WINNOW_ALLOW", str(tmp_path))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"), default_timeout=60)
-    at.session_state["page"] = "Lineage"
-    at.query_params["target"] = str(abl)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(ws, "Lineage", monkeypatch, query={"target": str(abl)}, allow=tmp_path)
     assert SEED_NOTE in [w.value for w in at.warning]
     table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
     row = table[table["arm"] == "keep-everything"].iloc[0]

@@ -13,20 +13,11 @@ from app.registry import registered_run
 from curation.pipeline import curate
 from curation.recipe import parse_recipe
 from tests.app.app_workspace import LONG, RECIPE
-
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
 
 
 def _app(ws: Path, page: str, monkeypatch: pytest.MonkeyPatch, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    monkeypatch.setenv("WINNOW_ALLOW", str(Path(ws).parent))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = page
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(ws, page, monkeypatch, query=query, allow=Path(ws).parent)
 
 
 def _texts(at: AppTest) -> str:

@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.registry import registered_run
-
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
 
 
 def test_a_perplexity_only_report_shows_its_perplexity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,11 +21,7 @@ def test_a_perplexity_only_report_shows_its_perplexity(tmp_path: Path, monkeypat
                                                  "perplexity": ppl, "files": {}}), encoding="utf-8")
     with registered_run(ws, "eval", {"out": str(out)}, out):
         pass
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = "Evaluation"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(ws, "Evaluation", monkeypatch)
     runs = at.dataframe[0].value
     assert runs["word perplexity"].iloc[0] == pytest.approx(8235.35)
     assert runs["bits per byte"].iloc[0] == pytest.approx(2.2954)

@@ -8,8 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.registry import RunRegistry
-
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
 
 
 def _interrupted(ws: Path, kind: str, argv: list[str], out: Path | None = None) -> int:
@@ -22,14 +21,7 @@ def _interrupted(ws: Path, kind: str, argv: list[str], out: Path | None = None) 
 
 
 def _app(ws: Path, page: str, monkeypatch: pytest.MonkeyPatch, state: dict | None = None) -> AppTest:
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = page
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(ws, page, monkeypatch, state=state)
 
 
 def _heads(at: AppTest) -> list[str]:

@@ -8,16 +8,13 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
+
 BAD = "name: bad\ninput:\n  - scanner: injection\n   action: block\n"  # `action` indented one space less
 
 
 def _app(ws: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = "Guardrails"
-    at.run()
-    return at
+    return open_page(ws, "Guardrails", monkeypatch, check=False)
 
 
 def test_a_policy_with_bad_yaml_or_binary_content_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.ui import forms
-
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
 
 
 def _workers_min() -> int:
@@ -22,11 +20,7 @@ def _workers_min() -> int:
 def test_curate_form_refuses_workers_out_of_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   workers: str) -> None:
     assert _workers_min() == 1
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(tmp_path / "ws"))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = "Jobs"
-    at.query_params["job"] = "curate"
-    at.run()
+    at = open_page(tmp_path / "ws", "Jobs", monkeypatch, query={"job": "curate"}, check=False)
     at.text_input(key="job|curate|inputs").set_value("data/x.jsonl").run()
     at.text_input(key="job|curate|workers").set_value("2").run()
     assert any("--workers 2" in c.value for c in at.code) and not at.button(key="jobs_start").disabled
@@ -39,11 +33,7 @@ def test_curate_form_refuses_workers_out_of_range(tmp_path: Path, monkeypatch: p
 
 
 def test_train_forms_show_only_their_trainers_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(tmp_path / "ws"))
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = "Jobs"
-    at.query_params["job"] = "train sft"
-    at.run()
+    at = open_page(tmp_path / "ws", "Jobs", monkeypatch, query={"job": "train sft"}, check=False)
 
     def keys(job: str) -> set[str]:
         prefix = f"job|{job}|"

@@ -8,6 +8,7 @@ import pytest
 
 from curation.run_reader import RunReader
 from tests.app.app_workspace import make_workspace
+from tests.app.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,6 @@ def test_report_reader_scores_samples_and_contamination_split(tmp_path: Path) ->
 def test_pii_spans_and_the_scrubbed_kept_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from streamlit.testing.v1 import AppTest
-
     from app.registry import registered_run
     from curation.pipeline import curate
     from curation.recipe import parse_recipe
@@ -99,13 +98,7 @@ def test_pii_spans_and_the_scrubbed_kept_text(tmp_path: Path, monkeypatch: pytes
     assert [(s["entity_type"], s["start"], s["end"]) for s in doc.pii_spans] == [
         ("EMAIL_ADDRESS", start, start + len("maria.lopez@example.org"))]
     assert "maria.lopez@example.org" not in doc.kept_text and "harbour festival" in doc.kept_text
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    monkeypatch.setenv("WINNOW_ALLOW", str(tmp_path))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"), default_timeout=60)
-    at.session_state["page"] = "Corpus"
-    at.query_params["run"] = str(run)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(ws, "Corpus", monkeypatch, query={"run": str(run)}, allow=tmp_path)
     marked = [m.value for m in at.markdown if "<mark" in m.value]
     assert marked and '<mark title="EMAIL_ADDRESS"' in marked[0] and "maria.lopez@example.org</mark>" not in marked[0]
     assert "maria.lopez@example.org<sub" in marked[0]

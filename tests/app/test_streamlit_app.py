@@ -10,8 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.ui.common import workspace_from
 from tests.app.app_workspace import LONG, N_ITEMS, make_workspace
-
-SCRIPT = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+from tests.app.apptest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -20,15 +19,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _app(ws: Path, page: str, monkeypatch: pytest.MonkeyPatch, query: dict | None = None) -> AppTest:
-    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws))
-    monkeypatch.setenv("WINNOW_ALLOW", str(Path(ws).parent))  # the fixture's run lies beside the workspace
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
-    at.session_state["page"] = page
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    # the fixture's run lies beside the workspace
+    return open_page(ws, page, monkeypatch, query=query, allow=Path(ws).parent)
 
 
 def _doc_box(at: AppTest):  # noqa: ANN202 - streamlit's element type
