@@ -430,6 +430,22 @@ def recipe_slug(name: str) -> str:
     return re.sub(r"[^\w.-]+", "-", name.strip()).strip("-.")
 
 
+MAX_NAME_BYTES = 200  # of a recipe's file name; file systems allow 255 bytes, and `.yaml` and a margin go on it
+
+
+def recipe_file_problem(slug: str, path: Path) -> str | None:
+    """Why a recipe cannot be saved under `slug` (its file `path`), else None: no letter or digit, a name too
+    long for a file name, or something there that is not a file or cannot be read."""
+    if not slug:
+        return "the recipe name has no letter or digit to name a file with: give another name"
+    if len(slug.encode()) > MAX_NAME_BYTES:
+        return (f"the recipe name is too long for a file name ({len(slug.encode())} bytes as UTF-8; at most "
+                f"{MAX_NAME_BYTES}): give a shorter name")
+    if path.exists() and not path.is_file():
+        return f"recipes/{slug}.yaml exists and is not a file: give another name"
+    return None
+
+
 def remix_out_problem(out: Path, source: Path) -> str | None:
     """Why `out` must not receive a re-mix of `source`, else None: the app never rewrites the run it reads
     (`mix --out` equal to the run re-mixes it in place) nor anything already on disk (the CLI may rewrite an
@@ -460,9 +476,15 @@ def _save_and_remix(ws: Path, reader: RunReader, recipe: Recipe, base: Recipe, a
     out_raw = c2.text_input("re-mix into (new run folder)", key="rethr_out", placeholder=default_out) or default_out
     overwrite = c1.checkbox("overwrite an existing recipe file of that name", value=False, key="rethr_overwrite")
     text = recipe.to_yaml()
-    exists = path.is_file()
-    same = exists and path.read_text(encoding="utf-8", errors="replace") == text
-    if slug:
+    problem = recipe_file_problem(slug, path)
+    exists = same = False
+    if problem is None:
+        try:
+            exists = path.is_file()
+            same = exists and path.read_text(encoding="utf-8", errors="replace") == text
+        except OSError as e:
+            problem = f"cannot read recipes/{slug}.yaml: {e.strerror or e}"
+    if slug and problem is None:
         renamed = f" (the name {name.strip()!r} as a file name)" if slug != name.strip() else ""
         note = " - exists" + (", same content" if same else "; tick overwrite to replace it") if exists else ""
         c1.caption(f"saves to `recipes/{slug}.yaml`{renamed}{note}")
@@ -470,8 +492,8 @@ def _save_and_remix(ws: Path, reader: RunReader, recipe: Recipe, base: Recipe, a
     save, remix = b1.button("Save as recipe", key="rethr_save"), b2.button("Re-mix into a new run", key="rethr_remix")
     if not (save or remix):
         return
-    if not slug:
-        st.error(f"recipe name {name!r} has no letter or digit to name a file with: give another name")
+    if problem:
+        st.error(problem)
         return
     out: Path | None = None
     if remix:
@@ -489,8 +511,12 @@ def _save_and_remix(ws: Path, reader: RunReader, recipe: Recipe, base: Recipe, a
                  "recipe name or tick \"overwrite an existing recipe file of that name\"")
         return
     if not same:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            st.error(f"could not write recipes/{slug}.yaml: {e.strerror or e}")
+            return
     if save:
         st.success(f"{'overwrote' if exists and not same else 'saved'} {path}")
         return

@@ -104,6 +104,15 @@ def test_a_non_ascii_recipe_name_is_saved_under_that_name(dup_run: dict, monkeyp
     at.text_input(key="rethr_name").set_value("../..").run()
     at.button(key="rethr_save").click().run()
     assert "has no letter or digit" in "\n".join(e.value for e in at.error)
+    long_name = "ü" * 126  # 252 bytes as UTF-8: with ".yaml", over the 255 a file name may have
+    at.text_input(key="rethr_name").set_value(long_name).run()
+    assert not at.exception, [e.value for e in at.exception]  # typing it is not a traceback
+    at.button(key="rethr_save").click().run()
+    assert not at.exception and "too long for a file name" in "\n".join(e.value for e in at.error)
+    (ws / "recipes" / "taken.yaml").mkdir(parents=True)  # a folder where the file would go
+    at.text_input(key="rethr_name").set_value("taken").run()
+    at.button(key="rethr_save").click().run()
+    assert not at.exception and "is not a file" in "\n".join(e.value for e in at.error)
 
 
 @pytest.mark.parametrize("where", ["source", "inside", "other"])
