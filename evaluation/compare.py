@@ -327,14 +327,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     lines += _grid(head, rows, fmt)
     if prows:
         lines += ["", "paired over shared samples (task + doc_id):"] + _grid(phead, prows, fmt)
-        for p in result.get("paired", []):
-            if not p["bootstrap"].get("reliable", True):
-                lines.append(f"note: {p['benchmark']}: no bootstrap CI: {p['bootstrap']['note']}")
-            if p.get("disagreement"):
-                lines.append(f"note: {p['benchmark']}: {p['disagreement']}")
-            if p.get("short"):
-                lines.append(f"* {p['short']['message']}: over those items A = {_fmt(p['mean_a'])}, "
-                             f"B = {_fmt(p['mean_b'])}")
+        lines += [n if n.startswith("* ") else f"note: {n}" for n in paired_notes(result)]
     ppl = result.get("perplexity")
     if ppl:
         lines += ["", "held-out text:"] + _grid(*_perplexity_rows(ppl, labels), fmt)
@@ -350,6 +343,23 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     for w in result.get("forced", []):
         lines.append(f"forced despite: {w}")
     return "\n".join(lines)
+
+
+def paired_notes(result: dict[str, Any]) -> list[str]:
+    """What is said under the paired table (by `render` and the app): a withheld bootstrap CI and why, a CI that
+    disagrees with McNemar's p, and (marked `* `, as its pairs cell is) a forced pairing of fewer items than
+    the reports hold, with the means over the pairs."""
+    notes = []
+    for p in result.get("paired", []) or []:
+        bs = p.get("bootstrap") or {}
+        if not bs.get("reliable", True):
+            notes.append(f"{p['benchmark']}: no bootstrap CI: {bs.get('note')}")
+        if p.get("disagreement"):
+            notes.append(f"{p['benchmark']}: {p['disagreement']}")
+        if p.get("short"):
+            notes.append(f"* {p['short']['message']}: over those items A = {_fmt(p.get('mean_a'))}, "
+                         f"B = {_fmt(p.get('mean_b'))}")
+    return notes
 
 
 def _perplexity_rows(ppl: dict[str, Any], labels: list[str]) -> tuple[list[str], list[list[str]]]:

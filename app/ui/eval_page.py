@@ -13,6 +13,7 @@ from app.registry import RunRegistry
 from app.ui import charts
 from app.ui.common import STATUS_ICON, fmt_duration
 from curation.errors import WinnowError
+from evaluation.compare import paired_notes
 from evaluation.report_reader import ReportReader, disagreements
 
 
@@ -47,23 +48,6 @@ def paired_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "CI high": bs.get("ci_high"), "only A right": mc.get("only_a_correct"),
                     "only B right": mc.get("only_b_correct"), "McNemar p": mc.get("p_value")})
     return out
-
-
-def paired_notes(result: dict[str, Any]) -> list[str]:
-    """What `eval compare` prints under its paired table: a withheld CI, a CI and McNemar's p that disagree,
-    pairs fewer than the reports' items (forced)."""
-    notes = []
-    for p in result.get("paired", []) or []:
-        bs = p.get("bootstrap") or {}
-        if not bs.get("reliable", True):
-            notes.append(f"{p['benchmark']}: no bootstrap CI: {bs.get('note')}")
-        if p.get("disagreement"):
-            notes.append(f"{p['benchmark']}: {p['disagreement']}")
-        if p.get("short"):
-            means = ", ".join(f"{k} = {'-' if v is None else f'{v:.4f}'}" for k, v in
-                              (("A", p.get("mean_a")), ("B", p.get("mean_b"))))
-            notes.append(f"{p['benchmark']}: {p['short']['message']} (forced): over the paired items {means}")
-    return notes
 
 
 def _show_compare(a: str, b: str) -> None:

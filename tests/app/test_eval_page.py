@@ -35,21 +35,41 @@ def test_the_paired_table_carries_the_notes_eval_compare_prints() -> None:
     `eval compare` says them, not left as blank cells."""
     import numpy as np
 
-    from app.ui.eval_page import paired_notes
-    from evaluation.compare import _bootstrap_entry, _disagreement, mcnemar_exact
+    from evaluation.compare import _bootstrap_entry, _disagreement, _short_pairs, mcnemar_exact, paired_notes
 
     few_a, few_b = np.zeros(3), np.ones(3)
     a = np.array([1.0] * 2 + [0.0] * 9 + [1.0] * 40 + [0.0] * 49)
     b = np.array([0.0] * 2 + [1.0] * 9 + [1.0] * 40 + [0.0] * 49)
     bs, mc = _bootstrap_entry(a, b, 10000, 0), mcnemar_exact(a, b)
+    reps = [{"scores": {"mmlu": {"n": 57}}}, {"scores": {"mmlu": {"n": 57}}}]  # B's samples hold only 40
     result = {"paired": [
         {"benchmark": "arc_easy", "bootstrap": _bootstrap_entry(few_a, few_b, 1000, 0), "mean_a": 0.0, "mean_b": 1.0},
         {"benchmark": "hellaswag", "bootstrap": bs, "disagreement": _disagreement(bs, mc), "mean_a": 0.42,
          "mean_b": 0.49},
         {"benchmark": "mmlu", "bootstrap": {"reliable": True}, "mean_a": 0.25, "mean_b": None,
-         "short": {"message": "mmlu: 40 pairs, B's n is 57"}}]}
+         "short": _short_pairs("mmlu", ["A", "B"], reps, 40, (57, 40))}]}
     notes = paired_notes(result)
     assert len(notes) == 3
     assert notes[0].startswith("arc_easy: no bootstrap CI") and "McNemar" in notes[0]
     assert notes[1].startswith("hellaswag: ") and "disagree" in notes[1]
-    assert notes[2] == "mmlu: mmlu: 40 pairs, B's n is 57 (forced): over the paired items A = 0.2500, B = -"
+    assert notes[2].startswith("* mmlu: only 40 items pair") and notes[2].count("mmlu") == 1
+    assert notes[2].endswith("over those items A = 0.2500, B = -")
+
+
+def test_items_an_old_run_could_not_place_are_counted_on_the_page(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, out = tmp_path / "ws", tmp_path / "eval-mmlu"
+    out.mkdir()
+    split = {"contaminated": {"n": 1, "value": 1.0, "stderr": None}, "clean": {"n": 54, "value": 0.25, "stderr": 0.06},
+             "difference": 0.75, "difference_stderr": None, "ambiguous": {"n": 2}}
+    rep = {"fingerprint": {"model": {"path": "/m/tiny"}}, "files": {},
+           "scores": {"mmlu": {"metric": "acc", "value": 0.26, "stderr": 0.06, "n": 57}},
+           "contamination": {"curated": ["/runs/old"], "source": "decontam_items (without splits)",
+                             "items_in_training_data": 2, "unchecked": [], "benchmarks": {"mmlu": split}}}
+    (out / "report.json").write_text(json.dumps(rep), encoding="utf-8")
+    with registered_run(ws, "eval", {"out": str(out)}, out):
+        pass
+    at = open_page(ws, "Evaluation", monkeypatch)
+    table = next(d.value for d in at.dataframe if "ambiguous n" in d.value.columns)
+    assert table["ambiguous n"].iloc[0] == 2
+    assert any("2 item(s) are in neither part" in c.value for c in at.caption)
