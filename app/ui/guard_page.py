@@ -36,29 +36,15 @@ def _chat(model: str, policy_yaml: str) -> Any:
 
 
 def read_policy(path: Path) -> str:
-    """A policy file's text, checked to be UTF-8 YAML holding a mapping: WinnowError naming the file and, for
-    bad YAML, the line and column of the error (never a traceback)."""
+    """A policy file's text, checked as `winnow guard` checks it (`load_policy`: UTF-8, YAML, a mapping of known
+    fields), so the page says what the CLI says, in one line naming the file (never a traceback)."""
+    from guardrails.policy import load_policy
+
     try:
-        raw = path.read_bytes()
+        load_policy(path)
+        return path.read_text(encoding="utf-8")
     except OSError as e:
         raise WinnowError(f"policy file {path}: cannot read it ({e.strerror or e})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise WinnowError(f"policy file {path} is not UTF-8 text (byte {e.start}): give a YAML policy file") from None
-    if "\x00" in text:
-        raise WinnowError(f"policy file {path} is binary, not YAML: give a YAML policy file")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise WinnowError(f"policy file {path}: bad YAML{where}: {problem}") from None
-    if data is not None and not isinstance(data, dict):
-        raise WinnowError(f"policy file {path}: the YAML is a {type(data).__name__}, not a mapping of policy fields "
-                          "(name, mode, input, output)")
-    return text
 
 
 def _policy_yaml(ws: Path, allowed: Allowed) -> str | None:

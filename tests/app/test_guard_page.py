@@ -30,15 +30,16 @@ def test_a_policy_with_bad_yaml_or_binary_content_is_one_line(tmp_path: Path, mo
     at = _app(ws, monkeypatch)
     at.selectbox(key="guard_policy").set_value("workspace: bad.yaml").run()
     assert not at.exception, [e.value for e in at.exception]
-    # said as soon as the policy is picked, before any scan
-    assert [e.value for e in at.error] == [f"policy file {ws / 'policies' / 'bad.yaml'}: bad YAML at line {line}, "
-                                           f"column {col}: {problem}"]
+    # said as soon as the policy is picked, before any scan, as `winnow guard scan --policy` says it
+    shown = [e.value for e in at.error]
+    assert len(shown) == 1 and shown[0].startswith(f"{ws / 'policies' / 'bad.yaml'}:{line}:{col}: not valid YAML: "
+                                                   f"{problem}"), shown
     at.selectbox(key="guard_policy").set_value("workspace: list.yaml").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [e.value for e in at.error] == [f"policy file {ws / 'policies' / 'list.yaml'}: the YAML is a list, not a "
-                                           "mapping of policy fields (name, mode, input, output)"]
+    assert [e.value for e in at.error] == [f"{ws / 'policies' / 'list.yaml'}: a policy is a mapping of fields, "
+                                           "got list"]
     at.selectbox(key="guard_policy").set_value("a policy file...").run()
     at.text_input(key="guard_policy_file").set_value("blob.yaml").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.error) == 1 and at.error[0].value.startswith(f"policy file {(ws / 'blob.yaml').resolve()} is not "
-                                                              "UTF-8 text"), [e.value for e in at.error]
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"{(ws / 'blob.yaml').resolve()}:1: not valid "
+                                                              "UTF-8"), [e.value for e in at.error]
