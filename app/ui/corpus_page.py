@@ -81,8 +81,9 @@ def curated_problem(path: Path) -> str | None:
 
 
 def _page_of(kind: str) -> str:
+    """The page that shows an output folder of this manifest kind (the Corpus page shows curated runs only)."""
     return ("Evaluation" if kind.startswith("eval") else "Training" if kind.startswith("train") else
-            "Lineage" if kind in ("ablation", "sample") else "Runs")
+            "Guardrails" if kind.startswith("guard") else "Lineage" if kind in ("ablation", "sample") else "Runs")
 
 
 def is_curated(path: str | Path) -> bool:

@@ -164,6 +164,11 @@ def test_corpus_picker_lists_only_curated_runs_and_mixes(tmp_path: Path, monkeyp
     at = _app(ws, "Corpus", monkeypatch, {"run": str(others["eval"])})
     assert [e.value for e in at.error] == [f"{others['eval']} is not a curated run or mix (its manifest says kind "
                                            "'eval'): open it on the Evaluation page"]
+    bench = tmp_path / "guard-bench"  # a guard bench report: its page is Guardrails
+    bench.mkdir()
+    (bench / "manifest.json").write_text(json.dumps({"kind": "guard-bench"}))
+    at = _app(ws, "Corpus", monkeypatch, {"run": str(bench)})
+    assert [e.value for e in at.error][0].endswith("open it on the Guardrails page")
     # a curation manifest whose documents are gone: the reader's error, as one line
     broken = tmp_path / "broken"
     broken.mkdir()
