@@ -52,17 +52,26 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+DATA_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json")
+
+
 def _data_files(path: Path) -> list[Path]:
-    """A file, or a curated Winnow output folder (`kept/*.parquet`, else `*.parquet`, else `*.jsonl`)."""
+    """A file, or a folder: a curated Winnow output folder's `kept/*.parquet`, otherwise EVERY data file
+    (*.parquet, *.jsonl, *.jsonl.gz, *.json) directly in the folder, by name, so a folder mixing kinds trains
+    on all of them (each file's format is detected on its own; the manifest lists every one). Hidden files and
+    other suffixes (a README, notes) are not data and are skipped."""
     if not path.exists():
         raise WinnowError(f"data not found: {path}")
     if path.is_file():
         return [path]
-    for pattern in ("kept/*.parquet", "*.parquet", "*.jsonl", "*.jsonl.gz"):
-        files = sorted(path.glob(pattern))
-        if files:
-            return files
-    raise WinnowError(f"{path}: folder has no kept/*.parquet, *.parquet or *.jsonl files")
+    kept = sorted((path / "kept").glob("*.parquet"))
+    if kept:
+        return kept
+    files = sorted(p for p in path.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES))
+    if files:
+        return files
+    raise WinnowError(f"{path}: folder has no kept/*.parquet, *.parquet, *.jsonl, *.jsonl.gz or *.json files")
 
 
 def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

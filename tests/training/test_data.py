@@ -135,3 +135,19 @@ def test_dpo_bad_records(tmp_path: Path) -> None:
     h = write_jsonl(tmp_path / "sft.jsonl", [{"messages": [{"role": "assistant", "content": "a"}]}])
     with pytest.raises(WinnowError, match="not preference pairs"):
         load_dpo([h])
+
+
+def test_a_folder_mixing_file_kinds_reads_every_file(tmp_path: Path) -> None:
+    """a.jsonl, b.jsonl.gz and c.json in one folder: all 6 records are read and all 3 files are listed."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    rec = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    write_jsonl(d / "a.jsonl", [rec])
+    with gzip.open(d / "b.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps({"instruction": f"i{k}", "output": "o"}) + "\n" for k in range(3)))
+    (d / "c.json").write_text(json.dumps([rec, rec]), encoding="utf-8")
+    (d / "notes.txt").write_text("not data")
+    records, infos = load_sft([d])
+    assert [Path(i.path).name for i in infos] == ["a.jsonl", "b.jsonl.gz", "c.json"]
+    assert [i.records for i in infos] == [1, 3, 2] and len(records) == 6
+    assert records[1]["messages"][0] == {"role": "user", "content": "i0"}
