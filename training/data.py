@@ -219,6 +219,21 @@ def _sft_record(fmt: str, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dpo_record(fmt: str, rec: dict[str, Any]) -> dict[str, Any]:
+    """One pair; chosen identical to rejected is an error: DPO learns nothing from it (loss ln 2, zero gradient)."""
+    pair = _dpo_pair(fmt, rec)
+    if _answer_text(pair["chosen"]) == _answer_text(pair["rejected"]):
+        raise _Bad("chosen and rejected are the same answer (DPO learns nothing from the pair)")
+    return pair
+
+
+def _answer_text(answer: str | list[dict[str, str]]) -> Any:
+    """An answer compared without surrounding whitespace (" Hello." and "Hello." train the same)."""
+    if isinstance(answer, str):
+        return answer.strip()
+    return [(m["role"], m["content"].strip()) for m in answer]
+
+
+def _dpo_pair(fmt: str, rec: dict[str, Any]) -> dict[str, Any]:
     if fmt == "preference":
         prompt = _str(rec, "prompt")
         # an empty answer is a legitimate (if poor) completion: HH-RLHF has some

@@ -151,3 +151,19 @@ def test_a_folder_mixing_file_kinds_reads_every_file(tmp_path: Path) -> None:
     assert [Path(i.path).name for i in infos] == ["a.jsonl", "b.jsonl.gz", "c.json"]
     assert [i.records for i in infos] == [1, 3, 2] and len(records) == 6
     assert records[1]["messages"][0] == {"role": "user", "content": "i0"}
+
+
+def test_a_pair_whose_chosen_is_its_rejected_is_a_bad_record(tmp_path: Path) -> None:
+    plain = write_jsonl(tmp_path / "same.jsonl", [{"prompt": "2+2=", "chosen": "4", "rejected": "5"},
+                                                  {"prompt": "3+3=", "chosen": "6", "rejected": "6 "}])
+    with pytest.raises(WinnowError, match=r"same\.jsonl:2: chosen and rejected are the same answer"):
+        load_dpo([plain])
+    msg = [{"role": "assistant", "content": "Hi."}]
+    chat = write_jsonl(tmp_path / "chat.jsonl", [{"prompt": [{"role": "user", "content": "Hello?"}],
+                                                  "chosen": msg, "rejected": msg}])
+    with pytest.raises(WinnowError, match=r"chat\.jsonl:1: chosen and rejected are the same answer"):
+        load_dpo([chat])
+    hh = write_jsonl(tmp_path / "hh.jsonl", [{"chosen": HH_CHOSEN, "rejected": HH_REJECTED},
+                                             {"chosen": HH_CHOSEN, "rejected": HH_CHOSEN}])
+    with pytest.raises(WinnowError, match=r"hh\.jsonl:2: chosen and rejected are the same answer"):
+        load_dpo([hh])
