@@ -205,13 +205,16 @@ def decode_payloads(text: str, canon: str | None = None) -> list[tuple[str, str]
     tags = _TAGS.findall(text)
     for run in tags:
         add("unicode_tags", "".join(chr(ord(c) - 0xE0000) for c in run))
-    # base64 is one token, or a block wrapped over lines: never glue the words of prose together
+    # base64 is one token, or a block wrapped over lines: each token is decoded on its own, and a text made
+    # only of base64 characters and spaces is also decoded joined (a wrapped block); joining alone would glue
+    # a plain word onto the payload ("please SWdu..." -> "pleaseSWdu...") and misalign the decode
     compact = _SPACES.sub("", text) if _B64_BLOCK.fullmatch(text.strip()) else text
-    for m in _B64.finditer(compact) if len(compact) >= 16 else ():
-        add("base64", _b64(m.group(), base64.b64decode))
-    if "-" in compact or "_" in compact:
-        for m in _B64URL.finditer(compact):
-            add("base64", _b64(m.group(), base64.urlsafe_b64decode))
+    for form in dict.fromkeys((compact, text)):
+        for m in _B64.finditer(form) if len(form) >= 16 else ():
+            add("base64", _b64(m.group(), base64.b64decode))
+        if "-" in form or "_" in form:
+            for m in _B64URL.finditer(form):
+                add("base64", _b64(m.group(), base64.urlsafe_b64decode))
     for m in _HEX.finditer(text):
         digits = regex.sub(r"\\x|0x|[ :,]", "", m.group())
         if len(digits) % 2:

@@ -81,3 +81,12 @@ def test_rot13_of_other_languages_is_read_by_letter_frequencies(plain: str) -> N
                                   "git commit -m 'fix typo in README' && git push origin main"])
 def test_text_in_a_language_is_not_read_as_rot13(text: str) -> None:
     assert not [k for k, _ in decode_payloads(text) if k == "rot13"]
+
+
+@pytest.mark.parametrize("lead", ["decode this", "please", "Decode:"])
+def test_base64_token_behind_a_plain_word_still_decodes(lead: str) -> None:
+    # a text of only base64 characters and spaces was joined whole ("pleaseSWdu..."), misaligning the decode
+    payload = base64.b64encode(PLAIN.encode()).decode()
+    assert ("base64", PLAIN) in decode_payloads(f"{lead} {payload}")
+    wrapped = "\n".join(payload[i:i + 20] for i in range(0, len(payload), 20))  # a wrapped block still joins
+    assert ("base64", PLAIN) in decode_payloads(wrapped)
