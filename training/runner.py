@@ -174,18 +174,108 @@ def check_out(cfg: TrainConfig) -> Path:
     return out
 
 
-def prepare_out(out: Path, resume: bool) -> str | None:
-    """Return the checkpoint to resume from; a fresh run clears a previous run's checkpoints and logs.
+# Settings a resumed run may change: how long it trains (the schedule is recomputed for the new length), how
+# often it logs, evaluates and saves, where it runs, and the data paths (the data is compared by content).
+# Every other setting changes what the checkpoint's run was training, so a resume with it changed is refused.
+RESUME_MAY_CHANGE = frozenset({"max_steps", "epochs", "logging_steps", "save_steps", "save_total_limit",
+                               "eval_steps", "early_stopping_patience", "device", "retain_cpu_memory",
+                               "allow_download", "out", "resume", "data"})
+RUN_KEY = "winnow-run.json"  # in checkpoints/: the settings and data sha256 the checkpoints were trained with
+
+
+def _out_is_empty(out: Path) -> bool:
+    from curation.run_folder import LOCK_NAME
+
+    return not out.is_dir() or not any(e.name != LOCK_NAME and not e.name.startswith(".winnow-write-test-")
+                                       for e in out.iterdir())
+
+
+def resume_checkpoint(out: Path, cfg: TrainConfig, infos: list[SourceInfo]) -> str | None:
+    """The checkpoint `--resume` continues from, after checking it belongs to this run; None for a fresh run.
+
+    Refused, with one line: `--resume` into a folder that holds no complete checkpoint (a new or empty folder
+    just starts, so a script may always pass --resume), and a checkpoint whose run used other data (by content
+    sha256) or other settings than RESUME_MAY_CHANGE allows to differ. No side effects: called before the
+    model loads."""
+    if not cfg.resume:
+        return None
+    last = last_complete_checkpoint(out / "checkpoints") if (out / "checkpoints").is_dir() else None
+    if last is None:
+        if _out_is_empty(out):
+            return None
+        raise WinnowError(f"--resume: no checkpoint in {out}; run without --resume to start")
+    saved = _saved_run(out)
+    what = _run_difference(saved, _run_key(cfg, infos))
+    if what:
+        raise WinnowError(f"--resume: {out} holds a different run (differs in {what}); resume with the same data "
+                          "and settings, or run without --resume (or with a new --out) to start again")
+    return str(last)
+
+
+def _run_key(cfg: TrainConfig, infos: list[SourceInfo]) -> dict[str, Any]:
+    return {"config": cfg.model_dump(mode="json"),
+            "data": [{"path": i.path, "sha256": i.sha256} for i in infos]}
+
+
+def _saved_run(out: Path) -> dict[str, Any]:
+    """The checkpoint run's key: checkpoints/winnow-run.json, or for a run from before it config.yaml (the
+    settings) and manifest.json (the data, when the run finished); a part that cannot be read is not compared."""
+    import yaml
+
+    try:
+        return json.loads((out / "checkpoints" / RUN_KEY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    saved: dict[str, Any] = {}
+    try:
+        raw = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+        if isinstance(raw, dict):
+            saved["config"] = TrainConfig.model_validate(_known_fields(raw, TrainConfig)).model_dump(mode="json")
+    except (OSError, ValueError, yaml.YAMLError):
+        pass
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["data"]
+        saved["data"] = [{"path": d["path"], "sha256": d["sha256"]} for d in data]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return saved
+
+
+def _run_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between the checkpoint's run and this one, in words ('' when nothing that matters does)."""
+    diffs = []
+    if "data" in old:
+        o_sha, n_sha = [d["sha256"] for d in old["data"]], [d["sha256"] for d in new["data"]]
+        if o_sha != n_sha:
+            changed = [Path(d["path"]).name for d in new["data"] if d["sha256"] not in o_sha]
+            if sorted(o_sha) == sorted(n_sha):
+                diffs.append("data (the same files in another order)")
+            elif changed:
+                diffs.append(f"data content ({', '.join(changed[:3])} differs from the checkpoint's data)")
+            else:
+                diffs.append(f"data ({len(o_sha)} files -> {len(n_sha)})")
+    o_cfg, n_cfg = old.get("config", {}), new["config"]
+    for k in n_cfg:
+        if k in RESUME_MAY_CHANGE or k not in o_cfg or o_cfg[k] == n_cfg[k]:
+            continue
+        if isinstance(n_cfg[k], dict) and isinstance(o_cfg[k], dict):
+            diffs += [f"{k}.{s} ({o_cfg[k].get(s)} -> {n_cfg[k].get(s)})"
+                      for s in n_cfg[k] if o_cfg[k].get(s) != n_cfg[k][s]]
+        else:
+            diffs.append(f"{k} ({o_cfg[k]} -> {n_cfg[k]})")
+    return "; ".join(diffs)
+
+
+def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: list[SourceInfo]) -> None:
+    """Get the folder ready: a resumed run drops metrics past its checkpoint; a fresh run clears a previous
+    run's checkpoints and logs and records its key (settings, data sha256) for a later --resume to check.
 
     Only a folder `check_out` accepted comes here: empty, or a previous training run, whose own entries
     (OWNED_*, weight shards) are removed; anything else in it stays.
     """
-    ckpt_dir = out / "checkpoints"
-    if resume and ckpt_dir.is_dir():
-        last = last_complete_checkpoint(ckpt_dir)
-        if last is not None:
-            truncate_metrics(out, int(last.name.split("-")[-1]))
-            return str(last)
+    if resume_from is not None:
+        truncate_metrics(out, int(Path(resume_from).name.split("-")[-1]))
+        return
     if is_training_run(out):
         for d in OWNED_DIRS:
             if (out / d).is_dir() and not (out / d).is_symlink():
@@ -196,7 +286,8 @@ def prepare_out(out: Path, resume: bool) -> str | None:
         for shard in out.glob("model-*-of-*.safetensors"):
             shard.unlink()
     write_marker(out, RUN_MARKER, "winnow train")
-    return None
+    (out / "checkpoints").mkdir(exist_ok=True)
+    (out / "checkpoints" / RUN_KEY).write_text(json.dumps(_run_key(cfg, infos), indent=1), encoding="utf-8")
 
 
 def quiet_libraries() -> None:
@@ -325,10 +416,11 @@ def run_training(
     allocator = retain_freed_memory() if device == "cpu" and cfg.retain_cpu_memory else None
     # Everything that can be wrong with the input is checked before the first training step.
     records, infos = load_data(cfg)
-    model, tok, base_info = load_base(cfg.model, cfg.allow_download)
     out = Path(cfg.out)
+    resume_from = resume_checkpoint(out, cfg, infos)  # a refused resume costs no model load
+    model, tok, base_info = load_base(cfg.model, cfg.allow_download)
     out.mkdir(parents=True, exist_ok=True)
-    resume_from = prepare_out(out, cfg.resume)
+    prepare_out(out, resume_from, cfg, infos)
     dump_config(cfg, out / "config.yaml")
 
     metrics_cb = MetricsCallback(out)
