@@ -44,6 +44,7 @@ class Verdict:
     latency_ms: float = 0.0
     action: str | None = None  # set by the policy: "block" | "redact" | "warn" | None
     timed_out: bool = False
+    unmapped: bool = False  # a finding it could not place in the text: `sanitized` may still hold it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -203,6 +203,9 @@ class PolicyRunner:
             if action == "redact" and v.sanitized == current:
                 action = "block"  # nothing it can redact: fail closed
                 v.reasons.append("redact action but nothing to redact: blocked")
+            elif action == "redact" and v.unmapped:
+                action = "block"  # part of the finding is still in the sanitized text: fail closed
+                v.reasons.append("redact action but a finding could not be located in the text: blocked")
         if v.timed_out:
             v.reasons.append(f"ran past its {entry.time_budget_ms:g} ms budget")
             on_timeout = entry.on_timeout or self.policy.on_timeout

@@ -212,13 +212,16 @@ class Secrets(Scanner):
         cfg: SecretsConfig = self.config  # type: ignore[assignment]
         spans = self._find(text, self._jobs)
         reasons: list[str] = []
-        if not spans and cfg.normalize:
-            spans, reasons = self._find_disguised(text)
+        if cfg.normalize:  # always: a plain key beside a disguised one must not hide the disguised one
+            more, reasons = self._find_disguised(self._blanked(text, spans))
+            spans = self._dedup(spans + more)
         if not spans and not reasons:
             return self.verdict(text, 0.0)
         labels = sorted({s.label for s in spans})
-        return self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans,
-                            reasons=[*labels, *reasons])
+        v = self.verdict(text, 1.0, sanitized=redact(text, spans, cfg.placeholder), spans=spans,
+                         reasons=[*labels, *reasons])
+        v.unmapped = bool(reasons)  # a disguised secret still in `sanitized`: the policy blocks, not redacts
+        return v
 
     def _find_disguised(self, text: str) -> tuple[list[Span], list[str]]:
         """Secrets in the normalised and decoded forms (the injection scanner's `normalize`). A value found
@@ -314,6 +317,18 @@ class Secrets(Scanner):
         while e > s and text[e - 1] in _TRIM:
             e -= 1
         return [Span(s, e, label, 1.0, text[s:e])] if e > s else []
+
+    @staticmethod
+    def _blanked(text: str, spans: list[Span]) -> str:
+        """`text` with each span's characters made spaces (offsets kept), so the plain secrets already found
+        are not found again in the folded forms (where unleet may change them: `...7EXAMPLE` -> `...tEXAMPLE`)."""
+        parts, pos = [], 0
+        for sp in sorted(spans, key=lambda x: x.start):
+            if sp.end > pos:
+                start = max(pos, sp.start)
+                parts += [text[pos:start], " " * (sp.end - start)]
+                pos = sp.end
+        return "".join(parts) + text[pos:] if parts else text
 
     @staticmethod
     def _dedup(spans: list[Span]) -> list[Span]:

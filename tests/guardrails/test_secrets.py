@@ -131,3 +131,20 @@ def test_leetspeak_prose_with_hashes_stays_benign() -> None:
                  "image@sha256:0a8834ce2d585b93e546eaac6984f786e912b734e7c7f72642947368e45ddea3 fails, why?",
                  "commit dac8ab553733ef898ccef07e6976a5f8b6314e27 broke the tests on the 1st and 5th"]:
         assert S.scan(leetspeak(text)).valid, text
+
+
+def test_a_plain_key_does_not_hide_a_spaced_one_in_the_sanitized_text() -> None:
+    from guardrails.policy import PolicyRunner, load_policy
+
+    tok = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    spaced = " ".join(tok)
+    runner = PolicyRunner(load_policy(None))
+    alone = runner.scan_input(f"For the deploy script use {spaced} thanks")
+    assert not alone.valid and alone.blocked_by == ["secrets"]
+    both = runner.scan_input(f"For the deploy script use {spaced} and AKIAIOSFODNN7EXAMPLE thanks")
+    assert not both.valid and both.blocked_by == ["secrets"]  # was valid, the spaced token left in `sanitized`
+    v = Secrets().scan(f"use {spaced} and AKIAIOSFODNN7EXAMPLE")
+    assert any("GitHub Token" in r and "not mappable" in r for r in v.reasons)
+    # plain keys alone are still redacted and the text passes: their folded forms are not found a second time
+    ok = runner.scan_input(f"key AKIAIOSFODNN7EXAMPLE and {tok} ok")
+    assert ok.valid and ok.sanitized == "key <SECRET:AWS Access Key> and <SECRET:GitHub Token> ok"
