@@ -397,6 +397,33 @@ def write_lineage(manifest: dict[str, Any], cfg: TrainConfig, kind: str, records
     return stamp_fingerprint(manifest, outputs)
 
 
+def count_trained_rows(kind: str, cfg: TrainConfig, trainer: Any, info: dict[str, Any]) -> None:
+    """Put in `info` (the manifest) how many rows will really train: TRL drops, after its own truncation to
+    --max-length, the rows left with nothing to learn (SFT: every answer token cut off, e.g. a long prompt with
+    assistant_only_loss; DPO: the prompt alone fills max_length). `train_records` is what trains,
+    `train_records_given` what was given; a note names the dropped count and the reason, and a split left
+    with no rows at all is a WinnowError before the first step. Packed or chunked text is never dropped."""
+    reason = (f"the prompt alone fills --max-length {cfg.max_length}" if kind == "dpo" else
+              f"no answer token is left within --max-length {cfg.max_length}")
+    if kind == "sft" and (cfg.packing or info.get("data_shape") != "messages"):
+        return
+    for split, ds in (("train", trainer.train_dataset), ("eval", trainer.eval_dataset)):
+        given = info.get(f"{split}_records", 0)
+        if ds is None or not given:
+            continue
+        kept = len(ds)
+        info.update({f"{split}_records_given": given, f"{split}_records": kept,
+                     f"{split}_records_dropped": given - kept})
+        if kept == given:
+            continue
+        info[f"{split}_drop_reason"] = reason
+        what = "training" if split == "train" else "held-out"
+        if kept == 0:
+            raise WinnowError(f"all {given} {what} rows would be dropped: {reason}; raise --max-length or "
+                              "shorten the prompts")
+        print(f"note: {given - kept} of {given} {what} rows dropped ({reason}); {kept} left")
+
+
 def run_training(
     kind: str,
     cfg: TrainConfig,
@@ -430,6 +457,7 @@ def run_training(
 
         cbs.append(EarlyStoppingCallback(cfg.early_stopping_patience))
     trainer, data_info = build_trainer(cfg, model, tok, out, cbs, records)
+    count_trained_rows(kind, cfg, trainer, data_info)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl replace its dict printing
