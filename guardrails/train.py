@@ -300,7 +300,30 @@ def check_model_out(out: str | Path) -> Path:
                           f"{out.with_suffix('.npz').name}")
     if out.is_dir():
         raise WinnowError(f"--out {out} is a folder: give the model's file path")
+    card_json, card_md = card_paths(out)
+    ours = is_our_card(card_json, out)
+    for p in (out, card_json, card_md):
+        if (p.exists() or p.is_symlink()) and not ours:
+            raise WinnowError(f"--out {out}: {p} exists and is not a Winnow card or model for {out.name} (training "
+                              f"writes {out.name}, {card_json.name} and {card_md.name}); move it or give another --out")
     return out
+
+
+CARD_MARKER = "winnow guard train"  # a card's `written_by`: how a rerun knows the files at --out are its own
+
+
+def is_our_card(card_json: Path, out: Path) -> bool:
+    """Whether `card_json` is a card `guard train` wrote for the model at `out`: its `written_by` marker, or (a
+    card written before the marker) its kind, model name, sha256 and rebuild command; then the model and the
+    .md beside it are ours to replace too."""
+    try:
+        card = json.loads(card_json.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(card, dict) or card.get("model") != out.name or card.get("kind") not in KINDS:
+        return False
+    return card.get("written_by") == CARD_MARKER or (
+        isinstance(card.get("sha256"), str) and str(card.get("command", "")).startswith(CARD_MARKER))
 
 
 def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = None, seed: int = 0,
@@ -365,7 +388,8 @@ def train_guard_model(kind: str, data_dir: str | Path, out: str | Path | None = 
                               f"so it was not written ({out} and its card are unchanged): lower --dim or --bucket")
         used_by = ("curation" if kind == "toxicity" and out.resolve() == curation_toxicity_path()
                    else "guardrails")
-        card = {"kind": kind, "model": out.name, "sha256": file_sha256(tmp_model), "size_bytes": size,
+        card = {"written_by": CARD_MARKER, "kind": kind, "model": out.name, "sha256": file_sha256(tmp_model),
+                "size_bytes": size,
                 "used_by": used_by,
                 "command": command or f"winnow guard train {kind} --data-dir {data_dir}",
                 "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),

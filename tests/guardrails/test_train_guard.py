@@ -49,12 +49,36 @@ def test_a_model_named_like_its_card_is_refused(tmp_path: Path, capsys: pytest.C
                    "--workspace", str(tmp_path / "ws")])
         assert rc == 2 and "model card" in capsys.readouterr().err
     assert {p: p.read_text(encoding="utf-8") for p in mine} == mine and sorted(gt.iterdir()) == sorted(mine)
-    # a model path of its own trains; its card lands beside it and matches it
-    out = gt / "inj.npz"
+    # a model path of its own trains; its card lands beside it and matches it (not inj.npz: its card path
+    # inj.json is the user's file above, which training must not overwrite)
+    out = gt / "model.npz"
     assert main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(out),
                  "--workspace", str(tmp_path / "ws")]) == 0
-    assert json.loads((gt / "inj.json").read_text(encoding="utf-8"))["sha256"] == _sha(out)
-    assert sorted(p.name for p in gt.iterdir()) == ["inj.json", "inj.md", "inj.npz", "notes.md"]
+    assert json.loads((gt / "model.json").read_text(encoding="utf-8"))["sha256"] == _sha(out)
+    assert sorted(p.name for p in gt.iterdir()) == ["inj.json", "model.json", "model.md", "model.npz", "notes.md"]
+
+
+def test_the_user_files_at_the_card_paths_are_never_overwritten(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    data = injection_data(tmp_path / "data")
+    ws = str(tmp_path / "ws")
+    for name, text in (("train.json", '{"epochs": 3}\n'), ("train.md", "# my notes\n"), ("train.npz", "mine")):
+        d = tmp_path / name.replace(".", "_")
+        d.mkdir()
+        (d / name).write_text(text, encoding="utf-8")
+        rc = main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(d / "train.npz"),
+                   "--workspace", ws])
+        err = capsys.readouterr().err
+        assert rc == 2 and name in err and len(err.strip().splitlines()) == 1
+        assert [p.name for p in d.iterdir()] == [name] and (d / name).read_text(encoding="utf-8") == text
+    # a rerun onto its own earlier model and card replaces them
+    d = tmp_path / "ours"
+    args = ["guard", "train", "injection", "--data-dir", str(data), "--out", str(d / "train.npz"), "--workspace", ws]
+    assert main(args) == 0
+    (d / "train.md").write_text("stale\n", encoding="utf-8")
+    assert main(args) == 0
+    assert (d / "train.md").read_text(encoding="utf-8").startswith("# injection model card")
+    assert json.loads((d / "train.json").read_text(encoding="utf-8"))["sha256"] == _sha(d / "train.npz")
 
 
 def test_a_malformed_data_file_is_one_line_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
