@@ -149,8 +149,8 @@ def scores(tp: int, fp: int, tn: int, fn: int, latencies: list[float]) -> dict[s
     """Precision, recall, F1, false-positive rate and p50/p95 latency (None where undefined)."""
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     f1 = None
-    if precision is not None and recall is not None:
-        f1 = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
+    if precision is not None and recall is not None:  # from the counts, not the rounded P and R (2/7: 0.2857)
+        f1 = round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
     lat = np.asarray(latencies, dtype=np.float64)
     return {"n": tp + fp + tn + fn, "tp": tp, "fp": fp, "tn": tn, "fn": fn, "precision": precision,
             "recall": recall, "f1": f1, "fpr": _ratio(fp, fp + tn),
@@ -281,7 +281,7 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
                 rate = _ratio(caught, n_pos)
                 ev_out["transforms"][name] = {
                     "n": n_pos, "caught": caught, "catch_rate": rate,
-                    "relative": round(rate / base_rate, 4) if rate is not None and base_rate else None,
+                    "relative": round(caught / base, 4) if base else None,  # counts, not rounded rates
                     "missed_lines": missed[:50]}
     result: dict[str, Any] = {"policy": policy_tally.scores()}
     # flagged counts any finding (a redaction changes a benign prompt too); blocked counts refusals only

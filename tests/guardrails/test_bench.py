@@ -72,6 +72,9 @@ def test_scores_from_confusion_counts() -> None:
     empty = scores(0, 0, 5, 0, [])
     assert empty["precision"] is None and empty["recall"] is None and empty["f1"] is None and empty["fpr"] == 0.0
     assert empty["p95_ms"] is None
+    # F1 from the counts, not from P and R already rounded to 4 places: 1 caught, 5 missed is F1 = 2/7 = 0.2857
+    # (rounded R 0.1667 gave 0.2858)
+    assert scores(tp=1, fp=0, tn=3, fn=5, latencies=[])["f1"] == 0.2857
 
 
 def test_policy_and_scanner_entries(files: tuple[Path, Path]) -> None:
@@ -110,7 +113,7 @@ def test_evasions_score_every_positive_after_each_transform(files: tuple[Path, P
     assert list(ev["transforms"]) == transform_names()
     for t in ev["transforms"].values():
         assert t["n"] == 10 and 0 <= t["caught"] <= 10
-        assert t["relative"] == pytest.approx(t["catch_rate"] / ev["baseline"]["catch_rate"], abs=1e-3)
+        assert t["relative"] == round(t["caught"] / ev["baseline"]["caught"], 4)  # from counts, not rounded rates
         assert len(t["missed_lines"]) == 10 - t["caught"]
     # zero-width characters between every letter are what invisible_text exists for: every input row is caught
     # (lines 7-14); only the rows without invisible_text (output rails, line 15; secrets alone, line 17) may slip
