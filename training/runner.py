@@ -99,7 +99,7 @@ def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
 # (which saving rewrites). A fresh run removes these, and only these, from a previous run's folder.
 RUN_MARKER = ".winnow-train.json"
 OWNED_FILES = ("metrics.jsonl", "progress.jsonl", "manifest.json", "loss.png", "model.safetensors",
-               "model.safetensors.index.json", "adapter_model.safetensors", "adapter_config.json")
+               "model.safetensors.index.json", "adapter_model.safetensors", "adapter_config.json", "training_args.bin")
 OWNED_DIRS = ("checkpoints",)
 
 
@@ -285,9 +285,23 @@ def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: lis
             (out / name).unlink(missing_ok=True)
         for shard in out.glob("model-*-of-*.safetensors"):
             shard.unlink()
+        if _is_generated_card(out / "README.md"):
+            (out / "README.md").unlink()
     write_marker(out, RUN_MARKER, "winnow train")
     (out / "checkpoints").mkdir(exist_ok=True)
     (out / "checkpoints" / RUN_KEY).write_text(json.dumps(_run_key(cfg, infos), indent=1), encoding="utf-8")
+
+
+def _is_generated_card(path: Path) -> bool:
+    """Whether README.md is the model card peft/TRL wrote on saving (front matter naming peft or trl), not notes
+    a user keeps in the folder, which stay."""
+    try:
+        head = path.read_text(encoding="utf-8")[:2000]
+    except (OSError, UnicodeDecodeError):
+        return False
+    front = head.split("\n---", 1)[0] if head.startswith("---") else ""
+    return any(line.strip() in ("library_name: peft", "library_name: transformers", "- trl")
+               for line in front.splitlines())
 
 
 def quiet_libraries() -> None:

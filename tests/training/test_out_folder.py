@@ -77,3 +77,18 @@ def test_another_tools_trainer_checkpoint_is_not_a_winnow_run(tiny_model: Path, 
 
     dump_config(_cfg(tiny_model, sft_file, other), other / "config.yaml")
     assert is_training_run(other)
+
+
+def test_a_fresh_run_removes_the_previous_runs_training_args_and_model_card(
+        tiny_model: Path, sft_file: Path, tmp_path: Path) -> None:
+    from training.runner import prepare_out
+
+    out = tmp_path / "run"
+    cfg = _cfg(tiny_model, sft_file, out, **{"lora.enabled": True, "lora.r": 2})
+    run_sft(cfg)
+    assert (out / "training_args.bin").exists() and (out / "README.md").exists()  # what saving wrote
+    prepare_out(out, None, cfg, [])  # what a fresh run (killed before it saves) leaves of the old one
+    assert not (out / "training_args.bin").exists() and not (out / "README.md").exists()
+    (out / "README.md").write_text("# my notes on this run\n")
+    prepare_out(out, None, cfg, [])
+    assert (out / "README.md").read_text() == "# my notes on this run\n"
