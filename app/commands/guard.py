@@ -26,6 +26,8 @@ def read_text_arg(text: str | None, file: Path | None) -> str:
     if file is not None and text is not None:
         raise WinnowError("give a TEXT argument or --file, not both")
     if file is not None:
+        if file.is_dir():
+            raise WinnowError(f"--file {file} is a folder: give one file to scan")
         if not file.is_file():
             raise WinnowError(f"file not found: {file}")
         return file.read_bytes().decode("utf-8", errors="replace")
@@ -39,6 +41,9 @@ def read_text_arg(text: str | None, file: Path | None) -> str:
 def _short(s: str | None, n: int = 60) -> str:
     s = s or ""
     return repr(s if len(s) <= n else s[:n] + "...")
+
+
+SHOW_CHARS = 4000  # of the sanitized text on the terminal (--json keeps it whole)
 
 
 def format_result(result: Any, side: str) -> str:
@@ -58,7 +63,11 @@ def format_result(result: Any, side: str) -> str:
     verdict = "PASS" if result.valid else f"BLOCKED by {', '.join(result.blocked_by)}"
     warned = f" (warnings: {', '.join(result.warned_by)})" if result.warned_by else ""
     lines.append(f"--- {side}: {verdict}{warned}; {result.latency_ms:.2f} ms in all")
-    lines.append(result.sanitized if len(result.sanitized) <= 4000 else result.sanitized[:4000] + " ...")
+    shown = result.sanitized[:SHOW_CHARS]
+    lines.append(shown)
+    if len(shown) < len(result.sanitized):
+        lines.append(f"... (sanitized text: first {len(shown):,} of {len(result.sanitized):,} characters shown; "
+                     f"--json prints it whole)")
     return "\n".join(lines)
 
 

@@ -83,3 +83,18 @@ def test_train_injection_writes_model_and_card(tmp_path: Path, capsys: pytest.Ca
     # fastText's settings do not apply to the injection model (an n-gram logistic regression): said, not ignored
     assert main(["guard", "train", "injection", "--data-dir", str(data), "--out", str(tmp_path / "x.npz"), "--dim", "8",
                  "--workspace", str(ws)]) == 2
+
+
+def test_scan_a_folder_and_a_long_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = str(tmp_path / "ws")
+    assert main(["guard", "scan", "--file", str(tmp_path), "--workspace", ws]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "not found" not in err
+    long = tmp_path / "long.txt"
+    text = "The cat sat on the mat. " * 1000  # 24,000 characters
+    long.write_text(text, encoding="utf-8")
+    assert main(["guard", "scan", "--file", str(long), "--workspace", ws]) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 6000 and "first 4,000 of 24,000 characters shown" in out and "--json" in out
+    assert main(["guard", "scan", "--file", str(long), "--json", "--workspace", ws]) == 0
+    assert json.loads(capsys.readouterr().out)["sanitized"] == text
