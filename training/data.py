@@ -56,10 +56,11 @@ DATA_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json")
 
 
 def _data_files(path: Path) -> list[Path]:
-    """A file, or a folder: a curated Winnow output folder's `kept/*.parquet`, otherwise EVERY data file
-    (*.parquet, *.jsonl, *.jsonl.gz, *.json) directly in the folder, by name, so a folder mixing kinds trains
-    on all of them (each file's format is detected on its own; the manifest lists every one). Hidden files and
-    other suffixes (a README, notes) are not data and are skipped."""
+    """A file, or a folder: a curated Winnow output folder's `kept/*.parquet`, another Winnow output folder's
+    (an `ablate` sample's) `*.parquet`, otherwise EVERY data file (*.parquet, *.jsonl, *.jsonl.gz, *.json)
+    directly in the folder, by name, so a folder mixing kinds trains on all of them (each file's format is
+    detected on its own; the manifest lists every one). Hidden files, other suffixes (a README, notes) and a
+    `manifest.json` (Winnow's record of the folder) are not data and are skipped."""
     if not path.exists():
         raise WinnowError(f"data not found: {path}")
     if path.is_file():
@@ -67,8 +68,13 @@ def _data_files(path: Path) -> list[Path]:
     kept = sorted((path / "kept").glob("*.parquet"))
     if kept:
         return kept
+    if (path / "manifest.json").is_file():  # a Winnow output: its data is its Parquet, beside its records
+        own = sorted(path.glob("*.parquet"))
+        if own:
+            return own
     files = sorted(p for p in path.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES))
+                   if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
+                   and p.name.lower().endswith(DATA_SUFFIXES))
     if files:
         return files
     raise WinnowError(f"{path}: folder has no kept/*.parquet, *.parquet, *.jsonl, *.jsonl.gz or *.json files")

@@ -153,6 +153,18 @@ def test_a_folder_mixing_file_kinds_reads_every_file(tmp_path: Path) -> None:
     assert records[1]["messages"][0] == {"role": "user", "content": "i0"}
 
 
+def test_a_winnow_output_folder_reads_its_parquet_not_its_manifest(tmp_path: Path) -> None:
+    """An `ablate` sample folder: sample.parquet beside manifest.json (the folder's record, not a dataset)."""
+    import polars as pl
+
+    d = tmp_path / "sample"
+    d.mkdir()
+    pl.DataFrame({"id": ["a", "b"], "text": ["first document", "second document"]}).write_parquet(d / "sample.parquet")
+    (d / "manifest.json").write_text(json.dumps({"kind": "sample", "docs": 2}), encoding="utf-8")
+    records, infos = load_sft([d])
+    assert [Path(i.path).name for i in infos] == ["sample.parquet"] and len(records) == 2
+
+
 def test_a_pair_whose_chosen_is_its_rejected_is_a_bad_record(tmp_path: Path) -> None:
     plain = write_jsonl(tmp_path / "same.jsonl", [{"prompt": "2+2=", "chosen": "4", "rejected": "5"},
                                                   {"prompt": "3+3=", "chosen": "6", "rejected": "6 "}])
