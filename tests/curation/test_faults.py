@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -353,7 +354,8 @@ def test_a_corrupt_parquet_row_group_is_quarantined_and_the_rest_read(tmp_path: 
     col = meta.row_group(1).column(1)  # the text column of the second row group
     data = bytearray(path.read_bytes())
     start = col.data_page_offset + 20
-    data[start: start + 200] = os.urandom(200)
+    # fixed bytes, so the damage is the same each run (random bytes now and then still decoded: a flaky test)
+    data[start: start + 200] = random.Random(7).randbytes(200)
     path.write_bytes(bytes(data))
     recipe = load_recipe(None).model_validate({"batch_size": 8, "signals": {"length": {}}, "rules": []})
     m = curate([path], tmp_path / "run", recipe)
