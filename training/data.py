@@ -55,6 +55,16 @@ def file_sha256(path: Path) -> str:
 DATA_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json")
 
 
+def _is_json_metadata(path: Path) -> bool:
+    """A `.json` file in a data folder that is not a dataset: its top level is not a list (`dataset_info.json`,
+    `stats.json`), told by its first character, so a folder of `train.jsonl` and such a file trains as before."""
+    if not path.name.lower().endswith(".json"):
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return not head.startswith(b"[")
+
+
 def _data_files(path: Path) -> list[Path]:
     """A file, or a folder: a curated Winnow output folder's `kept/*.parquet`, another Winnow output folder's
     (an `ablate` sample's) `*.parquet`, otherwise EVERY data file (*.parquet, *.jsonl, *.jsonl.gz, *.json)
@@ -74,7 +84,7 @@ def _data_files(path: Path) -> list[Path]:
             return own
     files = sorted(p for p in path.iterdir()
                    if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
-                   and p.name.lower().endswith(DATA_SUFFIXES))
+                   and p.name.lower().endswith(DATA_SUFFIXES) and not _is_json_metadata(p))
     if files:
         return files
     raise WinnowError(f"{path}: folder has no kept/*.parquet, *.parquet, *.jsonl, *.jsonl.gz or *.json files")
@@ -272,9 +282,11 @@ def _load(paths: list[str | Path], kind: str) -> tuple[list[dict[str, Any]], lis
     records: list[dict[str, Any]] = []
     infos: list[SourceInfo] = []
     for given in paths:
+        seen: dict[str, Path] = {}  # a record's content -> the first of this folder's files that holds it
         for f in _data_files(Path(given)):
             fmt: str | None = None
             n = 0
+            shared: dict[Path, int] = {}
             for line, rec in iter_records(f):
                 if fmt is None:
                     fmt = detect_format(rec)
@@ -288,8 +300,18 @@ def _load(paths: list[str | Path], kind: str) -> tuple[list[dict[str, Any]], lis
                 except _Bad as e:
                     raise WinnowError(f"{f}:{line}: {e} (format {fmt})") from None
                 n += 1
+                if Path(given).is_dir():
+                    key = json.dumps(records[-1], sort_keys=True)
+                    first = seen.setdefault(key, f)
+                    if first != f:
+                        shared[first] = shared.get(first, 0) + 1
             if n == 0:
                 raise WinnowError(f"{f}: empty file (no records)")
+            other, k = max(shared.items(), key=lambda kv: kv[1], default=(None, 0))
+            if other is not None and 2 * k > n:  # most of the file: a copy, not a few common examples
+                raise WinnowError(f"{given}: {f.name} and {other.name} hold {k} of the same records (the same data "
+                                  "in two files or formats?), which would train twice: give the file you mean with "
+                                  "--data FILE, or move the copy out of the folder")
             infos.append(SourceInfo(str(f.absolute()), fmt or "?", n, file_sha256(f)))
     return records, infos
 

@@ -145,7 +145,8 @@ def test_a_folder_mixing_file_kinds_reads_every_file(tmp_path: Path) -> None:
     write_jsonl(d / "a.jsonl", [rec])
     with gzip.open(d / "b.jsonl.gz", "wt", encoding="utf-8") as fh:
         fh.write("".join(json.dumps({"instruction": f"i{k}", "output": "o"}) + "\n" for k in range(3)))
-    (d / "c.json").write_text(json.dumps([rec, rec]), encoding="utf-8")
+    other = {"messages": [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]}
+    (d / "c.json").write_text(json.dumps([rec, other]), encoding="utf-8")
     (d / "notes.txt").write_text("not data")
     records, infos = load_sft([d])
     assert [Path(i.path).name for i in infos] == ["a.jsonl", "b.jsonl.gz", "c.json"]
@@ -179,3 +180,26 @@ def test_a_pair_whose_chosen_is_its_rejected_is_a_bad_record(tmp_path: Path) -> 
                                              {"chosen": HH_CHOSEN, "rejected": HH_CHOSEN}])
     with pytest.raises(WinnowError, match=r"hh\.jsonl:2: chosen and rejected are the same answer"):
         load_dpo([hh])
+
+
+def test_a_folder_holding_the_same_records_in_two_files_is_refused(tmp_path: Path) -> None:
+    """The same pairs as HH-RLHF text (gz) and as plain prompt/chosen/rejected: every pair would train twice."""
+    d = tmp_path / "preference"
+    d.mkdir()
+    with gzip.open(d / "pairs.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"chosen": HH_CHOSEN, "rejected": HH_REJECTED}) + "\n")
+    plain = load_dpo([write_jsonl(tmp_path / "one.jsonl", [{"chosen": HH_CHOSEN, "rejected": HH_REJECTED}])])[0][0]
+    write_jsonl(d / "pairs_dpo.jsonl", [plain])
+    with pytest.raises(WinnowError, match=r"pairs_dpo\.jsonl and pairs\.jsonl\.gz hold 1 of the same records"):
+        load_dpo([d])
+    assert len(load_dpo([d / "pairs_dpo.jsonl"])[0]) == 1  # the file given alone trains
+
+
+def test_a_metadata_json_beside_the_data_is_not_read_as_data(tmp_path: Path) -> None:
+    d = tmp_path / "hf_export"
+    d.mkdir()
+    rec = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    write_jsonl(d / "train.jsonl", [rec, rec])
+    (d / "dataset_info.json").write_text(json.dumps({"features": {"messages": "list"}}), encoding="utf-8")
+    records, infos = load_sft([d])
+    assert [Path(i.path).name for i in infos] == ["train.jsonl"] and len(records) == 2
