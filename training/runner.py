@@ -190,31 +190,51 @@ def _out_is_empty(out: Path) -> bool:
                                        for e in out.iterdir())
 
 
-def resume_checkpoint(out: Path, cfg: TrainConfig, infos: list[SourceInfo]) -> str | None:
+def resume_checkpoint(out: Path, cfg: TrainConfig, infos: list[SourceInfo], kind: str = "sft") -> str | None:
     """The checkpoint `--resume` continues from, after checking it belongs to this run; None for a fresh run.
 
-    Refused, with one line: `--resume` into a folder that holds no complete checkpoint (a new or empty folder
-    just starts, so a script may always pass --resume), and a checkpoint whose run used other data (by content
-    sha256) or other settings than RESUME_MAY_CHANGE allows to differ. No side effects: called before the
-    model loads."""
+    Without a complete checkpoint a new or empty folder, or a training run of ours stopped before its first
+    save, just starts (with a note for the latter), so a script may always pass --resume. Refused, with one
+    line: `--resume` into any other folder without a checkpoint, and a checkpoint whose run used other data (by
+    content sha256) or other settings than RESUME_MAY_CHANGE allows to differ. Called before the model loads;
+    it only prints."""
     if not cfg.resume:
         return None
     last = last_complete_checkpoint(out / "checkpoints") if (out / "checkpoints").is_dir() else None
     if last is None:
         if _out_is_empty(out):
             return None
+        if is_training_run(out):
+            print(f"note: --resume: {out} holds a training run with no checkpoint yet (stopped before its first "
+                  "save): starting it again")
+            return None
         raise WinnowError(f"--resume: no checkpoint in {out}; run without --resume to start")
     saved = _saved_run(out)
-    what = _run_difference(saved, _run_key(cfg, infos))
+    what = _run_difference(saved, _run_key(cfg, infos, kind), kind)
     if what:
         raise WinnowError(f"--resume: {out} holds a different run (differs in {what}); resume with the same data "
                           "and settings, or run without --resume (or with a new --out) to start again")
     return str(last)
 
 
-def _run_key(cfg: TrainConfig, infos: list[SourceInfo]) -> dict[str, Any]:
-    return {"config": cfg.model_dump(mode="json"),
+def _run_key(cfg: TrainConfig, infos: list[SourceInfo], kind: str = "sft") -> dict[str, Any]:
+    return {"config": _effective(cfg.model_dump(mode="json"), kind),
             "data": [{"path": i.path, "sha256": i.sha256} for i in infos]}
+
+
+def _effective(config: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Settings as the run used them: the learning rate with its default filled in (`--lr 5e-4` is the SFT
+    default, not a change) and a local model folder as its resolved path (`tiny/`, `./tiny` and `/abs/tiny`
+    are one model)."""
+    out = dict(config)
+    if out.get("learning_rate") is None:
+        from training.config import default_learning_rate
+
+        out["learning_rate"] = default_learning_rate(kind, bool((out.get("lora") or {}).get("enabled")))
+    model = out.get("model")
+    if isinstance(model, str) and Path(model).expanduser().exists():
+        out["model"] = str(Path(model).expanduser().resolve())
+    return out
 
 
 def _saved_run(out: Path) -> dict[str, Any]:
@@ -241,7 +261,7 @@ def _saved_run(out: Path) -> dict[str, Any]:
     return saved
 
 
-def _run_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+def _run_difference(old: dict[str, Any], new: dict[str, Any], kind: str = "sft") -> str:
     """What differs between the checkpoint's run and this one, in words ('' when nothing that matters does)."""
     diffs = []
     if "data" in old:
@@ -254,7 +274,7 @@ def _run_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
                 diffs.append(f"data content ({', '.join(changed[:3])} differs from the checkpoint's data)")
             else:
                 diffs.append(f"data ({len(o_sha)} files -> {len(n_sha)})")
-    o_cfg, n_cfg = old.get("config", {}), new["config"]
+    o_cfg, n_cfg = _effective(old["config"], kind) if "config" in old else {}, new["config"]
     for k in n_cfg:
         if k in RESUME_MAY_CHANGE or k not in o_cfg or o_cfg[k] == n_cfg[k]:
             continue
@@ -266,7 +286,8 @@ def _run_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(diffs)
 
 
-def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: list[SourceInfo]) -> None:
+def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: list[SourceInfo],
+                kind: str = "sft") -> None:
     """Get the folder ready: a resumed run drops metrics past its checkpoint; a fresh run clears a previous
     run's checkpoints and logs and records its key (settings, data sha256) for a later --resume to check.
 
@@ -289,7 +310,7 @@ def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: lis
             (out / "README.md").unlink()
     write_marker(out, RUN_MARKER, "winnow train")
     (out / "checkpoints").mkdir(exist_ok=True)
-    (out / "checkpoints" / RUN_KEY).write_text(json.dumps(_run_key(cfg, infos), indent=1), encoding="utf-8")
+    (out / "checkpoints" / RUN_KEY).write_text(json.dumps(_run_key(cfg, infos, kind), indent=1), encoding="utf-8")
 
 
 def _is_generated_card(path: Path) -> bool:
@@ -458,10 +479,10 @@ def run_training(
     # Everything that can be wrong with the input is checked before the first training step.
     records, infos = load_data(cfg)
     out = Path(cfg.out)
-    resume_from = resume_checkpoint(out, cfg, infos)  # a refused resume costs no model load
+    resume_from = resume_checkpoint(out, cfg, infos, kind)  # a refused resume costs no model load
     model, tok, base_info = load_base(cfg.model, cfg.allow_download)
     out.mkdir(parents=True, exist_ok=True)
-    prepare_out(out, resume_from, cfg, infos)
+    prepare_out(out, resume_from, cfg, infos, kind)
     dump_config(cfg, out / "config.yaml")
 
     metrics_cb = MetricsCallback(out)
