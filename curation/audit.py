@@ -23,6 +23,7 @@ function and shows `AuditReport.to_dict()`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,24 +144,32 @@ def read_labels(path: str | Path, label_field: str = "label", id_field: str = "i
     positive = {_label_key(v) for v in (positive_labels or DEFAULT_POSITIVE)}
     negative = {_label_key(v) for v in KNOWN_NEGATIVE} - positive
     ids: list[str] = []
-    high: list[bool] = []
+    high: list[bool | None] = []  # None: an empty label (null, NaN, ""), left out of the audit
     unknown: dict[str, None] = {}  # labels neither high nor a known low value, in file order
     for line_no, row in iter_jsonl_objects(path):
         if id_field not in row or label_field not in row:
             missing = id_field if id_field not in row else label_field
             raise WinnowError(f"{path}:{line_no}: no `{missing}` field (use --label-field to name the label)")
         ids.append(str(row[id_field]))
-        key = _label_key(row[label_field])
+        value = row[label_field]
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            high.append(None)
+            continue
+        key = _label_key(value)
         high.append(key in positive)
         if not high[-1] and key not in negative and len(unknown) < 5:
-            unknown[json.dumps(row[label_field])] = None
+            unknown[json.dumps(value)] = None
     if not ids:
         raise WinnowError(f"{path}: no labels")
-    if unknown and not any(high):
+    if unknown and (positive_labels is None or not any(high)):
+        # with the default vocabulary a value outside it ("yes" beside 1/0) is not silently low: with
+        # --positive-labels every other value is low by definition, unless none is high at all
         shown = ", ".join(str(v) for v in (positive_labels or DEFAULT_POSITIVE))
-        raise WinnowError(f"{path}: no `{label_field}` is a high-quality value ({shown}); labels seen include "
-                          f"{', '.join(unknown)}: name the high-quality ones with --positive-labels")
-    df = pl.DataFrame({"id": ids, "high": high})
+        low = ", ".join(KNOWN_NEGATIVE)
+        raise WinnowError(f"{path}: `{label_field}` holds {', '.join(unknown)}, neither a high-quality value ({shown}) "
+                          f"nor a known low one ({low}): name the high-quality values with --positive-labels "
+                          "(every other value then counts as low)")
+    df = pl.DataFrame({"id": ids, "high": high}, schema={"id": pl.String, "high": pl.Boolean})
     dup = df.filter(pl.col("id").is_duplicated())
     if dup.height:
         raise WinnowError(f"{path}: id {dup['id'][0]!r} is labelled more than once")
@@ -227,6 +236,8 @@ def audit_run(run_dir: str | Path, labels_path: str | Path, *, label_field: str 
     recipe_p = run_dir / "recipe.yaml"
     recipe = load_recipe(recipe_p) if recipe_p.is_file() else None
     dec = _decisions(run_dir)
+    empty = int(labels["high"].is_null().sum())
+    labels = labels.filter(pl.col("high").is_not_null())
     joined = labels.join(dec, on="id", how="inner")
     if joined.height == 0:
         first_run = dec["id"][0] if dec.height else None
@@ -235,6 +246,8 @@ def audit_run(run_dir: str | Path, labels_path: str | Path, *, label_field: str 
     high_n = int(joined["high"].sum())
     low_n = joined.height - high_n
     warnings = []
+    if empty:
+        warnings.append(f"{empty} label(s) are empty (null, NaN or \"\") and were left out")
     if not high_n or not low_n:
         warnings.append(f"all {joined.height} labelled documents of the run are {'high' if high_n else 'low'} "
                         "quality, so precision and losses compare nothing; check --positive-labels and the labels")

@@ -113,7 +113,7 @@ def test_float_labels_compare_as_numbers(tmp_path: Path) -> None:
 
 
 def test_labels_in_another_vocabulary_are_refused_and_one_class_warns(tmp_path: Path) -> None:
-    with pytest.raises(WinnowError, match=r'no `label` is a high-quality value .*"no", "yes".*--positive-labels'):
+    with pytest.raises(WinnowError, match=r'`label` holds "no", "yes", neither a high-quality value .*--positive'):
         audit_run(_run(tmp_path), _labels(tmp_path, values=("yes", "no")))
     (tmp_path / "a").mkdir()
     rep = audit_run(_run(tmp_path / "a"), _labels(tmp_path / "a", values=(0, "bad")))  # known low values only
@@ -123,3 +123,23 @@ def test_labels_in_another_vocabulary_are_refused_and_one_class_warns(tmp_path: 
     (tmp_path / "b").mkdir()
     rep = audit_run(_run(tmp_path / "b"), _labels(tmp_path / "b", values=(1, "high")))
     assert (rep.high, rep.low) == (8, 0) and "are high quality" in rep.warnings[0]
+
+
+def test_empty_labels_are_left_out_and_values_outside_the_vocabulary_are_refused(tmp_path: Path) -> None:
+    """Red team: null labels and "yes" beside 1/0 were silently counted low (27 low where 13 were)."""
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"id": i, "label": None if i == "a" else v[2]} for i, v in DOCS.items()]  # a: unlabelled
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = audit_run(_run(tmp_path), labels)
+    want_high = sum(1 for i, v in DOCS.items() if i != "a" and v[2] == 1)
+    want_low = sum(1 for i, v in DOCS.items() if i != "a" and v[2] == 0)
+    assert (rep.high, rep.low) == (want_high, want_low) == (4, 3)
+    assert any("1 label(s) are empty" in w for w in rep.warnings)
+    mixed = tmp_path / "mixed.jsonl"
+    vocab = {1: "yes", 0: "no"}
+    mixed.write_text("".join(json.dumps({"id": i, "label": v[2] if k % 2 else vocab[v[2]]}) + "\n"
+                             for k, (i, v) in enumerate(DOCS.items())))
+    with pytest.raises(WinnowError, match=r"neither a high-quality value"):
+        audit_run(_run(tmp_path / "m"), mixed)
+    rep = audit_run(_run(tmp_path / "m2"), mixed, positive_labels=["1", "yes"])  # named: every other value is low
+    assert (rep.high, rep.low) == (4, 4)
