@@ -103,9 +103,10 @@ def load_labelled(path: str | Path, text_field: str = "text", label_field: str =
     df = read_table(p)
     texts = _texts(df, p, text_field)
     labels = _column(df, p, label_field, "label")
-    if labels.null_count():
-        row = int(labels.is_null().arg_max())  # type: ignore[arg-type]
-        raise WinnowError(f"{p}: row {row + 1} has no {label_field!r} (null)")
+    missing = (labels.is_null() | labels.is_nan()) if labels.dtype.is_float() else labels.is_null()
+    if missing.any():  # a NaN (a float column's "missing") is no label either, not the text "nan"
+        row = int(missing.arg_max())  # type: ignore[arg-type]
+        raise WinnowError(f"{p}: row {row + 1} has no {label_field!r} (null or NaN)")
     as_text = labels.cast(pl.String)
     if labels.dtype.is_float():  # 1.0 -> "1" so that --positive-labels 1 matches a float column
         as_text = pl.Series(labels.name, labels).map_elements(

@@ -474,3 +474,14 @@ def test_toxicity_step_prefers_curations_word_level_model(tmp_path: Path) -> Non
     # a model in the workspace still wins
     (tmp_path / "toxicity.bin").write_bytes(path.read_bytes())
     assert cls(cls.Config(), context={"models_dir": tmp_path}).model_path() == tmp_path / "toxicity.bin"
+
+
+def test_a_nan_label_is_missing_not_a_negative(tmp_path: Path) -> None:
+    """A float label column's NaN (pandas' 'missing') was read as the text "nan" and counted negative."""
+    path = tmp_path / "labelled.parquet"
+    pl.DataFrame({"text": ["good text", "bad text", "unlabelled text"], "label": [1.0, 0.0, float("nan")]}
+                 ).write_parquet(path)
+    with pytest.raises(WinnowError, match=r"row 3 has no 'label' \(null or NaN\)"):
+        load_labelled(path)
+    pl.DataFrame({"text": ["good text", "bad text"], "label": [1.0, 0.0]}).write_parquet(path)
+    assert load_labelled(path).get_column("label").to_list() == [True, False]
