@@ -568,13 +568,13 @@ def _decide_and_write(run: Path, out: Path, tmp: Path, recipe: Recipe, rules: li
         if index is not None:
             index.add(path, d)
         k = d.join(kept_mask, on="order", how="semi", maintain_order="left")
-        kt = rt = 0
-        if count_tokens is not None:
-            kt = sum(count_tokens(k["text"].to_list()))
-            rt = sum(count_tokens(d.join(kept_mask, on="order", how="anti")["text"].to_list()))
         for fn, cfg in transforms:
             # `_batch` names the docs file: batch-local signals of the same batch share that name
             k = k.with_columns(text=fn(k.select("id", "text", _batch=pl.lit(path.stem)), cfg, run))
+        kt = rt = 0
+        if count_tokens is not None:  # the kept text as written (after transforms: PII scrubbed), as trained on
+            kt = sum(count_tokens(k["text"].to_list()))
+            rt = sum(count_tokens(d.join(kept_mask, on="order", how="anti")["text"].to_list()))
         write_parquet_atomic(k.select("id", "text", "source", "metadata"), kept_dir / path.name)
         return kt, rt
 

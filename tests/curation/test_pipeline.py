@@ -181,6 +181,20 @@ def test_token_counts_with_a_local_tokenizer(tmp_path: Path) -> None:
     kept = pl.read_parquet(tmp_path / "run" / "kept" / "*.parquet")
     expect = sum(len(e.ids) for e in tok.encode_batch(kept["text"].to_list(), add_special_tokens=False))
     assert m["tokens"]["kept"] == expect > 0 and m["tokens"]["removed"] > 0
+    # with a transform (PII scrubbed), the kept tokens are those of the text as written, what a model trains on
+    corpus = tmp_path / "pii.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"p{i}", "text": f"word x some text mail jane.doe{i}@example.com "
+                                                                  "or call 212-555-0199 today"}) + "\n"
+                              for i in range(6)), encoding="utf-8")
+    scrub = parse_recipe({"batch_size": 8, "signals": {"pii": {"ner": "off"}}, "rules": [],
+                          "tokenizer": str(tmp_path / "tokenizer.json"), "transforms": {"pii_scrub": {}}})
+    m = curate([corpus], tmp_path / "scrubbed", scrub)
+    kept = pl.read_parquet(tmp_path / "scrubbed" / "kept" / "*.parquet")
+    assert not kept["text"].str.contains("jane.doe").any()  # scrubbed
+    raw = sum(len(e.ids) for e in tok.encode_batch([json.loads(x)["text"] for x in corpus.read_text().splitlines()],
+                                                    add_special_tokens=False))
+    expect = sum(len(e.ids) for e in tok.encode_batch(kept["text"].to_list(), add_special_tokens=False))
+    assert m["tokens"]["kept"] == expect != raw
 
 
 def test_finalize_again_replaces_every_earlier_output(tmp_path: Path) -> None:
