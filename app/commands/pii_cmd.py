@@ -32,7 +32,7 @@ def pii_eval(
     as_json: bool = typer.Option(False, "--json", help="Print {ENTITY: {precision, recall, f2, support}}."),
     ner: str = typer.Option("off", "--ner", help=NER_HELP),
     ner_model: str = typer.Option(None, "--ner-model", help="spaCy pipeline name or folder for NER."),
-    limit: int = typer.Option(None, "--limit", help="Score only the first N records."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Score only the first N records."),
     ner_processes: int = typer.Option(1, "--ner-processes", help="NER worker processes (0: in this process)."),
     iou: float = typer.Option(0.5, "--iou", help="Span match rule: same entity type and IoU >= this."),
     no_fix: bool = typer.Option(False, "--no-fix", help="Keep Presidio's raw overlaps (IP-as-phone, email-as-URL)."),

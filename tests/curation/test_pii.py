@@ -261,6 +261,11 @@ def test_pii_eval_cli_json(tmp_path: Path):
     assert m["CREDIT_CARD"] == {"precision": 1.0, "recall": 0.5, "f2": round(5 * 0.5 / 4.5, 4), "support": 2}
     assert m["LOCATION"]["support"] == 1 and m["LOCATION"]["recall"] == 0.0  # STREET_ADDRESS -> LOCATION
     assert m["AGE"] == {"precision": 0.0, "recall": 0.0, "f2": 0.0, "support": 1}  # unmapped
+    # a negative --limit silently dropped records from the end (data[:-2]); it is refused
+    for bad in ("-2", "0"):
+        res = CliRunner().invoke(root, ["pii", "eval", "--data", str(data), "--ner", "off", "--limit", bad,
+                                        "--workspace", str(tmp_path / "ws")])
+        assert res.exit_code == 2 and "--limit" in res.output, res.output
 
 
 def test_pii_eval_bad_input(tmp_path: Path):
