@@ -282,7 +282,8 @@ def _load(paths: list[str | Path], kind: str) -> tuple[list[dict[str, Any]], lis
     records: list[dict[str, Any]] = []
     infos: list[SourceInfo] = []
     for given in paths:
-        seen: dict[str, Path] = {}  # a record's content -> the first of this folder's files that holds it
+        folder = Path(given).is_dir()
+        seen: dict[bytes, Path] = {}  # a record's content digest -> the first of this folder's files holding it
         for f in _data_files(Path(given)):
             fmt: str | None = None
             n = 0
@@ -300,8 +301,8 @@ def _load(paths: list[str | Path], kind: str) -> tuple[list[dict[str, Any]], lis
                 except _Bad as e:
                     raise WinnowError(f"{f}:{line}: {e} (format {fmt})") from None
                 n += 1
-                if Path(given).is_dir():
-                    key = json.dumps(records[-1], sort_keys=True)
+                if folder:
+                    key = hashlib.blake2b(json.dumps(records[-1], sort_keys=True).encode(), digest_size=16).digest()
                     first = seen.setdefault(key, f)
                     if first != f:
                         shared[first] = shared.get(first, 0) + 1
