@@ -108,14 +108,7 @@ def _training_data_runs(model: str, ws: Path) -> tuple[list[Path], list[Path]]:
     if not Path(model).is_dir():
         return [], []
     from app.lineage import lineage
-    from curation.run_reader import RunReader, is_run_dir
-    from evaluation.contamination import SIGNAL, sample_parent
-    from evaluation.contamination import has_signal as sample_has_signal
-
-    def has_signal(folder: str) -> bool:  # its own signals or, for a mix, its parent's (read in place)
-        if sample_parent(folder) is not None:
-            return sample_has_signal(folder)
-        return is_run_dir(folder) and SIGNAL in RunReader(folder).signal_steps()
+    from evaluation.contamination import has_signal, sample_parent  # a mix's or a sample's read in place
 
     g = lineage(model, ws)
     todo, seen = [g.root], set()
