@@ -196,7 +196,8 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
                     if raw.removeprefix(_BOM).strip():
                         break
                 first = head[-1][1].removeprefix(_BOM) if head else b""
-                records = _array_records(first, fh, rank) if first.lstrip().startswith(b"[") else None
+                records = _array_records(first, fh, rank, lambda: _blank_rest(numbered, head, lambda item: item[1])
+                                         ) if first.lstrip().startswith(b"[") else None
                 if records is not None:
                     yield from _json_array(f, records, rank, text_field, id_field)
                     return
@@ -228,16 +229,29 @@ def _iter_jsonl(f: InputFile, rank: int, world: int, text_field: str, id_field: 
         yield Quarantined(f.rel, 0, "empty file")
 
 
+def _blank_rest(lines: Iterator[Any], keep: list[Any], raw_of: Any = lambda x: x) -> bool:  # noqa: ANN401
+    """Whether nothing but blank lines follows (read up to the first non-blank one, which is kept in `keep` with
+    those before it): a one-line array is the whole file only then; with records after it the file is JSON
+    lines, and its array line is quarantined like any line that is not an object, never its followers lost."""
+    for item in lines:
+        keep.append(item)
+        if raw_of(item).strip():
+            return False
+    return True
+
+
 def _is_plain_json(f: InputFile) -> bool:
     """A `.json` (or `.json.gz`) file, which may hold one JSON array of records rather than JSON lines."""
     return f.path.name.lower().endswith((".json", ".json.gz"))
 
 
-def _array_records(first: bytes, fh: IO[bytes], rank: int) -> list[Any] | str | None:
+def _array_records(first: bytes, fh: IO[bytes], rank: int, rest_blank: Callable[[], bool]
+                   ) -> list[Any] | str | None:
     """A `.json` file whose first line opens an array: its records (a list), an error text when it is a broken
     array, or None when the file is JSON lines after all (its first line is a whole JSON value that is not a
-    list of objects, a header row say). A pretty-printed array (the first line alone does not parse) is read
-    whole by the first task only; the other tasks get no records of it (an empty list), so it is parsed once."""
+    list of objects, a header row say, or a one-line array with records after it: `rest_blank`). A
+    pretty-printed array (the first line alone does not parse) is read whole by the first task only; the other
+    tasks get no records of it (an empty list), so it is parsed once."""
     try:
         value = orjson.loads(first)
     except orjson.JSONDecodeError:
@@ -248,7 +262,7 @@ def _array_records(first: bytes, fh: IO[bytes], rank: int) -> list[Any] | str | 
         except orjson.JSONDecodeError as e:
             return f"starts a JSON array that is not valid JSON: {e}"
         return value if isinstance(value, list) else "not a JSON array of records, nor JSON lines"
-    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value) and rest_blank():
         return value if rank == 0 else []  # the whole array on one line
     return None
 
@@ -317,7 +331,7 @@ def _json_array_head(path: str, size: int, mtime_ns: int, limit: int) -> ArrayHe
                 value = orjson.loads(first)
             except orjson.JSONDecodeError:
                 return _stream_array(fh, first, nbytes, limit)
-            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value) and _blank_rest(fh, []):
                 return ArrayHead(value[:limit], len(value) <= limit, nbytes, count=len(value))
             return None
     except (OSError, EOFError, zlib.error):

@@ -91,3 +91,18 @@ def test_a_long_one_line_array_is_counted_exactly(tmp_path: Path) -> None:
     n = 3000
     line = _file(tmp_path / "line.json", json.dumps(_records(n)))
     assert _estimate_total([line]) == (n, True)
+
+
+def test_a_one_line_array_with_records_after_it_is_json_lines(tmp_path: Path) -> None:
+    """Red team: after a first line holding a whole array, every later line was dropped without a quarantine
+    entry. Such a file is JSON lines: its array lines are quarantined (not objects), the objects are read."""
+    lines = [json.dumps([{"id": "1", "body": "one " * 20}]), json.dumps([{"id": "2", "body": "two " * 20}]),
+             json.dumps({"id": "3", "body": "three " * 20})]
+    f = _file(tmp_path / "mixed.json", "\n".join(lines) + "\n")
+    assert json_array_head(f, 1000) is None and _estimate_total([f]) == (3, True)
+    m = curate([f.path], tmp_path / "run", parse_recipe(RECIPE), text_field="body")
+    q = [json.loads(x) for x in (tmp_path / "run" / "quarantine.jsonl").read_text().splitlines()]
+    assert (m["input"], m["kept"] + m["removed"], m["quarantined"]) == (3, 1, 2)
+    assert [e["line"] for e in q] == [1, 2] and all("not an object" in e["reason"] for e in q)
+    alone = _file(tmp_path / "alone.json", lines[0] + "\n\n")  # blank lines after it: still one array
+    assert json_array_head(alone, 1000).count == 1
