@@ -141,6 +141,12 @@ class Tally:
         return {**scores(self.tp, self.fp, self.tn, self.fn, self.latencies), "timeouts": self.timeouts}
 
 
+def relative_catch(caught: int, base_caught: int) -> float | None:
+    """An evasion's catch count over the untransformed one, from the counts (the rounded rates' ratio drifts:
+    4 of 9 over 7 of 9 is 4/7 = 0.5714, 0.4444 / 0.7778 = 0.5713)."""
+    return round(caught / base_caught, 4) if base_caught else None
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
@@ -281,7 +287,7 @@ def run_bench(data: str | Path, policy_path: str | Path | None = None, *, evasio
                 rate = _ratio(caught, n_pos)
                 ev_out["transforms"][name] = {
                     "n": n_pos, "caught": caught, "catch_rate": rate,
-                    "relative": round(caught / base, 4) if base else None,  # counts, not rounded rates
+                    "relative": relative_catch(caught, base),
                     "missed_lines": missed[:50]}
     result: dict[str, Any] = {"policy": policy_tally.scores()}
     # flagged counts any finding (a redaction changes a benign prompt too); blocked counts refusals only

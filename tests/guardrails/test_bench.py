@@ -295,3 +295,10 @@ def test_a_bench_killed_before_its_manifest_can_be_rerun_into(files: tuple[Path,
     with pytest.raises(WinnowError, match="not a guard bench report"):
         run_bench(data, pol, out=out)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_relative_catch_is_a_ratio_of_counts() -> None:
+    from guardrails.bench import relative_catch
+
+    assert relative_catch(4, 7) == 0.5714  # 4/7 = 0.571428...; from rates rounded to 4 places: 0.5713
+    assert relative_catch(3, 3) == 1.0 and relative_catch(0, 0) is None
