@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
-from curation.run_folder import manifest_kind, write_marker
+from curation.run_folder import RunLock, manifest_kind, write_marker
+from curation.store import write_text_atomic
 from training.callbacks import MetricsCallback, ProgressCallback, read_metrics, truncate_metrics
 from training.config import TrainConfig, dump_config
 from training.data import SourceInfo, infos_dicts
@@ -310,7 +311,7 @@ def prepare_out(out: Path, resume_from: str | None, cfg: TrainConfig, infos: lis
             (out / "README.md").unlink()
     write_marker(out, RUN_MARKER, "winnow train")
     (out / "checkpoints").mkdir(exist_ok=True)
-    (out / "checkpoints" / RUN_KEY).write_text(json.dumps(_run_key(cfg, infos, kind), indent=1), encoding="utf-8")
+    write_text_atomic(json.dumps(_run_key(cfg, infos, kind), indent=1), out / "checkpoints" / RUN_KEY)
 
 
 def _is_generated_card(path: Path) -> bool:
@@ -482,9 +483,6 @@ def run_training(
     resume_from = resume_checkpoint(out, cfg, infos, kind)  # a refused resume costs no model load
     model, tok, base_info = load_base(cfg.model, cfg.allow_download)
     out.mkdir(parents=True, exist_ok=True)
-    prepare_out(out, resume_from, cfg, infos, kind)
-    dump_config(cfg, out / "config.yaml")
-
     metrics_cb = MetricsCallback(out)
     cbs = [metrics_cb, ProgressCallback(out, f"train-{kind}"), *callbacks]
     if cfg.early_stopping_patience:  # common_args sets up the eval and best-model tracking it needs
@@ -492,39 +490,44 @@ def run_training(
 
         cbs.append(EarlyStoppingCallback(cfg.early_stopping_patience))
     trainer, data_info = build_trainer(cfg, model, tok, out, cbs, records)
+    # before prepare_out: a run refused here (every row dropped) leaves the previous run's files as they were
     count_trained_rows(kind, cfg, trainer, data_info)
-    from transformers.trainer_callback import PrinterCallback
+    # a second training into this folder stops here, before it clears or writes anything of the first one's
+    with RunLock(out, f"winnow train {kind}"):
+        prepare_out(out, resume_from, cfg, infos, kind)
+        dump_config(cfg, out / "config.yaml")
+        from transformers.trainer_callback import PrinterCallback
 
-    trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl replace its dict printing
-    started = time.time()
-    trainer.train(resume_from_checkpoint=resume_from)
-    state = trainer.state
-    if trainer.eval_dataset is not None:
-        trainer.evaluate()
+        trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl replace its dict printing
+        started = time.time()
+        trainer.train(resume_from_checkpoint=resume_from)
+        state = trainer.state
+        if trainer.eval_dataset is not None:
+            trainer.evaluate()
 
-    base_is_adapter = is_adapter_dir(cfg.model) if Path(cfg.model).is_dir() else False
-    if cfg.lora.enabled and base_is_adapter:
-        # the base was itself merged in memory: an adapter on it could not be reloaded, so save merged weights
-        trainer.model.merge_and_unload().save_pretrained(out)
-    else:
-        trainer.save_model(str(out))
-    tok.save_pretrained(out)
+        base_is_adapter = is_adapter_dir(cfg.model) if Path(cfg.model).is_dir() else False
+        if cfg.lora.enabled and base_is_adapter:
+            # the base was itself merged in memory: an adapter on it could not be reloaded, so save merged weights
+            trainer.model.merge_and_unload().save_pretrained(out)
+        else:
+            trainer.save_model(str(out))
+        tok.save_pretrained(out)
 
-    metrics = read_metrics(out)
-    head = headline(kind, metrics)
-    if metrics_cb.train_cpu_s and "train_tokens_per_s" in head:
-        head["train_cpu_s"] = round(metrics_cb.train_cpu_s, 2)
-        head["train_tokens_per_cpu_s"] = round(
-            head["train_tokens_per_s"] * head["train_runtime_s"] / metrics_cb.train_cpu_s, 1)
-    plot_curves(out, kind, metrics)
-    manifest = {
-        "kind": f"train-{kind}", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "base_model": base_info, "output": "lora-adapter" if cfg.lora.enabled and not base_is_adapter else "model",
-        "data": infos_dicts(infos), "records": len(records), **data_info,
-        "seed": cfg.seed, "device": device, "allocator": allocator, "versions": versions(),
-        "steps": state.global_step, "max_steps": state.max_steps, "resumed_from": resume_from,
-        "wall_s": round(time.time() - started, 2), "metrics": head, "config": cfg.model_dump(mode="json"),
-    }
-    write_lineage(manifest, cfg, kind, records, out)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    return TrainResult(out, state.global_step, state.max_steps, head)
+        metrics = read_metrics(out)
+        head = headline(kind, metrics)
+        if metrics_cb.train_cpu_s and "train_tokens_per_s" in head:
+            head["train_cpu_s"] = round(metrics_cb.train_cpu_s, 2)
+            head["train_tokens_per_cpu_s"] = round(
+                head["train_tokens_per_s"] * head["train_runtime_s"] / metrics_cb.train_cpu_s, 1)
+        plot_curves(out, kind, metrics)
+        manifest = {
+            "kind": f"train-{kind}", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "base_model": base_info, "output": "lora-adapter" if cfg.lora.enabled and not base_is_adapter else "model",
+            "data": infos_dicts(infos), "records": len(records), **data_info,
+            "seed": cfg.seed, "device": device, "allocator": allocator, "versions": versions(),
+            "steps": state.global_step, "max_steps": state.max_steps, "resumed_from": resume_from,
+            "wall_s": round(time.time() - started, 2), "metrics": head, "config": cfg.model_dump(mode="json"),
+        }
+        write_lineage(manifest, cfg, kind, records, out)
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        return TrainResult(out, state.global_step, state.max_steps, head)

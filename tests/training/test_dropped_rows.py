@@ -38,6 +38,24 @@ def test_sft_rows_whose_answer_is_cut_off_are_counted_as_dropped(tiny_model: Pat
     only_long = write_jsonl(tmp_path / "long.jsonl", rows[24:])
     with pytest.raises(WinnowError, match=r"^all 8 training rows would be dropped: .*max-length 64"):
         run_sft(train_config(tiny_model, only_long, tmp_path / "none", max_length=64, assistant_only_loss=True))
+    # refused in the folder of the run above: that run's model and records are left as they were
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".winnow.lock"}
+    with pytest.raises(WinnowError, match=r"^all 8 training rows would be dropped"):
+        run_sft(train_config(tiny_model, only_long, out, max_length=64, assistant_only_loss=True))
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".winnow.lock"}
+    assert "model.safetensors" in before and after == before
+
+
+def test_a_second_training_into_a_folder_in_use_is_refused(tiny_model: Path, tmp_path: Path) -> None:
+    from curation.run_folder import RunLock
+
+    data = write_jsonl(tmp_path / "d.jsonl", sft_records(8))
+    out = tmp_path / "run"
+    run_sft(train_config(tiny_model, data, out, max_steps=1))
+    model = (out / "model.safetensors").read_bytes()
+    with RunLock(out, "winnow train sft"), pytest.raises(WinnowError, match=r"is in use by winnow train sft"):
+        run_sft(train_config(tiny_model, data, out, max_steps=1))  # as a second `winnow train` would be
+    assert (out / "model.safetensors").read_bytes() == model  # the first run's files were not cleared
 
 
 def test_dpo_pairs_whose_prompt_fills_max_length_are_counted_as_dropped(tiny_model: Path, tmp_path: Path) -> None:
