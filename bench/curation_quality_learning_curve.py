@@ -2,13 +2,14 @@
 
     python bench/curation_quality_learning_curve.py --data-dir ../shared/data
 
-The shipped quality model's recipe (`quality_linear.LinearQualityModel`) is trained, in each of 5 stratified
-folds of the tuning documents (DCLM majority minus agreement + C4 100; never the agreement file), on a
-stratified share of the fold's training part, and scores the held-out fold. Per share it prints the out-of-fold
-ROC-AUC and the share of low documents the model alone removes at the cut that loses 10% (and 5%) of the high
-ones, averaged over fold seeds; then a least-squares slope per doubling of the training documents, and the
-training size that slope would need for a given gain. The cut is read from the same out-of-fold scores, so
-every share is optimistic alike; the slope is what the script is for.
+The shipped quality model's recipe is trained, in each of 5 stratified folds of the tuning documents (DCLM
+majority minus agreement + C4 100; never the agreement file), on a stratified share of the fold's training
+part, and scores the held-out fold (`quality_model.cross_validate_linear`, whose smaller shares are prefixes
+of the larger ones, so the points differ only in how much was seen). Per share it prints the out-of-fold
+ROC-AUC and the share of low documents the model alone removes at the cut that loses 10% (and 5%) of the
+high ones, averaged over fold seeds; then a least-squares slope per doubling of the training documents, and
+the training size that slope would need for a given gain. The cut is read from the same out-of-fold scores,
+so every share is optimistic alike; the slope is what the script is for.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.classifiers import quality_linear  # noqa: E402
 from curation.classifiers import quality_model as qm  # noqa: E402
 
 SHARES = (0.4, 0.55, 0.7, 0.85, 1.0)
@@ -34,21 +33,6 @@ HIGH_LOSS = (0.10, 0.05)
 def low_removed(y: np.ndarray, prob: np.ndarray, high_loss: float) -> float:
     """Share of low documents scoring below the score that `high_loss` of the high documents fall under."""
     return float((prob[~y] < np.quantile(prob[y], high_loss)).mean())
-
-
-def out_of_fold(texts: pl.Series, y: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Out-of-fold P(high), each fold's model trained on `share` of its training part (each class alike)."""
-    fold = qm.stratified_folds(y, qm.FOLDS, seed)
-    rng = np.random.default_rng(1000 + seed)
-    prob = np.zeros(len(y))
-    for i in range(qm.FOLDS):
-        train = np.flatnonzero(fold != i)
-        keep = np.sort(np.concatenate([rng.choice(t, round(share * len(t)), replace=False)
-                                       for t in (train[y[train]], train[~y[train]])]))
-        model = quality_linear.LinearQualityModel.fit(texts[keep], y[keep].astype(int))
-        test = np.flatnonzero(fold == i)
-        prob[test] = model.predict_proba(texts[test])
-    return prob
 
 
 def main() -> None:
@@ -61,11 +45,10 @@ def main() -> None:
     a = p.parse_args()
     df, _ = qm.training_data(a.data_dir, qm.default_c4_labels())
     y = df.get_column("label").to_numpy().astype(bool)
-    texts = df.get_column("text")
     seeds = [int(s) for s in a.seeds.split(",")]
     rows = []
     for share in SHARES:
-        runs = [out_of_fold(texts, y, share, s) for s in seeds]
+        runs = [qm.cross_validate_linear(df.select("text", "label"), seed=s, share=share) for s in seeds]
         row = {"share": share, "train_docs_per_fold": round(share * len(y) * (qm.FOLDS - 1) / qm.FOLDS),
                "roc_auc": float(np.mean([roc_auc_score(y, r) for r in runs]))}
         for h in HIGH_LOSS:

@@ -142,15 +142,23 @@ def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def cross_validate_linear(df: pl.DataFrame, k: int = FOLDS, seed: int = 0,
-                          reference: pl.Series | None = None) -> np.ndarray:
+                          reference: pl.Series | None = None, share: float = 1.0) -> np.ndarray:
     """Out-of-fold P(high) of the shipped (linear) model's recipe, same folds as `cross_validate`; with
-    `reference`, each row's `reference_rank` under its fold's model instead (the scale of the cut)."""
+    `reference`, each row's `reference_rank` under its fold's model instead (the scale of the cut). With
+    `share` < 1 each fold's model trains on that share of its training part, each class alike: the first rows
+    of one fixed order per fold and class, so a smaller share's rows are among a larger one's (a learning curve
+    whose points differ only in how much was seen)."""
     y = df.get_column("label").to_numpy()
     fold = stratified_folds(y, k, seed)
     prob = np.zeros(df.height, dtype=np.float64)
     texts = df.get_column("text")
+    rng = np.random.default_rng(1000 + seed)
     for i in range(k):
-        m = quality_linear.LinearQualityModel.fit(texts.filter(pl.Series(fold != i)), y[fold != i])
+        train = np.flatnonzero(fold != i)
+        if share < 1.0:
+            train = np.sort(np.concatenate([rng.permutation(part)[:round(share * len(part))]
+                                            for part in (train[y[train]], train[~y[train]])]))
+        m = quality_linear.LinearQualityModel.fit(texts[train], y[train])
         prob[fold == i] = m.predict_proba(texts.filter(pl.Series(fold == i)))
         if reference is not None:
             prob[fold == i] = reference_rank(m.predict_proba(reference), prob[fold == i])
