@@ -56,13 +56,21 @@ DATA_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json")
 
 
 def _is_json_metadata(path: Path) -> bool:
-    """A `.json` file in a data folder that is not a dataset: its top level is not a list (`dataset_info.json`,
-    `stats.json`), told by its first character, so a folder of `train.jsonl` and such a file trains as before."""
+    """A `.json` file in a data folder that is not a dataset: one JSON object and nothing after it
+    (`dataset_info.json`, `stats.json`), so a folder of `train.jsonl` and such a file trains as before. A JSON
+    array, or JSON lines (several objects, what `datasets`' `to_json` writes), is data."""
     if not path.name.lower().endswith(".json"):
         return False
     with open(path, "rb") as fh:
-        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return not head.startswith(b"[")
+        head = fh.read(1 << 20)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if not text.startswith("{"):
+        return False
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        return False  # larger than the head, or broken: read as data, which says what is wrong
+    return not text[end:].strip() and len(head) < (1 << 20)
 
 
 def _data_files(path: Path) -> list[Path]:
@@ -112,6 +120,9 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 data = json.load(fh)
             except json.JSONDecodeError as e:
+                if e.msg == "Extra data":  # several JSON values: JSON lines under a .json name (`to_json`)
+                    yield from iter_jsonl_objects(path)
+                    return
                 raise WinnowError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
         if not isinstance(data, list):
             raise WinnowError(f"{path}: a .json dataset must be a list of records")

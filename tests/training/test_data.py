@@ -203,3 +203,16 @@ def test_a_metadata_json_beside_the_data_is_not_read_as_data(tmp_path: Path) -> 
     (d / "dataset_info.json").write_text(json.dumps({"features": {"messages": "list"}}), encoding="utf-8")
     records, infos = load_sft([d])
     assert [Path(i.path).name for i in infos] == ["train.jsonl"] and len(records) == 2
+
+
+def test_json_lines_under_a_json_name_are_data(tmp_path: Path) -> None:
+    """`datasets`' to_json writes JSON lines into a .json file: read it, in a folder or given alone."""
+    d = tmp_path / "hf"
+    d.mkdir()
+    recs = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+            for i in range(3)]
+    (d / "train.json").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    (d / "dataset_info.json").write_text(json.dumps({"features": {}}, indent=2), encoding="utf-8")
+    records, infos = load_sft([d])
+    assert [Path(i.path).name for i in infos] == ["train.json"] and len(records) == 3
+    assert len(load_sft([d / "train.json"])[0]) == 3
