@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from curation.errors import WinnowError
 from evaluation import report as rpt
 
 
@@ -139,22 +138,10 @@ class ReportReader:
         return d if isinstance(d, str) else " "
 
     def samples(self, task: str, metric: str) -> dict[int, Sample]:
-        rel = (self.report.get("files") or {}).get("samples", {}).get(task)
-        if rel is None:
-            return {}
-        path = self.path / rel
         delim = self.target_delimiter(task)
-        out: dict[int, Sample] = {}
-        with open(path, encoding="utf-8") as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    s = sample_from_record(task, json.loads(line), metric, delim)
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                    raise WinnowError(f"{path}:{i}: not an lm-eval sample record") from None
-                out[s.doc_id] = s
-        return out
+        return rpt.read_sample_values({**self.report, "_dir": str(self.path)}, task,
+                                  lambda rec: sample_from_record(task, rec, metric, delim),
+                                  "an lm-eval sample record") or {}
 
     def contamination_runs(self) -> tuple[list[str], list[str]]:
         """(the curated runs the split counts items from, training data in the lineage it could not check)."""
