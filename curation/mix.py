@@ -355,15 +355,7 @@ def _check_out(run: Path, out: Path) -> None:
     """Refuse an --out that is a file or a non-empty folder other than an earlier mix of `run`: before the
     folder is made or locked (a refused folder gets no lock file of ours), and again under the lock."""
     if out.resolve() != run.resolve():
-        refuse_foreign_out(out, lambda o: _parent_of(o) == str(run), f"a mix of {run}")
-
-
-def _parent_of(folder: Path) -> str | None:
-    """The run a `mix --out` folder was mixed from (its run.json's `parent`), else None."""
-    try:
-        return json.loads((folder / "run.json").read_text(encoding="utf-8")).get("parent")
-    except (OSError, ValueError, AttributeError):
-        return None
+        refuse_foreign_out(out, lambda o: source_dir(o) == Path(run), f"a mix of {run}")
 
 
 def _prepare_out(run: Path, out: Path, info: dict[str, Any]) -> None:

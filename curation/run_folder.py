@@ -125,6 +125,13 @@ def write_marker(folder: Path, name: str, command: str) -> None:
     (folder / name).write_text(json.dumps({"written_by": command, "created": time.time()}) + "\n", encoding="utf-8")
 
 
+def held_entries(out: Path) -> list[str]:
+    """The names of what a folder holds besides our lock and write probe (empty for a missing folder)."""
+    if not out.is_dir():
+        return []
+    return sorted(e.name for e in out.iterdir() if e.name != LOCK_NAME and not e.name.startswith(".winnow-write-test-"))
+
+
 def refuse_foreign_out(out: Path, ours: Callable[[Path], bool], what: str) -> None:
     """Refuse an --out that is a file, or a folder holding anything (a lock aside) that `ours` does not take
     for an earlier output of the same command: one line naming what it holds. Every command that writes a
@@ -134,8 +141,7 @@ def refuse_foreign_out(out: Path, ours: Callable[[Path], bool], what: str) -> No
     if out.is_dir() and not ours(out):
         # another command's marker (.winnow-train.json, .winnow-eval.json) is content: only the lock and the
         # write probe are not
-        held = sorted(e.name for e in out.iterdir()
-                      if e.name != LOCK_NAME and not e.name.startswith(".winnow-write-test-"))
+        held = held_entries(out)
         if held:
             shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
             raise WinnowError(f"--out {out} is not empty and is not {what} (it holds {shown}); "

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import WinnowError
-from curation.run_folder import RunLock, manifest_kind, write_marker
+from curation.run_folder import RunLock, held_entries, manifest_kind, write_marker
 from curation.store import write_text_atomic
 from training.callbacks import MetricsCallback, ProgressCallback, read_metrics, truncate_metrics
 from training.config import TrainConfig, dump_config
@@ -184,13 +184,6 @@ RESUME_MAY_CHANGE = frozenset({"max_steps", "epochs", "logging_steps", "save_ste
 RUN_KEY = "winnow-run.json"  # in checkpoints/: the settings and data sha256 the checkpoints were trained with
 
 
-def _out_is_empty(out: Path) -> bool:
-    from curation.run_folder import LOCK_NAME
-
-    return not out.is_dir() or not any(e.name != LOCK_NAME and not e.name.startswith(".winnow-write-test-")
-                                       for e in out.iterdir())
-
-
 def resume_checkpoint(out: Path, cfg: TrainConfig, infos: list[SourceInfo], kind: str = "sft") -> str | None:
     """The checkpoint `--resume` continues from, after checking it belongs to this run; None for a fresh run.
 
@@ -203,7 +196,7 @@ def resume_checkpoint(out: Path, cfg: TrainConfig, infos: list[SourceInfo], kind
         return None
     last = last_complete_checkpoint(out / "checkpoints") if (out / "checkpoints").is_dir() else None
     if last is None:
-        if _out_is_empty(out):
+        if not held_entries(out):
             return None
         if is_training_run(out):
             print(f"note: --resume: {out} holds a training run with no checkpoint yet (stopped before its first "
