@@ -107,6 +107,11 @@ def default_policy_text() -> str:
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """A policy file, or the default policy shipped in the package when `path` is None."""
+    return read_policy_file(path)[1]
+
+
+def read_policy_file(path: str | Path | None = None) -> tuple[str, Policy]:
+    """(the YAML text, the policy) of a policy file, read once, or of the default policy when `path` is None."""
     if path is None:
         text, source = default_policy_text(), "default policy"
     else:
@@ -119,7 +124,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise WinnowError(yaml_error_line(source, e)) from None
-    return parse_policy(data, source)
+    return text, parse_policy(data, source)
 
 
 def yaml_error_line(source: str, e: yaml.YAMLError) -> str:

@@ -65,7 +65,6 @@ def recounter(run: str, mtime: float) -> Recounter:
 
 
 # -- picking what to show ---------------------------------------------------------------------------------
-CURATED_KINDS = (None, "curate", "curated", "mix")  # curate and mix write no top-level kind in their manifest
 
 
 def curated_problem(path: Path) -> str | None:
@@ -74,7 +73,7 @@ def curated_problem(path: Path) -> str | None:
     if not is_run_dir(path):
         return f"{path}: not a finished curation run (no manifest.json)"
     kind = manifest_kind(path)
-    if kind not in CURATED_KINDS:
+    if kind is not None:  # curate and mix write no top-level kind in their manifest; every other command does
         return (f"{path} is not a curated run or mix (its manifest says kind {kind!r}): open it on the "
                 f"{_page_of(kind)} page")
     return None

@@ -36,13 +36,12 @@ def _chat(model: str, policy_yaml: str) -> Any:
 
 
 def read_policy(path: Path) -> str:
-    """A policy file's text, checked as `winnow guard` checks it (`load_policy`: UTF-8, YAML, a mapping of known
+    """A policy file's text, checked as `winnow guard` checks it (`read_policy_file`: UTF-8, YAML, a mapping of known
     fields), so the page says what the CLI says, in one line naming the file (never a traceback)."""
-    from guardrails.policy import load_policy
+    from guardrails.policy import read_policy_file
 
     try:
-        load_policy(path)
-        return path.read_text(encoding="utf-8")
+        return read_policy_file(path)[0]
     except OSError as e:
         raise WinnowError(f"policy file {path}: cannot read it ({e.strerror or e})") from None
 
@@ -63,10 +62,7 @@ def _policy_yaml(ws: Path, allowed: Allowed) -> str | None:
         typed = st.text_input("policy YAML file", key="guard_policy_file")
         if not typed.strip():
             return None
-        path = allowed.resolve(typed, "policy file")
-        if not path.is_file():
-            raise WinnowError(f"policy file not found: {path}")
-        return read_policy(path)
+        return read_policy(allowed.resolve(typed, "policy file"))
     kinds: dict[str, str] = {}
     for n in scanner_names():
         try:
