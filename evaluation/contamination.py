@@ -56,6 +56,9 @@ def has_signal(curated: str | Path) -> bool:
     return bool(signal_files(curated))
 
 
+KEY_PATTERN = r"^[^/:]*/"  # a `/` comes before any `:`: a split-aware key (see is_key)
+
+
 def is_key(ref: str) -> bool:
     """A split-aware `benchmark/split/item_id` key (what `decontam_items` lists since 2026-12-01), not an old
     `benchmark:item_id` ref (a benchmark folder name holds no '/', so whichever separator comes first tells)."""
@@ -128,9 +131,9 @@ def contaminated_refs(curated: str | Path) -> Found:
         return found
     rows = (pl.DataFrame({"id": df.get_column("id"), "best": match, "ref": df.get_column(col)})
             .with_row_index("row").explode("ref").drop_nulls("ref"))
-    refs = rows.get_column("ref").to_list()
-    found.keys |= {r for r in refs if is_key(r)}
-    old = rows.filter(~pl.Series([is_key(r) for r in refs], dtype=pl.Boolean))
+    rows = rows.with_columns(key=pl.col("ref").str.contains(KEY_PATTERN))  # is_key, over the column at once
+    found.keys |= set(rows.filter("key").get_column("ref").to_list())
+    old = rows.filter(~pl.col("key"))
     if old.height:
         found.source = f"{col} (without splits: curated before 2026-12-01)"
         splits: dict[str, frozenset[str] | None] = {}
