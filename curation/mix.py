@@ -266,21 +266,18 @@ def _config_defaults(step: str) -> dict[str, Any]:
         return {}
 
 
-def _effective(value: Any, model: Any, default: Any) -> Any:
+def _effective(value: Any, model: Any) -> Any:
     """A setting as the step reads it: a nested settings model named in part (`c4: {min_words_per_line: 3}`)
-    is the model's defaults with those keys replaced, as pydantic builds it; anything else is itself."""
+    validated and dumped by pydantic (its defaults filled in, at any depth); anything else is itself."""
     if model is None or not isinstance(value, dict):
         return value
-    if not isinstance(default, dict):  # an optional nested model left at None: its own defaults
-        try:
-            default = model().model_dump(mode="json")
-        except Exception:  # noqa: BLE001 - required sub-settings: nothing to fill in
-            default = {}
-    out = dict(default)
-    for k, v in value.items():
-        field = model.model_fields.get(k)
-        out[k] = _effective(v, nested_settings_model(field.annotation) if field else None, default.get(k))
-    return out
+    from pydantic import TypeAdapter, ValidationError
+
+    adapter = TypeAdapter(model)
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except ValidationError:  # not a valid setting: compared as given (the recipe's own check names it)
+        return value
 
 
 def _own_signals(run: Path) -> dict[str, Any]:
@@ -319,8 +316,8 @@ def _check_signal_settings(recipe: Recipe, info: dict[str, Any], own: dict[str, 
         for k, v in new.items():
             default = _by_content(defaults.get(k))
             sub = nested_settings_model(fields[k].annotation) if k in fields else None
-            have = _effective(old[k] if k in old else default, sub, default)
-            diffs += _setting_diffs(have, _effective(_by_content(v), sub, default), f"signals.{step}.{k}")
+            have = _effective(old[k] if k in old else default, sub)
+            diffs += _setting_diffs(have, _effective(_by_content(v), sub), f"signals.{step}.{k}")
     if diffs:
         raise WinnowError(f"the recipe changes signal settings this run was scored with ({', '.join(diffs)}); mix "
                           "only re-applies rules: re-score with `winnow curate` to change them")
