@@ -295,7 +295,8 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
                              against=against, workspace=workspace, text_field=text_field, id_field=id_field,
                              overwrite=overwrite, command=command, config=config)
     run_dir = Path(out_dir).absolute()
-    files = discover_inputs(inputs)
+    unsupported: list[dict[str, str]] = []
+    files = discover_inputs(inputs, unsupported)
     world = max(1, int(workers))
     # from the inputs' size unless given: ~128 MB a task, one per worker unless the input is small (executors.py)
     n_tasks = task_count([f.path.stat().st_size for f in files], world, tasks)
@@ -331,7 +332,7 @@ def curate(inputs: list[str | Path], out_dir: str | Path, recipe: Recipe, *, exe
                 "executor": executor, "steps": steps, "skipped": skipped, "context": context,
                 "text_field": text_field, "id_field": id_field,
                 "command": list(command) if command is not None else None, "config": config,
-                **skipped_files_record([p for p in inputs if Path(p).is_dir()])}
+                **skipped_files_record([], walked=unsupported)}
         write_text_atomic(json.dumps(info, indent=2), run_json)
 
         t0 = time.perf_counter()

@@ -101,24 +101,31 @@ _BOM = codecs.BOM_UTF8
 MAX_SKIPPED_LISTED = 1000  # a folder of many other files must not bloat run.json and every manifest
 
 
-def skipped_files_record(folders: list[str | Path]) -> dict[str, Any]:
+def skipped_files_record(folders: list[str | Path], walked: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """run.json's record of the input folders' unsupported files, made when the run is scored (a later mix
-    reports the folder as it was then): the first MAX_SKIPPED_LISTED of them and how many there were."""
-    files = [e for d in dict.fromkeys(Path(x) for x in folders) if d.is_dir() for e in _walk(d)[1]]
-    return {"skipped_files": files[:MAX_SKIPPED_LISTED], "skipped_files_total": len(files)}
+    reports the folder as it was then): the first MAX_SKIPPED_LISTED of them and how many there were. `walked`:
+    the entries `discover_inputs` already found, so the folders are not walked again."""
+    if walked is None:
+        walked = [e for d in dict.fromkeys(Path(x) for x in folders) if d.is_dir() for e in _walk(d)[1]]
+    return {"skipped_files": walked[:MAX_SKIPPED_LISTED], "skipped_files_total": len(walked)}
 
 
 _WARNED: set[tuple[str, ...]] = set()
 
 
-def discover_inputs(paths: list[str | Path]) -> list[InputFile]:
+def discover_inputs(paths: list[str | Path], skipped: list[dict[str, str]] | None = None) -> list[InputFile]:
     """Expand files and folders (recursively) into a sorted list of readable corpus files. Other files in a
-    folder are left out with a warning on stderr (once per process) naming them."""
+    folder are left out with a warning on stderr (once per process) naming them, and added to `skipped` when
+    given (for `skipped_files_record`)."""
     found: list[tuple[Path, str]] = []
+    walked: set[Path] = set()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             files, other = _walk(p)
+            if skipped is not None and p not in walked:  # a folder given twice is listed once
+                skipped += other
+                walked.add(p)
             if not files:
                 raise WinnowError(f"no corpus files ({', '.join(ALL_SUFFIXES)}) under {p}")
             found += [(f, f"{p.name}/{f.relative_to(p)}") for f in files]
